@@ -1,0 +1,109 @@
+"""Settings, read from the environment when asked for, never at import.
+
+`chalice.test.Client` and `chalice local` set the environment around each call, so a value
+read at import time would be stale. Secrets come from the environment locally; on AWS the
+stage names a Secrets Manager secret (`<NAME>_SECRET_ID`) and it is fetched once per
+container.
+"""
+import os
+from functools import lru_cache
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def _flag(name, default=False):
+    value = _env(name)
+    if value is None:
+        return default
+    return value.lower() in ("1", "true", "yes", "on")
+
+
+@lru_cache(maxsize=None)
+def _secret_from_secrets_manager(secret_id):
+    import botocore.session
+
+    client = botocore.session.get_session().create_client("secretsmanager")
+    return client.get_secret_value(SecretId=secret_id)["SecretString"]
+
+
+def secret(name):
+    """A secret: `NAME` in the environment, else the Secrets Manager secret `NAME_SECRET_ID`."""
+    value = _env(name)
+    if value is not None:
+        return value
+    secret_id = _env(name + "_SECRET_ID")
+    if secret_id is None:
+        raise RuntimeError(f"secret {name} is not configured (set {name} or {name}_SECRET_ID)")
+    return _secret_from_secrets_manager(secret_id)
+
+
+class Settings:
+    @property
+    def stage(self):
+        return _env("YUTANG_STAGE", "local")
+
+    @property
+    def brand_id(self):
+        return _env("BRAND_ID", "demo")
+
+    @property
+    def table_prefix(self):
+        return _env("TABLE_PREFIX", f"yutang-{self.stage}-")
+
+    @property
+    def dynamodb_host(self):
+        """DynamoDB Local's address; unset on AWS, where the regional endpoint is used."""
+        return _env("DYNAMODB_HOST")
+
+    @property
+    def aws_region(self):
+        return _env("AWS_REGION", _env("AWS_DEFAULT_REGION", "cn-north-1"))
+
+    @property
+    def wechat_app_id(self):
+        return _env("WECHAT_APP_ID", "wx0000000000sandbox")
+
+    @property
+    def wechat_app_secret(self):
+        return secret("WECHAT_APP_SECRET")
+
+    @property
+    def wechat_mch_id(self):
+        return _env("WECHAT_MCH_ID", "1900000109")
+
+    @property
+    def wechat_mch_key(self):
+        return secret("WECHAT_MCH_KEY")
+
+    @property
+    def wechat_api_base(self):
+        return _env("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/")
+
+    @property
+    def wechat_pay_api_base(self):
+        return _env("WECHAT_PAY_API_BASE", "https://api.mch.weixin.qq.com").rstrip("/")
+
+    @property
+    def token_secret(self):
+        return secret("TOKEN_SECRET")
+
+    @property
+    def access_token_ttl_s(self):
+        return int(_env("ACCESS_TOKEN_TTL_S", "7200"))
+
+    @property
+    def refresh_token_ttl_s(self):
+        return int(_env("REFRESH_TOKEN_TTL_S", str(30 * 24 * 3600)))
+
+    @property
+    def tracing(self):
+        """X-Ray is on in Lambda, and locally only when a daemon address is given."""
+        in_lambda = _env("AWS_LAMBDA_FUNCTION_NAME") is not None
+        default = in_lambda or _env("AWS_XRAY_DAEMON_ADDRESS") is not None
+        return _flag("YUTANG_TRACING", default)
+
+
+settings = Settings()

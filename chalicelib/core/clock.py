@@ -1,0 +1,30 @@
+"""The one source of "now". Rules take a clock so tests can move time instead of sleeping."""
+import time
+from datetime import datetime, timezone
+
+
+class SystemClock:
+    def now(self):
+        return datetime.now(timezone.utc)
+
+    def timestamp(self):
+        return int(time.time())
+
+
+class FixedClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, at):
+        self._at = at
+
+    def now(self):
+        return self._at
+
+    def timestamp(self):
+        return int(self._at.timestamp())
+
+    def advance(self, delta):
+        self._at = self._at + delta
+
+
+clock = SystemClock()

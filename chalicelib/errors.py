@@ -1,0 +1,58 @@
+"""One error shape for every client: {"error": {"code": "...", "message": "..."}}."""
+
+STATUS_BY_CODE = {
+    "bad_request": 400,
+    "validation_error": 400,
+    "invalid_json": 400,
+    "wechat_code_invalid": 400,
+    "unauthorized": 401,
+    "token_expired": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "conflict": 409,
+    "unsupported_media_type": 415,
+    "internal_error": 500,
+    "wechat_unavailable": 502,
+    "service_unavailable": 503,
+}
+
+
+class DomainError(Exception):
+    """A rule the request broke; the code picks the HTTP status."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @property
+    def status(self):
+        return STATUS_BY_CODE.get(self.code, 400)
+
+
+def error_body(code, message):
+    return {"error": {"code": code, "message": message}}
+
+
+def error_response(code, message, status=None):
+    from chalice import Response
+
+    status = status or STATUS_BY_CODE.get(code, 400)
+    return Response(body=error_body(code, message), status_code=status)
+
+
+# Chalice answers some requests itself (an unknown method, a body it cannot take); its
+# error names map onto ours so clients see one shape.
+CHALICE_ERROR_CODES = {
+    "BadRequestError": "bad_request",
+    "UnauthorizedError": "unauthorized",
+    "ForbiddenError": "forbidden",
+    "NotFoundError": "not_found",
+    "MethodNotAllowedError": "method_not_allowed",
+    "ConflictError": "conflict",
+    "UnprocessableEntityError": "validation_error",
+    "TooManyRequestsError": "too_many_requests",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "InternalServerError": "internal_error",
+}

@@ -1,0 +1,16 @@
+"""WeChat behind a small port. Only `wechatpy_adapter` imports wechatpy."""
+from functools import lru_cache
+
+from chalicelib.config import settings
+
+
+@lru_cache(maxsize=4)
+def _mini_program(app_id, api_base):
+    from chalicelib.wechat.wechatpy_adapter import WeChatPyMiniProgram
+
+    return WeChatPyMiniProgram(app_id, lambda: settings.wechat_app_secret, api_base)
+
+
+def mini_program():
+    """The mini-program client for this brand, one per container."""
+    return _mini_program(settings.wechat_app_id, settings.wechat_api_base)

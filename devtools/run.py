@@ -1,0 +1,74 @@
+"""`make run`: DynamoDB Local (data kept in .data/), the WeChat sandbox, tables, the demo
+brand, and `chalice local`. Ctrl-C stops them all."""
+import os
+import signal
+import subprocess
+import sys
+
+from devtools import processes
+from devtools.processes import ROOT, PortTaken
+
+
+def _ports():
+    return {
+        "api": (int(os.environ.get("API_PORT", 8000)), "API (chalice local)", "API_PORT"),
+        "dynamodb": (int(os.environ.get("DYNAMODB_PORT", 8100)), "DynamoDB Local",
+                     "DYNAMODB_PORT"),
+        "sandbox": (int(os.environ.get("WECHAT_SANDBOX_PORT", 8200)), "WeChat sandbox",
+                    "WECHAT_SANDBOX_PORT"),
+    }
+
+
+def _prepare_data():
+    from chalicelib.db.tables import create_missing_tables
+    from devtools.seed import seed_demo_brand
+
+    created = create_missing_tables()
+    print(f"tables: {len(created)} created" + (f" ({', '.join(created)})" if created else ""))
+    print(f"demo brand: {seed_demo_brand()} items written (0 means it was already there)")
+
+
+def _stop_like_ctrl_c(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main():
+    ports = _ports()
+    try:
+        for port, what, env_var in ports.values():
+            processes.ensure_free(port, what, env_var)
+    except PortTaken as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+    os.environ.update(processes.local_environment(ports["dynamodb"][0], ports["sandbox"][0]))
+    os.environ.setdefault("YUTANG_STAGE", "local")
+    children = []
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+    try:
+        data_dir = os.environ.get("YUTANG_DATA_DIR", ROOT / ".data" / "dynamodb")
+        children.append(processes.start_dynamodb_local(ports["dynamodb"][0], data_dir=data_dir,
+                                                       stdout=subprocess.DEVNULL))
+        print(f"DynamoDB Local on port {ports['dynamodb'][0]}, data in {data_dir}")
+        children.append(processes.start_wechat_sandbox(ports["sandbox"][0]))
+        _prepare_data()
+        chalice_cli = os.path.join(os.path.dirname(sys.executable), "chalice")
+        chalice = subprocess.Popen([chalice_cli, "local", "--stage",
+                                    "local", "--host", "127.0.0.1", "--port",
+                                    str(ports["api"][0])], cwd=ROOT)
+        children.append(chalice)
+        processes.wait_for_port(ports["api"][0], chalice, "chalice local")
+        print(f"Yutang API on http://127.0.0.1:{ports['api'][0]}  (Ctrl-C stops everything)")
+        return chalice.wait()
+    except KeyboardInterrupt:
+        print("\nstopping…")
+        return 0
+    except RuntimeError as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        processes.stop(children)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.conftest import body_of
+
+JSON = {"Content-Type": "application/json"}
+
+
+def login(client, code):
+    return client.http.post("/auth/login", headers=JSON, body=json.dumps({"code": code}))
+
+
+def test_login_returns_tokens_and_the_member_but_never_the_session_key(client, wechat_user):
+    response = login(client, wechat_user.login_code())
+
+    assert response.status_code == 200
+    session = body_of(response)
+    assert session["expires_in"] == 7200
+    assert session["member"]["openid"].startswith("o")
+    assert session["member"]["unionid"]
+    assert "session_key" not in response.body.decode()
+
+
+def test_the_same_person_signing_in_again_is_the_same_member(client, wechat_user):
+    first = body_of(login(client, wechat_user.login_code()))
+    second = body_of(login(client, wechat_user.login_code()))
+
+    assert first["member"]["member_id"] == second["member"]["member_id"]
+
+
+def test_two_people_are_two_members(client, wechat_user):
+    from tests.conftest import WeChatUser
+
+    other = WeChatUser(wechat_user.name + "-friend")
+    mine = body_of(login(client, wechat_user.login_code()))["member"]
+    theirs = body_of(login(client, other.login_code()))["member"]
+
+    assert mine["member_id"] != theirs["member_id"]
+    assert mine["openid"] != theirs["openid"]
+
+
+def test_racing_first_logins_of_one_person_make_one_member(client, wechat_user):
+    codes = [wechat_user.login_code() for _ in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda code: login(client, code), codes))
+
+    assert [r.status_code for r in responses] == [200] * 8
+    assert len({body_of(r)["member"]["member_id"] for r in responses}) == 1
+
+
+def test_a_used_code_is_refused_and_creates_nothing(client, wechat_user):
+    code = wechat_user.login_code()
+    assert login(client, code).status_code == 200
+
+    response = login(client, code)
+
+    assert response.status_code == 400
+    assert body_of(response)["error"]["code"] == "wechat_code_invalid"
+
+
+@pytest.mark.parametrize("body, expected_code", [
+    ("{}", "validation_error"),
+    ('{"code": 12}', "validation_error"),
+    ('{"code": ""}', "validation_error"),
+    ('{"code": "x", "extra": 1}', "validation_error"),
+    ("not json", "invalid_json"),
+    ("", "validation_error"),
+])
+def test_bad_login_bodies_get_a_4xx_in_the_error_shape(client, body, expected_code):
+    response = client.http.post("/auth/login", headers=JSON, body=body)
+
+    assert response.status_code == 400
+    error = body_of(response)["error"]
+    assert error["code"] == expected_code
+    assert error["message"]
+
+
+def test_me_returns_the_signed_in_member(client, signed_in):
+    headers, session = signed_in
+
+    response = client.http.get("/members/me", headers=headers)
+
+    assert response.status_code == 200
+    assert body_of(response) == session["member"]
+
+
+def _expired_token(member_id):
+    from chalicelib.core import tokens
+    from chalicelib.core.clock import FixedClock
+
+    two_hours_ago = FixedClock(datetime.now(timezone.utc) - timedelta(hours=2, seconds=1))
+    return tokens.issue(member_id, tokens.ACCESS, 7200, clock=two_hours_ago)
+
+
+@pytest.mark.parametrize("make_header", [
+    lambda session: None,
+    lambda session: "Bearer",
+    lambda session: "Basic " + session["access_token"],
+    lambda session: "Bearer " + session["access_token"][:-2] + "xx",
+    lambda session: "Bearer " + session["refresh_token"],
+    lambda session: "Bearer " + _expired_token(session["member"]["member_id"]),
+], ids=["missing", "empty", "not-bearer", "forged", "refresh-token", "expired"])
+def test_me_without_a_valid_access_token_is_401(client, signed_in, make_header):
+    _, session = signed_in
+    header = make_header(session)
+    headers = {} if header is None else {"Authorization": header}
+
+    response = client.http.get("/members/me", headers=headers)
+
+    assert response.status_code == 401
+    assert body_of(response)["error"]["code"] in ("unauthorized", "token_expired")
+
+
+def test_refresh_gives_a_working_access_token(client, signed_in):
+    _, session = signed_in
+
+    response = client.http.post("/auth/refresh", headers=JSON,
+                                body=json.dumps({"refresh_token": session["refresh_token"]}))
+
+    assert response.status_code == 200
+    fresh = body_of(response)
+    me = client.http.get("/members/me",
+                         headers={"Authorization": f"Bearer {fresh['access_token']}"})
+    assert body_of(me)["member_id"] == session["member"]["member_id"]
+
+
+def test_an_access_token_cannot_be_used_to_refresh(client, signed_in):
+    _, session = signed_in
+
+    response = client.http.post("/auth/refresh", headers=JSON,
+                                body=json.dumps({"refresh_token": session["access_token"]}))
+
+    assert response.status_code == 401
