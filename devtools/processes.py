@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -53,13 +54,14 @@ def dynamodb_local_dir():
 def start_dynamodb_local(port, data_dir=None, **popen_kwargs):
     """In memory, or kept under data_dir. -sharedDb keeps one database whatever the region."""
     jar_dir = dynamodb_local_dir()
-    storage = ["-inMemory"]
+    storage, workdir = ["-inMemory"], tempfile.gettempdir()
     if data_dir is not None:
         os.makedirs(data_dir, exist_ok=True)
-        storage = ["-dbPath", str(data_dir)]
+        storage, workdir = ["-dbPath", str(data_dir)], data_dir
     command = ["java", f"-Djava.library.path={jar_dir}/DynamoDBLocal_lib", "-jar",
                f"{jar_dir}/DynamoDBLocal.jar", *storage, "-sharedDb", "-port", str(port)]
-    process = subprocess.Popen(command, **popen_kwargs)
+    # DynamoDB Local writes a metadata file into its working directory.
+    process = subprocess.Popen(command, cwd=workdir, **popen_kwargs)
     wait_for_port(port, process, "DynamoDB Local")
     return process
 
