@@ -44,7 +44,9 @@ def main():
     os.environ.update(processes.local_environment(ports["dynamodb"][0], ports["sandbox"][0]))
     os.environ.setdefault("YUTANG_STAGE", "local")
     children = []
-    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+    # Also SIGINT explicitly: a shell starting us in the background would have it ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop_like_ctrl_c)
     try:
         data_dir = os.environ.get("YUTANG_DATA_DIR", ROOT / ".data" / "dynamodb")
         children.append(processes.start_dynamodb_local(ports["dynamodb"][0], data_dir=data_dir,
@@ -55,7 +57,7 @@ def main():
         chalice_cli = os.path.join(os.path.dirname(sys.executable), "chalice")
         chalice = subprocess.Popen([chalice_cli, "local", "--stage",
                                     "local", "--host", "127.0.0.1", "--port",
-                                    str(ports["api"][0])], cwd=ROOT)
+                                    str(ports["api"][0]), "--no-autoreload"], cwd=ROOT)
         children.append(chalice)
         processes.wait_for_port(ports["api"][0], chalice, "chalice local")
         print(f"Yutang API on http://127.0.0.1:{ports['api'][0]}  (Ctrl-C stops everything)")

@@ -4,11 +4,14 @@ the view runs, turns a DomainError into the one error shape, and feeds the OpenA
 """
 import functools
 import re
+import time
+import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from chalicelib.core import logs
+from chalicelib.core import logs, tracing
 from chalicelib.core.validation import parse_json_body, validate
-from chalicelib.errors import DomainError, error_response
+from chalicelib.errors import CHALICE_ERROR_CODES, DomainError, error_body, error_response
 
 PUBLIC = "public"
 MEMBER = "member"
@@ -33,6 +36,10 @@ class RouteSpec:
 
 
 ROUTES = []
+
+# The request being served. Chalice keeps it in one attribute of the app, which concurrent
+# requests overwrite under `chalice local`; the middleware hands each request its own.
+_current_request = ContextVar("current_request")
 
 
 @dataclass
@@ -82,7 +89,7 @@ def route(bp, path, method="GET", *, auth, summary, body=None, query=None, respo
             from chalice import Response
 
             try:
-                call = _build_call(spec, bp.current_request, path_params)
+                call = _build_call(spec, _current_request.get(), path_params)
                 return Response(body=view(call), status_code=spec.status)
             except DomainError as exc:
                 return error_response(exc.code, exc.message, exc.status)
@@ -95,3 +102,35 @@ def route(bp, path, method="GET", *, auth, summary, body=None, query=None, respo
         return view
 
     return decorator
+
+
+def _in_error_shape(response):
+    """Chalice answers some requests itself ({"Code", "Message"}); give those our shape."""
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        code = CHALICE_ERROR_CODES.get(body["Code"], "bad_request")
+        response.body = error_body(code, body.get("Message") or code)
+    return response
+
+
+def request_middleware(event, get_response):
+    """Around every request: its id, its trace segment, one JSON log line, the error shape."""
+    from chalice import Response
+
+    request_id = (event.context or {}).get("requestId") or uuid.uuid4().hex
+    bound_id = logs.bind_request(request_id)
+    bound_request = _current_request.set(event)
+    started = time.perf_counter()
+    try:
+        with tracing.request_segment(f"{event.method} {event.path}"):
+            response = _in_error_shape(get_response(event))
+    except Exception:
+        logs.exception("unhandled_error", path=event.path, method=event.method)
+        response = Response(body=error_body("internal_error", "Something went wrong."),
+                            status_code=500)
+    response.headers["X-Request-Id"] = request_id
+    logs.info("request", method=event.method, path=event.path, status=response.status_code,
+              ms=round((time.perf_counter() - started) * 1000, 1))
+    _current_request.reset(bound_request)
+    logs.unbind_request(bound_id)
+    return response

@@ -47,7 +47,7 @@ def test_racing_first_logins_of_one_person_make_one_member(client, wechat_user):
     with ThreadPoolExecutor(max_workers=8) as pool:
         responses = list(pool.map(lambda code: login(client, code), codes))
 
-    assert [r.status_code for r in responses] == [200] * 8
+    assert [r.status_code for r in responses] == [200] * 8, [r.body for r in responses]
     assert len({body_of(r)["member"]["member_id"] for r in responses}) == 1
 
 

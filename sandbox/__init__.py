@@ -1,0 +1,14 @@
+"""A local stand-in for WeChat: the mini-program server APIs and WeChat Pay v2.
+
+It speaks the documented protocols (JSON for the mini-program APIs, signed XML for WeChat Pay)
+so that wechatpy, pointed at it by base URL, runs its real HTTP, XML and signature code.
+Run it with `python -m sandbox`; tests use `sandbox.server.start()`.
+
+Conventions the real WeChat does not have:
+- wx.login() codes are `sandbox:<user>:<nonce>` (same <user>, same openid and unionid) and phone
+  codes `sandbox-phone:<digits>:<nonce>`; each code works once.
+- The QR code in a getwxacodeunlimit PNG holds exactly the scene text.
+- Endpoints under /__sandbox__/ drive and inspect it: pay (or fail) an order, which notifies
+  its notify_url with WeChat's retry schedule; renotify; list orders, notify attempts, messages,
+  wxacodes; refuse messages for a user; stats; reset.
+"""

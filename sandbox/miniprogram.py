@@ -1,0 +1,220 @@
+"""The mini-program server APIs (JSON): login, access token, phone number, wxacode, messages.
+
+Test codes stand in for what the mini-program would get from wx.login() and the phone button:
+`sandbox:<user>:<nonce>` and `sandbox-phone:<digits>:<nonce>`, each accepted once.
+"""
+import base64
+import functools
+import hashlib
+import io
+import json
+import secrets
+import string
+import time
+
+import segno
+
+from sandbox.clock import now_iso
+from sandbox.web import Response, json_response, wechat_error
+
+ACCESS_TOKEN_LIFETIME_S = 7200
+SCENE_MAX_LENGTH = 32
+SCENE_CHARACTERS = frozenset(string.ascii_letters + string.digits + "!#$&'()*+,/:;=?@-._~")
+FIRST_MSGID = 2_000_000_000
+
+
+def invalid_code():
+    return wechat_error(40029, "invalid code")
+
+
+def openid_for(app_id, user):
+    return "o" + _digest(f"openid:{app_id}:{user}")
+
+
+def unionid_for(user):
+    """The same for every app id: a unionid identifies the person across a brand's apps."""
+    return "u" + _digest(f"unionid:{user}")
+
+
+def _digest(text):
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")[:27]
+
+
+def _code_value(code, kind):
+    """The <value> of a `<kind>:<value>:<nonce>` code, or None when the code has another form."""
+    head, _, rest = code.partition(":")
+    value, _, nonce = rest.rpartition(":")
+    return value if head == kind and value and nonce else None
+
+
+def _consume_code(state, code):
+    """True the first time a code is seen; codes work once."""
+    with state.lock:
+        if code in state.used_codes:
+            return False
+        state.used_codes.add(code)
+        return True
+
+
+def _credentials_error(state, app_id, secret):
+    if not app_id:
+        return wechat_error(41002, "appid missing")
+    if app_id != state.credentials.app_id:
+        return wechat_error(40013, "invalid appid")
+    if not secret:
+        return wechat_error(41004, "appsecret missing")
+    if secret != state.credentials.app_secret:
+        return wechat_error(40125, "invalid appsecret")
+    return None
+
+
+def _json_body(request):
+    try:
+        body = json.loads(request.body or b"null")
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def code_to_session(state, request):
+    query = request.query
+    error = _credentials_error(state, query.get("appid"), query.get("secret"))
+    if error:
+        return error
+    if query.get("grant_type") != "authorization_code":
+        return wechat_error(40002, "invalid grant_type")
+    code = query.get("js_code", "")
+    if not code:
+        return wechat_error(41008, "missing code")
+    user = _code_value(code, "sandbox")
+    if user is None or not _consume_code(state, code):
+        return invalid_code()
+    with state.lock:
+        state.counters["sessions_issued"] += 1
+    return json_response({
+        "openid": openid_for(state.credentials.app_id, user),
+        "session_key": base64.b64encode(secrets.token_bytes(16)).decode("ascii"),
+        "unionid": unionid_for(user),
+    })
+
+
+def issue_access_token(state, request):
+    query = request.query
+    if query.get("grant_type") != "client_credential":
+        return wechat_error(40002, "invalid grant_type")
+    error = _credentials_error(state, query.get("appid"), query.get("secret"))
+    if error:
+        return error
+    token = "sandbox-" + secrets.token_urlsafe(48)
+    with state.lock:
+        state.access_tokens[token] = time.monotonic() + ACCESS_TOKEN_LIFETIME_S
+        state.counters["access_tokens_issued"] += 1
+    return json_response({"access_token": token, "expires_in": ACCESS_TOKEN_LIFETIME_S})
+
+
+def requires_access_token(endpoint):
+    @functools.wraps(endpoint)
+    def checked(state, request):
+        with state.lock:
+            expires_at = state.access_tokens.get(request.query.get("access_token", ""))
+        if expires_at is None:
+            return wechat_error(40001,
+                                "invalid credential, access_token is invalid or not latest")
+        if expires_at < time.monotonic():
+            return wechat_error(42001, "access_token expired")
+        return endpoint(state, request)
+    return checked
+
+
+@requires_access_token
+def phone_number(state, request):
+    body = _json_body(request)
+    if body is None:
+        return wechat_error(47001, "data format error")
+    code = body.get("code")
+    phone = _code_value(code, "sandbox-phone") if isinstance(code, str) else None
+    if phone is None or not phone.isdigit() or not _consume_code(state, code):
+        return invalid_code()
+    with state.lock:
+        state.counters["phone_numbers_issued"] += 1
+    return json_response({"errcode": 0, "errmsg": "ok", "phone_info": {
+        "phoneNumber": phone,
+        "purePhoneNumber": phone,
+        "countryCode": "86",
+        "watermark": {"timestamp": int(time.time()), "appid": state.credentials.app_id},
+    }})
+
+
+def is_valid_scene(scene):
+    return (isinstance(scene, str) and 0 < len(scene) <= SCENE_MAX_LENGTH
+            and set(scene) <= SCENE_CHARACTERS)
+
+
+def qr_png(text, width):
+    """A real QR code of `text`, about `width` pixels wide."""
+    qr = segno.make_qr(text, error="m")
+    modules_wide, _ = qr.symbol_size(scale=1, border=4)
+    png = io.BytesIO()
+    qr.save(png, kind="png", scale=max(1, width // modules_wide), border=4)
+    return png.getvalue()
+
+
+def _requested_width(body):
+    width = body.get("width", 430)
+    if isinstance(width, bool) or not isinstance(width, int):
+        return 430
+    return min(max(width, 280), 1280)
+
+
+@requires_access_token
+def wxacode_unlimited(state, request):
+    """The PNG's QR code holds the scene text exactly (what the page gets as `scene`)."""
+    body = _json_body(request)
+    if body is None or not is_valid_scene(body.get("scene")):
+        return wechat_error(40169, "invalid length for scene, or the data is not json string")
+    page = body.get("page") or ""
+    if not isinstance(page, str) or page.startswith("/"):
+        return wechat_error(41030, "invalid page")
+    width = _requested_width(body)
+    png = qr_png(body["scene"], width)
+    with state.lock:
+        state.wxacodes.append({
+            "scene": body["scene"], "page": page, "width": width, "at": now_iso(),
+            "env_version": body.get("env_version", "release"),
+            "check_path": body.get("check_path", True),
+        })
+    return Response(200, "image/png", png)
+
+
+def _message_error(body):
+    if body is None:
+        return wechat_error(47001, "data format error")
+    if not isinstance(body.get("touser"), str) or not body["touser"]:
+        return wechat_error(40003, "invalid openid")
+    if not isinstance(body.get("template_id"), str) or not body["template_id"]:
+        return wechat_error(40037, "invalid template id")
+    if not isinstance(body.get("data"), dict):
+        return wechat_error(47003, "argument invalid! data is not a json object")
+    return None
+
+
+@requires_access_token
+def send_subscribe_message(state, request):
+    body = _json_body(request)
+    error = _message_error(body)
+    if error:
+        return error
+    with state.lock:
+        refused = body["touser"] in state.refusing_users
+        msgid = None if refused else FIRST_MSGID + len(state.messages)
+        state.messages.append({
+            "touser": body["touser"], "template_id": body["template_id"],
+            "page": body.get("page"), "data": body["data"],
+            "miniprogram_state": body.get("miniprogram_state", "formal"),
+            "lang": body.get("lang", "zh_CN"), "at": now_iso(),
+            "errcode": 43101 if refused else 0, "msgid": msgid,
+        })
+    if refused:
+        return wechat_error(43101, "user refuse to accept the msg")
+    return json_response({"errcode": 0, "errmsg": "ok", "msgid": msgid})

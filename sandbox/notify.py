@@ -1,0 +1,68 @@
+"""Delivering payment result notifies to the merchant's notify_url, retrying like WeChat."""
+import threading
+import urllib.error
+import urllib.request
+
+from sandbox.clock import now_iso
+from sandbox.pay import payment_notify
+from sandbox.signing import XmlFormatError, parse_xml, to_xml
+
+# WeChat's documented schedule after the first attempt (15s/15s/30s/3m/10m/20m/30m/30m/30m/
+# 60m/3h/3h/3h/6h/6h), multiplied by the sandbox's time scale.
+RETRY_DELAYS_S = (15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600,
+                  10800, 10800, 10800, 21600, 21600)
+ATTEMPT_TIMEOUT_S = 5
+
+# notify_url is usually on localhost: never send it through a proxy from the environment.
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def start_delivery(state, order):
+    """Posts the order's payment notify in the background until the merchant acknowledges it.
+
+    Call with the state lock held. A reset of the sandbox ends the retries.
+    """
+    order.deliveries += 1
+    delivery = {"out_trade_no": order.out_trade_no, "url": order.notify_url,
+                "delivery": order.deliveries, "xml": to_xml(payment_notify(state, order))}
+    threading.Thread(target=_deliver, args=(state, state.cancelled, delivery),
+                     name=f"notify-{order.out_trade_no}", daemon=True).start()
+
+
+def _deliver(state, cancelled, delivery):
+    for attempt, delay_s in enumerate((0, *RETRY_DELAYS_S), start=1):
+        if cancelled.wait(delay_s * state.time_scale):
+            return
+        at = now_iso()
+        status, answer = _post(delivery["url"], delivery["xml"])
+        delivered = status == 200 and _acknowledged(answer)
+        with state.lock:
+            if cancelled.is_set():
+                return
+            state.notify_attempts.append({
+                "out_trade_no": delivery["out_trade_no"], "url": delivery["url"],
+                "delivery": delivery["delivery"], "attempt": attempt, "at": at,
+                "status": status, "answer": answer, "delivered": delivered,
+            })
+        if delivered:
+            return
+
+
+def _post(url, xml):
+    """(HTTP status, body text), or (a description of the error, "") when nothing answered."""
+    request = urllib.request.Request(url, data=xml.encode("utf-8"), method="POST",
+                                     headers={"Content-Type": "text/xml"})
+    try:
+        with _opener.open(request, timeout=ATTEMPT_TIMEOUT_S) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        return f"error: {getattr(error, 'reason', error)}", ""
+
+
+def _acknowledged(answer):
+    try:
+        return parse_xml(answer.encode("utf-8")).get("return_code") == "SUCCESS"
+    except XmlFormatError:
+        return False

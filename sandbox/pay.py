@@ -1,0 +1,327 @@
+"""WeChat Pay v2 (signed XML): unified order, order query, close, refund, refund query.
+
+Every request is checked like WeChat does: merchant, signature (MD5 or HMAC-SHA256, per the
+request's sign_type), app id. Answers with return_code SUCCESS are signed with the request's
+sign type; business failures are result_code FAIL with err_code/err_code_des.
+"""
+import functools
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from sandbox.clock import SHANGHAI, wechat_pay_time
+from sandbox.miniprogram import openid_for
+from sandbox.signing import MD5, SIGN_TYPES, XmlFormatError, has_valid_signature, nonce, \
+    parse_xml, signed, to_xml
+from sandbox.web import xml_response
+
+NOTPAY, SUCCESS, CLOSED, REFUND, PAYERROR = "NOTPAY", "SUCCESS", "CLOSED", "REFUND", "PAYERROR"
+PAID_STATES = (SUCCESS, REFUND)
+TRADE_STATE_DESCRIPTIONS = {
+    NOTPAY: "订单未支付",
+    SUCCESS: "支付成功",
+    CLOSED: "订单已关闭",
+    REFUND: "订单发生过退款",
+    PAYERROR: "支付失败，其他原因，如银行返回失败",
+}
+TRADE_TYPES = ("JSAPI", "NATIVE", "APP", "MWEB")
+UNIFIED_ORDER_REQUIRED = ("body", "out_trade_no", "total_fee", "spbill_create_ip", "notify_url",
+                          "trade_type")
+# What must be the same when an unpaid order is placed again under the same out_trade_no.
+# (time_start, time_expire and the nonce change on every call, so they do not count.)
+ORDER_TERMS = ("body", "detail", "attach", "fee_type", "total_fee", "trade_type", "openid",
+               "product_id", "goods_tag")
+# Who pays a non-JSAPI order (no openid in the order) when the sandbox settles it.
+NATIVE_PAYER = "sandbox-native-payer"
+
+
+class ReturnFail(Exception):
+    """The request itself is refused (return_code FAIL, unsigned answer)."""
+
+
+class TradeFail(Exception):
+    """The request is valid but the business operation fails (result_code FAIL)."""
+
+    def __init__(self, err_code, description):
+        super().__init__(f"{err_code}: {description}")
+        self.err_code = err_code
+        self.description = description
+
+
+@dataclass
+class Refund:
+    out_refund_no: str
+    refund_id: str
+    refund_fee: int
+    status: str = "SUCCESS"
+    success_time: str = field(
+        default_factory=lambda: datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"))
+
+
+@dataclass
+class Order:
+    out_trade_no: str
+    prepay_id: str
+    terms: dict
+    total_fee: int
+    trade_type: str
+    notify_url: str
+    sign_type: str
+    openid: str = ""
+    attach: str = ""
+    trade_state: str = NOTPAY
+    transaction_id: str = ""
+    time_end: str = ""
+    bank_type: str = ""
+    refunds: dict = field(default_factory=dict)  # out_refund_no -> Refund
+    deliveries: int = 0
+
+    @property
+    def refunded_fee(self):
+        return sum(refund.refund_fee for refund in self.refunds.values())
+
+    @property
+    def has_payment_result(self):
+        return self.trade_state in (*PAID_STATES, PAYERROR)
+
+    def to_json(self):
+        view = asdict(self)
+        view["refunds"] = list(view["refunds"].values())
+        view["refunded_fee"] = self.refunded_fee
+        return view
+
+
+def pay_endpoint(operation):
+    """Parses and checks the signed XML request, runs `operation` under the lock, answers XML."""
+    @functools.wraps(operation)
+    def endpoint(state, request):
+        try:
+            params = _checked_params(state, request.body)
+        except ReturnFail as fail:
+            return xml_response(to_xml({"return_code": "FAIL", "return_msg": str(fail)}))
+        try:
+            with state.lock:
+                outcome = {"result_code": "SUCCESS", **operation(state, params)}
+        except TradeFail as fail:
+            outcome = {"result_code": "FAIL", "err_code": fail.err_code,
+                       "err_code_des": fail.description}
+        return xml_response(to_xml(_signed_answer(state, params, outcome)))
+    return endpoint
+
+
+def _checked_params(state, body):
+    credentials = state.credentials
+    try:
+        params = parse_xml(body)
+    except XmlFormatError:
+        raise ReturnFail("XML格式错误") from None
+    if params.get("mch_id") != credentials.mch_id:
+        raise ReturnFail("商户号mch_id不存在")
+    if (params.get("sign_type") or MD5) not in SIGN_TYPES:
+        raise ReturnFail("sign_type参数格式错误")
+    if not has_valid_signature(params, credentials.mch_key):
+        raise ReturnFail("签名错误")
+    if params.get("appid") != credentials.app_id:
+        raise ReturnFail("appid和mch_id不匹配")
+    return params
+
+
+def _signed_answer(state, params, outcome):
+    credentials = state.credentials
+    answer = {"return_code": "SUCCESS", "return_msg": "OK", "appid": credentials.app_id,
+              "mch_id": credentials.mch_id, "nonce_str": nonce(), **outcome}
+    answer = {name: value for name, value in answer.items() if value not in ("", None)}
+    return signed(answer, credentials.mch_key, params.get("sign_type") or MD5)
+
+
+def _require(params, *names):
+    for name in names:
+        if not params.get(name):
+            raise TradeFail("LACK_PARAMS", f"缺少参数{name}")
+
+
+def _fen(params, name):
+    """A positive integer amount in fen."""
+    value = params[name]
+    if not value.isdigit() or int(value) <= 0:
+        raise TradeFail("PARAM_ERROR", f"{name}参数格式错误")
+    return int(value)
+
+
+def _digits(count):
+    return f"{secrets.randbelow(10 ** count):0{count}d}"
+
+
+def _today():
+    return datetime.now(SHANGHAI).strftime("%Y%m%d")
+
+
+@pay_endpoint
+def unified_order(state, params):
+    _require(params, *UNIFIED_ORDER_REQUIRED)
+    total_fee = _fen(params, "total_fee")
+    trade_type = params["trade_type"]
+    if trade_type not in TRADE_TYPES:
+        raise TradeFail("PARAM_ERROR", "trade_type参数格式错误")
+    if trade_type == "JSAPI" and not params.get("openid"):
+        raise TradeFail("PARAM_ERROR", "JSAPI支付必须传openid")
+    terms = {name: params.get(name, "") for name in ORDER_TERMS}
+    order = state.orders.get(params["out_trade_no"])
+    if order is None:
+        order = Order(
+            out_trade_no=params["out_trade_no"],
+            prepay_id="wx" + wechat_pay_time() + secrets.token_hex(10),
+            terms=terms, total_fee=total_fee, trade_type=trade_type,
+            notify_url=params["notify_url"], sign_type=params.get("sign_type") or MD5,
+            openid=params.get("openid", ""), attach=params.get("attach", ""))
+        state.orders[order.out_trade_no] = order
+    elif order.trade_state in PAID_STATES:
+        raise TradeFail("ORDERPAID", "该订单已支付")
+    elif order.trade_state == CLOSED:
+        raise TradeFail("ORDERCLOSED", "该订单已关闭")
+    elif order.terms != terms:
+        raise TradeFail("INVALID_REQUEST", "201 商户订单号重复")
+    answer = {"trade_type": trade_type, "prepay_id": order.prepay_id}
+    if trade_type == "NATIVE":
+        answer["code_url"] = f"weixin://wxpay/bizpayurl?pr={order.prepay_id[-7:]}"
+    return answer
+
+
+def _find_order(state, params):
+    if params.get("transaction_id"):
+        found = [order for order in state.orders.values()
+                 if order.transaction_id == params["transaction_id"]]
+        order = found[0] if found else None
+    elif params.get("out_trade_no"):
+        order = state.orders.get(params["out_trade_no"])
+    else:
+        raise TradeFail("LACK_PARAMS", "缺少参数out_trade_no或transaction_id")
+    if order is None:
+        raise TradeFail("ORDERNOTEXIST", "订单不存在")
+    return order
+
+
+def _payment_fields(order):
+    if not order.transaction_id:
+        return {}
+    return {"transaction_id": order.transaction_id, "time_end": order.time_end,
+            "openid": order.openid, "is_subscribe": "N", "bank_type": order.bank_type,
+            "cash_fee": order.total_fee}
+
+
+@pay_endpoint
+def order_query(state, params):
+    order = _find_order(state, params)
+    return {"out_trade_no": order.out_trade_no, "trade_state": order.trade_state,
+            "trade_state_desc": TRADE_STATE_DESCRIPTIONS[order.trade_state],
+            "trade_type": order.trade_type, "total_fee": order.total_fee, "fee_type": "CNY",
+            "attach": order.attach, **_payment_fields(order)}
+
+
+@pay_endpoint
+def close_order(state, params):
+    _require(params, "out_trade_no")
+    order = _find_order(state, {"out_trade_no": params["out_trade_no"]})
+    if order.trade_state in PAID_STATES:
+        raise TradeFail("ORDERPAID", "订单已支付，不能发起关单")
+    order.trade_state = CLOSED
+    return {}
+
+
+def _refund_fields(order, refund):
+    return {"transaction_id": order.transaction_id, "out_trade_no": order.out_trade_no,
+            "out_refund_no": refund.out_refund_no, "refund_id": refund.refund_id,
+            "refund_fee": refund.refund_fee, "total_fee": order.total_fee,
+            "cash_fee": order.total_fee, "cash_refund_fee": refund.refund_fee}
+
+
+def _inconsistent_refund():
+    return TradeFail("INVALID_REQUEST", "订单金额或退款金额与之前请求不一致，请核实后再试")
+
+
+@pay_endpoint
+def refund(state, params):
+    """Refunds are immediate (SUCCESS); the same out_refund_no again answers the same refund."""
+    _require(params, "out_refund_no", "total_fee", "refund_fee")
+    order = _find_order(state, params)
+    total_fee, refund_fee = _fen(params, "total_fee"), _fen(params, "refund_fee")
+    existing = order.refunds.get(params["out_refund_no"])
+    if existing is not None:
+        if (total_fee, refund_fee) != (order.total_fee, existing.refund_fee):
+            raise _inconsistent_refund()
+        return _refund_fields(order, existing)
+    if order.trade_state not in PAID_STATES:
+        raise TradeFail("TRADE_STATE_ERROR", "订单状态错误，订单未支付")
+    if total_fee != order.total_fee:
+        raise _inconsistent_refund()
+    if order.refunded_fee + refund_fee > order.total_fee:
+        raise TradeFail("NOTENOUGH", "订单可退金额不足，累计退款金额不能超过订单金额")
+    new_refund = Refund(out_refund_no=params["out_refund_no"],
+                        refund_id="50300" + _today() + _digits(16), refund_fee=refund_fee)
+    order.refunds[new_refund.out_refund_no] = new_refund
+    order.trade_state = REFUND
+    return _refund_fields(order, new_refund)
+
+
+def _refunds_asked_for(state, params):
+    """The refunds a refund query names, most specific identifier first (as WeChat ranks them)."""
+    if params.get("refund_id") or params.get("out_refund_no"):
+        return [(order, each) for order in state.orders.values()
+                for each in order.refunds.values()
+                if each.refund_id == params.get("refund_id")
+                or each.out_refund_no == params.get("out_refund_no")]
+    if params.get("transaction_id") or params.get("out_trade_no"):
+        order = _find_order(state, params)
+        return [(order, each) for each in order.refunds.values()]
+    raise TradeFail("LACK_PARAMS", "缺少参数")
+
+
+@pay_endpoint
+def refund_query(state, params):
+    found = _refunds_asked_for(state, params)
+    if not found:
+        raise TradeFail("REFUNDNOTEXIST", "退款订单查询失败")
+    order = found[0][0]
+    answer = {"transaction_id": order.transaction_id, "out_trade_no": order.out_trade_no,
+              "total_fee": order.total_fee, "cash_fee": order.total_fee,
+              "refund_count": len(found)}
+    for index, (_, each) in enumerate(found):
+        answer.update({
+            f"out_refund_no_{index}": each.out_refund_no, f"refund_id_{index}": each.refund_id,
+            f"refund_fee_{index}": each.refund_fee, f"refund_status_{index}": each.status,
+            f"refund_recv_accout_{index}": "支付用户的零钱",
+            f"refund_success_time_{index}": each.success_time,
+        })
+    return answer
+
+
+def settle(state, order, succeeded):
+    """The payer completes (or fails) the payment. Call with the state lock held."""
+    if not order.openid:
+        order.openid = openid_for(state.credentials.app_id, NATIVE_PAYER)
+    if succeeded:
+        order.trade_state = SUCCESS
+        order.transaction_id = "42000" + _today() + _digits(15)
+        order.time_end = wechat_pay_time()
+        order.bank_type = "OTHERS"
+    else:
+        order.trade_state = PAYERROR
+
+
+def payment_notify(state, order):
+    """The signed fields of the payment result notify, as WeChat posts them to notify_url."""
+    credentials = state.credentials
+    fields = {"appid": credentials.app_id, "mch_id": credentials.mch_id, "nonce_str": nonce(),
+              "return_code": "SUCCESS", "openid": order.openid, "is_subscribe": "N",
+              "trade_type": order.trade_type, "total_fee": order.total_fee, "fee_type": "CNY",
+              "out_trade_no": order.out_trade_no, "attach": order.attach}
+    if order.transaction_id:
+        fields.update({"result_code": "SUCCESS", "bank_type": order.bank_type,
+                       "cash_fee": order.total_fee, "transaction_id": order.transaction_id,
+                       "time_end": order.time_end})
+    else:
+        fields.update({"result_code": "FAIL", "err_code": "NOTENOUGH", "err_code_des": "余额不足"})
+    if order.sign_type != MD5:
+        fields["sign_type"] = order.sign_type
+    fields = {name: value for name, value in fields.items() if value not in ("", None)}
+    return signed(fields, credentials.mch_key, order.sign_type)

@@ -1,0 +1,125 @@
+"""The HTTP server: routes, the request handler, and start() for tests and `python -m sandbox`."""
+import re
+import sys
+import threading
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
+
+from sandbox import control, miniprogram, pay
+from sandbox.config import Credentials
+from sandbox.state import SandboxState
+from sandbox.web import BadRequest, Request, json_response
+
+ROUTES = [
+    ("GET", "/sns/jscode2session", miniprogram.code_to_session),
+    ("GET", "/cgi-bin/token", miniprogram.issue_access_token),
+    ("POST", "/wxa/business/getuserphonenumber", miniprogram.phone_number),
+    ("POST", "/wxa/getwxacodeunlimit", miniprogram.wxacode_unlimited),
+    ("POST", "/cgi-bin/message/subscribe/send", miniprogram.send_subscribe_message),
+    ("POST", "/pay/unifiedorder", pay.unified_order),
+    ("POST", "/pay/orderquery", pay.order_query),
+    ("POST", "/pay/closeorder", pay.close_order),
+    ("POST", "/secapi/pay/refund", pay.refund),
+    ("POST", "/pay/refundquery", pay.refund_query),
+    ("POST", "/__sandbox__/pay/orders/{out_trade_no}/pay", control.pay_order),
+    ("POST", "/__sandbox__/pay/orders/{out_trade_no}/renotify", control.renotify),
+    ("GET", "/__sandbox__/pay/orders/{out_trade_no}", control.get_order),
+    ("GET", "/__sandbox__/pay/notifies", control.list_notifies),
+    ("GET", "/__sandbox__/messages", control.list_messages),
+    ("POST", "/__sandbox__/messages/refuse", control.refuse_messages),
+    ("GET", "/__sandbox__/wxacodes", control.list_wxacodes),
+    ("GET", "/__sandbox__/stats", control.stats),
+    ("POST", "/__sandbox__/reset", control.reset),
+]
+
+
+def _compile(template):
+    return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$")
+
+
+_COMPILED_ROUTES = [(method, _compile(template), endpoint)
+                    for method, template, endpoint in ROUTES]
+
+
+def dispatch(state, request):
+    for method, pattern, endpoint in _COMPILED_ROUTES:
+        match = pattern.match(request.path)
+        if match and method == request.method:
+            request.path_params = {name: unquote(value)
+                                   for name, value in match.groupdict().items()}
+            return _call(endpoint, state, request)
+    return json_response({"errcode": -1, "errmsg": "not found"}, status=404)
+
+
+def _call(endpoint, state, request):
+    try:
+        return endpoint(state, request)
+    except BadRequest as error:
+        return control.control_error(400, str(error))
+    except Exception as error:  # a sandbox bug: answer 500 and show it, keep serving
+        traceback.print_exc(file=sys.stderr)
+        return control.control_error(500, f"sandbox error: {error!r}")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as requests.Session expects
+    # Headers and body are separate writes; with Nagle on, a keep-alive client waits ~40 ms
+    # (delayed ACK) for each answer.
+    disable_nagle_algorithm = True
+    server_version = "WeChatSandbox/1.0"
+    timeout = 60  # seconds an idle keep-alive connection holds a thread
+
+    def do_GET(self):
+        self._serve()
+
+    def do_POST(self):
+        self._serve()
+
+    def _serve(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        request = Request.from_raw(self.command, self.path, self.rfile.read(length))
+        response = dispatch(self.server.state, request)
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    def log_message(self, format, *args):
+        """Quiet: tests and `make run` read the sandbox through its control endpoints."""
+
+
+class SandboxServer:
+    def __init__(self, host, port, state):
+        self.state = state
+        self._httpd = ThreadingHTTPServer((host, port), _Handler)
+        self._httpd.state = state
+        bound_host, bound_port = self._httpd.server_address[:2]
+        self.url = f"http://{bound_host}:{bound_port}"
+        # serve_forever notices shutdown() between polls: a short interval makes stop() quick.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
+                                        name="wechat-sandbox", daemon=True)
+
+    def serve_in_background(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self.state.shut_down()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+
+def start(host="127.0.0.1", port=0, time_scale=1.0, **credentials):
+    """Serves the sandbox in a daemon thread. Credentials (app_id, app_secret, mch_id, mch_key)
+    default to the WECHAT_* environment variables, then to the local defaults."""
+    state = SandboxState(Credentials.from_env(**credentials), time_scale)
+    return SandboxServer(host, port, state).serve_in_background()

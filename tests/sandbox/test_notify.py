@@ -1,0 +1,163 @@
+import threading
+import uuid
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from wechatpy.pay.utils import calculate_signature_hmac
+
+from sandbox.notify import RETRY_DELAYS_S
+from sandbox.signing import parse_xml
+
+SUCCESS_ANSWER = ("<xml><return_code><![CDATA[SUCCESS]]></return_code>"
+                  "<return_msg><![CDATA[OK]]></return_msg></xml>")
+FAIL_ANSWER = ("<xml><return_code><![CDATA[FAIL]]></return_code>"
+               "<return_msg><![CDATA[busy]]></return_msg></xml>")
+TIME_SCALE = 0.001  # the conftest's sandbox
+
+
+class NotifyReceiver:
+    """A merchant's notify_url: answers with `answers` in turn, then SUCCESS; keeps the bodies."""
+
+    def __init__(self, answers=()):
+        self.answers = list(answers)
+        self.bodies = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                receiver.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+                status, text = (receiver.answers.pop(0) if receiver.answers
+                                else (200, SUCCESS_ANSWER))
+                self.send_response(status)
+                self.send_header("Content-Type", "text/xml")
+                self.end_headers()
+                self.wfile.write(text.encode("utf-8"))
+
+            def log_message(self, format, *args):
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/wechat/pay/notify"
+        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+    def stop(self):
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@pytest.fixture
+def make_receiver():
+    receivers = []
+
+    def make(answers=()):
+        receivers.append(NotifyReceiver(answers))
+        return receivers[-1]
+    yield make
+    for receiver in receivers:
+        receiver.stop()
+
+
+def place_order(pay, notify_url, total_fee=2590, **extra):
+    out_trade_no = "N" + uuid.uuid4().hex[:20]
+    pay.order.create(trade_type="JSAPI", body="鱼塘 年卡", total_fee=total_fee,
+                     notify_url=notify_url, client_ip="127.0.0.1", user_id="o-alice",
+                     out_trade_no=out_trade_no, **extra)
+    return out_trade_no
+
+
+def delivered(attempts):
+    return any(attempt["delivered"] for attempt in attempts)
+
+
+def test_notify_is_retried_on_the_scaled_schedule_until_acknowledged(
+        wechat_pay, control, make_receiver):
+    receiver = make_receiver([(200, FAIL_ANSWER), (500, "oops")])
+    trade_no = place_order(wechat_pay, receiver.url, attach="brand=demo")
+
+    paid = control.post(f"pay/orders/{trade_no}/pay")
+    assert paid.status_code == 200 and paid.json()["trade_state"] == "SUCCESS"
+    attempts = control.wait_for_notifies(trade_no, delivered)
+
+    assert [(a["attempt"], a["status"], a["delivered"]) for a in attempts] == [
+        (1, 200, False), (2, 500, False), (3, 200, True)]
+    assert attempts[0]["url"] == receiver.url and attempts[0]["answer"] == FAIL_ANSWER
+    times = [datetime.fromisoformat(attempt["at"]) for attempt in attempts]
+    gaps = [(later - earlier).total_seconds() for earlier, later in zip(times, times[1:])]
+    assert all(gap >= delay * TIME_SCALE for gap, delay in zip(gaps, RETRY_DELAYS_S))
+    assert sum(gaps) < 5  # the unscaled schedule would take 30 s
+    for body in receiver.bodies:
+        notify = wechat_pay.parse_payment_result(body)  # raises unless the MD5 sign verifies
+        assert (notify["result_code"], notify["return_code"]) == ("SUCCESS", "SUCCESS")
+        assert (notify["total_fee"], notify["cash_fee"], notify["fee_type"]) == (2590, 2590, "CNY")
+        assert (notify["out_trade_no"], notify["attach"]) == (trade_no, "brand=demo")
+        assert notify["openid"] == "o-alice" and notify["transaction_id"]
+        assert len(notify["time_end"]) == 14 and notify["is_subscribe"] == "N"
+    assert len(receiver.bodies) == 3
+
+
+def test_an_unreachable_notify_url_counts_as_a_failed_attempt(wechat_pay, control):
+    trade_no = place_order(wechat_pay, "http://127.0.0.1:9/closed")
+    control.post(f"pay/orders/{trade_no}/pay")
+
+    attempts = control.wait_for_notifies(trade_no, lambda found: len(found) >= 2)
+
+    assert attempts[0]["status"].startswith("error")
+    assert not delivered(attempts)
+
+
+def test_hmac_orders_get_hmac_signed_notifies(wechat_pay, credentials, control, make_receiver):
+    receiver = make_receiver()
+    trade_no = place_order(wechat_pay, receiver.url, sign_type="HMAC-SHA256")
+    control.post(f"pay/orders/{trade_no}/pay")
+    control.wait_for_notifies(trade_no, delivered)
+
+    fields = parse_xml(receiver.bodies[0])
+    assert fields["sign_type"] == "HMAC-SHA256"
+    signature = fields.pop("sign")
+    assert signature == calculate_signature_hmac(fields, credentials.mch_key)
+
+
+def test_renotify_sends_the_same_payment_again(wechat_pay, control, make_receiver):
+    receiver = make_receiver()
+    trade_no = place_order(wechat_pay, receiver.url)
+    control.post(f"pay/orders/{trade_no}/pay")
+    control.wait_for_notifies(trade_no, delivered)
+
+    assert control.post(f"pay/orders/{trade_no}/renotify").status_code == 200
+    attempts = control.wait_for_notifies(trade_no, lambda found: len(found) == 2)
+
+    assert [(a["delivery"], a["delivered"]) for a in attempts] == [(1, True), (2, True)]
+    first, second = (wechat_pay.parse_payment_result(body) for body in receiver.bodies)
+    assert first["transaction_id"] == second["transaction_id"]
+
+
+def test_a_failed_payment_is_notified_as_failed(wechat_pay, control, make_receiver):
+    receiver = make_receiver()
+    trade_no = place_order(wechat_pay, receiver.url)
+
+    assert control.post(f"pay/orders/{trade_no}/pay", {"result": "FAIL"}).status_code == 200
+    control.wait_for_notifies(trade_no, delivered)
+
+    notify = wechat_pay.parse_payment_result(receiver.bodies[0])
+    assert notify["result_code"] == "FAIL" and "transaction_id" not in notify
+    assert wechat_pay.order.query(out_trade_no=trade_no)["trade_state"] == "PAYERROR"
+
+
+def test_paying_needs_a_pending_order(wechat_pay, control, make_receiver):
+    assert control.post("pay/orders/nope/pay").status_code == 404
+    trade_no = place_order(wechat_pay, make_receiver().url)
+    assert control.post(f"pay/orders/{trade_no}/renotify").status_code == 409
+    assert control.post(f"pay/orders/{trade_no}/pay", {"result": "MAYBE"}).status_code == 400
+    assert control.post(f"pay/orders/{trade_no}/pay").status_code == 200
+    assert control.post(f"pay/orders/{trade_no}/pay").status_code == 409
+
+
+def test_reset_stops_retrying(wechat_pay, control):
+    trade_no = place_order(wechat_pay, "http://127.0.0.1:9/closed")
+    control.post(f"pay/orders/{trade_no}/pay")
+    control.wait_for_notifies(trade_no, lambda found: len(found) >= 1)
+
+    control.post("reset")
+
+    assert control.wait_for_notifies(trade_no, lambda found: len(found) > 0, timeout_s=0.3) == []

@@ -1,0 +1,163 @@
+import uuid
+
+import pytest
+from wechatpy.exceptions import WeChatPayException
+from wechatpy.pay.utils import calculate_signature, calculate_signature_hmac
+
+HMAC = "HMAC-SHA256"
+NOTIFY_URL = "http://127.0.0.1:9/notify"  # nothing listens there; these tests do not pay
+
+
+def new_trade_no():
+    return "T" + uuid.uuid4().hex[:20]
+
+
+def create_order(pay, out_trade_no, total_fee=1990, **extra):
+    return pay.order.create(trade_type="JSAPI", body="鱼塘 会员卡", total_fee=total_fee,
+                            notify_url=NOTIFY_URL, client_ip="127.0.0.1",
+                            user_id="o-alice", out_trade_no=out_trade_no, **extra)
+
+
+def assert_signed(answer, key, sign_type="MD5"):
+    fields = {name: value for name, value in answer.items() if name != "sign"}
+    calculate = calculate_signature_hmac if sign_type == HMAC else calculate_signature
+    assert answer["sign"] == calculate(fields, key)
+
+
+def pay_order(control, out_trade_no):
+    assert control.post(f"pay/orders/{out_trade_no}/pay").status_code == 200
+
+
+def test_order_life_cycle_through_wechatpy(wechat_pay, credentials, control):
+    trade_no = new_trade_no()
+    created = create_order(wechat_pay, trade_no, attach="brand=demo")
+    assert created["prepay_id"].startswith("wx") and created["trade_type"] == "JSAPI"
+    assert created["appid"] == credentials.app_id and created["mch_id"] == credentials.mch_id
+    assert_signed(created, credentials.mch_key)
+
+    unpaid = wechat_pay.order.query(out_trade_no=trade_no)
+    assert (unpaid["trade_state"], unpaid["total_fee"]) == ("NOTPAY", "1990")
+    assert "transaction_id" not in unpaid
+
+    pay_order(control, trade_no)
+    paid = wechat_pay.order.query(out_trade_no=trade_no)
+    assert paid["trade_state"] == "SUCCESS" and paid["attach"] == "brand=demo"
+    assert paid["openid"] == "o-alice" and paid["cash_fee"] == "1990"
+    assert len(paid["time_end"]) == 14 and paid["bank_type"]
+    by_transaction = wechat_pay.order.query(transaction_id=paid["transaction_id"])
+    assert by_transaction["out_trade_no"] == trade_no
+
+    with pytest.raises(WeChatPayException) as refused:
+        wechat_pay.order.close(trade_no)
+    assert refused.value.errcode == "ORDERPAID"
+
+
+def test_closing_an_unpaid_order_is_idempotent_and_final(wechat_pay, control):
+    trade_no = new_trade_no()
+    create_order(wechat_pay, trade_no)
+
+    assert wechat_pay.order.close(trade_no)["result_code"] == "SUCCESS"
+    assert wechat_pay.order.close(trade_no)["result_code"] == "SUCCESS"
+    assert wechat_pay.order.query(out_trade_no=trade_no)["trade_state"] == "CLOSED"
+    with pytest.raises(WeChatPayException) as refused:
+        create_order(wechat_pay, trade_no)
+    assert refused.value.errcode == "ORDERCLOSED"
+    assert control.post(f"pay/orders/{trade_no}/pay").status_code == 409
+
+
+def test_placing_the_same_order_again(wechat_pay, control):
+    trade_no = new_trade_no()
+    first = create_order(wechat_pay, trade_no)
+
+    assert create_order(wechat_pay, trade_no)["prepay_id"] == first["prepay_id"]
+    with pytest.raises(WeChatPayException) as changed:
+        create_order(wechat_pay, trade_no, total_fee=1)
+    assert (changed.value.errcode, changed.value.errmsg) == ("INVALID_REQUEST",
+                                                             "201 商户订单号重复")
+    pay_order(control, trade_no)
+    with pytest.raises(WeChatPayException) as paid:
+        create_order(wechat_pay, trade_no)
+    assert paid.value.errcode == "ORDERPAID"
+
+
+def test_unknown_orders(wechat_pay):
+    for call in (lambda: wechat_pay.order.query(out_trade_no="nope"),
+                 lambda: wechat_pay.order.close("nope")):
+        with pytest.raises(WeChatPayException) as missing:
+            call()
+        assert missing.value.errcode == "ORDERNOTEXIST"
+
+
+def test_jsapi_needs_an_openid(wechat_pay):
+    with pytest.raises(WeChatPayException) as refused:
+        wechat_pay.order.create(trade_type="JSAPI", body="x", total_fee=1, notify_url=NOTIFY_URL,
+                                client_ip="127.0.0.1", out_trade_no=new_trade_no())
+    assert refused.value.result_code == "FAIL"
+
+
+def test_a_wrong_merchant_key_fails_the_signature(make_wechat_pay):
+    with pytest.raises(WeChatPayException) as refused:
+        create_order(make_wechat_pay(api_key="0" * 32), new_trade_no())
+    assert refused.value.return_code == "FAIL"
+    assert refused.value.return_msg == "签名错误"
+
+
+def test_a_wrong_app_id_is_refused(wechat_pay):
+    wechat_pay.appid = "wxnotthisapp"
+    with pytest.raises(WeChatPayException) as refused:
+        create_order(wechat_pay, new_trade_no())
+    assert refused.value.return_code == "FAIL"
+
+
+def test_refunds_are_idempotent_and_bounded(wechat_pay, credentials, control):
+    trade_no = new_trade_no()
+    create_order(wechat_pay, trade_no, total_fee=1000)
+    with pytest.raises(WeChatPayException) as unpaid:
+        wechat_pay.refund.apply(1000, 100, "R1", out_trade_no=trade_no)
+    assert unpaid.value.errcode == "TRADE_STATE_ERROR"
+    pay_order(control, trade_no)
+
+    first = wechat_pay.refund.apply(1000, 600, "R1", out_trade_no=trade_no)
+    again = wechat_pay.refund.apply(1000, 600, "R1", out_trade_no=trade_no)
+    assert_signed(first, credentials.mch_key)
+    assert first["refund_id"] == again["refund_id"]
+    assert (first["refund_fee"], first["out_refund_no"]) == ("600", "R1")
+    with pytest.raises(WeChatPayException) as over:
+        wechat_pay.refund.apply(1000, 500, "R2", out_trade_no=trade_no)
+    assert over.value.errcode == "NOTENOUGH"
+    with pytest.raises(WeChatPayException) as wrong_total:
+        wechat_pay.refund.apply(999, 100, "R3", out_trade_no=trade_no)
+    assert wrong_total.value.errcode == "INVALID_REQUEST"
+    wechat_pay.refund.apply(1000, 400, "R4", out_trade_no=trade_no)
+
+    assert wechat_pay.order.query(out_trade_no=trade_no)["trade_state"] == "REFUND"
+    refunds = wechat_pay.refund.query(out_trade_no=trade_no)
+    assert refunds["refund_count"] == "2"
+    assert {refunds["out_refund_no_0"], refunds["out_refund_no_1"]} == {"R1", "R4"}
+    order = control.get(f"pay/orders/{trade_no}").json()
+    assert order["refunded_fee"] == 1000 and len(order["refunds"]) == 2
+
+
+def test_hmac_sha256_requests_get_hmac_sha256_answers(wechat_pay, credentials, control):
+    key, trade_no = credentials.mch_key, new_trade_no()
+    created = create_order(wechat_pay, trade_no, sign_type=HMAC)
+    assert_signed(created, key, HMAC)
+
+    def call(endpoint, **fields):
+        return wechat_pay.post(endpoint, data={"appid": credentials.app_id, "sign_type": HMAC,
+                                               **fields})
+
+    pay_order(control, trade_no)
+    queried = call("pay/orderquery", out_trade_no=trade_no)
+    assert_signed(queried, key, HMAC)
+    assert queried["trade_state"] == "SUCCESS"
+    refunded = call("secapi/pay/refund", out_trade_no=trade_no, out_refund_no="R1",
+                    total_fee=1990, refund_fee=1990)
+    assert_signed(refunded, key, HMAC)
+    with pytest.raises(WeChatPayException) as over:
+        call("secapi/pay/refund", out_trade_no=trade_no, out_refund_no="R2", total_fee=1990,
+             refund_fee=1)
+    assert over.value.errcode == "NOTENOUGH"
+    closing = new_trade_no()
+    create_order(wechat_pay, closing, sign_type=HMAC)
+    assert_signed(call("pay/closeorder", out_trade_no=closing), key, HMAC)
