@@ -35,8 +35,10 @@ def local_services():
         os.environ.update(TEST_ENVIRONMENT)
         os.environ.update(processes.local_environment(dynamodb_port, sandbox_port))
         from chalicelib.db.tables import create_missing_tables
+        from devtools.seed import seed_demo_brand
 
         create_missing_tables()
+        seed_demo_brand()
         yield {"dynamodb": f"http://127.0.0.1:{dynamodb_port}",
                "sandbox": f"http://127.0.0.1:{sandbox_port}"}
     finally:
@@ -79,11 +81,39 @@ def body_of(response):
     return json.loads(response.body)
 
 
-@pytest.fixture
-def signed_in(client, wechat_user):
-    """A signed-in member: (headers with the bearer token, the login answer)."""
+STORE_A, STORE_B = "store-xintiandi", "store-jingan"  # demo stores, seeded once per run
+
+
+def sign_in(client, user):
+    """(headers with the bearer token, the login answer) for a WeChat user."""
     response = client.http.post("/auth/login", headers={"Content-Type": "application/json"},
-                                body=json.dumps({"code": wechat_user.login_code()}))
+                                body=json.dumps({"code": user.login_code()}))
     assert response.status_code == 200, response.body
     session = body_of(response)
     return {"Authorization": f"Bearer {session['access_token']}"}, session
+
+
+@pytest.fixture
+def signed_in(client, wechat_user):
+    """A signed-in member: (headers with the bearer token, the login answer)."""
+    return sign_in(client, wechat_user)
+
+
+def new_staff(client, role, store_id=None):
+    """A fresh person holding a staff role, invited and claimed the way staff are."""
+    from chalicelib.members import staff
+
+    headers, session = sign_in(client, WeChatUser(f"{role}-{uuid.uuid4().hex[:10]}"))
+    code = staff.invite(role, store_id, None, admin_id="test-bootstrap")["code"]
+    claimed = client.http.post("/staff/invites/claim", headers={**headers, **JSON},
+                               body=json.dumps({"code": code}))
+    assert claimed.status_code == 200, claimed.body
+    return headers, session
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def admin(client):
+    return new_staff(client, "admin")[0]

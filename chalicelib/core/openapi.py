@@ -37,6 +37,8 @@ def _operation(spec):
     error_statuses = {STATUS_BY_CODE[code] for code in spec.error_codes} | {400}
     if spec.auth != PUBLIC:
         error_statuses |= {401, 404}
+    if spec.auth.kind == "staff":
+        error_statuses.add(403)
     if spec.path_params:
         error_statuses.add(404)
     for status in sorted(error_statuses):
@@ -49,11 +51,12 @@ def _operation(spec):
         "tags": [spec.tag],
         "parameters": parameters,
         "responses": responses,
+        "x-access": spec.auth.describe(),
     }
     if spec.body is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": spec.body}},
+            "content": {spec.content_type: {"schema": spec.body}},
         }
     operation["security"] = [] if spec.auth == PUBLIC else [{"bearer": []}]
     return operation

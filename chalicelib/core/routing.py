@@ -13,15 +13,36 @@ from chalicelib.core import logs, tracing
 from chalicelib.core.validation import parse_json_body, validate
 from chalicelib.errors import CHALICE_ERROR_CODES, DomainError, error_body, error_response
 
-PUBLIC = "public"
-MEMBER = "member"
+@dataclass(frozen=True)
+class Access:
+    """Who may call a route: anyone, any signed-in member, or staff in given roles. With
+    `store_param`, store roles count only in the store the path names (brand admins always)."""
+
+    kind: str
+    roles: tuple = ()
+    store_param: str = None
+
+    def describe(self):
+        if self.kind != "staff":
+            return self.kind
+        scope = f" of the store in {{{self.store_param}}}" if self.store_param else ""
+        return " or ".join(self.roles) + scope
+
+
+PUBLIC = Access("public")
+MEMBER = Access("member")
+ADMIN = Access("staff", ("admin",))
+
+
+def staff(*roles, store_param=None):
+    return Access("staff", ("admin", *roles), store_param)
 
 
 @dataclass(frozen=True)
 class RouteSpec:
     path: str
     method: str
-    auth: str
+    auth: Access
     summary: str
     tag: str
     body: dict = None
@@ -29,6 +50,7 @@ class RouteSpec:
     response: dict = None
     status: int = 200
     error_codes: tuple = ()
+    content_type: str = "application/json"
 
     @property
     def path_params(self):
@@ -50,6 +72,7 @@ class Call:
     query: dict = field(default_factory=dict)
     params: dict = field(default_factory=dict)
     member_id: str = None
+    staff: object = None  # the caller's Staff record on staff routes
     headers: dict = field(default_factory=dict)
 
 
@@ -63,25 +86,50 @@ def _bearer_member_id(headers):
     return tokens.verify(token.strip(), tokens.ACCESS)["sub"]
 
 
+def _staff_allowed(access, member_id, path_params):
+    from chalicelib.members.staff import staff_of
+
+    record = staff_of(member_id)
+    if record is None or record.role not in access.roles:
+        raise DomainError("forbidden", f"Only {access.describe()} may do this.")
+    if record.role != "admin" and access.store_param:
+        if record.store_id != path_params.get(access.store_param):
+            raise DomainError("forbidden", "That is another store's business.")
+    return record
+
+
+def _body(spec, raw_body):
+    if spec.content_type == "application/json":
+        return validate(spec.body, parse_json_body(raw_body), "body")
+    try:
+        return raw_body.decode("utf-8-sig") if raw_body else ""
+    except UnicodeDecodeError:
+        return raw_body
+
+
 def _build_call(spec, request, path_params):
     headers = {name.lower(): value for name, value in request.headers.items()}
     call = Call(params=path_params, headers=headers)
     if spec.auth != PUBLIC:
         call.member_id = _bearer_member_id(headers)
+    if spec.auth.kind == "staff":
+        call.staff = _staff_allowed(spec.auth, call.member_id, path_params)
     if spec.query is not None:
         call.query = validate(spec.query, dict(request.query_params or {}), "query")
     if spec.body is not None:
-        call.body = validate(spec.body, parse_json_body(request.raw_body), "body")
+        call.body = _body(spec, request.raw_body)
     return call
 
 
 def route(bp, path, method="GET", *, auth, summary, body=None, query=None, response=None,
-          status=200, error_codes=()):
-    """Declares a route on a blueprint. The view takes a Call and returns a JSON-able body."""
+          status=200, error_codes=(), content_type="application/json"):
+    """Declares a route on a blueprint. The view takes a Call and returns a JSON-able body.
+
+    A body in another content type than JSON (a CSV upload) reaches the view as text."""
     def decorator(view):
         tag = view.__module__.split(".")[-2]
         spec = RouteSpec(path, method, auth, summary, tag, body, query, response, status,
-                         tuple(error_codes))
+                         tuple(error_codes), content_type)
         ROUTES.append(spec)
 
         @functools.wraps(view)
@@ -98,7 +146,7 @@ def route(bp, path, method="GET", *, auth, summary, body=None, query=None, respo
                 return error_response("internal_error",
                                       f"Something went wrong (request {logs.request_id()}).")
 
-        bp.route(path, methods=[method])(handler)
+        bp.route(path, methods=[method], content_types=[content_type])(handler)
         return view
 
     return decorator

@@ -38,7 +38,7 @@ def issue(member_id, kind, ttl_s, clock=system_clock):
 def verify(token, kind, clock=system_clock):
     """The claims of a genuine, unexpired token of this kind; DomainError otherwise."""
     payload_text, _, signature = token.partition(".")
-    if not signature or not hmac.compare_digest(signature, _signature(payload_text)):
+    if not token.isascii() or not signature or not hmac.compare_digest(signature, _signature(payload_text)):
         raise DomainError("unauthorized", "The token is not valid.")
     try:
         claims = json.loads(_b64decode(payload_text))

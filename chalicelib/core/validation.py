@@ -29,6 +29,9 @@ def parse_json_body(raw_body):
     if not raw_body:
         raise DomainError("validation_error", "A JSON body is required.")
     try:
-        return json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError):
-        raise DomainError("invalid_json", "The body is not valid JSON.") from None
+        body = json.loads(raw_body)
+        # JSON escapes can spell lone surrogates, which are not text and break every encoder.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+        return body
+    except (ValueError, UnicodeError):
+        raise DomainError("invalid_json", "The body is not valid JSON text.") from None

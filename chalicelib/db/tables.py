@@ -3,10 +3,13 @@
 
 def all_models():
     from chalicelib.catalog.models import Category, Product, Sku, Store, StoreStock
-    from chalicelib.members.models import Member, WeChatIdentity
+    from chalicelib.members import models as members
     from chalicelib.wechat.models import WeChatToken
 
-    return [Member, WeChatIdentity, WeChatToken, Store, Category, Product, Sku, StoreStock]
+    return [members.Member, members.WeChatIdentity, members.PhoneClaim, members.PointsEntry,
+            members.AppliedChange, members.Staff, members.StaffInvite, members.TagMember,
+            members.ActivityDay, members.BrandSetting, WeChatToken,
+            Store, Category, Product, Sku, StoreStock]
 
 
 def create_missing_tables():

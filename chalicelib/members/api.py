@@ -1,9 +1,16 @@
 from chalice import Blueprint
 
-from chalicelib.core.routing import MEMBER, PUBLIC, route
+from chalicelib.core.routing import ADMIN, MEMBER, PUBLIC, route, staff
 from chalicelib.members import schemas
 
 bp = Blueprint(__name__)
+
+STORE_STAFF = staff("store_manager", "clerk", "guide", store_param="store_id")
+STORE_MANAGER = staff("store_manager", store_param="store_id")
+
+
+def _page(query):
+    return int(query.get("limit", 20)), query.get("cursor")
 
 
 @route(bp, "/auth/login", "POST", auth=PUBLIC, body=schemas.LOGIN, response=schemas.SESSION,
@@ -28,3 +35,155 @@ def me(call):
     from chalicelib.members import services
 
     return services.member_view(services.get_member(call.member_id))
+
+
+@route(bp, "/members/me/phone", "POST", auth=MEMBER, body=schemas.PHONE_BIND,
+       response=schemas.SESSION, error_codes=["wechat_code_invalid", "phone_taken"],
+       summary="Bind the phone number from the getPhoneNumber button (merges an imported member)")
+def bind_phone(call):
+    from chalicelib import wechat
+    from chalicelib.members import services
+
+    return services.bind_phone(call.member_id, call.body["code"], wechat.mini_program())
+
+
+@route(bp, "/members/me/points", auth=MEMBER, query=schemas.PAGE_QUERY,
+       response=schemas.POINTS_PAGE, summary="My points balance and ledger, newest first")
+def my_points(call):
+    from chalicelib.members import services
+
+    return services.points_page(call.member_id, *_page(call.query))
+
+
+@route(bp, "/staff/invites/claim", "POST", auth=MEMBER, body=schemas.CLAIM,
+       response=schemas.STAFF, error_codes=["conflict"],
+       summary="Claim a staff invite code with my WeChat account")
+def claim_invite(call):
+    from chalicelib.members import staff as staff_service
+
+    return staff_service.claim(call.body["code"], call.member_id)
+
+
+@route(bp, "/staff/me", auth=MEMBER, response=schemas.STAFF, summary="My staff role, if any")
+def my_staff_role(call):
+    from chalicelib.errors import DomainError
+    from chalicelib.members import staff as staff_service
+
+    record = staff_service.staff_of(call.member_id)
+    if record is None:
+        raise DomainError("not_found", "You have no staff role.")
+    return staff_service.staff_view(record)
+
+
+@route(bp, "/admin/staff/invites", "POST", auth=ADMIN, body=schemas.INVITE,
+       response=schemas.INVITATION, status=201, summary="Invite a staff member (one-time code)")
+def invite_staff(call):
+    from chalicelib.members import staff as staff_service
+
+    return staff_service.invite(call.body["role"], call.body.get("store_id"),
+                                call.body.get("name"), call.member_id)
+
+
+@route(bp, "/admin/staff/{member_id}", "DELETE", auth=ADMIN, response=schemas.STAFF,
+       summary="End a staff member's role")
+def remove_staff(call):
+    from chalicelib.members import staff as staff_service
+
+    return staff_service.remove(call.params["member_id"])
+
+
+@route(bp, "/stores/{store_id}/staff", auth=STORE_MANAGER, response=schemas.STAFF_LIST,
+       summary="A store's staff")
+def store_staff(call):
+    from chalicelib.members import staff as staff_service
+
+    return {"staff": staff_service.store_staff(call.params["store_id"])}
+
+
+@route(bp, "/stores/{store_id}/members/{member_id}/tags", "POST", auth=STORE_STAFF,
+       body=schemas.TAG_BODY, response=schemas.MEMBER_FOR_STAFF,
+       summary="Tag a member of this store")
+def tag_store_member(call):
+    from chalicelib.members import services, tags
+
+    member = services.member_of_store(call.params["member_id"], call.params["store_id"])
+    tags.add_manual_tag(member, call.body["tag"])
+    return services.member_view_for_staff(services.get_member(member.member_id))
+
+
+@route(bp, "/admin/members", auth=ADMIN, query=schemas.MEMBER_SEARCH_QUERY,
+       response=schemas.MEMBER_SEARCH, summary="Find members by phone, or by tags (and store)")
+def search_members(call):
+    from chalicelib.errors import DomainError
+    from chalicelib.members import services
+
+    if "phone" in call.query:
+        return services.find_by_phone(call.query["phone"])
+    if "tags" not in call.query:
+        raise DomainError("validation_error", "Give a phone, or tags (comma-separated).")
+    tag_list = [tag.strip() for tag in call.query["tags"].split(",") if tag.strip()]
+    if not tag_list:
+        raise DomainError("validation_error", "Give at least one tag.")
+    return services.find_by_tags(tag_list, call.query.get("store_id"), *_page(call.query))
+
+
+@route(bp, "/admin/members/{member_id}", auth=ADMIN, response=schemas.MEMBER_FOR_STAFF,
+       summary="One member, as staff see them")
+def member_for_admin(call):
+    from chalicelib.members import services
+
+    return services.member_view_for_staff(services.get_member(call.params["member_id"]))
+
+
+@route(bp, "/admin/members/{member_id}/points", "POST", auth=ADMIN,
+       body=schemas.POINTS_ADJUSTMENT, response=schemas.POINTS_ENTRY, status=201,
+       error_codes=["insufficient_points", "conflict"], summary="Adjust a member's points")
+def adjust_points(call):
+    from chalicelib.members import services
+
+    return services.adjust_points(call.params["member_id"], call.body["delta"],
+                                  call.body["reason"], call.body["adjustment_id"],
+                                  call.member_id)
+
+
+@route(bp, "/admin/members/{member_id}/tags", "POST", auth=ADMIN, body=schemas.TAG_BODY,
+       response=schemas.MEMBER_FOR_STAFF, summary="Tag a member")
+def tag_member(call):
+    from chalicelib.members import services, tags
+
+    tags.add_manual_tag(services.get_member(call.params["member_id"]), call.body["tag"])
+    return services.member_view_for_staff(services.get_member(call.params["member_id"]))
+
+
+@route(bp, "/admin/members/{member_id}/tags/{tag}", "DELETE", auth=ADMIN,
+       response=schemas.MEMBER_FOR_STAFF, summary="Remove a manual tag")
+def untag_member(call):
+    from chalicelib.members import services, tags
+
+    tags.remove_manual_tag(services.get_member(call.params["member_id"]), call.params["tag"])
+    return services.member_view_for_staff(services.get_member(call.params["member_id"]))
+
+
+@route(bp, "/admin/members/import", "POST", auth=ADMIN, body=schemas.IMPORT_CSV,
+       content_type="text/csv", response=schemas.IMPORT_REPORT, error_codes=["payload_too_large"],
+       summary="Import members from a POS/CRM CSV export (idempotent)")
+def import_members(call):
+    from chalicelib.members import importer
+
+    return importer.import_members_upload(call.body)
+
+
+@route(bp, "/admin/loyalty-program", auth=ADMIN, response=schemas.PROGRAM,
+       summary="The loyalty program: levels, points rates and caps")
+def loyalty_program(call):
+    from chalicelib.members import program
+
+    return program.current()
+
+
+@route(bp, "/admin/loyalty-program", "PUT", auth=ADMIN, body=schemas.PROGRAM,
+       response=schemas.PROGRAM, summary="Replace the loyalty program")
+def replace_loyalty_program(call):
+    from chalicelib.members import program
+
+    return program.replace(call.body, call.member_id)

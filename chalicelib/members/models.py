@@ -1,11 +1,17 @@
-from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (NumberAttribute, TTLAttribute, UnicodeAttribute,
+                                 UnicodeSetAttribute, UTCDateTimeAttribute)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.db.base import TableMeta
 
 
 class Member(Model):
-    """One person in the brand's pond, however many ways they sign in."""
+    """One person in the brand's pond, however many ways they sign in.
+
+    A WeChat member who binds the phone of an imported member is merged into it: the
+    imported record takes the openid, and the WeChat-only record points at it.
+    """
 
     class Meta(TableMeta):
         table = "members"
@@ -14,9 +20,26 @@ class Member(Model):
     openid = UnicodeAttribute(null=True)
     unionid = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
     nickname = UnicodeAttribute(null=True)
     avatar_url = UnicodeAttribute(null=True)
+    source = UnicodeAttribute(default="wechat")  # wechat | import
+    home_store_id = UnicodeAttribute(null=True)
+    guide_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    joined_at = UTCDateTimeAttribute(null=True)
+    merged_into = UnicodeAttribute(null=True)
+    points_balance = NumberAttribute(default=0)
+    points_seq = NumberAttribute(default=0)
+    points_spent_total = NumberAttribute(default=0)  # every debit but expiry
+    points_expired_total = NumberAttribute(default=0)
+    growth = NumberAttribute(default=0)
+    assigned_level = UnicodeAttribute(null=True)  # a level the member holds whatever growth says
+    level = UnicodeAttribute(null=True)
+    tags = UnicodeSetAttribute(null=True)
+    orders_count = NumberAttribute(default=0)
+    paid_total_fen = NumberAttribute(default=0)
+    last_order_at = UTCDateTimeAttribute(null=True)
 
 
 class WeChatIdentity(Model):
@@ -33,3 +56,131 @@ class WeChatIdentity(Model):
     unionid = UnicodeAttribute(null=True)
     session_key = UnicodeAttribute()
     last_login_at = UTCDateTimeAttribute()
+
+
+class PhoneClaim(Model):
+    """phone -> member: one phone number belongs to at most one member."""
+
+    class Meta(TableMeta):
+        table = "member-phones"
+
+    phone = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute()
+
+
+class CreditsByExpiryDay(GlobalSecondaryIndex):
+    """Sparse: only credits carry an expiry day. The expiry job reads the days it covers."""
+
+    class Meta:
+        index_name = "by-expiry-day"
+        projection = AllProjection()
+
+    expiry_day = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute(range_key=True)
+
+
+class PointsEntry(Model):
+    """One line of a member's append-only points ledger, numbered, with the balance after it."""
+
+    class Meta(TableMeta):
+        table = "points-ledger"
+
+    member_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    delta = NumberAttribute()
+    balance_after = NumberAttribute()
+    source = UnicodeAttribute()  # order | refund | admin | import | expiry | merge
+    source_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute(null=True)  # credits only
+    expiry_day = UnicodeAttribute(null=True)  # credits only, YYYY-MM-DD (UTC)
+    note = UnicodeAttribute(null=True)
+    by_expiry_day = CreditsByExpiryDay()
+
+
+class AppliedChange(Model):
+    """Marks that a source (an order, a refund, an import row…) changed a member's points or
+    growth, written in the same transaction as the change: a source never applies twice."""
+
+    class Meta(TableMeta):
+        table = "applied-changes"
+
+    key = UnicodeAttribute(hash_key=True)  # <ledger>#<source>#<source id>
+    member_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+
+
+class StoreStaffIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-store"
+        projection = AllProjection()
+
+    store_id = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute(range_key=True)
+
+
+class Staff(Model):
+    """A member who works for the brand: admin (brand-wide), or a store's manager, clerk or
+    guide (one store)."""
+
+    class Meta(TableMeta):
+        table = "staff"
+
+    member_id = UnicodeAttribute(hash_key=True)
+    role = UnicodeAttribute()
+    store_id = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    invited_by = UnicodeAttribute(null=True)
+    joined_at = UTCDateTimeAttribute()
+    by_store = StoreStaffIndex()
+
+
+class StaffInvite(Model):
+    """A one-time code a brand admin hands to a new staff member."""
+
+    class Meta(TableMeta):
+        table = "staff-invites"
+
+    code = UnicodeAttribute(hash_key=True)
+    role = UnicodeAttribute()
+    store_id = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+    claimed_by = UnicodeAttribute(null=True)
+
+
+class TagMember(Model):
+    """Segment index: one item per (tag, scope, member). scope is "*" for the whole brand and
+    a store id for that store, so a segment is one Query on its smallest tag."""
+
+    class Meta(TableMeta):
+        table = "member-tags"
+
+    tag_scope = UnicodeAttribute(hash_key=True)  # <tag>@<scope>
+    member_id = UnicodeAttribute(range_key=True)
+    tagged_at = UTCDateTimeAttribute()
+
+
+class ActivityDay(Model):
+    """Members by the day of their last order: the computed-tags job reads only the days that
+    cross a boundary today (30 days ago, 90 days ago), never the whole membership."""
+
+    class Meta(TableMeta):
+        table = "member-activity"
+
+    day = UnicodeAttribute(hash_key=True)  # YYYY-MM-DD, Asia/Shanghai
+    member_id = UnicodeAttribute(range_key=True)
+
+
+class BrandSetting(Model):
+    """Per-brand configuration documents (the loyalty program, …), as JSON."""
+
+    class Meta(TableMeta):
+        table = "brand-settings"
+
+    key = UnicodeAttribute(hash_key=True)
+    document = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    updated_by = UnicodeAttribute(null=True)

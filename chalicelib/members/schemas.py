@@ -1,15 +1,41 @@
+from chalicelib.members.rules import PROGRAM_SCHEMA
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+
+LEVEL = {
+    "type": "object",
+    "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                   "discount_percent": {"type": "integer"},
+                   "points_multiplier_percent": {"type": "integer"}},
+}
+
 MEMBER = {
     "type": "object",
     "properties": {
         "member_id": {"type": "string"},
-        "openid": {"type": "string"},
-        "unionid": {"type": ["string", "null"]},
-        "phone": {"type": ["string", "null"]},
-        "nickname": {"type": ["string", "null"]},
-        "avatar_url": {"type": ["string", "null"]},
+        "openid": _NULLABLE_STRING,
+        "unionid": _NULLABLE_STRING,
+        "phone": _NULLABLE_STRING,
+        "name": _NULLABLE_STRING,
+        "nickname": _NULLABLE_STRING,
+        "avatar_url": _NULLABLE_STRING,
+        "home_store_id": _NULLABLE_STRING,
+        "guide_id": _NULLABLE_STRING,
+        "level": LEVEL,
+        "growth": {"type": "integer"},
+        "points_balance": {"type": "integer"},
         "created_at": {"type": "string", "format": "date-time"},
     },
-    "required": ["member_id", "created_at"],
+    "required": ["member_id", "created_at", "level", "points_balance"],
+}
+
+MEMBER_FOR_STAFF = {
+    **MEMBER,
+    "properties": {**MEMBER["properties"],
+                   "tags": {"type": "array", "items": {"type": "string"}},
+                   "source": {"type": "string"},
+                   "orders_count": {"type": "integer"},
+                   "paid_total_fen": {"type": "integer"}},
 }
 
 LOGIN = {
@@ -17,6 +43,16 @@ LOGIN = {
     "properties": {
         "code": {"type": "string", "minLength": 1, "maxLength": 128,
                  "description": "The code from wx.login()"},
+    },
+    "required": ["code"],
+    "additionalProperties": False,
+}
+
+PHONE_BIND = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string", "minLength": 1, "maxLength": 128,
+                 "description": "The code from the getPhoneNumber button"},
     },
     "required": ["code"],
     "additionalProperties": False,
@@ -39,3 +75,120 @@ SESSION = {
     },
     "required": ["access_token", "expires_in", "refresh_token"],
 }
+
+PAGE_QUERY = {
+    "type": "object",
+    "properties": {
+        "limit": {"type": "string", "pattern": "^([1-9]|[1-9][0-9]|100)$"},
+        "cursor": {"type": "string", "maxLength": 2048},
+    },
+}
+
+POINTS_ENTRY = {
+    "type": "object",
+    "properties": {
+        "seq": {"type": "integer"}, "delta": {"type": "integer"},
+        "balance_after": {"type": "integer"}, "source": {"type": "string"},
+        "source_id": {"type": "string"}, "created_at": {"type": "string"},
+        "expires_at": _NULLABLE_STRING, "note": _NULLABLE_STRING,
+    },
+}
+
+POINTS_PAGE = {
+    "type": "object",
+    "properties": {"balance": {"type": "integer"},
+                   "entries": {"type": "array", "items": POINTS_ENTRY},
+                   "next_cursor": _NULLABLE_STRING},
+    "required": ["balance", "entries"],
+}
+
+POINTS_ADJUSTMENT = {
+    "type": "object",
+    "properties": {
+        "delta": {"type": "integer", "minimum": -10_000_000, "maximum": 10_000_000,
+                  "description": "Points to add (positive) or take (negative); not 0"},
+        "reason": {"type": "string", "minLength": 1, "maxLength": 200},
+        "adjustment_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$",
+                          "description": "Chosen by the client; the same id never applies twice"},
+    },
+    "required": ["delta", "reason", "adjustment_id"],
+    "additionalProperties": False,
+}
+
+TAG = {"type": "string", "pattern": "^[0-9A-Za-z_\u4e00-\u9fff-]{1,20}$"}
+
+TAG_BODY = {"type": "object", "properties": {"tag": TAG}, "required": ["tag"],
+            "additionalProperties": False}
+
+MEMBER_SEARCH_QUERY = {
+    "type": "object",
+    "properties": {
+        "phone": {"type": "string", "pattern": "^\\+?[0-9 -]{5,20}$"},
+        "tags": {"type": "string", "minLength": 1, "maxLength": 210,
+                 "description": "Comma-separated tags; members carrying all of them"},
+        "store_id": {"type": "string", "minLength": 1, "maxLength": 64},
+        **PAGE_QUERY["properties"],
+    },
+}
+
+MEMBER_SEARCH = {
+    "type": "object",
+    "properties": {"members": {"type": "array", "items": MEMBER_FOR_STAFF},
+                   "next_cursor": _NULLABLE_STRING},
+    "required": ["members"],
+}
+
+STAFF = {
+    "type": "object",
+    "properties": {"member_id": {"type": "string"}, "role": {"type": "string"},
+                   "store_id": _NULLABLE_STRING, "name": _NULLABLE_STRING,
+                   "joined_at": {"type": "string"}},
+    "required": ["member_id", "role"],
+}
+
+STAFF_LIST = {"type": "object",
+              "properties": {"staff": {"type": "array", "items": STAFF}},
+              "required": ["staff"]}
+
+INVITE = {
+    "type": "object",
+    "properties": {
+        "role": {"enum": ["admin", "store_manager", "clerk", "guide"]},
+        "store_id": {"type": "string", "minLength": 1, "maxLength": 64},
+        "name": {"type": "string", "minLength": 1, "maxLength": 32},
+    },
+    "required": ["role"],
+    "additionalProperties": False,
+}
+
+INVITATION = {
+    "type": "object",
+    "properties": {"code": {"type": "string"}, "role": {"type": "string"},
+                   "store_id": _NULLABLE_STRING, "expires_at": {"type": "string"}},
+    "required": ["code", "role", "expires_at"],
+}
+
+CLAIM = {
+    "type": "object",
+    "properties": {"code": {"type": "string", "minLength": 4, "maxLength": 32}},
+    "required": ["code"],
+    "additionalProperties": False,
+}
+
+IMPORT_CSV = {"type": "string", "description": "CSV with a header row: phone,name,level,"
+                                               "points,store_id,joined_on"}
+
+IMPORT_REPORT = {
+    "type": "object",
+    "properties": {
+        "rows": {"type": "integer"}, "imported": {"type": "integer"},
+        "already_members": {"type": "integer"},
+        "rejected": {"type": "array", "items": {
+            "type": "object",
+            "properties": {"row": {"type": "integer"}, "phone": _NULLABLE_STRING,
+                           "error": {"type": "string"}}}},
+    },
+    "required": ["rows", "imported", "already_members", "rejected"],
+}
+
+PROGRAM = PROGRAM_SCHEMA

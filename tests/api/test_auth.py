@@ -134,3 +134,15 @@ def test_an_access_token_cannot_be_used_to_refresh(client, signed_in):
                                 body=json.dumps({"refresh_token": session["access_token"]}))
 
     assert response.status_code == 401
+
+
+def test_a_token_with_text_no_encoder_takes_is_refused_not_a_crash(client):
+    response = client.http.post("/auth/refresh", headers=JSON,
+                                body='{"refresh_token": "\\ud800.\\udfff"}')
+
+    assert response.status_code == 400
+    assert body_of(response)["error"]["code"] == "invalid_json"
+
+    response = client.http.post("/auth/refresh", headers=JSON,
+                                body=json.dumps({"refresh_token": "é.é"}))
+    assert response.status_code == 401

@@ -1,0 +1,51 @@
+"""Daily loyalty jobs. Each remembers the last day it covered, so a missed run is caught up
+next time, and reads only the members its days name."""
+import json
+from datetime import date, timedelta
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.core import logs
+from chalicelib.core.clock import clock as system_clock
+from chalicelib.members.models import BrandSetting
+
+CATCH_UP_DAYS = 31
+
+
+def _days_to_cover(job, today):
+    try:
+        last = date.fromisoformat(json.loads(BrandSetting.get(f"job:{job}").document)["last_day"])
+    except DoesNotExist:
+        last = today - timedelta(days=1)
+    first = max(last + timedelta(days=1), today - timedelta(days=CATCH_UP_DAYS))
+    return [first + timedelta(days=n) for n in range((today - first).days + 1)]
+
+
+def _covered(job, day, clock):
+    BrandSetting(f"job:{job}", document=json.dumps({"last_day": day.isoformat()}),
+                 updated_at=clock.now()).save()
+
+
+def expire_points(clock=system_clock):
+    from chalicelib.members import points
+
+    today = clock.now().date()
+    expired = 0
+    for day in _days_to_cover("expire-points", today):
+        for member_id in points.members_with_credits_expiring_on(day.isoformat()):
+            expired += points.expire_due(member_id, clock)
+        _covered("expire-points", day, clock)
+    logs.info("job_done", job="expire-points", points_expired=expired)
+    return expired
+
+
+def refresh_member_tags(clock=system_clock):
+    from chalicelib.members import tags
+
+    today = clock.now().astimezone(tags.SHANGHAI).date()
+    changed = 0
+    for day in _days_to_cover("member-tags", today):
+        changed += tags.refresh_computed_tags(day, clock)
+        _covered("member-tags", day, clock)
+    logs.info("job_done", job="member-tags", tags_changed=changed)
+    return changed

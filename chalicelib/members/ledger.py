@@ -1,0 +1,63 @@
+"""Changing a member's counters (points, growth) exactly once per source, safely under
+concurrency: read the member, then write the change in one transaction that requires the
+member to be as it was read and creates the source's marker. A lost race reads again and
+retries; an existing marker means the change was already applied."""
+import random
+import time
+from dataclasses import dataclass, field
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from chalicelib.db.base import transaction
+from chalicelib.errors import DomainError
+from chalicelib.members.models import AppliedChange, Member
+
+MAX_ATTEMPTS = 60
+_RACE_LOST = {"ConditionalCheckFailed", "TransactionConflict"}
+
+
+class AlreadyApplied(Exception):
+    pass
+
+
+@dataclass
+class Change:
+    """What to write for one member, given the member as read."""
+
+    actions: list
+    condition: object  # holds only if the member is unchanged since the read
+    new_items: list = field(default_factory=list)  # created alongside (ledger entries…)
+    result: object = None
+
+
+def was_applied(marker_key):
+    try:
+        AppliedChange.get(marker_key, consistent_read=True)
+        return True
+    except DoesNotExist:
+        return False
+
+
+def apply_once(member_id, marker_key, plan, now):
+    """plan(member) -> Change. Returns the change's result; AlreadyApplied if the marker exists."""
+    for attempt in range(MAX_ATTEMPTS):
+        if was_applied(marker_key):
+            raise AlreadyApplied(marker_key)
+        member = Member.get(member_id, consistent_read=True)
+        change = plan(member)
+        try:
+            with transaction() as writes:
+                writes.update(member, actions=change.actions, condition=change.condition)
+                writes.save(AppliedChange(marker_key, member_id=member_id, at=now),
+                            condition=AppliedChange.key.does_not_exist())
+                for item in change.new_items:
+                    writes.save(item)
+            return change.result
+        except TransactWriteError as error:
+            codes = [reason.code if reason else None for reason in error.cancellation_reasons]
+            if codes[1:2] == ["ConditionalCheckFailed"]:
+                raise AlreadyApplied(marker_key) from None
+            if not _RACE_LOST & set(codes):
+                raise
+        time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+    raise DomainError("conflict", "The member is changing too fast; try again.")
