@@ -3,6 +3,8 @@
 A model says `class Meta(TableMeta): table = "members"` and gets the table
 `<TABLE_PREFIX>members` on the configured endpoint (DynamoDB Local, or AWS when unset).
 """
+from functools import lru_cache
+
 from chalicelib.config import settings
 
 
@@ -25,10 +27,16 @@ class TableMeta(metaclass=_LazyTableSettings):
     billing_mode = "PAY_PER_REQUEST"
 
 
+@lru_cache(maxsize=4)
+def _connection(region, host):
+    """One per container: creating a botocore client costs about 0.2 s."""
+    from pynamodb.connection import Connection
+
+    return Connection(region=region, host=host)
+
+
 def transaction():
     """A TransactWrite on the configured endpoint: all its writes land together or none do."""
-    from pynamodb.connection import Connection
     from pynamodb.transactions import TransactWrite
 
-    return TransactWrite(connection=Connection(region=settings.aws_region,
-                                               host=settings.dynamodb_host))
+    return TransactWrite(connection=_connection(settings.aws_region, settings.dynamodb_host))

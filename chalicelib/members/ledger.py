@@ -17,7 +17,9 @@ _RACE_LOST = {"ConditionalCheckFailed", "TransactionConflict"}
 
 
 class AlreadyApplied(Exception):
-    pass
+    def __init__(self, marker):
+        super().__init__(marker.key)
+        self.outcome = marker.outcome
 
 
 @dataclass
@@ -28,27 +30,29 @@ class Change:
     condition: object  # holds only if the member is unchanged since the read
     new_items: list = field(default_factory=list)  # created alongside (ledger entries…)
     result: object = None
+    outcome: int = None  # kept on the marker, so a repeat learns what the first call did
 
 
-def was_applied(marker_key):
+def _marker(marker_key):
     try:
-        AppliedChange.get(marker_key, consistent_read=True)
-        return True
+        return AppliedChange.get(marker_key, consistent_read=True)
     except DoesNotExist:
-        return False
+        return None
 
 
 def apply_once(member_id, marker_key, plan, now):
     """plan(member) -> Change. Returns the change's result; AlreadyApplied if the marker exists."""
     for attempt in range(MAX_ATTEMPTS):
-        if was_applied(marker_key):
-            raise AlreadyApplied(marker_key)
+        marker = _marker(marker_key)
+        if marker is not None:
+            raise AlreadyApplied(marker)
         member = Member.get(member_id, consistent_read=True)
         change = plan(member)
         try:
             with transaction() as writes:
                 writes.update(member, actions=change.actions, condition=change.condition)
-                writes.save(AppliedChange(marker_key, member_id=member_id, at=now),
+                writes.save(AppliedChange(marker_key, member_id=member_id, at=now,
+                                          outcome=change.outcome),
                             condition=AppliedChange.key.does_not_exist())
                 for item in change.new_items:
                     writes.save(item)
@@ -56,7 +60,7 @@ def apply_once(member_id, marker_key, plan, now):
         except TransactWriteError as error:
             codes = [reason.code if reason else None for reason in error.cancellation_reasons]
             if codes[1:2] == ["ConditionalCheckFailed"]:
-                raise AlreadyApplied(marker_key) from None
+                raise AlreadyApplied(_marker(marker_key)) from None
             if not _RACE_LOST & set(codes):
                 raise
         time.sleep(random.uniform(0, 0.002 * (attempt + 1)))

@@ -37,14 +37,15 @@ def on_order_paid(member_id, order_id, paid_fen, clock=system_clock):
     """Growth and points for a paid order, and the member's activity for computed tags.
     Returns the points earned, which the order keeps for a later refund."""
     program = loyalty_program.current()
-    member = Member.get(member_id)
-    level = current_level(member, program)
-    change_growth(member_id, rules.growth_for_payment(paid_fen, program), "order", order_id,
-                  clock, program)
+    # Points first, at the level the member had before this order's growth.
+    level = current_level(Member.get(member_id, consistent_read=True), program)
     earned = rules.points_for_payment(paid_fen, level, program)
     if earned:
-        points.change_points(member_id, earned, "order", order_id, clock=clock, program=program)
-    tags.record_order(member_id, order_id, paid_fen, clock)
+        earned = points.change_points(member_id, earned, "order", order_id, clock=clock,
+                                      program=program)["delta"]
+    if change_growth(member_id, rules.growth_for_payment(paid_fen, program), "order", order_id,
+                     clock, program) is not None:
+        tags.record_order(member_id, order_id, paid_fen, clock)
     return earned
 
 

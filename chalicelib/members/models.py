@@ -105,9 +105,10 @@ class AppliedChange(Model):
     class Meta(TableMeta):
         table = "applied-changes"
 
-    key = UnicodeAttribute(hash_key=True)  # <ledger>#<source>#<source id>
+    key = UnicodeAttribute(hash_key=True)  # <ledger>#<member>#<source>#<source id>
     member_id = UnicodeAttribute()
     at = UTCDateTimeAttribute()
+    outcome = NumberAttribute(null=True)  # what the change came to (points added or taken)
 
 
 class StoreStaffIndex(GlobalSecondaryIndex):

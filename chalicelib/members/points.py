@@ -71,13 +71,14 @@ def _change(member_id, delta_for, source, source_id, *, note, clamp, clock, prog
         if amount < 0:
             total = Member.points_expired_total if source == EXPIRY else Member.points_spent_total
             actions.append(total.add(-amount))
-        return Change(actions, _unchanged_since_read(member), [entry], entry)
+        return Change(actions, _unchanged_since_read(member), [entry], entry, outcome=amount)
 
     try:
         return {**entry_view(apply_once(member_id, marker_key(member_id, source, source_id),
                                         plan, now)), "applied": True}
-    except AlreadyApplied:
-        return {"applied": False, "source": source, "source_id": source_id}
+    except AlreadyApplied as repeat:
+        return {"applied": False, "source": source, "source_id": source_id,
+                "delta": repeat.outcome}
 
 
 def ledger_page(member_id, limit, cursor=None):
@@ -105,7 +106,7 @@ def expire_due(member_id, clock=system_clock):
     # One expiry per member per day at most; a second run of the same day changes nothing.
     result = _change(member_id, lapsed, EXPIRY, now.strftime("%Y-%m-%d"), clock=clock,
                      note="validity ended", clamp=False, program=None)
-    return -result.get("delta", 0)
+    return -result["delta"] if result["applied"] else 0
 
 
 def members_with_credits_expiring_on(day):
