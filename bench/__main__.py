@@ -9,6 +9,7 @@ from devtools.processes import ROOT
 
 SCENARIOS = {
     "cold_start": "bench.cold_start",
+    "members": "bench.members",
 }
 RESULTS = ROOT / "bench-results.json"
 

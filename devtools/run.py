@@ -26,6 +26,10 @@ def _prepare_data():
     created = create_missing_tables()
     print(f"tables: {len(created)} created" + (f" ({', '.join(created)})" if created else ""))
     print(f"demo brand: {seed_demo_brand()} items written (0 means it was already there)")
+    from chalicelib.members.staff import ADMIN, invite
+
+    print(f"admin invite code for this run: {invite(ADMIN, None, 'demo admin', 'make-run')['code']}"
+          " (claim it with POST /staff/invites/claim)")
 
 
 def _stop_like_ctrl_c(signum, frame):

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.members import program as loyalty_program
 from chalicelib.members import rules
-from chalicelib.members.models import AppliedChange, Member, PhoneClaim, PointsEntry
+from chalicelib.members.models import Member, PhoneClaim, PointsEntry
 
 COLUMNS = ("phone", "name", "level", "points", "store_id", "joined_on")
 CHUNK_ROWS = 100  # one BatchGet of phone claims
@@ -103,13 +103,13 @@ def _items_for(row, now, program):
     items = [member]
     if row["points"]:
         expires_at = rules.credit_expiry(now, program)
+        # The opening entry of a new member's ledger; the phone claim, not a marker, is what
+        # keeps a second import from crediting it again.
         items.append(PointsEntry(member_id, 1, delta=row["points"], balance_after=row["points"],
                                  source="import", source_id=row["phone"], created_at=now,
                                  expires_at=expires_at,
                                  expiry_day=expires_at.strftime("%Y-%m-%d"),
                                  note="balance brought over from the store system"))
-        items.append(AppliedChange(f"points#{member_id}#import#{row['phone']}",
-                                   member_id=member_id, at=now))
     return items
 
 
@@ -145,8 +145,7 @@ def import_members(data, clock=system_clock, progress=None):
     except (ValueError, csv.Error) as exc:
         report.rejected.append({"row": 1, "phone": None, "error": f"unreadable file: {exc}"})
         return report.as_dict()
-    missing = "phone" not in (reader.fieldnames or [])
-    if missing:
+    if "phone" not in (reader.fieldnames or []):
         report.rejected.append({"row": 1, "phone": None,
                                 "error": f"the header must name the columns {', '.join(COLUMNS)}"})
         return report.as_dict()

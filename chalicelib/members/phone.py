@@ -72,6 +72,8 @@ def bind_phone(member_id, phone, clock=system_clock):
                 _claim_for(member, phone)
                 return get_member(member.member_id)
             owner = get_member(claim.member_id)
+            if owner.openid == member.openid:
+                return owner  # a racing request of this member has just merged them
             if owner.openid:
                 raise DomainError("phone_taken",
                                   "This phone number belongs to another WeChat account.")

@@ -1,0 +1,83 @@
+"""Members: the CSV import at scale, and what a returning member's login costs in DynamoDB
+requests. Runs on its own in-memory DynamoDB Local and WeChat sandbox."""
+import os
+import subprocess
+import time
+from contextlib import contextmanager
+
+from devtools import processes
+
+IMPORT_ROWS = 100_000
+
+
+@contextmanager
+def local_stack():
+    dynamodb_port, sandbox_port = processes.free_port(), processes.free_port()
+    started = [processes.start_dynamodb_local(dynamodb_port, stdout=subprocess.DEVNULL)]
+    try:
+        started.append(processes.start_wechat_sandbox(sandbox_port, stdout=subprocess.DEVNULL))
+        os.environ.update({"YUTANG_STAGE": "bench", "TABLE_PREFIX": "yutang-bench-",
+                           "WECHAT_APP_SECRET": "sandbox-app-secret",
+                           "TOKEN_SECRET": "bench-token-secret", "YUTANG_TRACING": "off"})
+        os.environ.update(processes.local_environment(dynamodb_port, sandbox_port))
+        from chalicelib.db.tables import create_missing_tables
+
+        create_missing_tables()
+        yield
+    finally:
+        processes.stop(started)
+
+
+@contextmanager
+def counting_dynamodb_requests():
+    """Counts the DynamoDB API calls made inside the block (each is one billed request)."""
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+    counted = []
+
+    def counting(client, operation, params):
+        if client.meta.service_model.service_name == "dynamodb":
+            counted.append(operation)
+        return original(client, operation, params)
+
+    BaseClient._make_api_call = counting
+    try:
+        yield counted
+    finally:
+        BaseClient._make_api_call = original
+
+
+def _csv(rows):
+    lines = ["phone,name,level,points,store_id,joined_on"]
+    lines += [f"13{n:09d},会员{n},,{n % 500},,2024-01-01" for n in range(rows)]
+    return "\n".join(lines) + "\n"
+
+
+def _import_rate(rows):
+    from chalicelib.members.importer import import_members
+
+    text = _csv(rows)
+    started = time.perf_counter()
+    report = import_members(text)
+    elapsed = time.perf_counter() - started
+    assert report["imported"] == rows and not report["rejected"], report
+    return rows / elapsed
+
+
+def _login_requests():
+    from chalicelib import wechat
+    from chalicelib.members import services
+
+    services.login("sandbox:bench-returning:1", wechat.mini_program())  # first sign-in
+    with counting_dynamodb_requests() as counted:
+        services.login("sandbox:bench-returning:2", wechat.mini_program())
+    return len(counted)
+
+
+def run():
+    with local_stack():
+        return {
+            "login_dynamodb_requests": _login_requests(),
+            "member_import_rows_per_s": round(_import_rate(IMPORT_ROWS)),
+        }
