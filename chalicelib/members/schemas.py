@@ -38,25 +38,18 @@ MEMBER_FOR_STAFF = {
                    "paid_total_fen": {"type": "integer"}},
 }
 
-LOGIN = {
-    "type": "object",
-    "properties": {
-        "code": {"type": "string", "minLength": 1, "maxLength": 128,
-                 "description": "The code from wx.login()"},
-    },
-    "required": ["code"],
-    "additionalProperties": False,
-}
+def _wechat_code(description):
+    return {
+        "type": "object",
+        "properties": {"code": {"type": "string", "minLength": 1, "maxLength": 128,
+                                "description": description}},
+        "required": ["code"],
+        "additionalProperties": False,
+    }
 
-PHONE_BIND = {
-    "type": "object",
-    "properties": {
-        "code": {"type": "string", "minLength": 1, "maxLength": 128,
-                 "description": "The code from the getPhoneNumber button"},
-    },
-    "required": ["code"],
-    "additionalProperties": False,
-}
+
+LOGIN = _wechat_code("The code from wx.login()")
+PHONE_BIND = _wechat_code("The code from the getPhoneNumber button")
 
 REFRESH = {
     "type": "object",
