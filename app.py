@@ -3,6 +3,7 @@ everything heavy is imported when a handler first needs it, to keep cold starts 
 """
 from chalice import Chalice
 
+from chalicelib.catalog.api import bp as catalog_bp
 from chalicelib.core.routing import request_middleware
 from chalicelib.jobs.schedules import bp as schedules_bp
 from chalicelib.members.api import bp as members_bp
@@ -12,4 +13,5 @@ app = Chalice(app_name="yutang")
 app.register_middleware(request_middleware, "http")
 app.register_blueprint(system_bp)
 app.register_blueprint(members_bp)
+app.register_blueprint(catalog_bp)
 app.register_blueprint(schedules_bp)

@@ -10,6 +10,7 @@ from devtools.processes import ROOT
 SCENARIOS = {
     "cold_start": "bench.cold_start",
     "members": "bench.members",
+    "stores": "bench.stores",
 }
 RESULTS = ROOT / "bench-results.json"
 

@@ -52,10 +52,10 @@ def seed_demo_brand():
     """Writes what is missing; returns how many items it wrote."""
     written = 0
     for store_id, name, ownership, address, lat, lng in STORES:
-        written += _put_if_missing(
-            Store(store_id, name=name, ownership=ownership, city="上海", address=address,
-                  lat=lat, lng=lng, opening_hours="09:00-22:00", delivery_radius_m=5000),
-            Store.store_id)
+        store = Store(store_id, name=name, ownership=ownership, city="上海", address=address,
+                      opening_hours="09:00-22:00", delivery_radius_m=5000)
+        store.locate(lat, lng)
+        written += _put_if_missing(store, Store.store_id)
     for category_id, name, sort_order in CATEGORIES:
         written += _put_if_missing(Category(category_id, name=name, sort_order=sort_order),
                                    Category.category_id)

@@ -1,6 +1,7 @@
 """Stores, categories, products, SKUs and per-store stock. Prices are integer fen."""
-from pynamodb.attributes import (ListAttribute, MapAttribute, NumberAttribute,
-                                 UnicodeAttribute)
+from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute,
+                                 NumberAttribute, UnicodeAttribute)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.db.base import TableMeta
@@ -8,7 +9,27 @@ from chalicelib.db.base import TableMeta
 OWNERSHIP_TYPES = ("direct", "franchise", "joint")  # 直营 / 加盟 / 联营
 
 
+class StoresInFineCell(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-cell5"
+        projection = AllProjection()
+
+    cell5 = UnicodeAttribute(hash_key=True)
+    store_id = UnicodeAttribute(range_key=True)
+
+
+class StoresInWideCell(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-cell4"
+        projection = AllProjection()
+
+    cell4 = UnicodeAttribute(hash_key=True)
+    store_id = UnicodeAttribute(range_key=True)
+
+
 class Store(Model):
+    """A store, indexed by the geohash cells of its location (about 5 km and 20-40 km)."""
+
     class Meta(TableMeta):
         table = "stores"
 
@@ -19,9 +40,20 @@ class Store(Model):
     address = UnicodeAttribute()
     lat = NumberAttribute()
     lng = NumberAttribute()
-    opening_hours = UnicodeAttribute()
-    offers_pickup = NumberAttribute(default=1)
+    cell5 = UnicodeAttribute()
+    cell4 = UnicodeAttribute()
+    opening_hours = UnicodeAttribute()  # HH:MM-HH:MM, Asia/Shanghai; may run past midnight
+    offers_pickup = BooleanAttribute(default=True)
     delivery_radius_m = NumberAttribute(default=0)
+    status = UnicodeAttribute(default="active")  # active | closed (for good)
+    by_cell5 = StoresInFineCell()
+    by_cell4 = StoresInWideCell()
+
+    def locate(self, lat, lng):
+        from chalicelib.catalog import geo
+
+        self.lat, self.lng = lat, lng
+        self.cell5, self.cell4 = geo.encode(lat, lng, 5), geo.encode(lat, lng, 4)
 
 
 class Category(Model):
