@@ -13,6 +13,7 @@ STATUS_BY_CODE = {
     "conflict": 409,
     "phone_taken": 409,
     "insufficient_points": 409,
+    "insufficient_stock": 409,
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "internal_error": 500,

@@ -1,7 +1,7 @@
 from chalice import Blueprint
 
 from chalicelib.catalog import schemas
-from chalicelib.core.routing import ADMIN, PUBLIC, route
+from chalicelib.core.routing import ADMIN, PUBLIC, route, staff
 
 bp = Blueprint(__name__)
 
@@ -45,3 +45,35 @@ def update_store(call):
     from chalicelib.catalog import stores
 
     return stores.update_store(call.params["store_id"], call.body)
+
+
+STOCK_KEEPERS = staff("store_manager", "clerk", store_param="store_id")
+
+
+@route(bp, "/stores/{store_id}/stock/{sku_id}/adjustments", "POST", auth=STOCK_KEEPERS,
+       body=schemas.STOCK_ADJUSTMENT, response=schemas.STOCK, status=201,
+       error_codes=["insufficient_stock"], summary="Add or take units, with a reason")
+def adjust_stock(call):
+    from chalicelib.catalog import stock
+
+    return stock.adjust(call.params["store_id"], call.params["sku_id"], call.body["delta"],
+                        call.body["reason"], call.member_id)
+
+
+@route(bp, "/stores/{store_id}/stock/{sku_id}", "PUT", auth=STOCK_KEEPERS,
+       body=schemas.STOCK_COUNT, response=schemas.STOCK, summary="Set the count (stocktake)")
+def count_stock(call):
+    from chalicelib.catalog import stock
+
+    return stock.set_quantity(call.params["store_id"], call.params["sku_id"],
+                              call.body["quantity"], call.body["reason"], call.member_id)
+
+
+@route(bp, "/stores/{store_id}/stock/{sku_id}/movements", auth=STOCK_KEEPERS,
+       query=schemas.PAGE_QUERY, response=schemas.STOCK_MOVEMENTS,
+       summary="Who changed this stock, when and why (newest first)")
+def stock_movements(call):
+    from chalicelib.catalog import stock
+
+    return stock.movements(call.params["store_id"], call.params["sku_id"],
+                           int(call.query.get("limit", 20)), call.query.get("cursor"))

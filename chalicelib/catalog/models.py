@@ -94,3 +94,17 @@ class StoreStock(Model):
     store_id = UnicodeAttribute(hash_key=True)
     sku_id = UnicodeAttribute(range_key=True)
     quantity = NumberAttribute()
+
+
+class StockMovement(Model):
+    """The audit trail of one store's stock of one SKU: who changed it, when, by how much, why."""
+
+    class Meta(TableMeta):
+        table = "stock-movements"
+
+    store_sku = UnicodeAttribute(hash_key=True)  # <store_id>#<sku_id>
+    movement_id = UnicodeAttribute(range_key=True)  # sortable by time
+    delta = NumberAttribute()
+    reason = UnicodeAttribute()
+    by = UnicodeAttribute()
+    at = UnicodeAttribute()  # ISO time, UTC

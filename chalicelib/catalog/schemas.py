@@ -59,3 +59,44 @@ NEW_STORE = {
 
 STORE_CHANGES = {"type": "object", "properties": _STORE_FIELDS, "minProperties": 1,
                  "additionalProperties": False}
+
+STOCK = {"type": "object",
+         "properties": {"store_id": {"type": "string"}, "sku_id": {"type": "string"},
+                        "quantity": {"type": "integer"}},
+         "required": ["store_id", "sku_id", "quantity"]}
+
+_REASON = {"type": "string", "minLength": 1, "maxLength": 200}
+
+STOCK_ADJUSTMENT = {
+    "type": "object",
+    "properties": {"delta": {"type": "integer", "minimum": -100_000, "maximum": 100_000,
+                             "description": "Units to add (positive) or take (negative)"},
+                   "reason": _REASON},
+    "required": ["delta", "reason"],
+    "additionalProperties": False,
+}
+
+STOCK_COUNT = {
+    "type": "object",
+    "properties": {"quantity": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+                   "reason": _REASON},
+    "required": ["quantity", "reason"],
+    "additionalProperties": False,
+}
+
+STOCK_MOVEMENTS = {
+    "type": "object",
+    "properties": {"movements": {"type": "array", "items": {
+        "type": "object",
+        "properties": {"movement_id": {"type": "string"}, "delta": {"type": "integer"},
+                       "reason": {"type": "string"}, "by": {"type": "string"},
+                       "at": {"type": "string"}}}},
+        "next_cursor": {"type": ["string", "null"]}},
+    "required": ["movements"],
+}
+
+PAGE_QUERY = {
+    "type": "object",
+    "properties": {"limit": {"type": "string", "pattern": "^([1-9]|[1-9][0-9]|100)$"},
+                   "cursor": {"type": "string", "maxLength": 2048}},
+}

@@ -2,14 +2,15 @@
 
 
 def all_models():
-    from chalicelib.catalog.models import Category, Product, Sku, Store, StoreStock
+    from chalicelib.catalog.models import (Category, Product, Sku, StockMovement, Store,
+                                           StoreStock)
     from chalicelib.members import models as members
     from chalicelib.wechat.models import WeChatToken
 
     return [members.Member, members.WeChatIdentity, members.PhoneClaim, members.PointsEntry,
             members.AppliedChange, members.Staff, members.StaffInvite, members.TagMember,
             members.ActivityDay, members.BrandSetting, WeChatToken,
-            Store, Category, Product, Sku, StoreStock]
+            Store, Category, Product, Sku, StoreStock, StockMovement]
 
 
 def create_missing_tables():

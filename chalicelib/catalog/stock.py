@@ -1,0 +1,101 @@
+"""Store stock that staff set and adjust. Every change is one transaction of the stock item
+(conditioned so it never goes below zero) and its audit entry, so the trail always adds up
+to the stock."""
+import random
+import time
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from chalicelib.catalog.models import Sku, StockMovement, StoreStock
+from chalicelib.core.clock import clock as system_clock
+from chalicelib.core.ids import new_id
+from chalicelib.db.base import transaction
+from chalicelib.errors import DomainError
+
+ATTEMPTS = 30
+
+
+def _sku_must_exist(sku_id):
+    try:
+        Sku.get(sku_id)
+    except DoesNotExist:
+        raise DomainError("not_found", f"No SKU {sku_id}.") from None
+
+
+def current(store_id, sku_id):
+    try:
+        return StoreStock.get(store_id, sku_id, consistent_read=True).quantity
+    except DoesNotExist:
+        return 0
+
+
+def _write(store_id, sku_id, delta, condition, reason, by, now):
+    movement = StockMovement(f"{store_id}#{sku_id}", new_id("mv"), delta=delta, reason=reason,
+                             by=by, at=now.isoformat())
+    with transaction() as writes:
+        writes.update(StoreStock(store_id, sku_id), actions=[StoreStock.quantity.add(delta)],
+                      condition=condition)
+        writes.save(movement)
+    return movement
+
+
+def _retrying(change):
+    """Runs a stock change again when it lost a race to another change of the same item."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return change()
+        except TransactWriteError as error:
+            codes = [reason.code if reason else None for reason in error.cancellation_reasons]
+            if "TransactionConflict" not in codes:
+                raise
+        time.sleep(random.uniform(0, 0.003 * (attempt + 1)))
+    raise DomainError("conflict", "The stock is changing too fast; try again.")
+
+
+def adjust(store_id, sku_id, delta, reason, by, clock=system_clock):
+    """Adds (or with a negative delta takes) units; refuses to go below zero."""
+    _sku_must_exist(sku_id)
+    if delta == 0:
+        raise DomainError("validation_error", "An adjustment of 0 changes nothing.")
+    enough = StoreStock.quantity >= -delta
+    if delta > 0:
+        enough = StoreStock.quantity.does_not_exist() | (StoreStock.quantity >= 0)
+    try:
+        _retrying(lambda: _write(store_id, sku_id, delta, enough, reason, by, clock.now()))
+    except TransactWriteError:
+        raise DomainError("insufficient_stock",
+                          f"Only {current(store_id, sku_id)} in stock.") from None
+    return {"store_id": store_id, "sku_id": sku_id, "quantity": current(store_id, sku_id)}
+
+
+def set_quantity(store_id, sku_id, quantity, reason, by, clock=system_clock):
+    """Sets the count (a stocktake): recorded as the difference from what was there."""
+    _sku_must_exist(sku_id)
+
+    def change():
+        was = current(store_id, sku_id)
+        unchanged = (StoreStock.quantity == was) if was else (
+            StoreStock.quantity.does_not_exist() | (StoreStock.quantity == 0))
+        if quantity != was:
+            _write(store_id, sku_id, quantity - was, unchanged, reason, by, clock.now())
+
+    for _ in range(ATTEMPTS):
+        try:
+            _retrying(change)
+            return {"store_id": store_id, "sku_id": sku_id,
+                    "quantity": current(store_id, sku_id)}
+        except TransactWriteError:
+            continue  # changed between the read and the write: count again
+    raise DomainError("conflict", "The stock is changing too fast; try again.")
+
+
+def movements(store_id, sku_id, limit, cursor):
+    from chalicelib.core.pagination import decode_cursor, page
+
+    def view(movement):
+        return {"movement_id": movement.movement_id, "delta": movement.delta,
+                "reason": movement.reason, "by": movement.by, "at": movement.at}
+
+    return page(StockMovement.query(f"{store_id}#{sku_id}", scan_index_forward=False,
+                                    limit=limit, last_evaluated_key=decode_cursor(cursor)),
+                view, "movements")
