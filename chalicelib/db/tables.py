@@ -13,13 +13,41 @@ def all_models():
             Store, Category, Product, Sku, StoreStock, StockMovement]
 
 
+def _add_missing_indexes(model):
+    """Adds the global indexes a model declares that its existing table lacks (a table made
+    by an older version). DynamoDB adds one index per UpdateTable call."""
+    import time
+
+    client = model._get_connection().connection.client
+    table_name = model.Meta.table_name
+    described = client.describe_table(TableName=table_name)["Table"]
+    present = {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
+    schema = model._get_schema()
+    added = []
+    for index in schema["global_secondary_indexes"]:
+        if index["index_name"] in present:
+            continue
+        client.update_table(
+            TableName=table_name, AttributeDefinitions=index["attribute_definitions"],
+            GlobalSecondaryIndexUpdates=[{"Create": {
+                "IndexName": index["index_name"], "KeySchema": index["key_schema"],
+                "Projection": index["projection"]}}])
+        while client.describe_table(TableName=table_name)["Table"]["TableStatus"] != "ACTIVE":
+            time.sleep(0.2)
+        added.append(f"{table_name}/{index['index_name']}")
+    return added
+
+
 def create_missing_tables():
-    """Creates each table that does not exist yet; returns the names it created."""
+    """Creates each missing table, and each missing index of an existing table; returns the
+    names of what it created."""
     created = []
     for model in all_models():
         if not model.exists():
             model.create_table(wait=True)
             created.append(model.Meta.table_name)
+        else:
+            created += _add_missing_indexes(model)
     return created
 
 
