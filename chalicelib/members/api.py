@@ -47,6 +47,14 @@ def bind_phone(call):
     return services.bind_phone(call.member_id, call.body["code"], wechat.mini_program())
 
 
+@route(bp, "/members/me/store", "PUT", auth=MEMBER, body=schemas.STORE_CHOICE,
+       response=schemas.MEMBER, summary="Choose the store I buy from")
+def choose_store(call):
+    from chalicelib.members import services
+
+    return services.choose_store(call.member_id, call.body["store_id"])
+
+
 @route(bp, "/members/me/points", auth=MEMBER, query=schemas.PAGE_QUERY,
        response=schemas.POINTS_PAGE, summary="My points balance and ledger, newest first")
 def my_points(call):

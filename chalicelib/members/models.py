@@ -24,7 +24,8 @@ class Member(Model):
     nickname = UnicodeAttribute(null=True)
     avatar_url = UnicodeAttribute(null=True)
     source = UnicodeAttribute(default="wechat")  # wechat | import
-    home_store_id = UnicodeAttribute(null=True)
+    home_store_id = UnicodeAttribute(null=True)  # the store the member belongs to
+    current_store_id = UnicodeAttribute(null=True)  # the store the shopper is buying from
     guide_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     joined_at = UTCDateTimeAttribute(null=True)

@@ -20,6 +20,7 @@ MEMBER = {
         "nickname": _NULLABLE_STRING,
         "avatar_url": _NULLABLE_STRING,
         "home_store_id": _NULLABLE_STRING,
+        "current_store_id": _NULLABLE_STRING,
         "guide_id": _NULLABLE_STRING,
         "level": LEVEL,
         "growth": {"type": "integer"},
@@ -67,6 +68,13 @@ SESSION = {
         "member": MEMBER,
     },
     "required": ["access_token", "expires_in", "refresh_token"],
+}
+
+STORE_CHOICE = {
+    "type": "object",
+    "properties": {"store_id": {"type": "string", "minLength": 1, "maxLength": 64}},
+    "required": ["store_id"],
+    "additionalProperties": False,
 }
 
 PAGE_QUERY = {

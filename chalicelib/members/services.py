@@ -22,6 +22,7 @@ def member_view(member, program=None):
         "nickname": member.nickname,
         "avatar_url": member.avatar_url,
         "home_store_id": member.home_store_id,
+        "current_store_id": member.current_store_id or member.home_store_id,
         "guide_id": member.guide_id,
         "level": {key: level[key] for key in ("code", "name", "discount_percent",
                                               "points_multiplier_percent")},
@@ -145,6 +146,18 @@ def find_by_tags(tag_list, store_id, limit, cursor):
     return {"members": [member_view_for_staff(by_id[m], program) for m in found["member_ids"]
                         if m in by_id],
             "next_cursor": found["next_cursor"]}
+
+
+def choose_store(member_id, store_id):
+    """The shopper picks the store they buy from (from the nearest list, or by hand)."""
+    from chalicelib.catalog.stores import get_store
+
+    store = get_store(store_id)
+    if store.status != "active":
+        raise DomainError("conflict", "This store has closed.")
+    member = get_member(member_id)
+    member.update(actions=[Member.current_store_id.set(store_id)])
+    return member_view(member)
 
 
 def member_of_store(member_id, store_id):

@@ -47,3 +47,16 @@ def test_bad_searches_are_400(client, query):
 def test_a_store_by_id(client):
     assert body_of(client.http.get(f"/stores/{STORE_A}"))["city"] == "上海"
     assert client.http.get("/stores/nowhere").status_code == 404
+
+
+def test_a_shopper_chooses_the_store_they_buy_from(client, signed_in):
+    headers, session = signed_in
+    assert session["member"]["current_store_id"] is None
+
+    chosen = client.http.put("/members/me/store", headers={**headers, **JSON},
+                             body=json.dumps({"store_id": STORE_A}))
+
+    assert chosen.status_code == 200
+    assert body_of(client.http.get("/members/me", headers=headers))["current_store_id"] == STORE_A
+    assert client.http.put("/members/me/store", headers={**headers, **JSON},
+                           body=json.dumps({"store_id": "nowhere"})).status_code == 404
