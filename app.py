@@ -5,6 +5,7 @@ from chalice import Chalice
 
 from chalicelib.catalog.api import bp as catalog_bp
 from chalicelib.core.routing import request_middleware
+from chalicelib.guides.api import bp as guides_bp
 from chalicelib.jobs.schedules import bp as schedules_bp
 from chalicelib.members.api import bp as members_bp
 from chalicelib.system.api import bp as system_bp
@@ -14,4 +15,5 @@ app.register_middleware(request_middleware, "http")
 app.register_blueprint(system_bp)
 app.register_blueprint(members_bp)
 app.register_blueprint(catalog_bp)
+app.register_blueprint(guides_bp)
 app.register_blueprint(schedules_bp)

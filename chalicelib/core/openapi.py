@@ -32,7 +32,7 @@ def _operation(spec):
         parameters += _query_parameters(spec.query)
     responses = {str(spec.status): {
         "description": "OK",
-        "content": {"application/json": {"schema": spec.response or {"type": "object"}}},
+        "content": {spec.produces: {"schema": spec.response or {"type": "object"}}},
     }}
     error_statuses = {STATUS_BY_CODE[code] for code in spec.error_codes} | {400}
     if spec.auth != PUBLIC:

@@ -51,6 +51,7 @@ class RouteSpec:
     status: int = 200
     error_codes: tuple = ()
     content_type: str = "application/json"
+    produces: str = "application/json"
 
     @property
     def path_params(self):
@@ -122,14 +123,16 @@ def _build_call(spec, request, path_params):
 
 
 def route(bp, path, method="GET", *, auth, summary, body=None, query=None, response=None,
-          status=200, error_codes=(), content_type="application/json"):
-    """Declares a route on a blueprint. The view takes a Call and returns a JSON-able body.
+          status=200, error_codes=(), content_type="application/json",
+          produces="application/json"):
+    """Declares a route on a blueprint. The view takes a Call and returns a JSON-able body,
+    or bytes when the route produces another type (a PNG).
 
     A body in another content type than JSON (a CSV upload) reaches the view as text."""
     def decorator(view):
         tag = view.__module__.split(".")[-2]
         spec = RouteSpec(path, method, auth, summary, tag, body, query, response, status,
-                         tuple(error_codes), content_type)
+                         tuple(error_codes), content_type, produces)
         ROUTES.append(spec)
 
         @functools.wraps(view)
@@ -138,7 +141,8 @@ def route(bp, path, method="GET", *, auth, summary, body=None, query=None, respo
 
             try:
                 call = _build_call(spec, _current_request.get(), path_params)
-                return Response(body=view(call), status_code=spec.status)
+                return Response(body=view(call), status_code=spec.status,
+                                headers={"Content-Type": spec.produces})
             except DomainError as exc:
                 return error_response(exc.code, exc.message, exc.status)
             except Exception:

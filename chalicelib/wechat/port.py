@@ -2,6 +2,8 @@
 from dataclasses import dataclass
 from typing import Optional, Protocol
 
+MAX_SCENE_LENGTH = 32  # WeChat's limit for getwxacodeunlimit
+
 
 @dataclass(frozen=True)
 class WeChatSession:
@@ -16,3 +18,6 @@ class MiniProgram(Protocol):
 
     def phone_number(self, code: str) -> str:
         """The phone number behind a getPhoneNumber button code."""
+
+    def mini_program_code(self, scene: str, page: str) -> bytes:
+        """A mini-program code PNG (getwxacodeunlimit) that opens `page` with `scene`."""

@@ -8,7 +8,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from chalicelib.core import logs
 from chalicelib.errors import DomainError
-from chalicelib.wechat.port import WeChatSession
+from chalicelib.wechat.port import MAX_SCENE_LENGTH, WeChatSession
 from chalicelib.wechat.token_store import DynamoDBTokenStore
 
 # 40029: invalid code; 40163: code already used; 40226: risky user blocked by WeChat.
@@ -67,3 +67,12 @@ class WeChatPyMiniProgram:
         except (WeChatClientException, requests.RequestException) as exc:
             raise _wechat_failure("getuserphonenumber", exc) from None
         return answer["phone_info"]["purePhoneNumber"]
+
+    def mini_program_code(self, scene, page):
+        if not 0 < len(scene) <= MAX_SCENE_LENGTH:
+            raise ValueError(f"a scene has 1 to {MAX_SCENE_LENGTH} characters, not {len(scene)}")
+        try:
+            answer = self.client.wxa.get_wxa_code_unlimited(scene, page=page)
+        except (WeChatClientException, requests.RequestException) as exc:
+            raise _wechat_failure("getwxacodeunlimit", exc) from None
+        return answer.content

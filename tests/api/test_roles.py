@@ -49,7 +49,7 @@ def _admits(spec, persona):
 
 
 def _url(spec, target_member):
-    values = {"store_id": STORE_A, "member_id": target_member, "tag": "vip",
+    values = {"store_id": STORE_A, "member_id": target_member, "tag": "vip", "scene": "nosuch",
               "sku_id": "p-oolong-250g"}
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], spec.path)
 
