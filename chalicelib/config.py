@@ -99,6 +99,11 @@ class Settings:
         return int(_env("REFRESH_TOKEN_TTL_S", str(30 * 24 * 3600)))
 
     @property
+    def guide_protection_days(self):
+        """How long a guide keeps a shopper after last serving them."""
+        return int(_env("GUIDE_PROTECTION_DAYS", "30"))
+
+    @property
     def tracing(self):
         """X-Ray is on in Lambda, and locally only when a daemon address is given."""
         in_lambda = _env("AWS_LAMBDA_FUNCTION_NAME") is not None

@@ -4,14 +4,15 @@
 def all_models():
     from chalicelib.catalog.models import (Category, Product, Sku, StockMovement, Store,
                                            StoreStock)
-    from chalicelib.guides.models import ShareLink
+    from chalicelib.guides.models import BindingEvent, ShareLink
     from chalicelib.members import models as members
     from chalicelib.wechat.models import WeChatToken
 
     return [members.Member, members.WeChatIdentity, members.PhoneClaim, members.PointsEntry,
             members.AppliedChange, members.Staff, members.StaffInvite, members.TagMember,
             members.ActivityDay, members.BrandSetting, WeChatToken,
-            Store, Category, Product, Sku, StoreStock, StockMovement, ShareLink]
+            Store, Category, Product, Sku, StoreStock, StockMovement, ShareLink,
+            BindingEvent]
 
 
 def _add_missing_indexes(model):

@@ -1,6 +1,6 @@
 from chalice import Blueprint
 
-from chalicelib.core.routing import PUBLIC, Access, route
+from chalicelib.core.routing import MEMBER, PUBLIC, Access, route, staff
 from chalicelib.guides import schemas
 
 bp = Blueprint(__name__)
@@ -32,3 +32,30 @@ def link_code(call):
     from chalicelib.guides import links
 
     return links.mini_program_code(call.params["scene"], wechat.mini_program())
+
+
+@route(bp, "/bindings", "POST", auth=MEMBER, body=schemas.BINDING_REQUEST,
+       response=schemas.BINDING, summary="I opened a guide's link: bind me to that guide")
+def open_link(call):
+    from chalicelib.guides import bindings
+
+    return bindings.open_link(call.member_id, call.body["scene"])
+
+
+@route(bp, "/guides/me/customers", auth=GUIDE, query=schemas.PAGE_QUERY,
+       response=schemas.CUSTOMERS, summary="The shoppers bound to me")
+def my_customers(call):
+    from chalicelib.guides import bindings
+
+    return bindings.customers(call.member_id, int(call.query.get("limit", 20)),
+                              call.query.get("cursor"))
+
+
+@route(bp, "/stores/{store_id}/guides/{guide_id}/reassign", "POST",
+       auth=staff("store_manager", store_param="store_id"), body=schemas.REASSIGNMENT,
+       response=schemas.REASSIGNED, summary="Hand a leaving guide's customers to another guide")
+def reassign(call):
+    from chalicelib.guides import bindings
+
+    return bindings.reassign(call.params["store_id"], call.params["guide_id"],
+                             call.body["to_guide_id"], call.member_id)

@@ -18,3 +18,19 @@ class ShareLink(Model):
     page = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     code_png = BinaryAttribute(null=True, legacy_encoding=False)  # fetched from WeChat once
+
+
+class BindingEvent(Model):
+    """The history of a shopper's guide: bound, kept (protected), rebound, reassigned."""
+
+    class Meta(TableMeta):
+        table = "binding-history"
+
+    member_id = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute(range_key=True)  # sortable by time
+    action = UnicodeAttribute()
+    guide_id = UnicodeAttribute()
+    previous_guide_id = UnicodeAttribute(null=True)
+    scene = UnicodeAttribute(null=True)
+    by = UnicodeAttribute(null=True)
+    at = UTCDateTimeAttribute()

@@ -6,6 +6,17 @@ from pynamodb.models import Model
 from chalicelib.db.base import TableMeta
 
 
+class MembersByGuide(GlobalSecondaryIndex):
+    """Sparse: a guide's customers (members bound to them)."""
+
+    class Meta:
+        index_name = "by-guide"
+        projection = AllProjection()
+
+    guide_id = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute(range_key=True)
+
+
 class Member(Model):
     """One person in the brand's pond, however many ways they sign in.
 
@@ -27,6 +38,7 @@ class Member(Model):
     home_store_id = UnicodeAttribute(null=True)  # the store the member belongs to
     current_store_id = UnicodeAttribute(null=True)  # the store the shopper is buying from
     guide_id = UnicodeAttribute(null=True)
+    guide_served_at = UTCDateTimeAttribute(null=True)  # start of the binding's protection
     created_at = UTCDateTimeAttribute()
     joined_at = UTCDateTimeAttribute(null=True)
     merged_into = UnicodeAttribute(null=True)
@@ -41,6 +53,7 @@ class Member(Model):
     orders_count = NumberAttribute(default=0)
     paid_total_fen = NumberAttribute(default=0)
     last_order_at = UTCDateTimeAttribute(null=True)
+    by_guide = MembersByGuide()
 
 
 class WeChatIdentity(Model):
