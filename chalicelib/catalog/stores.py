@@ -94,6 +94,10 @@ def _cell_readers():
 def _stores_around(lat, lng, radius_m):
     """The stores in the 3×3 block of cells around the point, the nine Queries at once."""
     precision = geo.precision_for(lat, radius_m)
+    if precision is None:  # near the poles cells grow thin; no store of ours is there
+        widest = geo.covered_radius_m(lat, geo.PRECISIONS[-1])
+        raise DomainError("validation_error",
+                          f"At this latitude search within {widest} m at most.")
     index = Store.by_cell5 if precision == 5 else Store.by_cell4
     cells = geo.block_around(lat, lng, precision)
     for stores_in_cell in _cell_readers().map(lambda cell: list(index.query(cell)), cells):

@@ -60,3 +60,10 @@ def test_a_shopper_chooses_the_store_they_buy_from(client, signed_in):
     assert body_of(client.http.get("/members/me", headers=headers))["current_store_id"] == STORE_A
     assert client.http.put("/members/me/store", headers={**headers, **JSON},
                            body=json.dumps({"store_id": "nowhere"})).status_code == 404
+
+
+def test_a_search_near_the_pole_is_refused_not_a_crash(client):
+    response = client.http.get("/stores?lat=-87&lng=-87&radius_m=5000")
+
+    assert response.status_code == 400
+    assert body_of(response)["error"]["code"] == "validation_error"
