@@ -1,6 +1,7 @@
 from chalice import Blueprint
 
 from chalicelib.catalog import schemas
+from chalicelib.core.pagination import PAGE_QUERY
 from chalicelib.core.routing import ADMIN, PUBLIC, route, staff
 
 bp = Blueprint(__name__)
@@ -70,7 +71,7 @@ def count_stock(call):
 
 
 @route(bp, "/stores/{store_id}/stock/{sku_id}/movements", auth=STOCK_KEEPERS,
-       query=schemas.PAGE_QUERY, response=schemas.STOCK_MOVEMENTS,
+       query=PAGE_QUERY, response=schemas.STOCK_MOVEMENTS,
        summary="Who changed this stock, when and why (newest first)")
 def stock_movements(call):
     from chalicelib.catalog import stock

@@ -94,9 +94,3 @@ STOCK_MOVEMENTS = {
         "next_cursor": {"type": ["string", "null"]}},
     "required": ["movements"],
 }
-
-PAGE_QUERY = {
-    "type": "object",
-    "properties": {"limit": {"type": "string", "pattern": "^([1-9]|[1-9][0-9]|100)$"},
-                   "cursor": {"type": "string", "maxLength": 2048}},
-}

@@ -4,6 +4,12 @@ import json
 
 from chalicelib.errors import DomainError
 
+PAGE_QUERY = {
+    "type": "object",
+    "properties": {"limit": {"type": "string", "pattern": "^([1-9]|[1-9][0-9]|100)$"},
+                   "cursor": {"type": "string", "maxLength": 2048}},
+}
+
 
 def encode_cursor(last_evaluated_key):
     if not last_evaluated_key:

@@ -1,5 +1,6 @@
 from chalice import Blueprint
 
+from chalicelib.core.pagination import PAGE_QUERY
 from chalicelib.core.routing import MEMBER, PUBLIC, Access, route, staff
 from chalicelib.guides import schemas
 
@@ -42,7 +43,7 @@ def open_link(call):
     return bindings.open_link(call.member_id, call.body["scene"])
 
 
-@route(bp, "/guides/me/customers", auth=GUIDE, query=schemas.PAGE_QUERY,
+@route(bp, "/guides/me/customers", auth=GUIDE, query=PAGE_QUERY,
        response=schemas.CUSTOMERS, summary="The shoppers bound to me")
 def my_customers(call):
     from chalicelib.guides import bindings

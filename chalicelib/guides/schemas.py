@@ -45,9 +45,3 @@ CUSTOMERS = {
                    "next_cursor": {"type": ["string", "null"]}},
     "required": ["customers"],
 }
-
-PAGE_QUERY = {
-    "type": "object",
-    "properties": {"limit": {"type": "string", "pattern": "^([1-9]|[1-9][0-9]|100)$"},
-                   "cursor": {"type": "string", "maxLength": 2048}},
-}

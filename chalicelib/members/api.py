@@ -1,5 +1,6 @@
 from chalice import Blueprint
 
+from chalicelib.core.pagination import PAGE_QUERY
 from chalicelib.core.routing import ADMIN, MEMBER, PUBLIC, route, staff
 from chalicelib.members import schemas
 
@@ -55,7 +56,7 @@ def choose_store(call):
     return services.choose_store(call.member_id, call.body["store_id"])
 
 
-@route(bp, "/members/me/points", auth=MEMBER, query=schemas.PAGE_QUERY,
+@route(bp, "/members/me/points", auth=MEMBER, query=PAGE_QUERY,
        response=schemas.POINTS_PAGE, summary="My points balance and ledger, newest first")
 def my_points(call):
     from chalicelib.members import services

@@ -1,3 +1,4 @@
+from chalicelib.core.pagination import PAGE_QUERY
 from chalicelib.members.rules import PROGRAM_SCHEMA
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
@@ -75,14 +76,6 @@ STORE_CHOICE = {
     "properties": {"store_id": {"type": "string", "minLength": 1, "maxLength": 64}},
     "required": ["store_id"],
     "additionalProperties": False,
-}
-
-PAGE_QUERY = {
-    "type": "object",
-    "properties": {
-        "limit": {"type": "string", "pattern": "^([1-9]|[1-9][0-9]|100)$"},
-        "cursor": {"type": "string", "maxLength": 2048},
-    },
 }
 
 POINTS_ENTRY = {
