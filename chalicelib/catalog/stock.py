@@ -9,7 +9,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from chalicelib.catalog.models import Sku, StockMovement, StoreStock
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
-from chalicelib.db.base import transaction
+from chalicelib.db.base import cancellation_codes, transaction, unchanged
 from chalicelib.errors import DomainError
 
 ATTEMPTS = 30
@@ -45,7 +45,7 @@ def _retrying(change):
         try:
             return change()
         except TransactWriteError as error:
-            codes = [reason.code if reason else None for reason in error.cancellation_reasons]
+            codes = cancellation_codes(error)
             if "TransactionConflict" not in codes:
                 raise
         time.sleep(random.uniform(0, 0.003 * (attempt + 1)))
@@ -74,10 +74,9 @@ def set_quantity(store_id, sku_id, quantity, reason, by, clock=system_clock):
 
     def change():
         was = current(store_id, sku_id)
-        unchanged = (StoreStock.quantity == was) if was else (
-            StoreStock.quantity.does_not_exist() | (StoreStock.quantity == 0))
         if quantity != was:
-            _write(store_id, sku_id, quantity - was, unchanged, reason, by, clock.now())
+            _write(store_id, sku_id, quantity - was, unchanged(StoreStock.quantity, was),
+                   reason, by, clock.now())
 
     for _ in range(ATTEMPTS):
         try:

@@ -40,3 +40,16 @@ def transaction():
     from pynamodb.transactions import TransactWrite
 
     return TransactWrite(connection=_connection(settings.aws_region, settings.dynamodb_host))
+
+
+def cancellation_codes(error):
+    """Why each item of a cancelled transaction failed, in the order the items were added."""
+    return [reason.code if reason else None for reason in error.cancellation_reasons]
+
+
+def unchanged(attribute, value_read):
+    """A condition that holds only if a counter still has the value read (a counter read as
+    0 may also not exist yet on items written before it was added)."""
+    if value_read:
+        return attribute == value_read
+    return attribute.does_not_exist() | (attribute == 0)

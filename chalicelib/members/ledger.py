@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib.db.base import transaction
+from chalicelib.db.base import cancellation_codes, transaction
 from chalicelib.errors import DomainError
 from chalicelib.members.models import AppliedChange, Member
 
@@ -58,7 +58,7 @@ def apply_once(member_id, marker_key, plan, now):
                     writes.save(item)
             return change.result
         except TransactWriteError as error:
-            codes = [reason.code if reason else None for reason in error.cancellation_reasons]
+            codes = cancellation_codes(error)
             if codes[1:2] == ["ConditionalCheckFailed"]:
                 raise AlreadyApplied(_marker(marker_key)) from None
             if not _RACE_LOST & set(codes):

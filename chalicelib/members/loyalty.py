@@ -3,6 +3,7 @@
 Checkout calls on_order_paid / on_order_refunded; each is safe to call more than once.
 """
 from chalicelib.core.clock import clock as system_clock
+from chalicelib.db.base import unchanged
 from chalicelib.members import points, rules, tags
 from chalicelib.members import program as loyalty_program
 from chalicelib.members.ledger import AlreadyApplied, Change, apply_once
@@ -18,10 +19,8 @@ def change_growth(member_id, delta, source, source_id, clock=system_clock, progr
     def plan(member):
         growth = max(0, member.growth + delta)
         level = rules.level_for(growth, program, member.assigned_level)["code"]
-        unchanged = (Member.growth == member.growth) if member.growth else (
-            Member.growth.does_not_exist() | (Member.growth == 0))
-        return Change([Member.growth.set(growth), Member.level.set(level)], unchanged,
-                      result=level)
+        return Change([Member.growth.set(growth), Member.level.set(level)],
+                      unchanged(Member.growth, member.growth), result=level)
 
     try:
         return apply_once(member_id, f"growth#{member_id}#{source}#{source_id}", plan, now)

@@ -2,6 +2,7 @@
 member is never negative and each source (order, refund, admin adjustment, import, expiry,
 merge) changes it at most once."""
 from chalicelib.core.clock import clock as system_clock
+from chalicelib.db.base import unchanged
 from chalicelib.errors import DomainError
 from chalicelib.members import program as loyalty_program
 from chalicelib.members import rules
@@ -14,12 +15,6 @@ EXPIRY = "expiry"
 
 def marker_key(member_id, source, source_id):
     return f"points#{member_id}#{source}#{source_id}"
-
-
-def _unchanged_since_read(member):
-    if member.points_seq:
-        return Member.points_seq == member.points_seq
-    return Member.points_seq.does_not_exist() | (Member.points_seq == 0)
 
 
 def entry_view(entry):
@@ -71,7 +66,7 @@ def _change(member_id, delta_for, source, source_id, *, note, clamp, clock, prog
         if amount < 0:
             total = Member.points_expired_total if source == EXPIRY else Member.points_spent_total
             actions.append(total.add(-amount))
-        return Change(actions, _unchanged_since_read(member), [entry], entry, outcome=amount)
+        return Change(actions, unchanged(Member.points_seq, member.points_seq), [entry], entry, outcome=amount)
 
     try:
         return {**entry_view(apply_once(member_id, marker_key(member_id, source, source_id),

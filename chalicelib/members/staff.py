@@ -6,7 +6,7 @@ from datetime import timedelta
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.core.clock import clock as system_clock
-from chalicelib.db.base import transaction
+from chalicelib.db.base import cancellation_codes, transaction
 from chalicelib.errors import DomainError
 from chalicelib.members.models import Staff, StaffInvite
 
@@ -66,7 +66,7 @@ def claim(code, member_id, clock=system_clock):
                           condition=StaffInvite.claimed_by.does_not_exist())
             writes.save(staff, condition=Staff.member_id.does_not_exist())
     except TransactWriteError as error:
-        codes = [reason.code if reason else None for reason in error.cancellation_reasons]
+        codes = cancellation_codes(error)
         if codes[:1] == ["ConditionalCheckFailed"]:
             raise DomainError("conflict", "This invite code was already used.") from None
         if codes[1:2] == ["ConditionalCheckFailed"]:
