@@ -14,6 +14,7 @@ STATUS_BY_CODE = {
     "phone_taken": 409,
     "insufficient_points": 409,
     "insufficient_stock": 409,
+    "brand_priced": 409,  # a direct store sells at the brand's price
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "internal_error": 500,

@@ -5,7 +5,8 @@ and keeps whatever the demo has been used for since.
 """
 from pynamodb.exceptions import PutError
 
-from chalicelib.catalog.models import Category, Product, Sku, Store, StoreStock
+from chalicelib.catalog.models import (CENTRAL_WAREHOUSE, Category, Product, Sku, Store,
+                                       StoreStock, sort_key)
 
 STORES = [
     ("store-xintiandi", "鱼塘 新天地店", "direct", "上海市黄浦区马当路 245 号", 31.2196, 121.4760),
@@ -38,9 +39,21 @@ PRODUCTS = [
 ]
 
 
-def _put_if_missing(item, key_attribute):
+# Products on the cloud shelf (云货架): sold in every store, from the central warehouse where
+# a store has none. The snack gift box is kept only in the warehouse.
+CLOUD_SHELF = {"p-tea-gift": 60, "p-mooncake": 80, "p-snack-gift": 40}
+WAREHOUSE_ONLY = {"p-snack-gift"}
+# The franchise store prices its single croissant its own way.
+STORE_PRICES = {("store-jingan", "p-croissant-single"): 1100}
+
+
+def _put_if_missing(item, *conditions):
+    """Writes the item unless it exists; `conditions` name items of an older demo to upgrade."""
+    condition = type(item)._hash_key_attribute().does_not_exist()
+    for also in conditions:
+        condition = condition | also
     try:
-        item.save(condition=key_attribute.does_not_exist())
+        item.save(condition=condition)
         return 1
     except PutError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
@@ -55,20 +68,29 @@ def seed_demo_brand():
         store = Store(store_id, name=name, ownership=ownership, city="上海", address=address,
                       opening_hours="09:00-22:00", delivery_radius_m=5000)
         store.locate(lat, lng)
-        written += _put_if_missing(store, Store.store_id)
+        written += _put_if_missing(store)
     for category_id, name, sort_order in CATEGORIES:
-        written += _put_if_missing(Category(category_id, name=name, sort_order=sort_order),
-                                   Category.category_id)
+        written += _put_if_missing(
+            Category(category_id, name=name, sort_order=sort_order,
+                     sort_key=sort_key(sort_order, category_id)),
+            Category.sort_key.does_not_exist())
     for index, (product_id, category_id, name, skus) in enumerate(PRODUCTS):
-        written += _put_if_missing(Product(product_id, category_id=category_id, name=name),
-                                   Product.product_id)
-        for suffix, specs, price_fen in skus:
-            sku_id = f"{product_id}-{suffix}"
+        sku_ids = [f"{product_id}-{suffix}" for suffix, _, _ in skus]
+        product = Product(product_id, category_id=category_id, name=name, sort_order=index,
+                          sku_ids=sku_ids, cloud_shelf=product_id in CLOUD_SHELF,
+                          image_urls=[f"https://img.yutang.example/{product_id}.jpg"])
+        product.place()
+        written += _put_if_missing(product, Product.sort_key.does_not_exist())
+        for sku_id, (_, specs, price_fen) in zip(sku_ids, skus):
             written += _put_if_missing(
-                Sku(sku_id, product_id=product_id, specs=specs, base_price_fen=price_fen),
-                Sku.sku_id)
-            for store_number, store in enumerate(STORES):
-                quantity = 10 + (index * 7 + store_number * 13) % 40
-                written += _put_if_missing(StoreStock(store[0], sku_id, quantity=quantity),
-                                           StoreStock.store_id)
+                Sku(sku_id, product_id=product_id, specs=specs, base_price_fen=price_fen))
+            for store_number, (store_id, *_) in enumerate(STORES):
+                quantity = 0 if product_id in WAREHOUSE_ONLY else \
+                    10 + (index * 7 + store_number * 13) % 40
+                written += _put_if_missing(StoreStock(
+                    store_id, sku_id, quantity=quantity,
+                    price_fen=STORE_PRICES.get((store_id, sku_id))))
+            if product_id in CLOUD_SHELF:
+                written += _put_if_missing(StoreStock(CENTRAL_WAREHOUSE, sku_id,
+                                                      quantity=CLOUD_SHELF[product_id]))
     return written

@@ -2,7 +2,7 @@ from chalice import Blueprint
 
 from chalicelib.catalog import schemas
 from chalicelib.core.pagination import PAGE_QUERY
-from chalicelib.core.routing import ADMIN, PUBLIC, route, staff
+from chalicelib.core.routing import ADMIN, PUBLIC, VISITOR, route, staff
 
 bp = Blueprint(__name__)
 
@@ -78,3 +78,109 @@ def stock_movements(call):
 
     return stock.movements(call.params["store_id"], call.params["sku_id"],
                            int(call.query.get("limit", 20)), call.query.get("cursor"))
+
+
+@route(bp, "/categories", auth=PUBLIC, response=schemas.CATEGORIES,
+       summary="The catalog's categories, in display order")
+def categories(call):
+    from chalicelib.catalog import products
+
+    return {"categories": products.categories()}
+
+
+@route(bp, "/admin/categories", "POST", auth=ADMIN, body=schemas.NEW_CATEGORY,
+       response=schemas.CATEGORY, status=201, error_codes=["conflict"],
+       summary="Add a category")
+def create_category(call):
+    from chalicelib.catalog import products
+
+    return products.save_category(call.body)
+
+
+@route(bp, "/admin/categories/{category_id}", "PUT", auth=ADMIN, body=schemas.CATEGORY_CHANGES,
+       response=schemas.CATEGORY, summary="Rename or move a category")
+def update_category(call):
+    from chalicelib.catalog import products
+
+    return products.save_category(call.body, call.params["category_id"])
+
+
+@route(bp, "/admin/products", "POST", auth=ADMIN, body=schemas.NEW_PRODUCT,
+       response=schemas.PRODUCT, status=201, error_codes=["conflict"],
+       summary="Add a product with its SKUs")
+def create_product(call):
+    from chalicelib.catalog import products
+
+    return products.create_product(call.body)
+
+
+@route(bp, "/admin/products/{product_id}", "PUT", auth=ADMIN, body=schemas.PRODUCT_CHANGES,
+       response=schemas.PRODUCT,
+       summary="Change a product: name, images, category, on sale, cloud shelf")
+def update_product(call):
+    from chalicelib.catalog import products
+
+    return products.update_product(call.params["product_id"], call.body)
+
+
+@route(bp, "/admin/products/{product_id}/skus", "POST", auth=ADMIN, body=schemas.NEW_SKU,
+       response=schemas.SKU, status=201, error_codes=["conflict"],
+       summary="Add a SKU to a product")
+def add_sku(call):
+    from chalicelib.catalog import products
+
+    return products.add_sku(call.params["product_id"], call.body)
+
+
+@route(bp, "/admin/skus/{sku_id}", "PUT", auth=ADMIN, body=schemas.SKU_CHANGES,
+       response=schemas.SKU, summary="Change a SKU's specs or the brand's price")
+def update_sku(call):
+    from chalicelib.catalog import products
+
+    return products.update_sku(call.params["sku_id"], call.body)
+
+
+PRICE_SETTERS = staff("store_manager", store_param="store_id")
+
+
+@route(bp, "/stores/{store_id}/prices/{sku_id}", "PUT", auth=PRICE_SETTERS,
+       body=schemas.STORE_PRICE, response=schemas.STORE_PRICE_SET, error_codes=["brand_priced"],
+       summary="The store's own price for a SKU (franchise and joint stores; admins anywhere)")
+def set_store_price(call):
+    from chalicelib.catalog import products, stores
+
+    return products.set_store_price(stores.get_store(call.params["store_id"]),
+                                    call.params["sku_id"], call.body["price_fen"], call.staff)
+
+
+@route(bp, "/stores/{store_id}/prices/{sku_id}", "DELETE", auth=PRICE_SETTERS,
+       response=schemas.STORE_PRICE_SET, error_codes=["brand_priced"],
+       summary="Back to the brand's price for a SKU")
+def clear_store_price(call):
+    from chalicelib.catalog import products, stores
+
+    return products.set_store_price(stores.get_store(call.params["store_id"]),
+                                    call.params["sku_id"], None, call.staff)
+
+
+@route(bp, "/stores/{store_id}/products", auth=VISITOR, query=schemas.SHELF_QUERY,
+       response=schemas.SHELF,
+       summary="A category's products as sold in the store, with the caller's prices")
+def shelf(call):
+    from chalicelib.catalog import products, stores
+
+    stores.get_store(call.params["store_id"])
+    return products.shelf(call.params["store_id"], call.query["category_id"],
+                          products.caller_level(call.member_id),
+                          int(call.query.get("limit", 20)), call.query.get("cursor"))
+
+
+@route(bp, "/stores/{store_id}/products/{product_id}", auth=VISITOR,
+       response=schemas.PRODUCT_IN_STORE,
+       summary="A product in the store: each SKU's price for the caller, stock, fulfilment")
+def product_in_store(call):
+    from chalicelib.catalog import products, stores
+
+    stores.get_store(call.params["store_id"])
+    return products.detail(call.params["store_id"], call.params["product_id"],
+                           products.caller_level(call.member_id))

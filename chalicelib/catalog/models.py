@@ -56,13 +56,49 @@ class Store(Model):
         self.cell5, self.cell4 = geo.encode(lat, lng, 5), geo.encode(lat, lng, 4)
 
 
+CENTRAL_WAREHOUSE = "central-warehouse"  # the store id the cloud shelf's stock is kept under
+CATALOG = "catalog"
+
+
+def sort_key(sort_order, item_id):
+    """Orders a list by the position ops gave, then by id."""
+    return f"{sort_order:05d}#{item_id}"
+
+
+class CategoriesInOrder(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "in-order"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+
+
 class Category(Model):
+    """A category of the brand's catalog. All categories share one index partition: a brand
+    has tens of them, and the mini-program's menu reads them in one Query."""
+
     class Meta(TableMeta):
         table = "categories"
 
     category_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
     sort_order = NumberAttribute(default=0)
+    listing = UnicodeAttribute(default=CATALOG)
+    sort_key = UnicodeAttribute()
+    in_order = CategoriesInOrder()
+
+
+class ProductsOnShelf(GlobalSecondaryIndex):
+    """Products on sale, by category in display order. Sparse: a product taken off sale has
+    no shelf_category and drops out of the index."""
+
+    class Meta:
+        index_name = "on-shelf"
+        projection = AllProjection()
+
+    shelf_category = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
 
 
 class Product(Model):
@@ -72,7 +108,21 @@ class Product(Model):
     product_id = UnicodeAttribute(hash_key=True)
     category_id = UnicodeAttribute()
     name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
     image_urls = ListAttribute(of=UnicodeAttribute, default=list)
+    sku_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    sort_order = NumberAttribute(default=0)
+    sort_key = UnicodeAttribute()
+    on_sale = BooleanAttribute(default=True)
+    shelf_category = UnicodeAttribute(null=True)
+    # Sold in every store's mini-program, from the central warehouse where a store has none.
+    cloud_shelf = BooleanAttribute(default=False)
+    on_shelf = ProductsOnShelf()
+
+    def place(self):
+        """Keeps the index keys in step with category, order and whether it is on sale."""
+        self.sort_key = sort_key(self.sort_order, self.product_id)
+        self.shelf_category = self.category_id if self.on_sale else None
 
 
 class Sku(Model):
@@ -86,14 +136,17 @@ class Sku(Model):
 
 
 class StoreStock(Model):
-    """Units of one SKU on hand in one store."""
+    """One SKU in one store: units on hand and, where the store has its own, its price."""
 
     class Meta(TableMeta):
         table = "store-stock"
 
     store_id = UnicodeAttribute(hash_key=True)
     sku_id = UnicodeAttribute(range_key=True)
-    quantity = NumberAttribute()
+    quantity = NumberAttribute(default=0)
+    price_fen = NumberAttribute(null=True)
+    price_set_by = UnicodeAttribute(null=True)
+    price_set_at = UnicodeAttribute(null=True)
 
 
 class StockMovement(Model):

@@ -94,3 +94,142 @@ STOCK_MOVEMENTS = {
         "next_cursor": {"type": ["string", "null"]}},
     "required": ["movements"],
 }
+
+_ID = {"type": "string", "pattern": "^[a-z0-9-]{3,40}$"}
+_PRICE = {"type": "integer", "minimum": 1, "maximum": 100_000_000, "description": "fen"}
+_SORT_ORDER = {"type": "integer", "minimum": 0, "maximum": 99_999,
+               "description": "Position in lists, lowest first"}
+
+CATEGORY = {"type": "object",
+            "properties": {"category_id": {"type": "string"}, "name": {"type": "string"},
+                           "sort_order": {"type": "integer"}},
+            "required": ["category_id", "name", "sort_order"]}
+
+CATEGORIES = {"type": "object",
+              "properties": {"categories": {"type": "array", "items": CATEGORY}},
+              "required": ["categories"]}
+
+_CATEGORY_FIELDS = {"name": {"type": "string", "minLength": 1, "maxLength": 20},
+                    "sort_order": _SORT_ORDER}
+
+NEW_CATEGORY = {"type": "object", "properties": {"category_id": _ID, **_CATEGORY_FIELDS},
+                "required": ["name"], "additionalProperties": False}
+
+CATEGORY_CHANGES = {"type": "object", "properties": _CATEGORY_FIELDS, "minProperties": 1,
+                    "additionalProperties": False}
+
+_SKU_FIELDS = {
+    "specs": {"type": "object", "maxProperties": 5,
+              "propertyNames": {"minLength": 1, "maxLength": 20},
+              "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 40},
+              "description": "Spec name to value, for example {\"size\": \"L\"}"},
+    "base_price_fen": _PRICE,
+}
+
+NEW_SKU = {"type": "object", "properties": {"sku_id": _ID, **_SKU_FIELDS},
+           "required": ["base_price_fen"], "additionalProperties": False}
+
+SKU_CHANGES = {"type": "object", "properties": _SKU_FIELDS, "minProperties": 1,
+               "additionalProperties": False}
+
+SKU = {"type": "object",
+       "properties": {"sku_id": {"type": "string"}, "specs": {"type": "object"},
+                      "base_price_fen": {"type": "integer"}},
+       "required": ["sku_id", "specs", "base_price_fen"]}
+
+_PRODUCT_FIELDS = {
+    "category_id": {"type": "string", "minLength": 1, "maxLength": 64},
+    "name": {"type": "string", "minLength": 1, "maxLength": 60},
+    "description": {"type": "string", "maxLength": 2000},
+    "image_urls": {"type": "array", "maxItems": 9,
+                   "items": {"type": "string", "pattern": "^https://[^\\s]{1,500}$"}},
+    "sort_order": _SORT_ORDER,
+    "on_sale": {"type": "boolean"},
+    "cloud_shelf": {"type": "boolean",
+                    "description": "Sold in every store, from the central warehouse where the "
+                                   "store has none"},
+}
+
+NEW_PRODUCT = {
+    "type": "object",
+    "properties": {"product_id": _ID, **_PRODUCT_FIELDS,
+                   "skus": {"type": "array", "minItems": 1, "maxItems": 20, "items": NEW_SKU}},
+    "required": ["category_id", "name", "skus"],
+    "additionalProperties": False,
+}
+
+PRODUCT_CHANGES = {"type": "object", "properties": _PRODUCT_FIELDS, "minProperties": 1,
+                   "additionalProperties": False}
+
+PRODUCT = {"type": "object",
+           "properties": {"product_id": {"type": "string"}, **_PRODUCT_FIELDS,
+                          "skus": {"type": "array", "items": SKU}},
+           "required": ["product_id", "category_id", "name", "skus"]}
+
+STORE_PRICE = {"type": "object", "properties": {"price_fen": _PRICE},
+               "required": ["price_fen"], "additionalProperties": False}
+
+STORE_PRICE_SET = {"type": "object",
+                   "properties": {"store_id": {"type": "string"}, "sku_id": {"type": "string"},
+                                  "price_fen": {"type": ["integer", "null"]}},
+                   "required": ["store_id", "sku_id", "price_fen"]}
+
+_FULFILMENT = {"enum": ["store", "cloud_shelf", "sold_out"],
+               "description": "store: from this store's stock; cloud_shelf: from the central "
+                              "warehouse (云货架); sold_out: not to be had here now"}
+_MEMBER_LEVEL = {"type": ["object", "null"],
+                 "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
+                 "description": "The level whose prices are shown; null for a visitor"}
+_MAYBE_FEN = {"type": ["integer", "null"]}
+
+SHELF_QUERY = {
+    "type": "object",
+    "properties": {"category_id": {"type": "string", "minLength": 1, "maxLength": 64},
+                   "limit": {"type": "string", "pattern": "^([1-9]|[1-4][0-9]|50)$"},
+                   "cursor": {"type": "string", "maxLength": 2048}},
+    "required": ["category_id"],
+}
+
+SHELF = {
+    "type": "object",
+    "properties": {
+        "store_id": {"type": "string"}, "category_id": {"type": "string"},
+        "member_level": _MEMBER_LEVEL,
+        "products": {"type": "array", "items": {
+            "type": "object",
+            "properties": {"product_id": {"type": "string"}, "name": {"type": "string"},
+                           "image_url": {"type": ["string", "null"]},
+                           "cloud_shelf": {"type": "boolean"},
+                           "price_fen": _MAYBE_FEN, "member_price_fen": _MAYBE_FEN,
+                           "fulfilment": _FULFILMENT},
+            "required": ["product_id", "name", "price_fen", "member_price_fen",
+                         "fulfilment"]}},
+        "next_cursor": {"type": ["string", "null"]},
+    },
+    "required": ["store_id", "products", "next_cursor"],
+}
+
+PRODUCT_IN_STORE = {
+    "type": "object",
+    "properties": {
+        "product_id": {"type": "string"}, "category_id": {"type": "string"},
+        "name": {"type": "string"}, "description": {"type": "string"},
+        "image_urls": {"type": "array", "items": {"type": "string"}},
+        "cloud_shelf": {"type": "boolean"}, "store_id": {"type": "string"},
+        "member_level": _MEMBER_LEVEL,
+        "skus": {"type": "array", "items": {
+            "type": "object",
+            "properties": {"sku_id": {"type": "string"}, "specs": {"type": "object"},
+                           "base_price_fen": {"type": "integer"},
+                           "price_fen": {"type": "integer",
+                                         "description": "This store's price"},
+                           "member_price_fen": {"type": "integer",
+                                                "description": "The caller's price"},
+                           "store_stock": {"type": "integer"},
+                           "available": {"type": "integer"},
+                           "fulfilment": _FULFILMENT},
+            "required": ["sku_id", "price_fen", "member_price_fen", "available",
+                         "fulfilment"]}},
+    },
+    "required": ["product_id", "name", "skus"],
+}

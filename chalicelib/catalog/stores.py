@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.catalog import geo
-from chalicelib.catalog.models import Store, StoreStock
+from chalicelib.catalog.models import CENTRAL_WAREHOUSE, Store, StoreStock
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
 from chalicelib.errors import DomainError
@@ -61,6 +61,8 @@ def _check_hours(text):
 
 def create_store(data, clock=system_clock):
     _check_hours(data["opening_hours"])
+    if data.get("store_id") == CENTRAL_WAREHOUSE:
+        raise DomainError("conflict", f"{CENTRAL_WAREHOUSE} is the central warehouse's id.")
     store = Store(data.get("store_id") or new_id("s"),
                   **{key: data[key] for key in EDITABLE if key in data})
     store.locate(data["lat"], data["lng"])

@@ -23,7 +23,7 @@ def _query_parameters(schema):
 
 
 def _operation(spec):
-    from chalicelib.core.routing import PUBLIC
+    from chalicelib.core.routing import PUBLIC, VISITOR
 
     parameters = [{"name": name, "in": "path", "required": True,
                    "schema": {"type": "string", "minLength": 1}}
@@ -58,7 +58,8 @@ def _operation(spec):
             "required": True,
             "content": {spec.content_type: {"schema": spec.body}},
         }
-    operation["security"] = [] if spec.auth == PUBLIC else [{"bearer": []}]
+    operation["security"] = {PUBLIC: [], VISITOR: [{}, {"bearer": []}]}.get(
+        spec.auth, [{"bearer": []}])
     return operation
 
 

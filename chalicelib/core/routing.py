@@ -31,6 +31,8 @@ class Access:
 
 PUBLIC = Access("public")
 MEMBER = Access("member")
+# Anyone; a signed-in member who sends their token is recognised (and sees member prices).
+VISITOR = Access("visitor")
 ADMIN = Access("staff", ("admin",))
 
 
@@ -111,7 +113,7 @@ def _body(spec, raw_body):
 def _build_call(spec, request, path_params):
     headers = {name.lower(): value for name, value in request.headers.items()}
     call = Call(params=path_params, headers=headers)
-    if spec.auth != PUBLIC:
+    if spec.auth != PUBLIC and (spec.auth != VISITOR or "authorization" in headers):
         call.member_id = _bearer_member_id(headers)
     if spec.auth.kind == "staff":
         call.staff = _staff_allowed(spec.auth, call.member_id, path_params)
