@@ -104,6 +104,11 @@ class Settings:
         return int(_env("GUIDE_PROTECTION_DAYS", "30"))
 
     @property
+    def guide_commission_bp(self):
+        """A guide's commission on an attributed order, in basis points of what was paid."""
+        return int(_env("GUIDE_COMMISSION_BP", "300"))
+
+    @property
     def tracing(self):
         """X-Ray is on in Lambda, and locally only when a daemon address is given."""
         in_lambda = _env("AWS_LAMBDA_FUNCTION_NAME") is not None

@@ -4,7 +4,7 @@
 def all_models():
     from chalicelib.catalog.models import (Category, Product, Sku, StockMovement, Store,
                                            StoreStock)
-    from chalicelib.guides.models import BindingEvent, ShareLink
+    from chalicelib.guides.models import BindingEvent, GuideMonth, GuideSale, ShareLink
     from chalicelib.members import models as members
     from chalicelib.wechat.models import WeChatToken
 
@@ -12,7 +12,7 @@ def all_models():
             members.AppliedChange, members.Staff, members.StaffInvite, members.TagMember,
             members.ActivityDay, members.BrandSetting, WeChatToken,
             Store, Category, Product, Sku, StoreStock, StockMovement, ShareLink,
-            BindingEvent]
+            BindingEvent, GuideSale, GuideMonth]
 
 
 def _add_missing_indexes(model):

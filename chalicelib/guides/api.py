@@ -60,3 +60,41 @@ def reassign(call):
 
     return bindings.reassign(call.params["store_id"], call.params["guide_id"],
                              call.body["to_guide_id"], call.member_id)
+
+
+def _month(call):
+    from chalicelib.core.clock import clock
+    from chalicelib.guides.attribution import month_of
+
+    return call.query.get("month") or month_of(clock.now())
+
+
+@route(bp, "/guides/me/orders", auth=GUIDE, query=schemas.SALES_QUERY, response=schemas.SALES,
+       summary="Orders attributed to me in a month, newest first, with my commission")
+def my_orders(call):
+    from chalicelib.guides import attribution
+
+    return attribution.sales(call.member_id, _month(call), int(call.query.get("limit", 20)),
+                             call.query.get("cursor"))
+
+
+@route(bp, "/guides/me/performance", auth=GUIDE, query=schemas.MONTH_QUERY,
+       response=schemas.PERFORMANCE, summary="My orders, sales and commission in a month")
+def my_performance(call):
+    from chalicelib.guides import attribution
+
+    return attribution.month_totals(call.member_id, _month(call))
+
+
+@route(bp, "/stores/{store_id}/guides/{guide_id}/performance",
+       auth=staff("store_manager", store_param="store_id"), query=schemas.MONTH_QUERY,
+       response=schemas.PERFORMANCE, summary="A guide of the store: orders, sales, commission")
+def guide_performance(call):
+    from chalicelib.errors import DomainError
+    from chalicelib.guides import attribution
+    from chalicelib.members.staff import staff_of
+
+    guide = staff_of(call.params["guide_id"])
+    if guide is None or guide.role != "guide" or guide.store_id != call.params["store_id"]:
+        raise DomainError("not_found", "No such guide in this store.")
+    return attribution.month_totals(guide.member_id, _month(call))

@@ -1,4 +1,5 @@
-from pynamodb.attributes import BinaryAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (BinaryAttribute, NumberAttribute, UnicodeAttribute,
+                                 UnicodeSetAttribute, UTCDateTimeAttribute)
 from pynamodb.models import Model
 
 from chalicelib.db.base import TableMeta
@@ -34,3 +35,38 @@ class BindingEvent(Model):
     scene = UnicodeAttribute(null=True)
     by = UnicodeAttribute(null=True)
     at = UTCDateTimeAttribute()
+
+
+class GuideSale(Model):
+    """A paid order attributed to a guide (the shopper's bound guide when they ordered, or a
+    live session's host), newest last: the guide's order list reads one partition."""
+
+    class Meta(TableMeta):
+        table = "guide-sales"
+
+    guide_id = UnicodeAttribute(hash_key=True)
+    sale_key = UnicodeAttribute(range_key=True)  # <paid at, ISO UTC>#<order id>
+    order_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    store_id = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    paid_fen = NumberAttribute()
+    commission_bp = NumberAttribute()
+    commission_fen = NumberAttribute()
+    refunded_fen = NumberAttribute(default=0)
+    commission_reversed_fen = NumberAttribute(default=0)
+    refund_ids = UnicodeSetAttribute(null=True)
+
+
+class GuideMonth(Model):
+    """A guide's totals for one month (Asia/Shanghai), kept in step with their sales."""
+
+    class Meta(TableMeta):
+        table = "guide-months"
+
+    guide_id = UnicodeAttribute(hash_key=True)
+    month = UnicodeAttribute(range_key=True)  # YYYY-MM
+    orders = NumberAttribute(default=0)
+    sales_fen = NumberAttribute(default=0)
+    refunded_fen = NumberAttribute(default=0)
+    commission_fen = NumberAttribute(default=0)

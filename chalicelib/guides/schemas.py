@@ -45,3 +45,37 @@ CUSTOMERS = {
                    "next_cursor": {"type": ["string", "null"]}},
     "required": ["customers"],
 }
+
+MONTH_QUERY = {
+    "type": "object",
+    "properties": {"month": {"type": "string", "pattern": "^20[0-9]{2}-(0[1-9]|1[0-2])$",
+                             "description": "YYYY-MM in Asia/Shanghai; this month if left out"}},
+}
+
+SALES_QUERY = {"type": "object",
+               "properties": {**MONTH_QUERY["properties"],
+                              "limit": {"type": "string",
+                                        "pattern": "^([1-9]|[1-9][0-9]|100)$"},
+                              "cursor": {"type": "string", "maxLength": 2048}}}
+
+SALES = {
+    "type": "object",
+    "properties": {"orders": {"type": "array", "items": {
+        "type": "object",
+        "properties": {"order_id": {"type": "string"}, "paid_at": {"type": "string"},
+                       "member_id": {"type": "string"}, "store_id": {"type": "string"},
+                       "channel": {"type": "string"}, "paid_fen": {"type": "integer"},
+                       "refunded_fen": {"type": "integer"},
+                       "commission_fen": {"type": "integer"}},
+        "required": ["order_id", "paid_at", "paid_fen", "commission_fen"]}},
+        "next_cursor": {"type": ["string", "null"]}},
+    "required": ["orders", "next_cursor"],
+}
+
+PERFORMANCE = {
+    "type": "object",
+    "properties": {"month": {"type": "string"}, "orders": {"type": "integer"},
+                   "sales_fen": {"type": "integer"}, "refunded_fen": {"type": "integer"},
+                   "commission_fen": {"type": "integer"}},
+    "required": ["month", "orders", "sales_fen", "refunded_fen", "commission_fen"],
+}

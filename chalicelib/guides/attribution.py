@@ -1,0 +1,128 @@
+"""What guides earn: each paid order attributed to a guide is one sale in the guide's list
+and in their month's totals, written together. Checkout records a sale when an order is paid
+and a refund when money goes back; both may be called again for the same event (a retried
+notify or job) and count once."""
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from chalicelib.config import settings
+from chalicelib.db.base import cancellation_codes, transaction, unchanged
+from chalicelib.guides.models import GuideMonth, GuideSale
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def commission(paid_fen, rate_bp):
+    """The guide's share of a payment, in whole fen, rounded down."""
+    return paid_fen * rate_bp // 10_000
+
+
+def month_of(moment):
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m")
+
+
+def _utc_text(moment):
+    """A fixed-width UTC time, so keys sort as the times do."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def sale_key(paid_at, order_id):
+    return f"{_utc_text(paid_at)}#{order_id}"
+
+
+def _month_bounds(month):
+    """The first instant of the month in Shanghai and of the next one."""
+    year, number = map(int, month.split("-"))
+    start = datetime(year, number, 1, tzinfo=SHANGHAI)
+    following = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=SHANGHAI)
+    return start, following
+
+
+def _once(write):
+    """Runs a transaction whose first item is conditioned on the event being new; an event
+    seen before changes nothing."""
+    try:
+        with transaction() as writes:
+            write(writes)
+        return True
+    except TransactWriteError as error:
+        if cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]:
+            return False
+        raise
+
+
+def record_sale(guide_id, order_id, member_id, store_id, channel, paid_fen, paid_at,
+                rate_bp=None):
+    """Attributes a paid order to the guide. Returns the commission, or None if the order was
+    recorded before."""
+    rate_bp = settings.guide_commission_bp if rate_bp is None else rate_bp
+    earned = commission(paid_fen, rate_bp)
+    sale = GuideSale(guide_id, sale_key(paid_at, order_id), order_id=order_id,
+                     member_id=member_id, store_id=store_id, channel=channel,
+                     paid_fen=paid_fen, commission_bp=rate_bp, commission_fen=earned)
+
+    def write(writes):
+        writes.save(sale, condition=GuideSale.sale_key.does_not_exist())
+        writes.update(GuideMonth(guide_id, month_of(paid_at)),
+                      actions=[GuideMonth.orders.add(1), GuideMonth.sales_fen.add(paid_fen),
+                               GuideMonth.commission_fen.add(earned)])
+
+    return earned if _once(write) else None
+
+
+def record_refund(guide_id, order_id, paid_at, refund_id, refunded_fen):
+    """Takes a refund off the sale and the month it was paid in, with the commission on it.
+    Returns the commission taken back, or None if this refund was recorded before."""
+    for _ in range(10):
+        sale = GuideSale.get(guide_id, sale_key(paid_at, order_id), consistent_read=True)
+        if refund_id in (sale.refund_ids or ()):
+            return None
+        refunded = min(refunded_fen, sale.paid_fen - sale.refunded_fen)
+        # The commission still due on what stays paid; the rest of it goes back.
+        due = commission(sale.paid_fen - sale.refunded_fen - refunded, sale.commission_bp)
+        taken_back = sale.commission_fen - sale.commission_reversed_fen - due
+
+        def write(writes):
+            # Conditioned on the refunds read, so two refunds at once cannot both count
+            # against the same remainder; the loser reads again.
+            writes.update(sale, actions=[GuideSale.refunded_fen.add(refunded),
+                                         GuideSale.commission_reversed_fen.add(taken_back),
+                                         GuideSale.refund_ids.add({refund_id})],
+                          condition=unchanged(GuideSale.refunded_fen, sale.refunded_fen))
+            writes.update(GuideMonth(guide_id, month_of(paid_at)),
+                          actions=[GuideMonth.refunded_fen.add(refunded),
+                                   GuideMonth.commission_fen.add(-taken_back)])
+
+        if _once(write):
+            return taken_back
+    raise RuntimeError(f"Refund {refund_id} of order {order_id} kept losing races.")
+
+
+def sale_view(sale):
+    return {"order_id": sale.order_id, "paid_at": sale.sale_key.partition("#")[0],
+            "member_id": sale.member_id, "store_id": sale.store_id, "channel": sale.channel,
+            "paid_fen": sale.paid_fen, "refunded_fen": sale.refunded_fen,
+            "commission_fen": sale.commission_fen - sale.commission_reversed_fen}
+
+
+def sales(guide_id, month, limit, cursor):
+    """The guide's attributed orders paid in the month, newest first: one Query of their own
+    partition, whatever the brand's volume."""
+    from chalicelib.core.pagination import decode_cursor, page
+
+    start, following = _month_bounds(month)
+    in_month = GuideSale.sale_key.between(_utc_text(start), _utc_text(following))
+    return page(GuideSale.query(guide_id, in_month, scan_index_forward=False, limit=limit,
+                                last_evaluated_key=decode_cursor(cursor)),
+                sale_view, "orders")
+
+
+def month_totals(guide_id, month):
+    try:
+        totals = GuideMonth.get(guide_id, month)
+    except DoesNotExist:
+        totals = GuideMonth(guide_id, month)
+    return {"month": month, "orders": totals.orders, "sales_fen": totals.sales_fen,
+            "refunded_fen": totals.refunded_fen, "commission_fen": totals.commission_fen}
