@@ -104,6 +104,11 @@ class Settings:
         return int(_env("GUIDE_PROTECTION_DAYS", "30"))
 
     @property
+    def order_pay_minutes(self):
+        """How long a shopper has to pay an order before it expires and releases its stock."""
+        return int(_env("ORDER_PAY_MINUTES", "15"))
+
+    @property
     def guide_commission_bp(self):
         """A guide's commission on an attributed order, in basis points of what was paid."""
         return int(_env("GUIDE_COMMISSION_BP", "300"))

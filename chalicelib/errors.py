@@ -14,7 +14,10 @@ STATUS_BY_CODE = {
     "phone_taken": 409,
     "insufficient_points": 409,
     "insufficient_stock": 409,
-    "brand_priced": 409,  # a direct store sells at the brand's price
+    "brand_priced": 409,
+    "coupon_unusable": 409,
+    "coupon_unavailable": 409,
+    "idempotency_key_reused": 409,  # a direct store sells at the brand's price
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "internal_error": 500,

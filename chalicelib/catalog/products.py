@@ -224,6 +224,21 @@ def _best(offers):
             "member_price_fen": cheapest["member_price_fen"], "fulfilment": fulfilment}
 
 
+def offers(store_id, sku_ids, level=None):
+    """What checkout needs of each SKU in the store: product, SKU and its offer there (price,
+    stock, fulfilment). SKUs unknown or off sale are left out."""
+    skus = {sku.sku_id: sku for sku in Sku.batch_get(sku_ids)}
+    products = {product.product_id: product for product in
+                Product.batch_get({sku.product_id for sku in skus.values()})}
+    on_hand = _on_hand(store_id, list(skus), any(p.cloud_shelf for p in products.values()))
+    found = {}
+    for sku_id, sku in skus.items():
+        product = products.get(sku.product_id)
+        if product is not None and product.on_sale:
+            found[sku_id] = (product, sku, _offer(product, sku, store_id, on_hand, level))
+    return found
+
+
 def caller_level(member_id):
     """The level whose prices the caller sees; None for a visitor who has not signed in."""
     if member_id is None:

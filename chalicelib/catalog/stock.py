@@ -29,14 +29,27 @@ def current(store_id, sku_id):
         return 0
 
 
+def change_in(writes, store_id, sku_id, delta, condition, reason, by, now):
+    """Adds a stock change and its audit entry (two items, in that order) to a transaction."""
+    writes.update(StoreStock(store_id, sku_id), actions=[StoreStock.quantity.add(delta)],
+                  condition=condition)
+    writes.save(StockMovement(f"{store_id}#{sku_id}", new_id("mv"), delta=delta, reason=reason,
+                              by=by, at=now.isoformat()))
+
+
+def take_in(writes, store_id, sku_id, quantity, reason, by, now):
+    """Takes units inside a larger transaction (an order's); it fails rather than go below 0."""
+    change_in(writes, store_id, sku_id, -quantity, StoreStock.quantity >= quantity, reason, by,
+              now)
+
+
+def put_back_in(writes, store_id, sku_id, quantity, reason, by, now):
+    change_in(writes, store_id, sku_id, quantity, None, reason, by, now)
+
+
 def _write(store_id, sku_id, delta, condition, reason, by, now):
-    movement = StockMovement(f"{store_id}#{sku_id}", new_id("mv"), delta=delta, reason=reason,
-                             by=by, at=now.isoformat())
     with transaction() as writes:
-        writes.update(StoreStock(store_id, sku_id), actions=[StoreStock.quantity.add(delta)],
-                      condition=condition)
-        writes.save(movement)
-    return movement
+        change_in(writes, store_id, sku_id, delta, condition, reason, by, now)
 
 
 def _retrying(change):

@@ -28,3 +28,8 @@ class FixedClock:
 
 
 clock = SystemClock()
+
+
+def utc_text(moment):
+    """A fixed-width UTC time: as text, such times sort as the times do."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

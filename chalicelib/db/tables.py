@@ -4,6 +4,7 @@
 def all_models():
     from chalicelib.catalog.models import (Category, Product, Sku, StockMovement, Store,
                                            StoreStock)
+    from chalicelib.checkout import models as checkout
     from chalicelib.guides.models import BindingEvent, GuideMonth, GuideSale, ShareLink
     from chalicelib.members import models as members
     from chalicelib.wechat.models import WeChatToken
@@ -12,7 +13,9 @@ def all_models():
             members.AppliedChange, members.Staff, members.StaffInvite, members.TagMember,
             members.ActivityDay, members.BrandSetting, WeChatToken,
             Store, Category, Product, Sku, StoreStock, StockMovement, ShareLink,
-            BindingEvent, GuideSale, GuideMonth]
+            BindingEvent, GuideSale, GuideMonth, checkout.CartLine, checkout.Coupon,
+            checkout.MemberCoupon, checkout.CouponClaims, checkout.Order,
+            checkout.IdempotencyKey]
 
 
 def _add_missing_indexes(model):

@@ -2,12 +2,13 @@
 and in their month's totals, written together. Checkout records a sale when an order is paid
 and a refund when money goes back; both may be called again for the same event (a retried
 notify or job) and count once."""
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.config import settings
+from chalicelib.core.clock import utc_text
 from chalicelib.db.base import cancellation_codes, transaction, unchanged
 from chalicelib.guides.models import GuideMonth, GuideSale
 
@@ -23,13 +24,8 @@ def month_of(moment):
     return moment.astimezone(SHANGHAI).strftime("%Y-%m")
 
 
-def _utc_text(moment):
-    """A fixed-width UTC time, so keys sort as the times do."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def sale_key(paid_at, order_id):
-    return f"{_utc_text(paid_at)}#{order_id}"
+    return f"{utc_text(paid_at)}#{order_id}"
 
 
 def _month_bounds(month):
@@ -113,7 +109,7 @@ def sales(guide_id, month, limit, cursor):
     from chalicelib.core.pagination import decode_cursor, page
 
     start, following = _month_bounds(month)
-    in_month = GuideSale.sale_key.between(_utc_text(start), _utc_text(following))
+    in_month = GuideSale.sale_key.between(utc_text(start), utc_text(following))
     return page(GuideSale.query(guide_id, in_month, scan_index_forward=False, limit=limit,
                                 last_evaluated_key=decode_cursor(cursor)),
                 sale_view, "orders")

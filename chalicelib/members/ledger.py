@@ -40,6 +40,17 @@ def _marker(marker_key):
         return None
 
 
+def add_change(writes, member, marker_key, change, now):
+    """Adds a member's change and its marker to a transaction; the marker is the second
+    item added, so a cancelled transaction's codes[1] says whether it was applied before."""
+    writes.update(member, actions=change.actions, condition=change.condition)
+    writes.save(AppliedChange(marker_key, member_id=member.member_id, at=now,
+                              outcome=change.outcome),
+                condition=AppliedChange.key.does_not_exist())
+    for item in change.new_items:
+        writes.save(item)
+
+
 def apply_once(member_id, marker_key, plan, now):
     """plan(member) -> Change. Returns the change's result; AlreadyApplied if the marker exists."""
     for attempt in range(MAX_ATTEMPTS):
@@ -50,12 +61,7 @@ def apply_once(member_id, marker_key, plan, now):
         change = plan(member)
         try:
             with transaction() as writes:
-                writes.update(member, actions=change.actions, condition=change.condition)
-                writes.save(AppliedChange(marker_key, member_id=member_id, at=now,
-                                          outcome=change.outcome),
-                            condition=AppliedChange.key.does_not_exist())
-                for item in change.new_items:
-                    writes.save(item)
+                add_change(writes, member, marker_key, change, now)
             return change.result
         except TransactWriteError as error:
             codes = cancellation_codes(error)

@@ -9,7 +9,8 @@ from chalicelib.members import rules
 from chalicelib.members.ledger import AlreadyApplied, Change, apply_once
 from chalicelib.members.models import Member, PointsEntry
 
-SOURCES = ("order", "refund", "admin", "import", "expiry", "merge")
+# "checkout": points paying part of an order; "release": given back when it is not paid.
+SOURCES = ("order", "refund", "admin", "import", "expiry", "merge", "checkout", "release")
 EXPIRY = "expiry"
 
 
@@ -42,31 +43,38 @@ def change_points(member_id, delta, source, source_id, *, note=None, clamp=False
                    clamp=clamp, clock=clock, program=program)
 
 
-def _change(member_id, delta_for, source, source_id, *, note, clamp, clock, program):
-    """delta_for(member as read) gives the change, so a retry after a lost race recomputes it."""
+def plan_change(member, amount, source, source_id, now, program, *, note=None, clamp=False):
+    """The ledger change `amount` makes to the member as read (a Change for ledger.apply_once,
+    or for ledger.add_change inside a larger transaction such as an order's)."""
     if source not in SOURCES:
         raise ValueError(f"unknown points source {source!r}")
+    if member.points_balance + amount < 0:
+        if not clamp:
+            raise DomainError("insufficient_points",
+                              f"Only {member.points_balance} points are available.")
+        amount = -member.points_balance
+    seq, balance = member.points_seq + 1, member.points_balance + amount
+    entry = PointsEntry(member.member_id, seq, delta=amount, balance_after=balance,
+                        source=source, source_id=source_id, created_at=now, note=note)
+    if amount > 0:
+        entry.expires_at = rules.credit_expiry(now, program)
+        entry.expiry_day = entry.expires_at.strftime("%Y-%m-%d")
+    actions = [Member.points_balance.set(balance), Member.points_seq.set(seq)]
+    if amount < 0:
+        total = Member.points_expired_total if source == EXPIRY else Member.points_spent_total
+        actions.append(total.add(-amount))
+    return Change(actions, unchanged(Member.points_seq, member.points_seq), [entry], entry,
+                  outcome=amount)
+
+
+def _change(member_id, delta_for, source, source_id, *, note, clamp, clock, program):
+    """delta_for(member as read) gives the change, so a retry after a lost race recomputes it."""
     now = clock.now()
     program = program or loyalty_program.current()
 
     def plan(member):
-        amount = delta_for(member)
-        if member.points_balance + amount < 0:
-            if not clamp:
-                raise DomainError("insufficient_points",
-                                  f"Only {member.points_balance} points are available.")
-            amount = -member.points_balance
-        seq, balance = member.points_seq + 1, member.points_balance + amount
-        entry = PointsEntry(member_id, seq, delta=amount, balance_after=balance, source=source,
-                            source_id=source_id, created_at=now, note=note)
-        if amount > 0:
-            entry.expires_at = rules.credit_expiry(now, program)
-            entry.expiry_day = entry.expires_at.strftime("%Y-%m-%d")
-        actions = [Member.points_balance.set(balance), Member.points_seq.set(seq)]
-        if amount < 0:
-            total = Member.points_expired_total if source == EXPIRY else Member.points_spent_total
-            actions.append(total.add(-amount))
-        return Change(actions, unchanged(Member.points_seq, member.points_seq), [entry], entry, outcome=amount)
+        return plan_change(member, delta_for(member), source, source_id, now, program,
+                           note=note, clamp=clamp)
 
     try:
         return {**entry_view(apply_once(member_id, marker_key(member_id, source, source_id),

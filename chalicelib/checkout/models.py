@@ -1,0 +1,158 @@
+"""Carts, coupons, orders and the keys that make placing an order idempotent. Money in fen."""
+from pynamodb.attributes import (JSONAttribute, ListAttribute, NumberAttribute,
+                                 TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.db.base import TableMeta
+
+CHANNELS = ("mall", "flash_sale", "group_buy", "live")
+
+
+class CartLine(Model):
+    """One SKU in a member's cart at one store; the cart outlives sessions."""
+
+    class Meta(TableMeta):
+        table = "cart-lines"
+
+    cart_key = UnicodeAttribute(hash_key=True)  # <member_id>#<store_id>
+    sku_id = UnicodeAttribute(range_key=True)
+    quantity = NumberAttribute()
+    added_at = UTCDateTimeAttribute()
+
+
+class CouponsByScope(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-scope"
+        projection = AllProjection()
+
+    scope = UnicodeAttribute(hash_key=True)  # "brand", or the store's id
+    valid_until_key = UnicodeAttribute(range_key=True)  # <valid until>#<coupon id>
+
+
+class Coupon(Model):
+    """What ops issue: a brand coupon (no store) or one store's, with its terms and window."""
+
+    class Meta(TableMeta):
+        table = "coupons"
+
+    coupon_id = UnicodeAttribute(hash_key=True)
+    scope = UnicodeAttribute()
+    valid_until_key = UnicodeAttribute()
+    name = UnicodeAttribute()
+    kind = UnicodeAttribute()  # fixed | percent
+    amount_fen = NumberAttribute(null=True)  # fixed: the discount
+    percent_off = NumberAttribute(null=True)  # percent: the discount, capped at cap_fen
+    cap_fen = NumberAttribute(null=True)
+    threshold_fen = NumberAttribute(default=0)  # the goods must come to at least this
+    store_id = UnicodeAttribute(null=True)
+    channels = ListAttribute(of=UnicodeAttribute, default=lambda: ["mall"])
+    valid_from = UTCDateTimeAttribute()
+    valid_until = UTCDateTimeAttribute()
+    per_member_limit = NumberAttribute(default=1)
+    total = NumberAttribute()
+    claimed = NumberAttribute(default=0)
+    by_scope = CouponsByScope()
+
+
+class MemberCoupon(Model):
+    """A coupon a member claimed: the terms as they were when claimed, and whether an order
+    has it. Using it is one conditional write inside the order's transaction."""
+
+    class Meta(TableMeta):
+        table = "member-coupons"
+
+    member_id = UnicodeAttribute(hash_key=True)
+    member_coupon_id = UnicodeAttribute(range_key=True)
+    coupon_id = UnicodeAttribute()
+    terms = JSONAttribute()
+    status = UnicodeAttribute(default="available")  # available | used
+    order_id = UnicodeAttribute(null=True)
+    claimed_at = UTCDateTimeAttribute()
+
+
+class CouponClaims(Model):
+    """How many of one coupon one member has claimed, for the per-member limit."""
+
+    class Meta(TableMeta):
+        table = "coupon-claims"
+
+    key = UnicodeAttribute(hash_key=True)  # <coupon_id>#<member_id>
+    count = NumberAttribute(default=0)
+
+
+class OrdersByMember(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-member"
+        projection = AllProjection()
+
+    member_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class OrdersByStoreDay(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-store-day"
+        projection = AllProjection()
+
+    store_day = UnicodeAttribute(hash_key=True)  # <store_id>#<YYYY-MM-DD, Asia/Shanghai>
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class PendingByMinute(GlobalSecondaryIndex):
+    """Sparse: unpaid orders by the minute their payment window closes, so the expiry and
+    reconciliation jobs read only the minutes they act on."""
+
+    class Meta:
+        index_name = "pending-by-minute"
+        projection = AllProjection()
+
+    pending_minute = UnicodeAttribute(hash_key=True)  # YYYY-MM-DDTHH:MM, UTC
+    order_id = UnicodeAttribute(range_key=True)
+
+
+class Order(Model):
+    class Meta(TableMeta):
+        table = "orders"
+
+    order_id = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute()
+    openid = UnicodeAttribute(null=True)
+    store_id = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    fulfilment = UnicodeAttribute()  # pickup | delivery | cloud_shelf
+    stock_from = UnicodeAttribute()  # the store, or the central warehouse
+    status = UnicodeAttribute()
+    breakdown = JSONAttribute()  # the pricing engine's answer, line by line
+    total_fen = NumberAttribute()
+    points_used = NumberAttribute(default=0)
+    member_coupon_id = UnicodeAttribute(null=True)
+    guide_id = UnicodeAttribute(null=True)
+    address = JSONAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    created_key = UnicodeAttribute()  # <created at>#<order id>, for lists newest first
+    store_day = UnicodeAttribute()
+    pay_by = UTCDateTimeAttribute()
+    pending_minute = UnicodeAttribute(null=True)
+    out_trade_no = UnicodeAttribute(null=True)
+    prepay_id = UnicodeAttribute(null=True)
+    paid_at = UTCDateTimeAttribute(null=True)
+    transaction_id = UnicodeAttribute(null=True)
+    closed_at = UTCDateTimeAttribute(null=True)
+    close_reason = UnicodeAttribute(null=True)
+    by_member = OrdersByMember()
+    by_store_day = OrdersByStoreDay()
+    pending_by_minute = PendingByMinute()
+
+
+class IdempotencyKey(Model):
+    """The order an Idempotency-Key made, and a hash of the request that made it. Kept 48
+    hours: longer than WeChat's 24 hours 4 minutes of notify retries, and than any client's."""
+
+    class Meta(TableMeta):
+        table = "idempotency-keys"
+
+    key = UnicodeAttribute(hash_key=True)  # <member_id>#<Idempotency-Key>
+    request_hash = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    expires_at = TTLAttribute()

@@ -1,0 +1,236 @@
+"""Previewing and placing orders.
+
+Placing an order is one DynamoDB transaction: the Idempotency-Key, the order (PENDING_PAYMENT),
+each line's stock taken with a condition that it stays at or above zero (and its audit entry),
+the coupon used, and the points that pay part of it. It all lands or none of it does; a race
+lost on the member's points is read again and retried, one lost on stock or coupon is
+refused.
+"""
+import hashlib
+import json
+import random
+import time
+from datetime import timedelta
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from chalicelib.checkout import coupons, pricing
+from chalicelib.checkout.models import IdempotencyKey, Order
+from chalicelib.config import settings
+from chalicelib.core.clock import clock as system_clock
+from chalicelib.core.clock import utc_text
+from chalicelib.core.ids import new_id
+from chalicelib.db.base import cancellation_codes, transaction
+from chalicelib.errors import DomainError
+
+PENDING_PAYMENT, PAID, CLOSED = "PENDING_PAYMENT", "PAID", "CLOSED"
+IDEMPOTENCY_HOURS = 48
+ATTEMPTS = 20
+
+
+def _lines(store_id, items, fulfilment, level):
+    """Each requested SKU as sold in the store, and where its stock is taken from."""
+    from chalicelib.catalog.models import CENTRAL_WAREHOUSE
+    from chalicelib.catalog.products import offers
+
+    quantities = {}
+    for item in items:
+        quantities[item["sku_id"]] = quantities.get(item["sku_id"], 0) + item["quantity"]
+    found = offers(store_id, list(quantities), level)
+    lines = []
+    for sku_id, quantity in quantities.items():
+        if sku_id not in found:
+            raise DomainError("not_found", f"SKU {sku_id} is not sold here.")
+        product, sku, offer = found[sku_id]
+        if fulfilment == "cloud_shelf" and not product.cloud_shelf:
+            raise DomainError("validation_error",
+                              f"{product.name} is not on the cloud shelf; pick it up or have "
+                              f"the store deliver it.")
+        lines.append({"sku_id": sku_id, "product_id": product.product_id,
+                      "name": product.name, "specs": sku.specs.as_dict(),
+                      "quantity": quantity, "unit_price_fen": offer["price_fen"]})
+    stock_from = CENTRAL_WAREHOUSE if fulfilment == "cloud_shelf" else store_id
+    return lines, stock_from
+
+
+def _breakdown(member, request, now):
+    from chalicelib.catalog.stores import get_store
+    from chalicelib.members import loyalty
+    from chalicelib.members import program as loyalty_program
+
+    store = get_store(request["store_id"])
+    fulfilment = request.get("fulfilment", "pickup")
+    if fulfilment == "pickup" and not store.offers_pickup:
+        raise DomainError("validation_error", "This store does not offer pickup.")
+    if fulfilment == "delivery" and not store.delivery_radius_m:
+        raise DomainError("validation_error", "This store does not deliver.")
+    program = loyalty_program.current()
+    level = loyalty.current_level(member, program)
+    lines, stock_from = _lines(store.store_id, request["items"], fulfilment, level)
+    coupon = None
+    if request.get("member_coupon_id"):
+        coupon = coupons.usable(member.member_id, request["member_coupon_id"])
+    try:
+        breakdown = pricing.price(lines, level=level, program=program, store_id=store.store_id,
+                                  channel="mall", fulfilment=fulfilment, now=now,
+                                  coupon=coupon, points_balance=member.points_balance,
+                                  wanted_points=request.get("points", 0))
+    except pricing.PricingError as exc:
+        raise DomainError(exc.code, str(exc)) from None
+    return breakdown, stock_from
+
+
+def _member(member_id):
+    from chalicelib.members.models import Member
+
+    return Member.get(member_id, consistent_read=True)
+
+
+def preview(member_id, request, clock=system_clock):
+    breakdown, _ = _breakdown(_member(member_id), request, clock.now())
+    return breakdown
+
+
+def _request_hash(request):
+    return hashlib.sha256(json.dumps(request, sort_keys=True, ensure_ascii=False)
+                          .encode()).hexdigest()
+
+
+def _repeat(key, request_hash):
+    """The order an earlier request with this key made; 409 if that request was another."""
+    try:
+        earlier = IdempotencyKey.get(key, consistent_read=True)
+    except DoesNotExist:
+        return None
+    if earlier.request_hash != request_hash:
+        raise DomainError("idempotency_key_reused",
+                          "This Idempotency-Key was used for another order.")
+    return Order.get(earlier.order_id, consistent_read=True)
+
+
+def _new_order(order_id, member, request, breakdown, stock_from, now):
+    pay_by = now + timedelta(minutes=settings.order_pay_minutes)
+    return Order(
+        order_id, member_id=member.member_id, openid=member.openid,
+        store_id=request["store_id"], channel=breakdown["channel"],
+        fulfilment=breakdown["fulfilment"], stock_from=stock_from, status=PENDING_PAYMENT,
+        breakdown=breakdown, total_fen=breakdown["total_fen"], points_used=breakdown["points"],
+        member_coupon_id=breakdown["member_coupon_id"], guide_id=member.guide_id,
+        address=request.get("address"), created_at=now,
+        created_key=f"{utc_text(now)}#{order_id}", store_day=store_day(request["store_id"], now),
+        pay_by=pay_by, pending_minute=pay_by.strftime("%Y-%m-%dT%H:%M"))
+
+
+def store_day(store_id, moment):
+    from chalicelib.catalog.stores import SHANGHAI
+
+    return f"{store_id}#{moment.astimezone(SHANGHAI).strftime('%Y-%m-%d')}"
+
+
+def _write(member, key, request_hash, order, now):
+    """The order's one transaction. Items, in order: key, order, then per line its stock and
+    its audit entry, then the coupon, then the points (member, marker, ledger entry)."""
+    from chalicelib.catalog import stock
+    from chalicelib.members import ledger, points
+    from chalicelib.members import program as loyalty_program
+
+    breakdown = order.breakdown
+    with transaction() as writes:
+        writes.save(IdempotencyKey(key, request_hash=request_hash, order_id=order.order_id,
+                                   expires_at=now + timedelta(hours=IDEMPOTENCY_HOURS)),
+                    condition=IdempotencyKey.key.does_not_exist())
+        writes.save(order, condition=Order.order_id.does_not_exist())
+        for line in breakdown["lines"]:
+            stock.take_in(writes, order.stock_from, line["sku_id"], line["quantity"],
+                          f"order {order.order_id}", order.member_id, now)
+        if order.member_coupon_id:
+            coupons.use_in(writes, order.member_id, order.member_coupon_id, order.order_id)
+        if order.points_used:
+            change = points.plan_change(member, -order.points_used, "checkout", order.order_id,
+                                        now, loyalty_program.current())
+            ledger.add_change(writes, member, points.marker_key(
+                member.member_id, "checkout", order.order_id), change, now)
+
+
+def _why_refused(codes, order):
+    """Turns the failed condition of a cancelled order transaction into the shopper's answer;
+    None when the race was lost on something that a retry reads again."""
+    lines = order.breakdown["lines"]
+    stock_items = range(2, 2 + 2 * len(lines), 2)
+    for index, line in zip(stock_items, lines):
+        if codes[index] == "ConditionalCheckFailed":
+            return DomainError("insufficient_stock", f"Not enough {line['name']} left.")
+    coupon_index = 2 + 2 * len(lines)
+    if order.member_coupon_id and codes[coupon_index] == "ConditionalCheckFailed":
+        return DomainError("coupon_unusable", "This coupon has been used.")
+    return None
+
+
+def _short_of_stock(order):
+    """After a lost race on a hot SKU: refuse at once if what is left cannot cover the order,
+    rather than retry against stock that is gone."""
+    from chalicelib.catalog.models import StoreStock
+
+    lines = order.breakdown["lines"]
+    left = {item.sku_id: item.quantity for item in StoreStock.batch_get(
+        [(order.stock_from, line["sku_id"]) for line in lines], consistent_read=True)}
+    for line in lines:
+        if left.get(line["sku_id"], 0) < line["quantity"]:
+            return DomainError("insufficient_stock", f"Not enough {line['name']} left.")
+    return None
+
+
+def place(member_id, idempotency_key, request, clock=system_clock):
+    """Places the order once per Idempotency-Key: (order, created)."""
+    key = f"{member_id}#{idempotency_key}"
+    request_hash = _request_hash(request)
+    earlier = _repeat(key, request_hash)
+    if earlier is not None:
+        return earlier, False
+    order_id = new_id("o")
+    for attempt in range(ATTEMPTS):
+        now = clock.now()
+        member = _member(member_id)
+        breakdown, stock_from = _breakdown(member, request, now)
+        order = _new_order(order_id, member, request, breakdown, stock_from, now)
+        try:
+            _write(member, key, request_hash, order, now)
+            return order, True
+        except TransactWriteError as error:
+            codes = cancellation_codes(error)
+            if codes[0] == "ConditionalCheckFailed":  # the same key, placed meanwhile
+                return _repeat(key, request_hash), False
+            refusal = _why_refused(codes, order) or _short_of_stock(order)
+            if refusal is not None:
+                raise refusal from None
+            if not {"ConditionalCheckFailed", "TransactionConflict"} & set(codes):
+                raise
+        time.sleep(random.uniform(0, min(0.25, 0.004 * 2 ** attempt)))
+    raise DomainError("conflict", "Too many orders at once; try again.")
+
+
+def order_view(order):
+    return {"order_id": order.order_id, "status": order.status, "store_id": order.store_id,
+            "channel": order.channel, "fulfilment": order.fulfilment,
+            "total_fen": order.total_fen, "breakdown": order.breakdown,
+            "guide_id": order.guide_id, "created_at": order.created_at.isoformat(),
+            "pay_by": order.pay_by.isoformat(),
+            "paid_at": order.paid_at.isoformat() if order.paid_at else None}
+
+
+def get_own(member_id, order_id):
+    try:
+        order = Order.get(order_id)
+    except DoesNotExist:
+        order = None
+    if order is None or order.member_id != member_id:
+        raise DomainError("not_found", f"You have no order {order_id}.")
+    return order
+
+
+def member_orders(member_id, limit, cursor):
+    from chalicelib.core.pagination import decode_cursor, page
+
+    return page(Order.by_member.query(member_id, scan_index_forward=False, limit=limit,
+                                      last_evaluated_key=decode_cursor(cursor)),
+                order_view, "orders")

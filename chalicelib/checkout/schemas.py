@@ -1,0 +1,136 @@
+_SKU_ID = {"type": "string", "minLength": 1, "maxLength": 64}
+_STORE_ID = {"type": "string", "minLength": 1, "maxLength": 64}
+_WHEN = {"type": "string", "format": "date-time", "maxLength": 40,
+         "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,6})?)?"
+                    "(Z|[+-][0-9]{2}:[0-9]{2})$"}
+_FEN = {"type": "integer", "minimum": 1, "maximum": 100_000_000}
+
+CART_ADD = {"type": "object",
+            "properties": {"sku_id": _SKU_ID,
+                           "quantity": {"type": "integer", "minimum": 1, "maximum": 99}},
+            "required": ["sku_id", "quantity"], "additionalProperties": False}
+
+CART_SET = {"type": "object",
+            "properties": {"quantity": {"type": "integer", "minimum": 0, "maximum": 99}},
+            "required": ["quantity"], "additionalProperties": False}
+
+CART = {"type": "object",
+        "properties": {"store_id": {"type": "string"},
+                       "items": {"type": "array", "items": {
+                           "type": "object",
+                           "properties": {"sku_id": {"type": "string"},
+                                          "quantity": {"type": "integer"},
+                                          "price_fen": {"type": "integer"},
+                                          "member_price_fen": {"type": "integer"},
+                                          "fulfilment": {"type": "string"},
+                                          "available": {"type": "integer"}},
+                           "required": ["sku_id", "quantity", "fulfilment"]}}},
+        "required": ["store_id", "items"]}
+
+ORDER_REQUEST = {
+    "type": "object",
+    "properties": {
+        "store_id": _STORE_ID,
+        "items": {"type": "array", "minItems": 1, "maxItems": 20, "items": {
+            "type": "object",
+            "properties": {"sku_id": _SKU_ID,
+                           "quantity": {"type": "integer", "minimum": 1, "maximum": 99}},
+            "required": ["sku_id", "quantity"], "additionalProperties": False}},
+        "fulfilment": {"enum": ["pickup", "delivery", "cloud_shelf"],
+                       "description": "pickup at the store, delivery by the store, or "
+                                      "delivery from the central warehouse (cloud shelf)"},
+        "member_coupon_id": {"type": "string", "minLength": 1, "maxLength": 64},
+        "points": {"type": "integer", "minimum": 0, "maximum": 100_000_000,
+                   "description": "Points offered to pay part of the order (capped by the "
+                                  "program)"},
+        "address": {"type": "object", "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 20},
+            "phone": {"type": "string", "pattern": "^[0-9+-]{5,20}$"},
+            "address": {"type": "string", "minLength": 1, "maxLength": 200}},
+            "required": ["name", "phone", "address"], "additionalProperties": False},
+    },
+    "required": ["store_id", "items"],
+    "additionalProperties": False,
+}
+
+BREAKDOWN = {
+    "type": "object",
+    "properties": {
+        "channel": {"type": "string"}, "fulfilment": {"type": "string"},
+        "member_level": {"type": ["string", "null"]},
+        "lines": {"type": "array", "items": {"type": "object", "properties": {
+            "sku_id": {"type": "string"}, "quantity": {"type": "integer"},
+            "unit_price_fen": {"type": "integer"}, "member_unit_price_fen": {"type": "integer"},
+            "goods_fen": {"type": "integer"}, "coupon_discount_fen": {"type": "integer"},
+            "points_fen": {"type": "integer"}, "payable_fen": {"type": "integer"}}}},
+        "list_fen": {"type": "integer"}, "member_discount_fen": {"type": "integer"},
+        "goods_fen": {"type": "integer"}, "coupon_discount_fen": {"type": "integer"},
+        "member_coupon_id": {"type": ["string", "null"]},
+        "points": {"type": "integer"}, "points_fen": {"type": "integer"},
+        "delivery_fee_fen": {"type": "integer"}, "total_fen": {"type": "integer"},
+    },
+    "required": ["lines", "goods_fen", "coupon_discount_fen", "points_fen", "delivery_fee_fen",
+                 "total_fen"],
+}
+
+ORDER = {
+    "type": "object",
+    "properties": {"order_id": {"type": "string"},
+                   "status": {"enum": ["PENDING_PAYMENT", "PAID", "CLOSED"]},
+                   "store_id": {"type": "string"}, "channel": {"type": "string"},
+                   "fulfilment": {"type": "string"}, "total_fen": {"type": "integer"},
+                   "breakdown": BREAKDOWN, "guide_id": {"type": ["string", "null"]},
+                   "created_at": {"type": "string"}, "pay_by": {"type": "string"},
+                   "paid_at": {"type": ["string", "null"]}},
+    "required": ["order_id", "status", "total_fen", "breakdown"],
+}
+
+ORDERS = {"type": "object",
+          "properties": {"orders": {"type": "array", "items": ORDER},
+                         "next_cursor": {"type": ["string", "null"]}},
+          "required": ["orders", "next_cursor"]}
+
+NEW_COUPON = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 20},
+        "kind": {"enum": ["fixed", "percent"]},
+        "amount_fen": _FEN,
+        "percent_off": {"type": "integer", "minimum": 1, "maximum": 90},
+        "cap_fen": _FEN,
+        "threshold_fen": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
+        "store_id": _STORE_ID,
+        "channels": {"type": "array", "minItems": 1, "uniqueItems": True,
+                     "items": {"enum": ["mall", "flash_sale", "group_buy", "live"]}},
+        "valid_from": _WHEN, "valid_until": _WHEN,
+        "per_member_limit": {"type": "integer", "minimum": 1, "maximum": 100},
+        "total": {"type": "integer", "minimum": 1, "maximum": 10_000_000},
+    },
+    "required": ["name", "kind", "valid_from", "valid_until", "total"],
+    "additionalProperties": False,
+}
+
+COUPON = {"type": "object",
+          "properties": {"coupon_id": {"type": "string"}, "name": {"type": "string"},
+                         "kind": {"type": "string"}, "left": {"type": "integer"}},
+          "required": ["coupon_id", "name", "kind"]}
+
+COUPONS = {"type": "object",
+           "properties": {"coupons": {"type": "array", "items": COUPON}},
+           "required": ["coupons"]}
+
+COUPONS_QUERY = {"type": "object", "properties": {"store_id": _STORE_ID},
+                 "required": ["store_id"]}
+
+MEMBER_COUPON = {"type": "object",
+                 "properties": {"member_coupon_id": {"type": "string"},
+                                "status": {"enum": ["available", "used"]},
+                                "coupon_id": {"type": "string"}},
+                 "required": ["member_coupon_id", "status", "coupon_id"]}
+
+MEMBER_COUPONS = {"type": "object",
+                  "properties": {"coupons": {"type": "array", "items": MEMBER_COUPON}},
+                  "required": ["coupons"]}
+
+MEMBER_COUPONS_QUERY = {"type": "object",
+                        "properties": {"status": {"enum": ["available", "used"]}}}
