@@ -9,6 +9,10 @@ Conventions the real WeChat does not have:
   codes `sandbox-phone:<digits>:<nonce>`; each code works once.
 - The QR code in a getwxacodeunlimit PNG holds exactly the scene text.
 - Endpoints under /__sandbox__/ drive and inspect it: pay (or fail) an order, which notifies
-  its notify_url with WeChat's retry schedule; renotify; list orders, notify attempts, messages,
-  wxacodes; refuse messages for a user; stats; reset.
+  its notify_url with WeChat's retry schedule; renotify; age a paid order; hold a refund
+  PROCESSING or settle it (SUCCESS, CHANGE, REFUNDCLOSE), which notifies the refund's
+  notify_url; show orders and refunds; list notify attempts, messages, wxacodes; refuse
+  messages for a user; stats; reset.
+- A refund that is neither held nor settled through those endpoints settles as SUCCESS about
+  one second (times the time scale) after WeChat accepted it.
 """

@@ -16,7 +16,7 @@ def parse_arguments(argv):
     parser.add_argument("--port", type=int, default=default_port(),
                         help="default: $WECHAT_SANDBOX_PORT or 8200")
     parser.add_argument("--time-scale", type=float, default=default_time_scale(),
-                        help="multiplies every retry delay (default: "
+                        help="multiplies every notify retry and refund settling delay (default: "
                              "$WECHAT_SANDBOX_TIME_SCALE or 1.0)")
     return parser.parse_args(argv)
 

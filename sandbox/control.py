@@ -1,9 +1,15 @@
-"""The sandbox's own endpoints under /__sandbox__/: drive payments, inspect and reset state."""
-from sandbox.notify import start_delivery
-from sandbox.pay import NOTPAY, settle
+"""The sandbox's own endpoints under /__sandbox__/: drive payments and refunds, inspect and
+reset state."""
+from dataclasses import asdict
+from datetime import timedelta
+
+from sandbox.clock import parse_wechat_pay_time, wechat_pay_time
+from sandbox.pay import NOTPAY, PROCESSING, REFUND_RESULTS, SUCCESS, find_refund, \
+    notify_payment, settle, settle_refund
 from sandbox.web import BadRequest, json_response
 
 PAYMENT_RESULTS = ("SUCCESS", "FAIL")
+MAX_AGE_DAYS = 3650
 
 
 def control_error(status, message):
@@ -27,7 +33,7 @@ def pay_order(state, request):
         if order.trade_state != NOTPAY:
             return control_error(409, f"the order is {order.trade_state}, not awaiting payment")
         settle(state, order, succeeded=result == "SUCCESS")
-        start_delivery(state, order)
+        notify_payment(state, order)
         return json_response(order.to_json())
 
 
@@ -39,7 +45,23 @@ def renotify(state, request):
             return missing
         if not order.has_payment_result:
             return control_error(409, f"the order is {order.trade_state}: nothing to notify")
-        start_delivery(state, order)
+        notify_payment(state, order)
+        return json_response(order.to_json())
+
+
+def age_order(state, request):
+    """Moves the payment `days` days back in time, e.g. past WeChat's one-year refund limit."""
+    days = request.json().get("days")
+    if type(days) is not int or not 0 < days <= MAX_AGE_DAYS:
+        raise BadRequest(f"days must be a whole number from 1 to {MAX_AGE_DAYS}")
+    with state.lock:
+        order, missing = _order_or_404(state, request)
+        if missing:
+            return missing
+        if not order.time_end:
+            return control_error(409, f"the order is {order.trade_state}: it was never paid")
+        order.time_end = wechat_pay_time(parse_wechat_pay_time(order.time_end)
+                                         - timedelta(days=days))
         return json_response(order.to_json())
 
 
@@ -49,14 +71,59 @@ def get_order(state, request):
         return missing or json_response(order.to_json())
 
 
-def _filtered(records, request, name):
-    wanted = request.query.get(name)
-    return [record for record in records if wanted is None or record[name] == wanted]
+def _refund_json(state, order, refund):
+    return {**asdict(refund), "out_trade_no": order.out_trade_no,
+            "transaction_id": order.transaction_id,
+            "held": refund.out_refund_no in state.held_refunds}
+
+
+def get_refund(state, request):
+    with state.lock:
+        order, refund = find_refund(state, request.path_params["out_refund_no"])
+        if refund is None:
+            return control_error(404, "refund not found")
+        return json_response(_refund_json(state, order, refund))
+
+
+def hold_refund(state, request):
+    """Keeps the refund PROCESSING until it is settled here. Works before the refund is asked
+    for, so that it never settles on its own."""
+    out_refund_no = request.path_params["out_refund_no"]
+    with state.lock:
+        _, refund = find_refund(state, out_refund_no)
+        if refund is not None and refund.status != PROCESSING:
+            return control_error(409, f"the refund is already {refund.status}")
+        state.held_refunds.add(out_refund_no)
+        return json_response({"out_refund_no": out_refund_no, "held": True})
+
+
+def settle_refund_now(state, request):
+    """Settles a PROCESSING refund (held or not) now: SUCCESS (the default), CHANGE or
+    REFUNDCLOSE; WeChat notifies the refund's notify_url."""
+    result = request.json(required=False).get("result", SUCCESS)
+    if result not in REFUND_RESULTS:
+        raise BadRequest(f"result must be one of {', '.join(REFUND_RESULTS)}")
+    with state.lock:
+        order, refund = find_refund(state, request.path_params["out_refund_no"])
+        if refund is None:
+            return control_error(404, "refund not found")
+        if refund.status != PROCESSING:
+            return control_error(409, f"the refund is already {refund.status}")
+        settle_refund(state, order, refund, result)
+        return json_response(_refund_json(state, order, refund))
+
+
+def _filtered(records, request, *names):
+    wanted = {name: request.query[name] for name in names if name in request.query}
+    return [record for record in records
+            if all(record.get(name) == value for name, value in wanted.items())]
 
 
 def list_notifies(state, request):
+    """Notify attempts, payment and refund, filtered by out_trade_no, out_refund_no, kind."""
     with state.lock:
-        return json_response(_filtered(state.notify_attempts, request, "out_trade_no"))
+        return json_response(_filtered(state.notify_attempts, request,
+                                       "out_trade_no", "out_refund_no", "kind"))
 
 
 def list_messages(state, request):

@@ -1,11 +1,11 @@
-"""Delivering payment result notifies to the merchant's notify_url, retrying like WeChat."""
+"""Delivering payment and refund result notifies to the merchant's notify_url, retrying like
+WeChat: until an answer of HTTP 200 with return_code SUCCESS, on WeChat's schedule."""
 import threading
 import urllib.error
 import urllib.request
 
 from sandbox.clock import now_iso
-from sandbox.pay import payment_notify
-from sandbox.signing import XmlFormatError, parse_xml, to_xml
+from sandbox.signing import XmlFormatError, parse_xml
 
 # WeChat's documented schedule after the first attempt (15s/15s/30s/3m/10m/20m/30m/30m/30m/
 # 60m/3h/3h/3h/6h/6h), multiplied by the sandbox's time scale.
@@ -17,31 +17,30 @@ ATTEMPT_TIMEOUT_S = 5
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def start_delivery(state, order):
-    """Posts the order's payment notify in the background until the merchant acknowledges it.
+def start_delivery(state, delivery, xml):
+    """Posts `xml` to delivery["url"] in the background until the merchant acknowledges it.
 
-    Call with the state lock held. A reset of the sandbox ends the retries.
+    Every attempt is recorded in state.notify_attempts: the fields of `delivery` (kind,
+    out_trade_no, url, delivery, ...) and the attempt's outcome. Call with the state lock held.
+    A reset of the sandbox ends the retries.
     """
-    order.deliveries += 1
-    delivery = {"out_trade_no": order.out_trade_no, "url": order.notify_url,
-                "delivery": order.deliveries, "xml": to_xml(payment_notify(state, order))}
-    threading.Thread(target=_deliver, args=(state, state.cancelled, delivery),
-                     name=f"notify-{order.out_trade_no}", daemon=True).start()
+    threading.Thread(target=_deliver, args=(state, state.cancelled, dict(delivery), xml),
+                     name=f"notify-{delivery['kind']}-{delivery['out_trade_no']}",
+                     daemon=True).start()
 
 
-def _deliver(state, cancelled, delivery):
+def _deliver(state, cancelled, delivery, xml):
     for attempt, delay_s in enumerate((0, *RETRY_DELAYS_S), start=1):
         if cancelled.wait(delay_s * state.time_scale):
             return
         at = now_iso()
-        status, answer = _post(delivery["url"], delivery["xml"])
+        status, answer = _post(delivery["url"], xml)
         delivered = status == 200 and _acknowledged(answer)
         with state.lock:
             if cancelled.is_set():
                 return
             state.notify_attempts.append({
-                "out_trade_no": delivery["out_trade_no"], "url": delivery["url"],
-                "delivery": delivery["delivery"], "attempt": attempt, "at": at,
+                **delivery, "attempt": attempt, "at": at,
                 "status": status, "answer": answer, "delivered": delivered,
             })
         if delivered:

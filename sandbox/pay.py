@@ -1,21 +1,34 @@
-"""WeChat Pay v2 (signed XML): unified order, order query, close, refund, refund query.
+"""WeChat Pay v2 (signed XML): unified order, order query, close, refund, refund query, and
+the payment and refund result notifies.
 
 Every request is checked like WeChat does: merchant, signature (MD5 or HMAC-SHA256, per the
 request's sign_type), app id. Answers with return_code SUCCESS are signed with the request's
 sign type; business failures are result_code FAIL with err_code/err_code_des.
+
+A refund is accepted as PROCESSING and settles in the background (REFUND_SETTLE_DELAY_S times
+the time scale later) as SUCCESS, unless the sandbox's control endpoints hold it or settle it
+otherwise; a settled refund with a notify_url gets WeChat's encrypted refund result notify.
 """
 import functools
 import secrets
+import threading
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import timedelta
 
-from sandbox.clock import SHANGHAI, wechat_pay_time
+from sandbox.clock import now_shanghai, parse_wechat_pay_time, wechat_pay_time, \
+    wechat_refund_time
 from sandbox.miniprogram import openid_for
-from sandbox.signing import MD5, SIGN_TYPES, XmlFormatError, has_valid_signature, nonce, \
-    parse_xml, signed, to_xml
+from sandbox.notify import start_delivery
+from sandbox.signing import MD5, SIGN_TYPES, XmlFormatError, encrypt_req_info, \
+    has_valid_signature, nonce, parse_xml, signed, to_xml
 from sandbox.web import xml_response
 
 NOTPAY, SUCCESS, CLOSED, REFUND, PAYERROR = "NOTPAY", "SUCCESS", "CLOSED", "REFUND", "PAYERROR"
+PROCESSING, CHANGE, REFUNDCLOSE = "PROCESSING", "CHANGE", "REFUNDCLOSE"
+REFUND_RESULTS = (SUCCESS, CHANGE, REFUNDCLOSE)
+REFUND_SETTLE_DELAY_S = 1
+MAX_REFUNDS_PER_ORDER = 50
+REFUND_PERIOD = timedelta(days=365)  # no refund for a payment older than this
 PAID_STATES = (SUCCESS, REFUND)
 TRADE_STATE_DESCRIPTIONS = {
     NOTPAY: "订单未支付",
@@ -53,9 +66,10 @@ class Refund:
     out_refund_no: str
     refund_id: str
     refund_fee: int
-    status: str = "SUCCESS"
-    success_time: str = field(
-        default_factory=lambda: datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"))
+    notify_url: str = ""
+    status: str = PROCESSING
+    success_time: str = ""  # yyyy-MM-dd HH:mm:ss, once SUCCESS
+    deliveries: int = 0
 
 
 @dataclass
@@ -78,7 +92,9 @@ class Order:
 
     @property
     def refunded_fee(self):
-        return sum(refund.refund_fee for refund in self.refunds.values())
+        """What the refunds take back: all but those that closed without paying out."""
+        return sum(refund.refund_fee for refund in self.refunds.values()
+                   if refund.status != REFUNDCLOSE)
 
     @property
     def has_payment_result(self):
@@ -153,7 +169,7 @@ def _digits(count):
 
 
 def _today():
-    return datetime.now(SHANGHAI).strftime("%Y%m%d")
+    return now_shanghai().strftime("%Y%m%d")
 
 
 @pay_endpoint
@@ -241,7 +257,8 @@ def _inconsistent_refund():
 
 @pay_endpoint
 def refund(state, params):
-    """Refunds are immediate (SUCCESS); the same out_refund_no again answers the same refund."""
+    """Accepts a refund, which is PROCESSING until it settles in the background (see
+    _settle_later); the same out_refund_no again answers the same refund."""
     _require(params, "out_refund_no", "total_fee", "refund_fee")
     order = _find_order(state, params)
     total_fee, refund_fee = _fen(params, "total_fee"), _fen(params, "refund_fee")
@@ -252,15 +269,57 @@ def refund(state, params):
         return _refund_fields(order, existing)
     if order.trade_state not in PAID_STATES:
         raise TradeFail("TRADE_STATE_ERROR", "订单状态错误，订单未支付")
+    if now_shanghai() - parse_wechat_pay_time(order.time_end) > REFUND_PERIOD:
+        raise TradeFail("ERROR", "订单已经超过退款期限")
+    if len(order.refunds) >= MAX_REFUNDS_PER_ORDER:
+        raise TradeFail("ERROR", "订单已经超过可退款的最大次数")
     if total_fee != order.total_fee:
         raise _inconsistent_refund()
     if order.refunded_fee + refund_fee > order.total_fee:
         raise TradeFail("NOTENOUGH", "订单可退金额不足，累计退款金额不能超过订单金额")
     new_refund = Refund(out_refund_no=params["out_refund_no"],
-                        refund_id="50300" + _today() + _digits(16), refund_fee=refund_fee)
+                        refund_id="50300" + _today() + _digits(16), refund_fee=refund_fee,
+                        notify_url=params.get("notify_url", ""))
     order.refunds[new_refund.out_refund_no] = new_refund
     order.trade_state = REFUND
+    threading.Thread(target=_settle_later, args=(state, state.cancelled, order, new_refund),
+                     name=f"refund-{new_refund.out_refund_no}", daemon=True).start()
     return _refund_fields(order, new_refund)
+
+
+def _settle_later(state, cancelled, order, refund):
+    """Settles the refund as SUCCESS after the delay, unless it was held or settled meanwhile.
+    A reset of the sandbox ends the wait."""
+    if cancelled.wait(REFUND_SETTLE_DELAY_S * state.time_scale):
+        return
+    with state.lock:
+        if cancelled.is_set() or refund.status != PROCESSING \
+                or refund.out_refund_no in state.held_refunds:
+            return
+        settle_refund(state, order, refund, SUCCESS)
+
+
+def settle_refund(state, order, refund, status):
+    """The refund ends with `status` (one of REFUND_RESULTS) and WeChat notifies its notify_url,
+    if it has one. Call with the state lock held."""
+    state.held_refunds.discard(refund.out_refund_no)
+    refund.status = status
+    if status == SUCCESS:
+        refund.success_time = wechat_refund_time()
+    if refund.notify_url:
+        refund.deliveries += 1
+        start_delivery(state, {"kind": "refund", "out_trade_no": order.out_trade_no,
+                               "out_refund_no": refund.out_refund_no, "url": refund.notify_url,
+                               "delivery": refund.deliveries},
+                       to_xml(refund_notify(state, order, refund)))
+
+
+def find_refund(state, out_refund_no):
+    """(order, refund) for the out_refund_no, or (None, None)."""
+    for order in state.orders.values():
+        if out_refund_no in order.refunds:
+            return order, order.refunds[out_refund_no]
+    return None, None
 
 
 def _refunds_asked_for(state, params):
@@ -308,6 +367,15 @@ def settle(state, order, succeeded):
         order.trade_state = PAYERROR
 
 
+def notify_payment(state, order):
+    """WeChat posts the order's payment result to its notify_url (retrying until acknowledged).
+    Call with the state lock held."""
+    order.deliveries += 1
+    start_delivery(state, {"kind": "payment", "out_trade_no": order.out_trade_no,
+                           "url": order.notify_url, "delivery": order.deliveries},
+                   to_xml(payment_notify(state, order)))
+
+
 def payment_notify(state, order):
     """The signed fields of the payment result notify, as WeChat posts them to notify_url."""
     credentials = state.credentials
@@ -325,3 +393,20 @@ def payment_notify(state, order):
         fields["sign_type"] = order.sign_type
     fields = {name: value for name, value in fields.items() if value not in ("", None)}
     return signed(fields, credentials.mch_key, order.sign_type)
+
+
+def refund_notify(state, order, refund):
+    """The refund result notify, as WeChat posts it to the refund's notify_url: not signed; the
+    result is the <root> XML in req_info, encrypted with the merchant key."""
+    credentials = state.credentials
+    result = {"out_refund_no": refund.out_refund_no, "out_trade_no": order.out_trade_no,
+              "refund_account": "REFUND_SOURCE_RECHARGE_FUNDS", "refund_fee": refund.refund_fee,
+              "refund_id": refund.refund_id, "refund_recv_accout": "支付用户的零钱",
+              "refund_request_source": "API", "refund_status": refund.status,
+              "settlement_refund_fee": refund.refund_fee,
+              "settlement_total_fee": order.total_fee, "success_time": refund.success_time,
+              "total_fee": order.total_fee, "transaction_id": order.transaction_id}
+    result = {name: value for name, value in result.items() if value not in ("", None)}
+    return {"return_code": "SUCCESS", "appid": credentials.app_id,
+            "mch_id": credentials.mch_id, "nonce_str": nonce(),
+            "req_info": encrypt_req_info(to_xml(result, root="root"), credentials.mch_key)}

@@ -1,8 +1,13 @@
-"""WeChat Pay v2 signatures and XML, written from WeChat's documentation (not wechatpy's code).
+"""WeChat Pay v2 signatures, XML and the refund notify's encryption, written from WeChat's
+documentation (not wechatpy's code).
 
 Signature: sort the non-empty parameters except `sign` by key (ASCII), join them as k=v with &,
 append &key=<merchant key>, then MD5 or HMAC-SHA256 (keyed with the merchant key), uppercase hex.
+
+Refund notify req_info: AES-256-ECB with PKCS#7 padding, keyed with the lowercase hex MD5 of
+the merchant key (its 32 ASCII characters are the 32 key bytes), then base64.
 """
+import base64
 import hashlib
 import hmac
 import secrets
@@ -61,8 +66,9 @@ def parse_xml(body):
     return {child.tag: child.text or "" for child in root}
 
 
-def to_xml(params):
-    return "<xml>" + "".join(_element(name, value) for name, value in params.items()) + "</xml>"
+def to_xml(params, root="xml"):
+    elements = "".join(_element(name, value) for name, value in params.items())
+    return f"<{root}>{elements}</{root}>"
 
 
 def _element(name, value):
@@ -71,3 +77,18 @@ def _element(name, value):
     # "]]>" cannot appear inside CDATA: close the section and open a new one around it.
     text = str(value).replace("]]>", "]]]]><![CDATA[>")
     return f"<{name}><![CDATA[{text}]]></{name}>"
+
+
+def encrypt_req_info(text, key):
+    """The refund notify's req_info for `text` (the <root> XML), with the merchant key."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.padding import PKCS7
+
+    padder = PKCS7(algorithms.AES.block_size).padder()
+    padded = padder.update(text.encode("utf-8")) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(_req_info_key(key)), modes.ECB()).encryptor()
+    return base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode("ascii")
+
+
+def _req_info_key(key):
+    return hashlib.md5(key.encode("utf-8")).hexdigest().encode("ascii")

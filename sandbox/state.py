@@ -12,7 +12,7 @@ class SandboxState:
         self.clear()
 
     def clear(self):
-        """Forget everything; notify deliveries still retrying stop."""
+        """Forget everything; notify deliveries still retrying and refunds still settling stop."""
         with self.lock:
             self.cancelled.set()
             # Each generation of state has its own event, so a reset cannot un-cancel the
@@ -24,6 +24,7 @@ class SandboxState:
             self.messages = []
             self.refusing_users = set()
             self.orders = {}  # out_trade_no -> pay.Order
+            self.held_refunds = set()  # out_refund_no of refunds that must stay PROCESSING
             self.notify_attempts = []
             self.counters = Counter()
 

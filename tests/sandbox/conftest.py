@@ -16,6 +16,7 @@ from wechatpy.client import WeChatClient
 from wechatpy.pay import WeChatPay
 
 from sandbox import server
+from tests.sandbox.receiver import NotifyReceiver
 
 
 @pytest.fixture
@@ -86,14 +87,15 @@ class Control:
         return requests.post(f"{self.base_url}/{path}", timeout=5,
                              data=None if body is None else json.dumps(body))
 
-    def notifies(self, out_trade_no):
-        return self.get("pay/notifies", out_trade_no=out_trade_no).json()
+    def notifies(self, out_trade_no, **filters):
+        """The order's notify attempts; filters: kind ("payment", "refund"), out_refund_no."""
+        return self.get("pay/notifies", out_trade_no=out_trade_no, **filters).json()
 
-    def wait_for_notifies(self, out_trade_no, until, timeout_s=5):
+    def wait_for_notifies(self, out_trade_no, until, timeout_s=5, **filters):
         """The notify attempts for the order once `until(attempts)` holds."""
         deadline = time.monotonic() + timeout_s
         while True:
-            attempts = self.notifies(out_trade_no)
+            attempts = self.notifies(out_trade_no, **filters)
             if until(attempts) or time.monotonic() > deadline:
                 return attempts
             time.sleep(0.01)
@@ -102,3 +104,15 @@ class Control:
 @pytest.fixture
 def control(sandbox):
     return Control(sandbox.url)
+
+
+@pytest.fixture
+def make_receiver():
+    receivers = []
+
+    def make(answers=()):
+        receivers.append(NotifyReceiver(answers))
+        return receivers[-1]
+    yield make
+    for receiver in receivers:
+        receiver.stop()

@@ -1,61 +1,13 @@
-import threading
 import uuid
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 from wechatpy.pay.utils import calculate_signature_hmac
 
 from sandbox.notify import RETRY_DELAYS_S
 from sandbox.signing import parse_xml
+from tests.sandbox.receiver import FAIL_ANSWER
 
-SUCCESS_ANSWER = ("<xml><return_code><![CDATA[SUCCESS]]></return_code>"
-                  "<return_msg><![CDATA[OK]]></return_msg></xml>")
-FAIL_ANSWER = ("<xml><return_code><![CDATA[FAIL]]></return_code>"
-               "<return_msg><![CDATA[busy]]></return_msg></xml>")
 TIME_SCALE = 0.001  # the conftest's sandbox
-
-
-class NotifyReceiver:
-    """A merchant's notify_url: answers with `answers` in turn, then SUCCESS; keeps the bodies."""
-
-    def __init__(self, answers=()):
-        self.answers = list(answers)
-        self.bodies = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                receiver.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
-                status, text = (receiver.answers.pop(0) if receiver.answers
-                                else (200, SUCCESS_ANSWER))
-                self.send_response(status)
-                self.send_header("Content-Type", "text/xml")
-                self.end_headers()
-                self.wfile.write(text.encode("utf-8"))
-
-            def log_message(self, format, *args):
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/wechat/pay/notify"
-        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
-
-    def stop(self):
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-
-@pytest.fixture
-def make_receiver():
-    receivers = []
-
-    def make(answers=()):
-        receivers.append(NotifyReceiver(answers))
-        return receivers[-1]
-    yield make
-    for receiver in receivers:
-        receiver.stop()
 
 
 def place_order(pay, notify_url, total_fee=2590, **extra):
@@ -82,6 +34,7 @@ def test_notify_is_retried_on_the_scaled_schedule_until_acknowledged(
     assert [(a["attempt"], a["status"], a["delivered"]) for a in attempts] == [
         (1, 200, False), (2, 500, False), (3, 200, True)]
     assert attempts[0]["url"] == receiver.url and attempts[0]["answer"] == FAIL_ANSWER
+    assert {attempt["kind"] for attempt in attempts} == {"payment"}
     times = [datetime.fromisoformat(attempt["at"]) for attempt in attempts]
     gaps = [(later - earlier).total_seconds() for earlier, later in zip(times, times[1:])]
     assert all(gap >= delay * TIME_SCALE for gap, delay in zip(gaps, RETRY_DELAYS_S))

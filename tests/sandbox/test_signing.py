@@ -1,3 +1,6 @@
+import base64
+import hashlib
+
 import pytest
 from wechatpy.pay.utils import calculate_signature, calculate_signature_hmac
 
@@ -36,3 +39,19 @@ def test_a_signed_message_survives_the_xml_round_trip(sign_type):
     assert parsed["attach"] == "a]]>b <c>" and parsed["total_fee"] == "100"
     assert signing.has_valid_signature(parsed, EXAMPLE_KEY)
     assert not signing.has_valid_signature({**parsed, "total_fee": "101"}, EXAMPLE_KEY)
+
+
+@pytest.mark.parametrize("text", ["<root><a>1</a></root>", "x" * 16, "鱼塘 退款"])
+def test_req_info_is_aes_256_ecb_of_pkcs7_padded_text_under_the_md5_of_the_key(text):
+    """Decrypted as WeChat's refund notify documentation says, with strict PKCS#7 unpadding."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.padding import PKCS7
+
+    encrypted = base64.b64decode(signing.encrypt_req_info(text, EXAMPLE_KEY))
+    key = hashlib.md5(EXAMPLE_KEY.encode()).hexdigest().encode()
+    decryptor = Cipher(algorithms.AES(key), modes.ECB()).decryptor()
+    padded = decryptor.update(encrypted) + decryptor.finalize()
+    unpadder = PKCS7(128).unpadder()
+
+    assert len(encrypted) == (len(text.encode()) // 16 + 1) * 16
+    assert (unpadder.update(padded) + unpadder.finalize()).decode() == text

@@ -1,0 +1,204 @@
+"""WeChat Pay v2 refunds: accepted as PROCESSING, settled later, notified encrypted."""
+import re
+import time
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+from wechatpy.exceptions import WeChatPayException
+
+from sandbox.signing import parse_xml
+from tests.sandbox.receiver import FAIL_ANSWER
+
+NOWHERE = "http://127.0.0.1:9/notify"  # nothing listens there
+SLOW_SCALE = 0.3  # refunds settle 0.3 s after acceptance instead of 1 ms
+PAY_TIME = "%Y%m%d%H%M%S"
+SUCCESS_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+
+
+@pytest.fixture
+def slow_settling(sandbox):
+    """Slows the sandbox down enough for a test to see a refund PROCESSING before it settles."""
+    sandbox.state.time_scale = SLOW_SCALE
+
+
+def paid_order(pay, control, total_fee=1000, notify_url=NOWHERE):
+    out_trade_no = "F" + uuid.uuid4().hex[:20]
+    pay.order.create(trade_type="JSAPI", body="鱼塘 会员卡", total_fee=total_fee,
+                     notify_url=notify_url, client_ip="127.0.0.1", user_id="o-alice",
+                     out_trade_no=out_trade_no)
+    assert control.post(f"pay/orders/{out_trade_no}/pay").status_code == 200
+    return out_trade_no
+
+
+def refund_status(pay, out_refund_no):
+    answer = pay.refund.query(out_refund_no=out_refund_no)
+    return answer["refund_status_0"], answer.get("refund_success_time_0")
+
+
+def wait_for_status(pay, out_refund_no, wanted, timeout_s=5):
+    deadline = time.monotonic() + timeout_s
+    while refund_status(pay, out_refund_no)[0] != wanted and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return refund_status(pay, out_refund_no)
+
+
+def delivered(attempts):
+    return any(attempt["delivered"] for attempt in attempts)
+
+
+def test_a_refund_is_processing_until_it_settles(wechat_pay, control, slow_settling):
+    trade_no = paid_order(wechat_pay, control)
+
+    accepted = wechat_pay.refund.apply(1000, 300, "R1", out_trade_no=trade_no)
+
+    assert accepted["result_code"] == "SUCCESS" and accepted["refund_fee"] == "300"
+    assert refund_status(wechat_pay, "R1") == ("PROCESSING", None)
+    assert wechat_pay.order.query(out_trade_no=trade_no)["trade_state"] == "REFUND"
+    status, success_time = wait_for_status(wechat_pay, "R1", "SUCCESS")
+    assert status == "SUCCESS" and SUCCESS_TIME.fullmatch(success_time)
+    shown = control.get("pay/refunds/R1").json()
+    assert (shown["status"], shown["success_time"], shown["held"]) == ("SUCCESS", success_time,
+                                                                      False)
+    assert (shown["out_trade_no"], shown["refund_id"]) == (trade_no, accepted["refund_id"])
+    # No notify_url in the request: nothing is notified.
+    assert control.wait_for_notifies(trade_no, len, timeout_s=0.2, kind="refund") == []
+
+
+def test_a_held_refund_stays_processing_until_settled(wechat_pay, control):
+    trade_no = paid_order(wechat_pay, control)
+    assert control.post("pay/refunds/R1/hold").json() == {"out_refund_no": "R1", "held": True}
+
+    wechat_pay.refund.apply(1000, 1000, "R1", out_trade_no=trade_no)
+    time.sleep(0.1)  # a hundred times the settling delay
+
+    assert refund_status(wechat_pay, "R1") == ("PROCESSING", None)
+    assert control.get("pay/refunds/R1").json()["held"] is True
+    settled = control.post("pay/refunds/R1/settle")
+    assert settled.status_code == 200
+    assert (settled.json()["status"], settled.json()["held"]) == ("SUCCESS", False)
+    status, success_time = refund_status(wechat_pay, "R1")
+    assert status == "SUCCESS" and SUCCESS_TIME.fullmatch(success_time)
+    assert control.post("pay/refunds/R1/settle").status_code == 409
+    assert control.post("pay/refunds/R1/hold").status_code == 409
+
+
+def test_settling_as_change_or_refundclose(wechat_pay, control, make_receiver):
+    receiver = make_receiver()
+    trade_no = paid_order(wechat_pay, control)
+    for out_refund_no in ("R1", "R2"):
+        control.post(f"pay/refunds/{out_refund_no}/hold")
+    wechat_pay.refund.apply(1000, 600, "R1", out_trade_no=trade_no, notify_url=receiver.url)
+    wechat_pay.refund.apply(1000, 400, "R2", out_trade_no=trade_no)
+
+    assert control.post("pay/refunds/R1/settle", {"result": "MAYBE"}).status_code == 400
+    assert control.post("pay/refunds/nope/settle").status_code == 404
+    assert control.post("pay/refunds/R1/settle", {"result": "CHANGE"}).status_code == 200
+    assert control.post("pay/refunds/R2/settle", {"result": "REFUNDCLOSE"}).status_code == 200
+
+    assert refund_status(wechat_pay, "R1") == ("CHANGE", None)
+    assert refund_status(wechat_pay, "R2") == ("REFUNDCLOSE", None)
+    control.wait_for_notifies(trade_no, delivered, kind="refund")
+    notify = wechat_pay.parse_refund_notify_result(receiver.bodies[0])
+    assert (notify["out_refund_no"], notify["refund_status"]) == ("R1", "CHANGE")
+    assert "success_time" not in notify
+    # A closed refund paid nothing out: its 400 can be refunded again, but no more.
+    wechat_pay.refund.apply(1000, 400, "R3", out_trade_no=trade_no)
+    with pytest.raises(WeChatPayException) as over:
+        wechat_pay.refund.apply(1000, 1, "R4", out_trade_no=trade_no)
+    assert over.value.errcode == "NOTENOUGH"
+
+
+def test_the_refund_notify_decrypts_with_wechatpy(wechat_pay, credentials, control,
+                                                   make_receiver):
+    payments, refunds = make_receiver(), make_receiver()
+    trade_no = paid_order(wechat_pay, control, total_fee=2590, notify_url=payments.url)
+    paid = wechat_pay.order.query(out_trade_no=trade_no)
+
+    accepted = wechat_pay.refund.apply(2590, 990, "R1", out_trade_no=trade_no,
+                                       notify_url=refunds.url)
+    attempts = control.wait_for_notifies(trade_no, delivered, kind="refund")
+
+    assert [(a["kind"], a["out_refund_no"], a["url"], a["delivery"], a["attempt"], a["status"])
+            for a in attempts] == [("refund", "R1", refunds.url, 1, 1, 200)]
+    outer = parse_xml(refunds.bodies[0])
+    assert set(outer) == {"return_code", "appid", "mch_id", "nonce_str", "req_info"}
+    assert (outer["appid"], outer["mch_id"]) == (credentials.app_id, credentials.mch_id)
+    notify = wechat_pay.parse_refund_notify_result(refunds.bodies[0])
+    assert (notify["out_refund_no"], notify["refund_id"], notify["refund_status"]) == (
+        "R1", accepted["refund_id"], "SUCCESS")
+    assert (notify["out_trade_no"], notify["transaction_id"]) == (trade_no,
+                                                                  paid["transaction_id"])
+    assert (notify["refund_fee"], notify["settlement_refund_fee"]) == (990, 990)
+    assert (notify["total_fee"], notify["settlement_total_fee"]) == (2590, 2590)
+    assert notify["success_time"] == refund_status(wechat_pay, "R1")[1]
+    assert (notify["refund_account"], notify["refund_recv_accout"],
+            notify["refund_request_source"]) == ("REFUND_SOURCE_RECHARGE_FUNDS", "支付用户的零钱",
+                                                 "API")
+    assert [parse_xml(body).get("req_info") for body in payments.bodies] == [None]
+
+
+def test_an_unacknowledged_refund_notify_is_retried(wechat_pay, control, make_receiver):
+    receiver = make_receiver([(200, FAIL_ANSWER), (500, "oops")])
+    trade_no = paid_order(wechat_pay, control)
+
+    wechat_pay.refund.apply(1000, 100, "R1", out_trade_no=trade_no, notify_url=receiver.url)
+    attempts = control.wait_for_notifies(trade_no, delivered, out_refund_no="R1")
+
+    assert [(a["attempt"], a["status"], a["delivered"]) for a in attempts] == [
+        (1, 200, False), (2, 500, False), (3, 200, True)]
+    notifies = [wechat_pay.parse_refund_notify_result(body) for body in receiver.bodies]
+    assert [(n["out_refund_no"], n["refund_status"]) for n in notifies] == [("R1", "SUCCESS")] * 3
+
+
+def test_at_most_fifty_refunds_per_order(wechat_pay, control):
+    trade_no = paid_order(wechat_pay, control, total_fee=100)
+    for number in range(1, 51):
+        wechat_pay.refund.apply(100, 1, f"R{number}", out_trade_no=trade_no)
+
+    with pytest.raises(WeChatPayException) as refused:
+        wechat_pay.refund.apply(100, 1, "R51", out_trade_no=trade_no)
+
+    assert (refused.value.errcode, refused.value.errmsg) == ("ERROR", "订单已经超过可退款的最大次数")
+    assert wechat_pay.refund.apply(100, 1, "R50", out_trade_no=trade_no)["out_refund_no"] == "R50"
+
+
+def test_no_refund_a_year_after_the_payment(wechat_pay, control):
+    trade_no = paid_order(wechat_pay, control)
+    paid_at = datetime.strptime(wechat_pay.order.query(out_trade_no=trade_no)["time_end"],
+                                PAY_TIME)
+
+    aged = control.post(f"pay/orders/{trade_no}/age", {"days": 364})
+    assert aged.status_code == 200
+    assert aged.json()["time_end"] == (paid_at - timedelta(days=364)).strftime(PAY_TIME)
+    wechat_pay.refund.apply(1000, 100, "R1", out_trade_no=trade_no)
+    control.post(f"pay/orders/{trade_no}/age", {"days": 2})
+
+    with pytest.raises(WeChatPayException) as refused:
+        wechat_pay.refund.apply(1000, 100, "R2", out_trade_no=trade_no)
+    assert (refused.value.errcode, refused.value.errmsg) == ("ERROR", "订单已经超过退款期限")
+    assert wechat_pay.order.query(out_trade_no=trade_no)["time_end"] == (
+        paid_at - timedelta(days=366)).strftime(PAY_TIME)
+
+
+def test_aging_needs_a_paid_order_and_a_number_of_days(wechat_pay, control):
+    assert control.post("pay/orders/nope/age", {"days": 1}).status_code == 404
+    trade_no = paid_order(wechat_pay, control)
+    for days in (0, -1, 1.5, "30", True, None):
+        assert control.post(f"pay/orders/{trade_no}/age", {"days": days}).status_code == 400
+    unpaid = "F" + uuid.uuid4().hex[:20]
+    wechat_pay.order.create(trade_type="NATIVE", body="x", total_fee=1, notify_url=NOWHERE,
+                            client_ip="127.0.0.1", out_trade_no=unpaid)
+    assert control.post(f"pay/orders/{unpaid}/age", {"days": 1}).status_code == 409
+
+
+def test_reset_stops_a_refund_from_settling(wechat_pay, control, make_receiver, slow_settling):
+    receiver = make_receiver()
+    trade_no = paid_order(wechat_pay, control)
+    wechat_pay.refund.apply(1000, 100, "R1", out_trade_no=trade_no, notify_url=receiver.url)
+
+    control.post("reset")
+    time.sleep(SLOW_SCALE * 2)  # twice the settling delay
+
+    assert receiver.bodies == []
+    assert control.get("pay/refunds/R1").status_code == 404
