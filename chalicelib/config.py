@@ -114,6 +114,25 @@ class Settings:
         return int(_env("GUIDE_COMMISSION_BP", "300"))
 
     @property
+    def guide_second_tier_bp(self):
+        """The commission of the guide who recruited the order's guide (there is no third)."""
+        return int(_env("GUIDE_SECOND_TIER_BP", "100"))
+
+    @property
+    def return_window_days(self):
+        """Days after payment before guides' commissions settle (refunds come within it)."""
+        return int(_env("RETURN_WINDOW_DAYS", "7"))
+
+    @property
+    def public_api_url(self):
+        """Where WeChat reaches this API (payment and refund notifies)."""
+        return _env("PUBLIC_API_URL", "http://127.0.0.1:8000").rstrip("/")
+
+    @property
+    def brand_name(self):
+        return _env("BRAND_NAME", "鱼塘")
+
+    @property
     def tracing(self):
         """X-Ray is on in Lambda, and locally only when a daemon address is given."""
         in_lambda = _env("AWS_LAMBDA_FUNCTION_NAME") is not None

@@ -14,10 +14,14 @@ STATUS_BY_CODE = {
     "phone_taken": 409,
     "insufficient_points": 409,
     "insufficient_stock": 409,
-    "brand_priced": 409,
+    "brand_priced": 409,  # a direct store sells at the brand's price
     "coupon_unusable": 409,
     "coupon_unavailable": 409,
-    "idempotency_key_reused": 409,  # a direct store sells at the brand's price
+    "idempotency_key_reused": 409,
+    "order_not_payable": 409,
+    "order_not_shippable": 409,
+    "refund_not_allowed": 409,
+    "nothing_to_refund": 409,
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "internal_error": 500,

@@ -45,6 +45,26 @@ def local_services():
         processes.stop(started)
 
 
+@pytest.fixture(scope="session")
+def served_app(local_services):
+    """The app behind `chalice local`'s HTTP server, in this process, so that WeChat (the
+    sandbox) can post its notifies to it. Its URL is the app's PUBLIC_API_URL."""
+    import threading
+
+    from chalice.cli.factory import CLIFactory
+    from chalice.local import create_local_server
+
+    import app as yutang
+
+    config = CLIFactory(str(processes.ROOT)).create_config_obj(chalice_stage_name="test")
+    port = processes.free_port()
+    server = create_local_server(yutang.app, config, "127.0.0.1", port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    os.environ["PUBLIC_API_URL"] = f"http://127.0.0.1:{port}"
+    yield os.environ["PUBLIC_API_URL"]
+    server.server.shutdown()
+
+
 @pytest.fixture
 def sandbox_url(local_services):
     return local_services["sandbox"]

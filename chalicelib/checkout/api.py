@@ -4,7 +4,7 @@ from chalice import Blueprint
 
 from chalicelib.checkout import schemas
 from chalicelib.core.pagination import PAGE_QUERY
-from chalicelib.core.routing import ADMIN, MEMBER, PUBLIC, route
+from chalicelib.core.routing import ADMIN, MEMBER, PUBLIC, route, staff
 
 bp = Blueprint(__name__)
 
@@ -119,3 +119,142 @@ def my_coupons(call):
     from chalicelib.checkout import coupons
 
     return {"coupons": coupons.mine(call.member_id, call.query.get("status"))}
+
+
+@route(bp, "/orders/{order_id}/pay", "POST", auth=MEMBER, response=schemas.PAYMENT,
+       error_codes=["order_not_payable", "wechat_unavailable"],
+       summary="Start paying: the signed parameters for wx.requestPayment")
+def pay_order(call):
+    from chalicelib.checkout import payments
+
+    return payments.start(call.member_id, call.params["order_id"])
+
+
+@route(bp, "/orders/{order_id}/cancel", "POST", auth=MEMBER, response=schemas.ORDER,
+       error_codes=["order_not_payable"], summary="Cancel an unpaid order (gives back stock, "
+                                                  "coupon and points)")
+def cancel_order(call):
+    from chalicelib.checkout import lifecycle, orders
+
+    return orders.order_view(lifecycle.cancel(call.member_id, call.params["order_id"]))
+
+
+@route(bp, "/orders/{order_id}/refund", "POST", auth=MEMBER, body=schemas.MY_REFUND,
+       response=schemas.REFUND, status=201, error_codes=["refund_not_allowed"],
+       summary="Refund my whole order while it is not yet shipped or picked up")
+def refund_my_order(call):
+    from chalicelib.checkout import orders, refunds
+    from chalicelib.errors import DomainError
+
+    order = orders.get_own(call.member_id, call.params["order_id"])
+    if order.status != orders.PAID:
+        raise DomainError("refund_not_allowed", "Once an order is shipped or picked up, the "
+                                                "store refunds it.")
+    return refunds.refund_view(refunds.request(order.order_id, None, call.body["reason"],
+                                               call.member_id))
+
+
+@route(bp, "/orders/{order_id}/refunds", auth=MEMBER, response=schemas.REFUNDS,
+       summary="The refunds of my order")
+def my_order_refunds(call):
+    from chalicelib.checkout import orders, refunds
+
+    order = orders.get_own(call.member_id, call.params["order_id"])
+    return {"refunds": refunds.of_order(order.order_id)}
+
+
+@route(bp, "/wechat/pay/notify", "POST", auth=PUBLIC, body=schemas.WECHAT_XML,
+       content_type="text/xml", produces="text/xml", response=schemas.WECHAT_XML,
+       summary="WeChat Pay's payment result notify (signed XML; answered in XML)")
+def pay_notify(call):
+    from chalicelib.checkout import payments
+
+    return payments.on_notify(call.body if isinstance(call.body, str) else "")
+
+
+@route(bp, "/wechat/pay/refund-notify", "POST", auth=PUBLIC, body=schemas.WECHAT_XML,
+       content_type="text/xml", produces="text/xml", response=schemas.WECHAT_XML,
+       summary="WeChat Pay's refund result notify (encrypted req_info; answered in XML)")
+def refund_notify(call):
+    from chalicelib.checkout import refunds
+
+    return refunds.on_notify(call.body if isinstance(call.body, str) else "")
+
+
+STORE_COUNTER = staff("store_manager", "clerk", store_param="store_id")
+STORE_MANAGER = staff("store_manager", store_param="store_id")
+
+
+@route(bp, "/stores/{store_id}/pickups", "POST", auth=STORE_COUNTER, body=schemas.PICKUP,
+       response=schemas.ORDER, summary="Hand a paid pickup order over against its code")
+def redeem_pickup(call):
+    from chalicelib.checkout import fulfilment, orders
+
+    return orders.order_view(fulfilment.redeem(call.params["store_id"], call.body["code"],
+                                           call.member_id))
+
+
+@route(bp, "/stores/{store_id}/orders", auth=STORE_COUNTER,
+       query=schemas.STORE_ORDERS_QUERY, response=schemas.ORDERS,
+       summary="The store's orders of one day (Asia/Shanghai), newest first, by status")
+def store_orders(call):
+    from chalicelib.checkout import orders
+
+    return orders.store_orders(call.params["store_id"], call.query.get("day"),
+                               call.query.get("status"), int(call.query.get("limit", 20)),
+                               call.query.get("cursor"))
+
+
+@route(bp, "/stores/{store_id}/orders/{order_id}", auth=STORE_COUNTER, response=schemas.ORDER,
+       summary="One of the store's orders")
+def store_order(call):
+    from chalicelib.checkout import fulfilment, orders
+
+    return orders.order_view(fulfilment.store_order(call.params["store_id"],
+                                                    call.params["order_id"]))
+
+
+@route(bp, "/stores/{store_id}/orders/{order_id}/ship", "POST", auth=STORE_COUNTER,
+       body=schemas.SHIPMENT, response=schemas.ORDER, error_codes=["order_not_shippable"],
+       summary="Mark a paid delivery order shipped")
+def ship_order(call):
+    from chalicelib.checkout import fulfilment, orders
+
+    return orders.order_view(fulfilment.ship(call.params["store_id"], call.params["order_id"],
+                                             call.body, call.member_id))
+
+
+@route(bp, "/stores/{store_id}/orders/{order_id}/deliver", "POST", auth=STORE_COUNTER,
+       response=schemas.ORDER, error_codes=["order_not_shippable"],
+       summary="Mark a shipped order delivered")
+def deliver_order(call):
+    from chalicelib.checkout import fulfilment, orders
+
+    return orders.order_view(fulfilment.deliver(call.params["store_id"],
+                                                call.params["order_id"], call.member_id))
+
+
+@route(bp, "/stores/{store_id}/orders/{order_id}/refunds", "POST", auth=STORE_MANAGER,
+       body=schemas.STAFF_REFUND, response=schemas.REFUND, status=201,
+       error_codes=["refund_not_allowed", "nothing_to_refund"],
+       summary="Refund units of an order's lines, or all that is left of it")
+def refund_store_order(call):
+    from chalicelib.checkout import fulfilment, refunds
+
+    order = fulfilment.store_order(call.params["store_id"], call.params["order_id"])
+    wanted = None
+    if call.body.get("lines"):
+        wanted = {}
+        for line in call.body["lines"]:
+            wanted[line["sku_id"]] = wanted.get(line["sku_id"], 0) + line["quantity"]
+    return refunds.refund_view(refunds.request(order.order_id, wanted, call.body["reason"],
+                                               call.member_id))
+
+
+@route(bp, "/stores/{store_id}/orders/{order_id}/refunds", auth=STORE_COUNTER,
+       response=schemas.REFUNDS, summary="The refunds of one of the store's orders")
+def store_order_refunds(call):
+    from chalicelib.checkout import fulfilment, refunds
+
+    order = fulfilment.store_order(call.params["store_id"], call.params["order_id"])
+    return {"refunds": refunds.of_order(order.order_id)}

@@ -138,11 +138,68 @@ class Order(Model):
     prepay_id = UnicodeAttribute(null=True)
     paid_at = UTCDateTimeAttribute(null=True)
     transaction_id = UnicodeAttribute(null=True)
+    points_earned = NumberAttribute(null=True)
+    commissions = JSONAttribute(null=True)  # [{"guide_id", "tier"}], once paid
+    pickup_code = UnicodeAttribute(null=True)
+    shipped_at = UTCDateTimeAttribute(null=True)
+    completed_at = UTCDateTimeAttribute(null=True)
+    completed_by = UnicodeAttribute(null=True)
     closed_at = UTCDateTimeAttribute(null=True)
     close_reason = UnicodeAttribute(null=True)
+    delivery = JSONAttribute(null=True)  # {"carrier", "tracking_no"} once shipped
+    refund_count = NumberAttribute(default=0)  # refunds asked for, failed ones included
+    refunded_quantities = JSONAttribute(null=True)  # {sku_id: units} claimed by refunds
+    refunded_fen = NumberAttribute(default=0)
     by_member = OrdersByMember()
     by_store_day = OrdersByStoreDay()
     pending_by_minute = PendingByMinute()
+
+
+class OpenRefunds(GlobalSecondaryIndex):
+    """Sparse: refunds WeChat has not finished, by the day they were asked for (UTC), for the
+    job that asks WeChat how they stand."""
+
+    class Meta:
+        index_name = "open-by-day"
+        projection = AllProjection()
+
+    open_day = UnicodeAttribute(hash_key=True)
+    refund_id = UnicodeAttribute(range_key=True)
+
+
+class Refund(Model):
+    """Money going back for an order: some units of its lines, all of it, or a payment that
+    arrived after the order had closed. refund_id is WeChat's out_refund_no."""
+
+    class Meta(TableMeta):
+        table = "refunds"
+
+    order_id = UnicodeAttribute(hash_key=True)
+    refund_id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()  # goods | late_payment
+    status = UnicodeAttribute()  # REQUESTED → PROCESSING → SUCCESS | FAILED
+    lines = JSONAttribute(default=list)  # [{"sku_id", "quantity", "refund_fen"}]
+    refund_fen = NumberAttribute()
+    delivery_fee_fen = NumberAttribute(default=0)
+    points = NumberAttribute(default=0)  # points the order used that come back
+    completes = NumberAttribute(default=0)  # 1: the order's last units
+    reason = UnicodeAttribute(null=True)
+    requested_by = UnicodeAttribute()
+    requested_at = UTCDateTimeAttribute()
+    wechat_status = UnicodeAttribute(null=True)
+    settled_at = UTCDateTimeAttribute(null=True)
+    open_day = UnicodeAttribute(null=True)
+    open_refunds = OpenRefunds()
+
+
+class PickupCode(Model):
+    """A paid pickup order's code at its store, until staff hand the goods over."""
+
+    class Meta(TableMeta):
+        table = "pickup-codes"
+
+    store_code = UnicodeAttribute(hash_key=True)  # <store_id>#<code>
+    order_id = UnicodeAttribute()
 
 
 class IdempotencyKey(Model):

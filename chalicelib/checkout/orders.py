@@ -24,6 +24,7 @@ from chalicelib.db.base import cancellation_codes, transaction
 from chalicelib.errors import DomainError
 
 PENDING_PAYMENT, PAID, CLOSED = "PENDING_PAYMENT", "PAID", "CLOSED"
+SHIPPED, COMPLETED, REFUNDED = "SHIPPED", "COMPLETED", "REFUNDED"
 IDEMPOTENCY_HOURS = 48
 ATTEMPTS = 20
 
@@ -209,13 +210,22 @@ def place(member_id, idempotency_key, request, clock=system_clock):
     raise DomainError("conflict", "Too many orders at once; try again.")
 
 
+def _moment(value):
+    return value.isoformat() if value else None
+
+
 def order_view(order):
     return {"order_id": order.order_id, "status": order.status, "store_id": order.store_id,
-            "channel": order.channel, "fulfilment": order.fulfilment,
-            "total_fen": order.total_fen, "breakdown": order.breakdown,
-            "guide_id": order.guide_id, "created_at": order.created_at.isoformat(),
-            "pay_by": order.pay_by.isoformat(),
-            "paid_at": order.paid_at.isoformat() if order.paid_at else None}
+            "member_id": order.member_id, "channel": order.channel,
+            "fulfilment": order.fulfilment, "total_fen": order.total_fen,
+            "breakdown": order.breakdown, "guide_id": order.guide_id,
+            "address": order.address, "created_at": order.created_at.isoformat(),
+            "pay_by": order.pay_by.isoformat(), "pickup_code": order.pickup_code,
+            "paid_at": _moment(order.paid_at), "points_earned": order.points_earned,
+            "delivery": order.delivery, "shipped_at": _moment(order.shipped_at),
+            "completed_at": _moment(order.completed_at), "closed_at": _moment(order.closed_at),
+            "close_reason": order.close_reason, "refunded_fen": order.refunded_fen,
+            "refunded_quantities": order.refunded_quantities or {}}
 
 
 def get_own(member_id, order_id):
@@ -234,3 +244,14 @@ def member_orders(member_id, limit, cursor):
     return page(Order.by_member.query(member_id, scan_index_forward=False, limit=limit,
                                       last_evaluated_key=decode_cursor(cursor)),
                 order_view, "orders")
+
+
+def store_orders(store_id, day, status, limit, cursor, clock=system_clock):
+    """One store-day partition of the index: the cost is that day's orders at most."""
+    from chalicelib.core.pagination import decode_cursor, page
+
+    partition = f"{store_id}#{day}" if day else store_day(store_id, clock.now())
+    return page(Order.by_store_day.query(
+        partition, scan_index_forward=False, limit=limit,
+        filter_condition=(Order.status == status) if status else None,
+        last_evaluated_key=decode_cursor(cursor)), order_view, "orders")

@@ -4,6 +4,7 @@ _WHEN = {"type": "string", "format": "date-time", "maxLength": 40,
          "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,6})?)?"
                     "(Z|[+-][0-9]{2}:[0-9]{2})$"}
 _FEN = {"type": "integer", "minimum": 1, "maximum": 100_000_000}
+_ORDER_STATUSES = ["PENDING_PAYMENT", "PAID", "SHIPPED", "COMPLETED", "CLOSED", "REFUNDED"]
 
 CART_ADD = {"type": "object",
             "properties": {"sku_id": _SKU_ID,
@@ -76,7 +77,14 @@ BREAKDOWN = {
 ORDER = {
     "type": "object",
     "properties": {"order_id": {"type": "string"},
-                   "status": {"enum": ["PENDING_PAYMENT", "PAID", "CLOSED"]},
+                   "status": {"enum": _ORDER_STATUSES},
+                   "pickup_code": {"type": ["string", "null"]},
+                   "delivery": {"type": ["object", "null"]},
+                   "shipped_at": {"type": ["string", "null"]},
+                   "completed_at": {"type": ["string", "null"]},
+                   "refunded_fen": {"type": "integer"},
+                   "refunded_quantities": {"type": "object",
+                                           "additionalProperties": {"type": "integer"}},
                    "store_id": {"type": "string"}, "channel": {"type": "string"},
                    "fulfilment": {"type": "string"}, "total_fen": {"type": "integer"},
                    "breakdown": BREAKDOWN, "guide_id": {"type": ["string", "null"]},
@@ -134,3 +142,84 @@ MEMBER_COUPONS = {"type": "object",
 
 MEMBER_COUPONS_QUERY = {"type": "object",
                         "properties": {"status": {"enum": ["available", "used"]}}}
+
+PAYMENT = {
+    "type": "object",
+    "properties": {
+        "order_id": {"type": "string"}, "total_fen": {"type": "integer"},
+        "request_payment": {
+            "type": "object",
+            "description": "Pass as is to wx.requestPayment",
+            "properties": {"appId": {"type": "string"}, "timeStamp": {"type": "string"},
+                           "nonceStr": {"type": "string"}, "package": {"type": "string"},
+                           "signType": {"type": "string"}, "paySign": {"type": "string"}},
+            "required": ["timeStamp", "nonceStr", "package", "signType", "paySign"]},
+    },
+    "required": ["order_id", "total_fen", "request_payment"],
+}
+
+WECHAT_XML = {"type": "string", "description": "WeChat Pay's XML"}
+
+PICKUP = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^[0-9]{6}$"}},
+          "required": ["code"], "additionalProperties": False}
+
+STORE_ORDERS_QUERY = {
+    "type": "object",
+    "properties": {
+        "day": {"type": "string", "pattern": "^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+                "description": "YYYY-MM-DD in Asia/Shanghai; today if left out"},
+        "status": {"enum": _ORDER_STATUSES},
+        "limit": {"type": "string", "pattern": "^([1-9]|[1-9][0-9]|100)$"},
+        "cursor": {"type": "string", "maxLength": 2048},
+    },
+}
+
+_REASON = {"type": "string", "minLength": 1, "maxLength": 200}
+
+MY_REFUND = {"type": "object", "properties": {"reason": _REASON}, "required": ["reason"],
+             "additionalProperties": False}
+
+STAFF_REFUND = {
+    "type": "object",
+    "properties": {
+        "reason": _REASON,
+        "lines": {"type": "array", "minItems": 1, "maxItems": 100,
+                  "description": "Units to refund; leave out to refund all that is left",
+                  "items": {"type": "object",
+                            "properties": {"sku_id": _SKU_ID,
+                                           "quantity": {"type": "integer", "minimum": 1,
+                                                        "maximum": 999}},
+                            "required": ["sku_id", "quantity"],
+                            "additionalProperties": False}},
+    },
+    "required": ["reason"],
+    "additionalProperties": False,
+}
+
+REFUND = {
+    "type": "object",
+    "properties": {
+        "refund_id": {"type": "string"}, "order_id": {"type": "string"},
+        "kind": {"enum": ["goods", "late_payment"]},
+        "status": {"enum": ["REQUESTED", "PROCESSING", "SUCCESS", "FAILED"],
+                   "description": "REQUESTED: WeChat has not accepted it yet (asked again "
+                                  "every few minutes); PROCESSING: accepted, money on its "
+                                  "way"},
+        "lines": {"type": "array", "items": {"type": "object", "properties": {
+            "sku_id": {"type": "string"}, "quantity": {"type": "integer"},
+            "refund_fen": {"type": "integer"}}}},
+        "refund_fen": {"type": "integer"}, "delivery_fee_fen": {"type": "integer"},
+        "points": {"type": "integer"}, "reason": {"type": ["string", "null"]},
+        "requested_at": {"type": "string"}, "settled_at": {"type": ["string", "null"]},
+    },
+    "required": ["refund_id", "order_id", "status", "refund_fen"],
+}
+
+REFUNDS = {"type": "object", "properties": {"refunds": {"type": "array", "items": REFUND}},
+           "required": ["refunds"]}
+
+SHIPMENT = {"type": "object",
+            "properties": {"carrier": {"type": "string", "minLength": 1, "maxLength": 40},
+                           "tracking_no": {"type": "string", "minLength": 1,
+                                           "maxLength": 40}},
+            "additionalProperties": False}

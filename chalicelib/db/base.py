@@ -35,11 +35,63 @@ def _connection(region, host):
     return Connection(region=region, host=host)
 
 
+_SENT_ORDER = ("condition_check", "delete", "save", "update")
+
+
 def transaction():
-    """A TransactWrite on the configured endpoint: all its writes land together or none do."""
+    """A TransactWrite on the configured endpoint: all its writes land together or none do.
+
+    PynamoDB sends a transaction's items grouped by kind (checks, deletes, puts, updates),
+    not in the order they were added; on a cancellation the reasons are put back in the
+    order the items were added, so callers can read them by position."""
+    return _in_order_transact_write()(
+        connection=_connection(settings.aws_region, settings.dynamodb_host))
+
+
+@lru_cache(maxsize=1)
+def _in_order_transact_write():
+    from pynamodb.exceptions import TransactWriteError
     from pynamodb.transactions import TransactWrite
 
-    return TransactWrite(connection=_connection(settings.aws_region, settings.dynamodb_host))
+    class InOrderTransactWrite(TransactWrite):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self._kinds = []
+
+        def condition_check(self, *args, **kwargs):
+            self._kinds.append("condition_check")
+            return super().condition_check(*args, **kwargs)
+
+        def delete(self, *args, **kwargs):
+            self._kinds.append("delete")
+            return super().delete(*args, **kwargs)
+
+        def save(self, *args, **kwargs):
+            self._kinds.append("save")
+            return super().save(*args, **kwargs)
+
+        def update(self, *args, **kwargs):
+            self._kinds.append("update")
+            return super().update(*args, **kwargs)
+
+        def _commit(self):
+            try:
+                return super()._commit()
+            except TransactWriteError as error:
+                sent = error.cancellation_reasons
+                if len(sent) == len(self._kinds):
+                    error.cause.cancellation_reasons = _in_added_order(sent, self._kinds)
+                raise
+
+    return InOrderTransactWrite
+
+
+def _in_added_order(sent_reasons, kinds):
+    sent_positions = sorted(range(len(kinds)), key=lambda i: (_SENT_ORDER.index(kinds[i]), i))
+    reasons = [None] * len(kinds)
+    for sent_index, added_index in enumerate(sent_positions):
+        reasons[added_index] = sent_reasons[sent_index]
+    return reasons
 
 
 def cancellation_codes(error):

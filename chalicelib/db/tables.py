@@ -15,7 +15,7 @@ def all_models():
             Store, Category, Product, Sku, StoreStock, StockMovement, ShareLink,
             BindingEvent, GuideSale, GuideMonth, checkout.CartLine, checkout.Coupon,
             checkout.MemberCoupon, checkout.CouponClaims, checkout.Order,
-            checkout.IdempotencyKey]
+            checkout.IdempotencyKey, checkout.PickupCode, checkout.Refund]
 
 
 def _add_missing_indexes(model):

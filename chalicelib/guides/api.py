@@ -3,6 +3,7 @@ from chalice import Blueprint
 from chalicelib.core.pagination import PAGE_QUERY
 from chalicelib.core.routing import MEMBER, PUBLIC, Access, route, staff
 from chalicelib.guides import schemas
+from chalicelib.members import schemas as member_schemas
 
 bp = Blueprint(__name__)
 
@@ -98,3 +99,14 @@ def guide_performance(call):
     if guide is None or guide.role != "guide" or guide.store_id != call.params["store_id"]:
         raise DomainError("not_found", "No such guide in this store.")
     return attribution.month_totals(guide.member_id, _month(call))
+
+
+@route(bp, "/guides/me/invites", "POST", auth=GUIDE, body=schemas.GUIDE_INVITE,
+       response=member_schemas.INVITATION, status=201,
+       summary="Recruit a guide for my store: a one-time code; I earn a second-level "
+               "commission on their sales")
+def invite_guide(call):
+    from chalicelib.members import staff as staff_service
+
+    return staff_service.invite("guide", call.staff.store_id, call.body.get("name"),
+                                call.member_id)

@@ -2,7 +2,7 @@
 and in their month's totals, written together. Checkout records a sale when an order is paid
 and a refund when money goes back; both may be called again for the same event (a retried
 notify or job) and count once."""
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -24,8 +24,18 @@ def month_of(moment):
     return moment.astimezone(SHANGHAI).strftime("%Y-%m")
 
 
+def settle_day(paid_at):
+    """The day (Asia/Shanghai) a sale's commission settles: when its return window has ended."""
+    return (paid_at.astimezone(SHANGHAI).date()
+            + timedelta(days=settings.return_window_days + 1)).isoformat()
+
+
 def sale_key(paid_at, order_id):
     return f"{utc_text(paid_at)}#{order_id}"
+
+
+def paid_at_of(sale):
+    return datetime.fromisoformat(sale.sale_key.partition("#")[0])
 
 
 def _month_bounds(month):
@@ -49,15 +59,34 @@ def _once(write):
         raise
 
 
+def record_order(guide_id, order_id, member_id, store_id, channel, paid_fen, paid_at):
+    """A paid order's commissions: its guide's, and that of the guide who recruited them (one
+    level up, never more). Returns who earns, as [{"guide_id", "tier"}]."""
+    from chalicelib.members.staff import staff_of
+
+    earners = [{"guide_id": guide_id, "tier": 1}]
+    guide = staff_of(guide_id)
+    recruiter = staff_of(guide.invited_by) if guide and guide.invited_by else None
+    if recruiter is not None and recruiter.role == "guide":
+        earners.append({"guide_id": recruiter.member_id, "tier": 2})
+    for earner in earners:
+        rate = settings.guide_commission_bp if earner["tier"] == 1 else \
+            settings.guide_second_tier_bp
+        record_sale(earner["guide_id"], order_id, member_id, store_id, channel, paid_fen,
+                    paid_at, rate, earner["tier"])
+    return earners
+
+
 def record_sale(guide_id, order_id, member_id, store_id, channel, paid_fen, paid_at,
-                rate_bp=None):
+                rate_bp=None, tier=1):
     """Attributes a paid order to the guide. Returns the commission, or None if the order was
     recorded before."""
     rate_bp = settings.guide_commission_bp if rate_bp is None else rate_bp
     earned = commission(paid_fen, rate_bp)
     sale = GuideSale(guide_id, sale_key(paid_at, order_id), order_id=order_id,
                      member_id=member_id, store_id=store_id, channel=channel,
-                     paid_fen=paid_fen, commission_bp=rate_bp, commission_fen=earned)
+                     paid_fen=paid_fen, commission_bp=rate_bp, commission_fen=earned, tier=tier,
+                     settle_day=settle_day(paid_at) if earned else None)
 
     def write(writes):
         writes.save(sale, condition=GuideSale.sale_key.does_not_exist())
@@ -99,8 +128,9 @@ def record_refund(guide_id, order_id, paid_at, refund_id, refunded_fen):
 def sale_view(sale):
     return {"order_id": sale.order_id, "paid_at": sale.sale_key.partition("#")[0],
             "member_id": sale.member_id, "store_id": sale.store_id, "channel": sale.channel,
-            "paid_fen": sale.paid_fen, "refunded_fen": sale.refunded_fen,
-            "commission_fen": sale.commission_fen - sale.commission_reversed_fen}
+            "tier": sale.tier, "paid_fen": sale.paid_fen, "refunded_fen": sale.refunded_fen,
+            "commission_fen": sale.commission_fen - sale.commission_reversed_fen,
+            "settled": sale.settled_at is not None}
 
 
 def sales(guide_id, month, limit, cursor):
@@ -121,4 +151,5 @@ def month_totals(guide_id, month):
     except DoesNotExist:
         totals = GuideMonth(guide_id, month)
     return {"month": month, "orders": totals.orders, "sales_fen": totals.sales_fen,
-            "refunded_fen": totals.refunded_fen, "commission_fen": totals.commission_fen}
+            "refunded_fen": totals.refunded_fen, "commission_fen": totals.commission_fen,
+            "settled_fen": totals.settled_fen}

@@ -1,5 +1,6 @@
 from pynamodb.attributes import (BinaryAttribute, NumberAttribute, UnicodeAttribute,
                                  UnicodeSetAttribute, UTCDateTimeAttribute)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.db.base import TableMeta
@@ -37,6 +38,18 @@ class BindingEvent(Model):
     at = UTCDateTimeAttribute()
 
 
+class SalesBySettleDay(GlobalSecondaryIndex):
+    """Sparse: unsettled sales by the day (Asia/Shanghai) their return window ends, for the
+    settlement job."""
+
+    class Meta:
+        index_name = "by-settle-day"
+        projection = AllProjection()
+
+    settle_day = UnicodeAttribute(hash_key=True)  # YYYY-MM-DD
+    sale_key = UnicodeAttribute(range_key=True)
+
+
 class GuideSale(Model):
     """A paid order attributed to a guide (the shopper's bound guide when they ordered, or a
     live session's host), newest last: the guide's order list reads one partition."""
@@ -50,12 +63,17 @@ class GuideSale(Model):
     member_id = UnicodeAttribute()
     store_id = UnicodeAttribute()
     channel = UnicodeAttribute()
+    tier = NumberAttribute(default=1)  # 1: the order's guide; 2: the guide who recruited them
     paid_fen = NumberAttribute()
     commission_bp = NumberAttribute()
     commission_fen = NumberAttribute()
     refunded_fen = NumberAttribute(default=0)
     commission_reversed_fen = NumberAttribute(default=0)
     refund_ids = UnicodeSetAttribute(null=True)
+    settle_day = UnicodeAttribute(null=True)  # removed once settled
+    settled_at = UTCDateTimeAttribute(null=True)
+    settled_fen = NumberAttribute(null=True)  # the commission paid out when settled
+    by_settle_day = SalesBySettleDay()
 
 
 class GuideMonth(Model):
@@ -70,3 +88,4 @@ class GuideMonth(Model):
     sales_fen = NumberAttribute(default=0)
     refunded_fen = NumberAttribute(default=0)
     commission_fen = NumberAttribute(default=0)
+    settled_fen = NumberAttribute(default=0)

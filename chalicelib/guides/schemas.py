@@ -66,7 +66,8 @@ SALES = {
                        "member_id": {"type": "string"}, "store_id": {"type": "string"},
                        "channel": {"type": "string"}, "paid_fen": {"type": "integer"},
                        "refunded_fen": {"type": "integer"},
-                       "commission_fen": {"type": "integer"}},
+                       "commission_fen": {"type": "integer"},
+                       "settled": {"type": "boolean"}},
         "required": ["order_id", "paid_at", "paid_fen", "commission_fen"]}},
         "next_cursor": {"type": ["string", "null"]}},
     "required": ["orders", "next_cursor"],
@@ -76,6 +77,16 @@ PERFORMANCE = {
     "type": "object",
     "properties": {"month": {"type": "string"}, "orders": {"type": "integer"},
                    "sales_fen": {"type": "integer"}, "refunded_fen": {"type": "integer"},
-                   "commission_fen": {"type": "integer"}},
-    "required": ["month", "orders", "sales_fen", "refunded_fen", "commission_fen"],
+                   "commission_fen": {"type": "integer",
+                                      "description": "Due on what stays paid"},
+                   "settled_fen": {"type": "integer",
+                                   "description": "Settled once return windows passed; above "
+                                                  "commission_fen when later refunds took "
+                                                  "some back"}},
+    "required": ["month", "orders", "sales_fen", "refunded_fen", "commission_fen",
+                 "settled_fen"],
 }
+
+GUIDE_INVITE = {"type": "object",
+                "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 32}},
+                "additionalProperties": False}

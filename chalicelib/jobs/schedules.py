@@ -1,5 +1,5 @@
 """Every scheduled function of the app: each becomes its own Lambda on a schedule."""
-from chalice import Blueprint, Cron
+from chalice import Blueprint, Cron, Rate
 
 bp = Blueprint(__name__)
 
@@ -17,3 +17,25 @@ def refresh_member_tags(event):
     from chalicelib.jobs import daily
 
     daily.refresh_member_tags()
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="orders-minute")
+def orders_minute(event):
+    from chalicelib.checkout import lifecycle
+
+    lifecycle.run_minute_job()
+
+
+@bp.schedule(Rate(5, unit=Rate.MINUTES), name="refunds")
+def refunds_follow_up(event):
+    from chalicelib.checkout import refunds
+
+    refunds.follow_up()
+
+
+# 16:30 UTC is 00:30 in Shanghai.
+@bp.schedule(Cron(30, 16, "*", "*", "?", "*"), name="settle-commissions")
+def settle_commissions(event):
+    from chalicelib.guides import settlement
+
+    settlement.run()

@@ -9,8 +9,10 @@ from chalicelib.members import rules
 from chalicelib.members.ledger import AlreadyApplied, Change, apply_once
 from chalicelib.members.models import Member, PointsEntry
 
-# "checkout": points paying part of an order; "release": given back when it is not paid.
-SOURCES = ("order", "refund", "admin", "import", "expiry", "merge", "checkout", "release")
+# "checkout": points paying part of an order; "release": given back when it is not paid;
+# "return": given back when the goods they paid for are refunded.
+SOURCES = ("order", "refund", "admin", "import", "expiry", "merge", "checkout", "release",
+           "return")
 EXPIRY = "expiry"
 
 

@@ -14,3 +14,15 @@ def _mini_program(app_id, api_base):
 def mini_program():
     """The mini-program client for this brand, one per container."""
     return _mini_program(settings.wechat_app_id, settings.wechat_api_base)
+
+
+@lru_cache(maxsize=4)
+def _pay(app_id, mch_id, api_base):
+    from chalicelib.wechat.wechatpy_adapter import WeChatPyPay
+
+    return WeChatPyPay(app_id, mch_id, lambda: settings.wechat_mch_key, api_base)
+
+
+def pay():
+    """The WeChat Pay client for this brand's merchant, one per container."""
+    return _pay(settings.wechat_app_id, settings.wechat_mch_id, settings.wechat_pay_api_base)

@@ -21,3 +21,38 @@ class MiniProgram(Protocol):
 
     def mini_program_code(self, scene: str, page: str) -> bytes:
         """A mini-program code PNG (getwxacodeunlimit) that opens `page` with `scene`."""
+
+
+class InvalidNotify(ValueError):
+    """A payment or refund notify whose signature (or encryption) does not check out."""
+
+
+class Pay(Protocol):
+    """WeChat Pay v2, as checkout uses it. Amounts are fen."""
+
+    def unified_order(self, out_trade_no: str, total_fee: int, openid: str, body: str,
+                      notify_url: str) -> str:
+        """Creates (or, with the same terms, finds) WeChat's order; returns the prepay_id."""
+
+    def jsapi_params(self, prepay_id: str) -> dict:
+        """The signed parameters the mini-program passes to wx.requestPayment."""
+
+    def verified_notify(self, xml: str) -> dict:
+        """The notify's fields if its signature holds (MD5 or HMAC-SHA256, as it declares);
+        InvalidNotify otherwise."""
+
+    def query(self, out_trade_no: str) -> dict:
+        """orderquery: trade_state, total_fee, transaction_id, time_end…"""
+
+    def close(self, out_trade_no: str) -> None:
+        """closeorder."""
+
+    def refund(self, out_trade_no: str, out_refund_no: str, total_fee: int,
+               refund_fee: int, notify_url: str) -> dict:
+        """Asks for a refund; the same out_refund_no again is the same refund."""
+
+    def refund_status(self, out_refund_no: str) -> str:
+        """SUCCESS, PROCESSING, REFUNDCLOSE or CHANGE."""
+
+    def decrypted_refund_notify(self, xml: str) -> dict:
+        """The refund result notify's req_info, decrypted; InvalidNotify if it is not ours."""

@@ -2,15 +2,12 @@
 over HTTP, with and without a valid token: never a 5xx, and every 4xx in the error shape.
 A route added later is fuzzed here without anyone remembering to."""
 import json
-import threading
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import (content_type_conformance,
                                                response_schema_conformance)
-
-from devtools.processes import ROOT, free_port
 
 
 @schemathesis.check
@@ -28,22 +25,6 @@ def no_server_error(ctx, response, case):
 
 CHECKS = [no_server_error, refusals_have_the_error_shape, content_type_conformance,
           response_schema_conformance]
-
-
-@pytest.fixture(scope="module")
-def served_app(local_services):
-    from chalice.cli.factory import CLIFactory
-    from chalice.local import create_local_server
-
-    import app as yutang
-
-    config = CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="test")
-    port = free_port()
-    server = create_local_server(yutang.app, config, "127.0.0.1", port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.server.shutdown()
 
 
 @pytest.fixture(scope="module")

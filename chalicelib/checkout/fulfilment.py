@@ -1,0 +1,81 @@
+"""Handing paid orders over. A pickup order gets a 6-digit code for its store with its
+payment; staff of that store hand the goods over against it, once. Delivery and cloud-shelf
+orders are marked shipped, then delivered, by the store's staff."""
+import secrets
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+
+from chalicelib.checkout.models import Order, PickupCode
+from chalicelib.checkout.orders import COMPLETED, PAID, SHIPPED
+from chalicelib.core.clock import clock as system_clock
+from chalicelib.db.base import transaction
+from chalicelib.errors import DomainError
+
+
+def new_code(order):
+    """A fresh code for the order at its store; saved with the order's payment, on condition
+    that no waiting order at the store has it."""
+    code = f"{secrets.randbelow(10 ** 6):06d}"
+    return PickupCode(f"{order.store_id}#{code}", order_id=order.order_id)
+
+
+def redeem(store_id, code, staff_id, clock=system_clock):
+    """Staff of the store hand over a paid order against its code: PAID → COMPLETED once."""
+    try:
+        waiting = PickupCode.get(f"{store_id}#{code}", consistent_read=True)
+    except DoesNotExist:
+        raise DomainError("not_found", "No order waits for pickup with this code here.") \
+            from None
+    order = Order.get(waiting.order_id)
+    try:
+        with transaction() as writes:
+            writes.delete(waiting, condition=PickupCode.order_id == order.order_id)
+            writes.update(order, actions=[Order.status.set(COMPLETED),
+                                          Order.completed_at.set(clock.now()),
+                                          Order.completed_by.set(staff_id)],
+                          condition=(Order.status == PAID) & (Order.store_id == store_id))
+    except TransactWriteError:
+        raise DomainError("not_found", "No order waits for pickup with this code here.") \
+            from None
+    order.refresh()
+    return order
+
+
+def store_order(store_id, order_id):
+    try:
+        order = Order.get(order_id, consistent_read=True)
+    except DoesNotExist:
+        order = None
+    if order is None or order.store_id != store_id:
+        raise DomainError("not_found", f"This store has no order {order_id}.")
+    return order
+
+
+def _move(store_id, order_id, from_status, actions, verb):
+    order = store_order(store_id, order_id)
+    if order.fulfilment == "pickup":
+        raise DomainError("order_not_shippable", "A pickup order is handed over with its code.")
+    try:
+        order.update(actions=actions, condition=Order.status == from_status)
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        order.refresh(consistent_read=True)
+        raise DomainError("order_not_shippable",
+                          f"This order is {order.status.lower()}: it cannot be {verb}.") \
+            from None
+    return order
+
+
+def ship(store_id, order_id, delivery, staff_id, clock=system_clock):
+    """PAID → SHIPPED, with the carrier and tracking number the shopper will see."""
+    return _move(store_id, order_id, PAID,
+                 [Order.status.set(SHIPPED), Order.shipped_at.set(clock.now()),
+                  Order.delivery.set({**delivery, "shipped_by": staff_id})], "shipped")
+
+
+def deliver(store_id, order_id, staff_id, clock=system_clock):
+    """SHIPPED → COMPLETED: the shopper has the goods."""
+    return _move(store_id, order_id, SHIPPED,
+                 [Order.status.set(COMPLETED), Order.completed_at.set(clock.now()),
+                  Order.completed_by.set(staff_id)], "marked delivered")

@@ -1,0 +1,185 @@
+"""Paying orders with WeChat Pay v2: starting a payment, the payment notify, and what a
+payment sets off.
+
+An order moves PENDING_PAYMENT → PAID in one conditional update, whoever gets there first:
+the notify, a repeat of it, or reconciliation asking WeChat. Whatever a payment sets off
+(points, growth, the guide's commission, the pickup code) is written once per order however
+many times it runs, so every path that sees the order paid runs it all again safely: a
+notify that failed half-way is finished by WeChat's retry. Money paid for an order that
+had already closed is refunded.
+"""
+import random
+import time
+
+from chalicelib.checkout.models import Order
+from chalicelib.checkout.orders import CLOSED, PAID, PENDING_PAYMENT, get_own
+from chalicelib.config import settings
+from chalicelib.core import logs
+from chalicelib.core.clock import clock as system_clock
+from chalicelib.errors import DomainError
+
+NOTIFY_PATH = "/wechat/pay/notify"
+SUCCESS_ANSWER = ("<xml><return_code><![CDATA[SUCCESS]]></return_code>"
+           "<return_msg><![CDATA[OK]]></return_msg></xml>")
+
+
+def fail_answer(message):
+    return (f"<xml><return_code><![CDATA[FAIL]]></return_code>"
+            f"<return_msg><![CDATA[{message}]]></return_msg></xml>")
+
+
+def notify_url():
+    return settings.public_api_url + NOTIFY_PATH
+
+
+def _pay():
+    from chalicelib import wechat
+
+    return wechat.pay()
+
+
+def start(member_id, order_id, pay=None, clock=system_clock):
+    """WeChat's prepay order for the member's order, and the signed parameters for
+    wx.requestPayment."""
+    from chalicelib.wechat.wechatpy_adapter import PayFailed
+
+    pay = pay or _pay()
+    order = get_own(member_id, order_id)
+    if order.status != PENDING_PAYMENT:
+        raise DomainError("order_not_payable", f"This order is {order.status.lower()}.")
+    if clock.now() >= order.pay_by or not order.openid:
+        raise DomainError("order_not_payable", "The time to pay this order has passed.")
+    try:
+        prepay_id = pay.unified_order(order.order_id, order.total_fen, order.openid,
+                                      f"{settings.brand_name} 订单 {order.order_id}"[:128],
+                                      notify_url())
+    except PayFailed as failure:
+        if failure.code == "ORDERPAID":
+            reconcile(order, pay, clock)
+            raise DomainError("order_not_payable", "This order is paid already.") from None
+        raise DomainError("wechat_unavailable", "WeChat Pay did not take the order; try "
+                                                "again.") from None
+    if order.prepay_id != prepay_id:
+        order.update(actions=[Order.prepay_id.set(prepay_id)])
+    return {"order_id": order.order_id, "total_fen": order.total_fen,
+            "request_payment": pay.jsapi_params(prepay_id)}
+
+
+def _rejected(reason, **fields):
+    logs.warning("pay_notify_rejected", reason=reason, **fields)
+    return fail_answer(reason)
+
+
+def on_notify(xml, pay=None, clock=system_clock):
+    """WeChat's payment result notify: verified, checked against the order, applied once.
+    Returns the XML answer. A notify that does not check out changes nothing."""
+    from pynamodb.exceptions import DoesNotExist
+
+    from chalicelib.wechat.port import InvalidNotify
+
+    pay = pay or _pay()
+    try:
+        fields = pay.verified_notify(xml)
+    except InvalidNotify as exc:
+        return _rejected("signature", detail=str(exc))
+    out_trade_no = fields.get("out_trade_no", "")
+    if (fields.get("appid"), fields.get("mch_id")) != (settings.wechat_app_id,
+                                                       settings.wechat_mch_id):
+        return _rejected("merchant", out_trade_no=out_trade_no)
+    try:
+        order = Order.get(out_trade_no, consistent_read=True)
+    except DoesNotExist:
+        return _rejected("unknown_order", out_trade_no=out_trade_no)
+    if fields.get("total_fee") != str(order.total_fen):
+        return _rejected("amount", out_trade_no=out_trade_no, total_fee=fields.get("total_fee"),
+                         expected=order.total_fen)
+    if fields.get("return_code") == "SUCCESS" and fields.get("result_code") == "SUCCESS":
+        try:
+            record_payment(order, fields["transaction_id"], pay, clock)
+        except DomainError as exc:
+            return fail_answer(exc.message)  # WeChat notifies again
+    return SUCCESS_ANSWER
+
+
+def _mark_paid(order, transaction_id, now):
+    """PENDING_PAYMENT → PAID in one transaction, with the pickup code for a pickup order.
+    False if the order was no longer pending."""
+    from pynamodb.exceptions import TransactWriteError
+
+    from chalicelib.checkout import fulfilment
+    from chalicelib.db.base import cancellation_codes, transaction
+
+    for attempt in range(10):
+        actions = [Order.status.set(PAID), Order.paid_at.set(now),
+                   Order.transaction_id.set(transaction_id), Order.pending_minute.remove()]
+        code = fulfilment.new_code(order) if order.fulfilment == "pickup" else None
+        try:
+            with transaction() as writes:
+                if code:
+                    actions.append(Order.pickup_code.set(code.store_code.partition("#")[2]))
+                writes.update(order, actions=actions, condition=Order.status == PENDING_PAYMENT)
+                if code:
+                    writes.save(code, condition=code.__class__.store_code.does_not_exist())
+            return True
+        except TransactWriteError as error:
+            codes = cancellation_codes(error)
+            if codes[0] == "ConditionalCheckFailed":
+                return False
+            if "ConditionalCheckFailed" not in codes:  # lost a race: wait a little
+                time.sleep(random.uniform(0, 0.005 * 2 ** attempt))
+    raise DomainError("conflict", "Could not record the payment; WeChat will notify again.")
+
+
+def record_payment(order, transaction_id, pay, clock=system_clock):
+    """The order is paid: PENDING_PAYMENT → PAID once, then what payment sets off. Money for
+    an order that closed first goes back."""
+    if _mark_paid(order, transaction_id, clock.now()):
+        logs.info("order_paid", order_id=order.order_id, total_fen=order.total_fen)
+    order.refresh(consistent_read=True)
+    if order.status == CLOSED:
+        from chalicelib.checkout import refunds
+
+        refunds.refund_late_payment(order, pay, clock)
+        return order
+    after_payment(order, clock)
+    return order
+
+
+def goods_paid_fen(order):
+    """What the shopper paid for the goods (the delivery fee earns nothing)."""
+    return order.total_fen - order.breakdown["delivery_fee_fen"]
+
+
+def after_payment(order, clock=system_clock):
+    """Points and growth, the guides' commissions: each once per order."""
+    from chalicelib.guides import attribution
+    from chalicelib.members import loyalty
+
+    paid_fen = goods_paid_fen(order)
+    earned = loyalty.on_order_paid(order.member_id, order.order_id, paid_fen, clock)
+    if order.points_earned is None:
+        order.update(actions=[Order.points_earned.set(earned)])
+    if order.guide_id:
+        earners = attribution.record_order(order.guide_id, order.order_id, order.member_id,
+                                           order.store_id, order.channel, paid_fen,
+                                           order.paid_at)
+        if order.commissions is None:
+            order.update(actions=[Order.commissions.set(earners)])
+
+
+def reconcile(order, pay=None, clock=system_clock):
+    """Asks WeChat how an unpaid order stands, so a lost notify does not lose a sale.
+    Returns WeChat's trade_state."""
+    from chalicelib.wechat.wechatpy_adapter import PayFailed
+
+    pay = pay or _pay()
+    try:
+        answer = pay.query(order.order_id)
+    except PayFailed as failure:
+        if failure.code == "ORDERNOTEXIST":
+            return "NOTPAY"  # the shopper never started paying
+        raise
+    if answer.get("trade_state") in ("SUCCESS", "REFUND") \
+            and answer.get("total_fee") == str(order.total_fen):
+        record_payment(order, answer["transaction_id"], pay, clock)
+    return answer.get("trade_state")

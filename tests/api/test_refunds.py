@@ -1,0 +1,391 @@
+"""After payment: delivery, refunds through WeChat (the sandbox, through wechatpy) with their
+result notifies, and guides' commissions settling after the return window."""
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+
+from chalicelib.core.clock import FixedClock
+from tests.api.test_checkout import _coupon, _id, _sku
+from tests.api.test_payments import (MCH_KEY, _order, _pay_in_wechat, _place, _post,
+                                     _wait_for, shopper)  # noqa: F401 (a fixture)
+from tests.conftest import (STORE_A, STORE_B, TEST_ENVIRONMENT, WeChatUser, body_of, new_staff,
+                            sign_in)
+
+ADDRESS = {"name": "张三", "phone": "13800000000", "address": "上海市黄浦区马当路 1 号"}
+
+
+def _paid(client, sandbox_url, headers, sku, quantity=1, **extra):
+    order = _place(client, headers, sku, quantity, **extra)
+    _post(client, f"/orders/{order['order_id']}/pay", headers)
+    _pay_in_wechat(sandbox_url, order["order_id"])
+    assert _order(order["order_id"]).status == "PAID"
+    return order
+
+
+def _refund_status(order_id, refund_id):
+    from chalicelib.checkout.models import Refund
+
+    return Refund.get(order_id, refund_id, consistent_read=True).status
+
+
+def _settled(sandbox_url, order_id, refund_id):
+    """Waits until WeChat's refund notify has been answered (all it sets off is done then)."""
+    _wait_for(lambda: any(
+        attempt["delivered"] and attempt.get("out_refund_no") == refund_id
+        for attempt in requests.get(f"{sandbox_url}/__sandbox__/pay/notifies",
+                                    params={"out_trade_no": order_id}, timeout=5).json()))
+    return _refund_status(order_id, refund_id)
+
+
+def _wechat_order(sandbox_url, order_id):
+    return requests.get(f"{sandbox_url}/__sandbox__/pay/orders/{order_id}", timeout=5).json()
+
+
+def _bound_to_new_guide(client, member_id, store_id=STORE_A):
+    from chalicelib.members.models import Member
+
+    guide_headers, guide_session = new_staff(client, "guide", store_id)
+    guide_id = guide_session["member"]["member_id"]
+    Member(member_id).update(actions=[Member.guide_id.set(guide_id)])
+    return guide_headers, guide_id
+
+
+def test_a_shopper_refunds_a_paid_order_and_everything_comes_back(client, shopper, served_app,
+                                                                   sandbox_url):
+    from chalicelib.catalog.stock import current
+    from chalicelib.checkout import coupons
+    from chalicelib.guides import attribution
+    from chalicelib.members import points
+    from chalicelib.members.models import Member
+
+    headers, member_id = shopper
+    _, guide_id = _bound_to_new_guide(client, member_id)
+    points.change_points(member_id, 300, "admin", _id("gift"))
+    sku = _sku(price_fen=10_000, stock=5)
+    mine = coupons.claim(member_id, _coupon()["coupon_id"])["member_coupon_id"]
+    order = _paid(client, sandbox_url, headers, sku, 2, member_coupon_id=mine, points=300)
+    assert order["total_fen"] == 20_000 - 1_000 - 300
+    paid_member = Member.get(member_id)
+    assert paid_member.points_balance == 187 and paid_member.growth == 187
+    assert current(STORE_A, sku) == 3
+
+    asked = _post(client, f"/orders/{order['order_id']}/refund", headers,
+                  {"reason": "不想要了"})
+
+    assert asked.status_code == 201, asked.body
+    refund = body_of(asked)
+    assert refund["refund_fen"] == order["total_fen"] and refund["points"] == 300
+    assert _settled(sandbox_url, order["order_id"], refund["refund_id"]) == "SUCCESS"
+    assert _order(order["order_id"]).status == "REFUNDED"
+    assert current(STORE_A, sku) == 5
+    assert [c["status"] for c in coupons.mine(member_id)] == ["available"]
+    member = Member.get(member_id)
+    assert (member.points_balance, member.growth) == (300, 0)
+    month = attribution.month_of(datetime.now(timezone.utc))
+    assert attribution.month_totals(guide_id, month)["commission_fen"] == 0
+    assert _wechat_order(sandbox_url, order["order_id"])["refunded_fee"] == order["total_fen"]
+    listed = body_of(client.http.get(f"/orders/{order['order_id']}/refunds", headers=headers))
+    assert [r["status"] for r in listed["refunds"]] == ["SUCCESS"]
+    again = _post(client, f"/orders/{order['order_id']}/refund", headers, {"reason": "再退"})
+    assert again.status_code == 409
+
+
+def test_the_store_refunds_units_and_the_refunds_add_up_to_what_was_paid(
+        client, shopper, served_app, sandbox_url):
+    from chalicelib.checkout import coupons
+
+    headers, member_id = shopper
+    tea, cake = _sku(price_fen=3_333, stock=10), _sku(price_fen=1_001, stock=10)
+    mine = coupons.claim(member_id, _coupon(kind="percent", amount_fen=None, percent_off=17)
+                         ["coupon_id"])["member_coupon_id"]
+    placed = _post(client, "/orders", headers,
+                   {"store_id": STORE_A, "member_coupon_id": mine,
+                    "items": [{"sku_id": tea, "quantity": 3}, {"sku_id": cake, "quantity": 2}]},
+                   **{"Idempotency-Key": _id("key")})
+    order = body_of(placed)
+    _post(client, f"/orders/{order['order_id']}/pay", headers)
+    _pay_in_wechat(sandbox_url, order["order_id"])
+    manager, _ = new_staff(client, "store_manager", STORE_A)
+    path = f"/stores/{STORE_A}/orders/{order['order_id']}/refunds"
+
+    clerk, _ = new_staff(client, "clerk", STORE_A)
+    other_manager, _ = new_staff(client, "store_manager", STORE_B)
+    one_tea = {"reason": "破损", "lines": [{"sku_id": tea, "quantity": 1}]}
+    assert _post(client, path, clerk, one_tea).status_code == 403
+    assert _post(client, path, other_manager, one_tea).status_code == 403
+    too_many = {"reason": "x", "lines": [{"sku_id": tea, "quantity": 4}]}
+    assert _post(client, path, manager, too_many).status_code == 409
+
+    amounts = []
+    for body in (one_tea, {"reason": "破损", "lines": [{"sku_id": tea, "quantity": 2},
+                                                     {"sku_id": cake, "quantity": 1}]},
+                 {"reason": "整单退"}):
+        answer = _post(client, path, manager, body)
+        assert answer.status_code == 201, answer.body
+        amounts.append(body_of(answer)["refund_fen"])
+
+    assert sum(amounts) == order["total_fen"]
+    refunds = body_of(client.http.get(path, headers=manager))["refunds"]
+    assert [r["refund_fen"] for r in refunds] == amounts
+    assert {_settled(sandbox_url, order["order_id"], r["refund_id"]) for r in refunds} \
+        == {"SUCCESS"}
+    assert _order(order["order_id"]).status == "REFUNDED"
+    assert _wechat_order(sandbox_url, order["order_id"])["refunded_fee"] == order["total_fen"]
+    assert _post(client, path, manager, {"reason": "again"}).status_code == 409
+
+
+def _refund_notify_xml(order_id, refund_id, refund_fee, total_fee, key=MCH_KEY,
+                       status="SUCCESS"):
+    """A refund result notify as WeChat encrypts it (AES-256-ECB, key = md5 of the merchant
+    key), built with wechatpy's own crypto."""
+    import base64
+    import hashlib
+
+    from wechatpy.crypto import RefundCrypto
+
+    root = (f"<root><out_refund_no>{refund_id}</out_refund_no>"
+            f"<out_trade_no>{order_id}</out_trade_no><refund_fee>{refund_fee}</refund_fee>"
+            f"<total_fee>{total_fee}</total_fee><refund_status>{status}</refund_status>"
+            f"<refund_id>50300{uuid.uuid4().int % 10 ** 20:020d}</refund_id>"
+            f"<success_time>2026-11-27 12:00:00</success_time></root>")
+    crypto = RefundCrypto(hashlib.md5(key.encode()).hexdigest().encode())
+    req_info = crypto.encrypt(root)
+    if isinstance(req_info, bytes):
+        req_info = req_info.decode()
+    assert base64.b64decode(req_info)
+    return (f"<xml><return_code>SUCCESS</return_code>"
+            f"<appid>{TEST_ENVIRONMENT['WECHAT_APP_ID']}</appid>"
+            f"<mch_id>{TEST_ENVIRONMENT['WECHAT_MCH_ID']}</mch_id>"
+            f"<nonce_str>{uuid.uuid4().hex}</nonce_str><req_info>{req_info}</req_info></xml>")
+
+
+def _post_refund_notify(app_url, xml):
+    answer = requests.post(f"{app_url}/wechat/pay/refund-notify", data=xml.encode(),
+                           headers={"Content-Type": "text/xml"}, timeout=10)
+    assert answer.status_code == 200
+    return answer.text
+
+
+def _held_refund(client, sandbox_url, headers, order, monkeypatch):
+    """A refund WeChat accepted but whose result has not come: its notify goes nowhere."""
+    monkeypatch.setenv("PUBLIC_API_URL", "http://127.0.0.1:9")
+    asked = _post(client, f"/orders/{order['order_id']}/refund", headers, {"reason": "x"})
+    assert asked.status_code == 201, asked.body
+    return body_of(asked)
+
+
+def test_a_refund_notify_five_times_at_once_gives_back_once(client, shopper, served_app,
+                                                             sandbox_url, monkeypatch):
+    from chalicelib.catalog.stock import current
+    from chalicelib.members import points
+    from chalicelib.members.models import Member
+
+    headers, member_id = shopper
+    points.change_points(member_id, 200, "admin", _id("gift"))
+    sku = _sku(price_fen=5_000, stock=4)
+    order = _paid(client, sandbox_url, headers, sku, 2, points=200)
+    refund = _held_refund(client, sandbox_url, headers, order, monkeypatch)
+    xml = _refund_notify_xml(order["order_id"], refund["refund_id"], refund["refund_fen"],
+                             order["total_fen"])
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        answers = list(pool.map(lambda _: _post_refund_notify(served_app, xml), range(5)))
+
+    assert all("SUCCESS" in answer for answer in answers), answers
+    assert _refund_status(order["order_id"], refund["refund_id"]) == "SUCCESS"
+    assert current(STORE_A, sku) == 4
+    member = Member.get(member_id)
+    assert (member.points_balance, member.growth) == (200, 0)
+
+
+@pytest.mark.parametrize("forgery", ["wrong_key", "wrong_amount", "unknown_refund"])
+def test_a_refund_notify_that_does_not_check_out_changes_nothing(
+        client, shopper, served_app, sandbox_url, monkeypatch, forgery, capfd):
+    from chalicelib.catalog.stock import current
+
+    headers, _ = shopper
+    sku = _sku(price_fen=5_000, stock=2)
+    order = _paid(client, sandbox_url, headers, sku)
+    refund = _held_refund(client, sandbox_url, headers, order, monkeypatch)
+    arguments = {"wrong_key": dict(key="k" * 32), "wrong_amount": dict(refund_fee=1),
+                 "unknown_refund": dict(refund_id=order["order_id"] + "-r99")}[forgery]
+    xml = _refund_notify_xml(**{"order_id": order["order_id"], "refund_id": refund["refund_id"],
+                                "refund_fee": refund["refund_fen"],
+                                "total_fee": order["total_fen"], **arguments})
+
+    assert "FAIL" in _post_refund_notify(served_app, xml)
+    assert _refund_status(order["order_id"], refund["refund_id"]) == "PROCESSING"
+    assert current(STORE_A, sku) == 1
+    assert '"event": "refund_notify_rejected"' in capfd.readouterr().out
+
+
+def test_a_refund_whose_notify_is_lost_is_settled_by_the_refunds_job(
+        client, shopper, served_app, sandbox_url, monkeypatch):
+    from chalicelib.catalog.stock import current
+    from chalicelib.checkout import refunds
+
+    headers, _ = shopper
+    sku = _sku(price_fen=4_000, stock=3)
+    order = _paid(client, sandbox_url, headers, sku)
+    refund = _held_refund(client, sandbox_url, headers, order, monkeypatch)
+    _wait_for(lambda: _wechat_order(sandbox_url, order["order_id"])["refunds"][0]["status"]
+              == "SUCCESS")
+    assert _refund_status(order["order_id"], refund["refund_id"]) == "PROCESSING"
+
+    assert refunds.follow_up() >= 1
+
+    assert _refund_status(order["order_id"], refund["refund_id"]) == "SUCCESS"
+    assert current(STORE_A, sku) == 3
+    refunds.follow_up()
+    assert current(STORE_A, sku) == 3
+
+
+def test_a_refund_wechat_gives_up_on_frees_its_units_for_another(
+        client, shopper, served_app, sandbox_url, monkeypatch):
+    from chalicelib.catalog.stock import current
+    from chalicelib.checkout import refunds
+
+    headers, _ = shopper
+    sku = _sku(price_fen=4_000, stock=3)
+    order = _paid(client, sandbox_url, headers, sku)
+    requests.post(f"{sandbox_url}/__sandbox__/pay/refunds/{order['order_id']}-r01/hold",
+                  timeout=5)
+    refund = _held_refund(client, sandbox_url, headers, order, monkeypatch)
+    assert requests.post(f"{sandbox_url}/__sandbox__/pay/refunds/{refund['refund_id']}/settle",
+                         json={"result": "REFUNDCLOSE"}, timeout=5).status_code == 200
+
+    refunds.follow_up()
+
+    assert _refund_status(order["order_id"], refund["refund_id"]) == "FAILED"
+    assert _order(order["order_id"]).refunded_quantities == {sku: 0}
+    assert current(STORE_A, sku) == 2  # the goods were not given back
+    monkeypatch.delenv("PUBLIC_API_URL")
+    monkeypatch.setenv("PUBLIC_API_URL", served_app)
+    second = _post(client, f"/orders/{order['order_id']}/refund", headers, {"reason": "再试"})
+    assert second.status_code == 201 and body_of(second)["refund_id"].endswith("-r02")
+    assert _settled(sandbox_url, order["order_id"], body_of(second)["refund_id"]) == "SUCCESS"
+    assert current(STORE_A, sku) == 3
+
+
+def test_at_most_50_refunds_and_none_after_a_year(client, shopper, served_app, sandbox_url):
+    from chalicelib.checkout import refunds
+    from chalicelib.errors import DomainError
+
+    headers, member_id = shopper
+    sku = _sku(price_fen=100, stock=60)
+    order = _paid(client, sandbox_url, headers, sku, 51)
+    a_year_on = FixedClock(datetime.now(timezone.utc) + timedelta(days=366))
+    with pytest.raises(DomainError) as too_late:
+        refunds.request(order["order_id"], None, "late", "test", clock=a_year_on)
+    assert too_late.value.code == "refund_not_allowed"
+
+    for _ in range(50):
+        refunds.request(order["order_id"], {sku: 1}, "one by one", "test")
+    with pytest.raises(DomainError) as too_many:
+        refunds.request(order["order_id"], {sku: 1}, "the 51st", "test")
+
+    assert too_many.value.code == "refund_not_allowed"
+    assert _order(order["order_id"]).refunded_fen == 50 * 100
+
+
+def test_staff_ship_and_deliver_a_delivery_order(client, shopper, served_app, sandbox_url):
+    headers, _ = shopper
+    sku = _sku(price_fen=3_000, stock=3)
+    order = _paid(client, sandbox_url, headers, sku, fulfilment="delivery", address=ADDRESS)
+    assert order["total_fen"] == 3_000 + 800
+    clerk, _ = new_staff(client, "clerk", STORE_A)
+    other_clerk, _ = new_staff(client, "clerk", STORE_B)
+    base = f"/stores/{STORE_A}/orders/{order['order_id']}"
+    shipment = {"carrier": "顺丰", "tracking_no": "SF1234567890"}
+
+    assert _post(client, base + "/ship", other_clerk, shipment).status_code == 403
+    assert _post(client, base + "/deliver", clerk).status_code == 409  # not shipped yet
+    shipped = _post(client, base + "/ship", clerk, shipment)
+    assert shipped.status_code == 200 and body_of(shipped)["status"] == "SHIPPED"
+    mine = body_of(client.http.get(f"/orders/{order['order_id']}", headers=headers))
+    assert mine["delivery"]["tracking_no"] == "SF1234567890" and mine["shipped_at"]
+    assert _post(client, f"/orders/{order['order_id']}/refund", headers,
+                 {"reason": "x"}).status_code == 409  # shipped: the store refunds it
+    delivered = _post(client, base + "/deliver", clerk)
+    assert body_of(delivered)["status"] == "COMPLETED"
+    assert _post(client, base + "/ship", clerk, shipment).status_code == 409
+
+    manager, _ = new_staff(client, "store_manager", STORE_A)
+    returned = _post(client, base + "/refunds", manager, {"reason": "退货"})
+    assert body_of(returned)["refund_fen"] == 3_000  # the delivery was made: its fee stays
+
+
+def test_a_pickup_order_cannot_be_shipped(client, shopper, served_app, sandbox_url):
+    headers, _ = shopper
+    order = _paid(client, sandbox_url, headers, _sku(stock=1))
+    clerk, _ = new_staff(client, "clerk", STORE_A)
+    answer = _post(client, f"/stores/{STORE_A}/orders/{order['order_id']}/ship", clerk, {})
+    assert answer.status_code == 409
+    assert body_of(answer)["error"]["code"] == "order_not_shippable"
+
+
+def test_a_recruiting_guide_earns_a_second_level_never_a_third(client, shopper, served_app,
+                                                                sandbox_url):
+    from chalicelib.guides.models import GuideSale
+
+    headers, member_id = shopper
+    first, first_session = new_staff(client, "guide", STORE_A)
+    recruits = [(first, first_session["member"]["member_id"])]
+    for _ in range(2):  # first recruits second, second recruits third
+        code = body_of(_post(client, "/guides/me/invites", recruits[-1][0],
+                             {"name": "新导购"}))["code"]
+        recruit_headers, session = sign_in(client, WeChatUser(_id("recruit")))
+        claimed = _post(client, "/staff/invites/claim", recruit_headers, {"code": code})
+        assert body_of(claimed)["role"] == "guide" and body_of(claimed)["store_id"] == STORE_A
+        recruits.append((recruit_headers, session["member"]["member_id"]))
+    (_, first_id), (_, second_id), (_, third_id) = recruits
+    from chalicelib.members.models import Member
+
+    Member(member_id).update(actions=[Member.guide_id.set(third_id)])
+
+    order = _paid(client, sandbox_url, headers, _sku(price_fen=10_000, stock=1))
+
+    earned = {guide: [(s.tier, s.commission_fen) for s in GuideSale.query(guide)
+                      if s.order_id == order["order_id"]]
+              for guide in (first_id, second_id, third_id)}
+    assert earned == {third_id: [(1, 300)], second_id: [(2, 100)], first_id: []}
+
+
+def test_commissions_settle_after_the_return_window_once(client, shopper, served_app,
+                                                          sandbox_url):
+    from chalicelib.guides import attribution, settlement
+    from chalicelib.members.models import BrandSetting
+
+    headers, member_id = shopper
+    _, guide_id = _bound_to_new_guide(client, member_id)
+    kept = _paid(client, sandbox_url, headers, _sku(price_fen=10_000, stock=1))
+    halved = _paid(client, sandbox_url, headers, _sku(price_fen=5_000, stock=2), 2)
+    manager, _ = new_staff(client, "store_manager", STORE_A)
+    halved_sku = halved["breakdown"]["lines"][0]["sku_id"]
+    refund = _post(client, f"/stores/{STORE_A}/orders/{halved['order_id']}/refunds", manager,
+                   {"reason": "退一件", "lines": [{"sku_id": halved_sku, "quantity": 1}]})
+    assert _settled(sandbox_url, halved["order_id"], body_of(refund)["refund_id"]) == "SUCCESS"
+    BrandSetting(settlement.JOB).delete()
+    now = datetime.now(timezone.utc)
+    month = attribution.month_of(now)
+
+    settlement.run(FixedClock(now))  # inside the return window: nothing settles
+    assert attribution.month_totals(guide_id, month)["settled_fen"] == 0
+    window_over = FixedClock(now + timedelta(days=8))
+    settled, _ = settlement.run(window_over)
+    assert settled >= 2 and settlement.run(window_over) == (0, 0)
+
+    totals = attribution.month_totals(guide_id, month)
+    assert (totals["commission_fen"], totals["settled_fen"]) == (300 + 150, 450)
+    assert [sale["settled"] for sale in attribution.sales(guide_id, month, 10, None)
+            ["orders"]] == [True, True]
+    # A return after settlement: the commission it had is owed back.
+    late = _post(client, f"/stores/{STORE_A}/orders/{kept['order_id']}/refunds", manager,
+                 {"reason": "退货"})
+    assert _settled(sandbox_url, kept["order_id"], body_of(late)["refund_id"]) == "SUCCESS"
+    totals = attribution.month_totals(guide_id, month)
+    assert (totals["commission_fen"], totals["settled_fen"]) == (150, 450)
