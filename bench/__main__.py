@@ -8,6 +8,7 @@ import sys
 from devtools.processes import ROOT
 
 SCENARIOS = {
+    "checkout": "bench.checkout",
     "cold_start": "bench.cold_start",
     "members": "bench.members",
     "stores": "bench.stores",

@@ -1,0 +1,298 @@
+"""Checkout: what one paid order costs in DynamoDB, and 100 shoppers racing for one hot SKU.
+
+In process: a returning member places an order (`POST /orders` through chalice.test.Client,
+pickup, one SKU) and WeChat's payment notify for it is processed (`payments.on_notify` with a
+notify signed as WeChat signs it). Every DynamoDB call in between is counted and asked for
+ReturnConsumedCapacity; the write capacity units of the writes are summed.
+
+Over HTTP: `chalice local` (its own process, 127.0.0.1) in front of the same DynamoDB Local.
+100 shoppers, each signed in through `POST /auth/login` with a connection of their own, keep
+ordering 1 unit of a SKU that has 300 until they are told it is sold out (at most 5 attempts
+each, so 500 units are wanted). Afterwards the orders they got and the stock item must agree.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from bench.members import local_stack
+from devtools import processes
+from devtools.processes import ROOT
+
+STORE_ID = "store-xintiandi"  # a demo store that offers pickup
+MEASURED_ORDERS = 20
+SHOPPERS, HOT_STOCK, ATTEMPTS_PER_SHOPPER = 100, 300, 5
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
+STAGE_ENV = json.loads((ROOT / ".chalice/config.json").read_text())["stages"]["local"][
+    "environment_variables"]
+
+
+def _forget_connections():
+    """PynamoDB keeps a model's connection while its table name stays the same, even when
+    the endpoint changes; each scenario has a DynamoDB Local of its own on another port."""
+    from chalicelib.db.tables import all_models
+
+    for model in all_models():
+        model._connection = None
+
+
+def _units(consumed):
+    """Write units in a ConsumedCapacity (one table's, or a list of them for a batch or a
+    transaction; DynamoDB already counts a transaction's writes twice)."""
+    tables = consumed if isinstance(consumed, list) else [consumed]
+    return sum(table.get("WriteCapacityUnits", table["CapacityUnits"]) for table in tables)
+
+
+@contextmanager
+def metering_dynamodb():
+    """Every DynamoDB call made inside the block, as [operation, write units or None]."""
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+    calls = []
+
+    def metered(client, operation, params):
+        if client.meta.service_model.service_name != "dynamodb":
+            return original(client, operation, params)
+        if operation in WRITES | READS and params.get("ReturnConsumedCapacity") != "INDEXES":
+            params = {**params, "ReturnConsumedCapacity": "TOTAL"}
+        call = [operation, None]
+        calls.append(call)
+        response = original(client, operation, params)
+        if operation in WRITES:
+            if "ConsumedCapacity" not in response:
+                raise RuntimeError(f"DynamoDB reported no consumed capacity for {operation}")
+            call[1] = _units(response["ConsumedCapacity"])
+        return response
+
+    BaseClient._make_api_call = metered
+    try:
+        yield calls
+    finally:
+        BaseClient._make_api_call = original
+
+
+def _sku(name, stock):
+    from chalicelib.catalog import products
+    from chalicelib.catalog import stock as store_stock
+
+    sku_id = f"sku-bench-{name}"
+    products.create_product({"product_id": f"p-bench-{name}", "category_id": "cat-tea",
+                             "name": f"bench {name}",
+                             "skus": [{"sku_id": sku_id, "base_price_fen": 2_000}]})
+    store_stock.set_quantity(STORE_ID, sku_id, stock, "delivery", "bench")
+    return sku_id
+
+
+def _signed_notify(order):
+    """WeChat's payment notify for the order, signed (MD5) with the merchant key."""
+    from wechatpy.pay.utils import calculate_signature
+
+    from chalicelib.config import settings
+
+    fields = {"appid": settings.wechat_app_id, "mch_id": settings.wechat_mch_id,
+              "nonce_str": uuid.uuid4().hex, "return_code": "SUCCESS",
+              "result_code": "SUCCESS", "openid": order["openid"], "trade_type": "JSAPI",
+              "total_fee": str(order["total_fen"]), "fee_type": "CNY",
+              "out_trade_no": order["order_id"], "transaction_id": uuid.uuid4().hex[:28],
+              "time_end": "20260101120000", "bank_type": "OTHERS",
+              "cash_fee": str(order["total_fen"])}
+    fields["sign"] = calculate_signature(fields, settings.wechat_mch_key)
+    return "<xml>" + "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items()) + "</xml>"
+
+
+def _place_and_pay(client, member_id, sku_id):
+    """POST /orders, then the payment notify: the order as placed."""
+    from chalicelib.checkout import payments
+    from chalicelib.core import tokens
+
+    headers = {"Authorization": f"Bearer {tokens.session_tokens(member_id)['access_token']}",
+               "Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
+    request = {"store_id": STORE_ID, "items": [{"sku_id": sku_id, "quantity": 1}],
+               "fulfilment": "pickup"}
+    placed = client.http.post("/orders", headers=headers, body=json.dumps(request))
+    assert placed.status_code == 201, placed.body
+    order = {**json.loads(placed.body), "openid": f"bench-openid-{member_id}"}
+    answer = payments.on_notify(_signed_notify(order))
+    assert "SUCCESS" in answer, answer
+    return order
+
+
+def _one_paid_order():
+    """(DynamoDB requests, write units, {operation: calls}) of one order placed and paid by
+    a member who has ordered before, averaged over MEASURED_ORDERS members."""
+    from chalice.test import Client
+
+    import app as yutang
+    from chalicelib.checkout.models import Order
+    from chalicelib.members.models import Member
+
+    sku_id = _sku("measured", 10 * MEASURED_ORDERS)
+    members = [f"bench-buyer-{n}" for n in range(MEASURED_ORDERS)]
+    for member_id in members:
+        Member(member_id, openid=f"bench-openid-{member_id}",
+               created_at=datetime.now(timezone.utc)).save()
+    requests_made, write_units, operations = [], [], {}
+    with Client(yutang.app) as client:
+        for member_id in members:  # their first orders; the first also connects
+            _place_and_pay(client, member_id, sku_id)
+        for member_id in members:
+            with metering_dynamodb() as calls:
+                order = _place_and_pay(client, member_id, sku_id)
+            assert Order.get(order["order_id"]).status == "PAID"
+            requests_made.append(len(calls))
+            write_units.append(sum(units for _, units in calls if units is not None))
+            for operation, _ in calls:
+                operations[operation] = operations.get(operation, 0) + 1
+    per_order = {op: count / MEASURED_ORDERS for op, count in sorted(operations.items())}
+    return statistics.mean(requests_made), statistics.mean(write_units), per_order
+
+
+@contextmanager
+def _chalice_local():
+    """`chalice local` on a free port of 127.0.0.1, on this process's DynamoDB Local."""
+    port = processes.free_port()
+    chalice_cli = os.path.join(os.path.dirname(sys.executable), "chalice")
+    with tempfile.TemporaryFile() as errors:
+        server = subprocess.Popen([chalice_cli, "local", "--stage", "local", "--host",
+                                   "127.0.0.1", "--port", str(port), "--no-autoreload"],
+                                  cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL,
+                                  stderr=errors)
+        try:
+            processes.wait_for_port(port, server, "chalice local")
+            yield f"http://127.0.0.1:{port}"
+        except BaseException:
+            errors.seek(0)
+            print(errors.read().decode(errors="replace")[-3000:])
+            raise
+        finally:
+            processes.stop([server])
+
+
+def _signed_in(base_url, name):
+    """A shopper's own connection, signed in as a WeChat user of their own."""
+    import requests
+
+    session = requests.Session()
+    answer = session.post(f"{base_url}/auth/login", json={"code": f"sandbox:{name}:1"},
+                          timeout=60)
+    answer.raise_for_status()
+    session.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+    return session
+
+
+def _shopper(session, base_url, sku_id, start, outcome):
+    """Orders 1 unit at a time, a fresh Idempotency-Key each, until told it is sold out."""
+    import requests
+
+    request = {"store_id": STORE_ID, "items": [{"sku_id": sku_id, "quantity": 1}],
+               "fulfilment": "pickup"}
+    if start is not None:
+        start.wait()
+    for _ in range(ATTEMPTS_PER_SHOPPER):
+        began = time.perf_counter()
+        try:
+            answer = session.post(f"{base_url}/orders", json=request, timeout=120,
+                                  headers={"Idempotency-Key": uuid.uuid4().hex})
+        except requests.ConnectionError:
+            outcome["refusals"]["connection_error"] = \
+                outcome["refusals"].get("connection_error", 0) + 1
+            continue
+        outcome["ms"].append((time.perf_counter() - began) * 1000)
+        if answer.status_code == 201:
+            order = answer.json()
+            outcome["orders"].append(order["order_id"])
+            outcome["units"] += sum(line["quantity"] for line in order["breakdown"]["lines"]
+                                    if line["sku_id"] == sku_id)
+            continue
+        code = answer.json().get("error", {}).get("code", str(answer.status_code))
+        outcome["refusals"][code] = outcome["refusals"].get(code, 0) + 1
+        if code == "insufficient_stock":
+            break
+
+
+def _rush():
+    """100 shoppers through `chalice local` for HOT_STOCK units of one SKU."""
+    from chalicelib.catalog.models import StoreStock
+    from chalicelib.checkout.models import Order
+
+    sku_id = _sku("hot", HOT_STOCK)
+    warm_up = _sku("warm-up", 10)
+    started = {}
+    start = threading.Barrier(SHOPPERS + 1, action=lambda: started.setdefault(
+        "at", time.perf_counter()))
+    outcomes = [{"ms": [], "orders": [], "units": 0, "refusals": {}} for _ in range(SHOPPERS)]
+    with _chalice_local() as base_url:
+        # One order first, outside the figures: the server imports checkout on first use.
+        warm_up_shopper = {"ms": [], "orders": [], "units": 0, "refusals": {}}
+        with _signed_in(base_url, "bench-warm-up") as session:
+            _shopper(session, base_url, warm_up, None, warm_up_shopper)
+        assert warm_up_shopper["orders"], warm_up_shopper
+        # Signed in one after another: `chalice local` listens with a backlog of 5, and its
+        # connections are kept alive, so the rush itself opens none.
+        sessions = [_signed_in(base_url, f"bench-shopper-{n}") for n in range(SHOPPERS)]
+        shoppers = [threading.Thread(target=_shopper, args=(sessions[n], base_url, sku_id,
+                                                            start, outcomes[n]))
+                    for n in range(SHOPPERS)]
+        for shopper in shoppers:
+            shopper.start()
+        start.wait(timeout=120)
+        for shopper in shoppers:
+            shopper.join()
+        wall_s = time.perf_counter() - started["at"]
+        for session in sessions:
+            session.close()
+
+    order_ids = [order_id for outcome in outcomes for order_id in outcome["orders"]]
+    units = sum(outcome["units"] for outcome in outcomes)
+    in_db = list(Order.batch_get(order_ids))  # every order a shopper was given exists
+    assert len(in_db) == len(order_ids) == len(set(order_ids)), (len(in_db), len(order_ids))
+    units_in_db = sum(line["quantity"] for order in in_db for line in order.breakdown["lines"]
+                      if line["sku_id"] == sku_id)
+    left = StoreStock.get(STORE_ID, sku_id, consistent_read=True).quantity
+    if units_in_db != units or left != HOT_STOCK - units:
+        print(f"  checkout: stock does not add up: {units} units ordered ({units_in_db} in the "
+              f"orders' lines), {left} left of {HOT_STOCK}")
+    refusals = {}
+    for outcome in outcomes:
+        for code, count in outcome["refusals"].items():
+            refusals[code] = refusals.get(code, 0) + count
+    timings = [ms for outcome in outcomes for ms in outcome["ms"]]
+    print(f"  checkout: {len(order_ids)} orders, {units} units of {HOT_STOCK} in stock "
+          f"({left} left); refusals {refusals}; {len(timings)} attempts in {wall_s:.1f} s")
+    return {
+        "checkout_orders_per_s": round(len(order_ids) / wall_s, 1),
+        "checkout_p50_ms": round(statistics.median(timings), 1),
+        "checkout_p99_ms": round(statistics.quantiles(timings, n=100, method="inclusive")[98],
+                                 1),
+        "checkout_oversold_units": max(0, max(units, units_in_db) - HOT_STOCK) + max(0, -left),
+    }
+
+
+def run():
+    from devtools.seed import seed_demo_brand
+
+    _forget_connections()
+    try:
+        with local_stack():
+            os.environ["WECHAT_MCH_KEY"] = STAGE_ENV["WECHAT_MCH_KEY"]  # the sandbox merchant's
+            seed_demo_brand()
+            requests_made, write_units, operations = _one_paid_order()
+            print("  checkout: DynamoDB calls per paid order: "
+                  + ", ".join(f"{op} {count:g}" for op, count in operations.items()))
+            figures = _rush()
+    finally:
+        _forget_connections()
+    return {
+        "checkout_dynamodb_requests_per_order": round(requests_made, 1),
+        "checkout_write_units_per_paid_order": round(write_units, 1),
+        **figures,
+    }
