@@ -135,5 +135,13 @@ JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
+def shopper(client, served_app):
+    """A signed-in shopper whose payments WeChat (the sandbox) notifies to the served app:
+    (headers, member_id)."""
+    headers, session = sign_in(client, WeChatUser(f"shopper-{uuid.uuid4().hex[:10]}"))
+    return headers, session["member"]["member_id"]
+
+
+@pytest.fixture
 def admin(client):
     return new_staff(client, "admin")[0]

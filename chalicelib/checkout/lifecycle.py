@@ -31,8 +31,7 @@ JOB = "job:orders-minute"
 def _release(order, reason, now):
     """One transaction: the order closes, and its stock, coupon and points come back."""
     from chalicelib.catalog import stock
-    from chalicelib.members import ledger, points
-    from chalicelib.members import program as loyalty_program
+    from chalicelib.members import points
     from chalicelib.members.models import Member
 
     member = Member.get(order.member_id, consistent_read=True) if order.points_used else None
@@ -48,11 +47,8 @@ def _release(order, reason, now):
             coupons.give_back_in(writes, order.member_id, order.member_coupon_id,
                                  order.order_id)
         if member is not None:
-            change = points.plan_change(member, order.points_used, "release", order.order_id,
-                                        now, loyalty_program.current(),
-                                        note=f"order {order.order_id} {reason}")
-            ledger.add_change(writes, member, points.marker_key(
-                member.member_id, "release", order.order_id), change, now)
+            points.change_in(writes, member, order.points_used, "release", order.order_id, now,
+                             note=f"order {order.order_id} {reason}")
 
 
 def close_unpaid(order, reason, pay=None, clock=system_clock):

@@ -132,8 +132,7 @@ def _write(member, key, request_hash, order, now):
     """The order's one transaction. Items, in order: key, order, then per line its stock and
     its audit entry, then the coupon, then the points (member, marker, ledger entry)."""
     from chalicelib.catalog import stock
-    from chalicelib.members import ledger, points
-    from chalicelib.members import program as loyalty_program
+    from chalicelib.members import points
 
     breakdown = order.breakdown
     with transaction() as writes:
@@ -147,10 +146,8 @@ def _write(member, key, request_hash, order, now):
         if order.member_coupon_id:
             coupons.use_in(writes, order.member_id, order.member_coupon_id, order.order_id)
         if order.points_used:
-            change = points.plan_change(member, -order.points_used, "checkout", order.order_id,
-                                        now, loyalty_program.current())
-            ledger.add_change(writes, member, points.marker_key(
-                member.member_id, "checkout", order.order_id), change, now)
+            points.change_in(writes, member, -order.points_used, "checkout", order.order_id,
+                             now)
 
 
 def _why_refused(codes, order):

@@ -198,8 +198,7 @@ def _restore(order, refund, now):
     coupon come back."""
     from chalicelib.catalog import stock
     from chalicelib.checkout import coupons
-    from chalicelib.members import ledger, points
-    from chalicelib.members import program as loyalty_program
+    from chalicelib.members import points
     from chalicelib.members.models import Member
 
     member = Member.get(order.member_id, consistent_read=True) if refund.points else None
@@ -222,11 +221,8 @@ def _restore(order, refund, now):
             coupons.give_back_in(writes, order.member_id, order.member_coupon_id,
                                  order.order_id)
         if member is not None:
-            change = points.plan_change(member, refund.points, "return", refund.refund_id,
-                                        now, loyalty_program.current(),
-                                        note=f"refund of order {order.order_id}")
-            ledger.add_change(writes, member, points.marker_key(
-                member.member_id, "return", refund.refund_id), change, now)
+            points.change_in(writes, member, refund.points, "return", refund.refund_id, now,
+                             note=f"refund of order {order.order_id}")
 
 
 def _release_units(order, refund, now, wechat_status):

@@ -6,7 +6,7 @@ from chalicelib.db.base import unchanged
 from chalicelib.errors import DomainError
 from chalicelib.members import program as loyalty_program
 from chalicelib.members import rules
-from chalicelib.members.ledger import AlreadyApplied, Change, apply_once
+from chalicelib.members.ledger import AlreadyApplied, Change, add_change, apply_once
 from chalicelib.members.models import Member, PointsEntry
 
 # "checkout": points paying part of an order; "release": given back when it is not paid;
@@ -67,6 +67,14 @@ def plan_change(member, amount, source, source_id, now, program, *, note=None, c
         actions.append(total.add(-amount))
     return Change(actions, unchanged(Member.points_seq, member.points_seq), [entry], entry,
                   outcome=amount)
+
+
+def change_in(writes, member, amount, source, source_id, now, *, note=None):
+    """Adds a points change, once for its source, to a larger transaction (an order placed,
+    released or refunded)."""
+    change = plan_change(member, amount, source, source_id, now, loyalty_program.current(),
+                         note=note)
+    add_change(writes, member, marker_key(member.member_id, source, source_id), change, now)
 
 
 def _change(member_id, delta_for, source, source_id, *, note, clamp, clock, program):

@@ -4,7 +4,7 @@ wechatpy keeps the access token in process memory by default, so every Lambda co
 would fetch its own (and each fetch can invalidate the others' tokens). Stored here, one
 token serves all containers until it expires.
 """
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist
 from wechatpy.session import SessionStorage

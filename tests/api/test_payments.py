@@ -78,12 +78,6 @@ def _pay_in_wechat(sandbox_url, order_id):
     _wait_for(lambda: any(attempt["delivered"] for attempt in _notifies(sandbox_url, order_id)))
 
 
-@pytest.fixture
-def shopper(client, served_app):
-    headers, session = sign_in(client, WeChatUser(_id("payer")))
-    return headers, session["member"]["member_id"]
-
-
 def test_the_whole_journey_from_login_to_pickup(client, served_app, sandbox_url):
     from chalicelib.members.models import Member
 

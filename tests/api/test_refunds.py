@@ -1,6 +1,5 @@
 """After payment: delivery, refunds through WeChat (the sandbox, through wechatpy) with their
 result notifies, and guides' commissions settling after the return window."""
-import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -10,8 +9,7 @@ import requests
 
 from chalicelib.core.clock import FixedClock
 from tests.api.test_checkout import _coupon, _id, _sku
-from tests.api.test_payments import (MCH_KEY, _order, _pay_in_wechat, _place, _post,
-                                     _wait_for, shopper)  # noqa: F401 (a fixture)
+from tests.api.test_payments import MCH_KEY, _order, _pay_in_wechat, _place, _post, _wait_for
 from tests.conftest import (STORE_A, STORE_B, TEST_ENVIRONMENT, WeChatUser, body_of, new_staff,
                             sign_in)
 
