@@ -4,12 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install java clean-data
+.PHONY: run test bench install java clean-data infra-install need-brand synth deploy diff
 
 run: install
 	$(PY) -m devtools.run
 
-test: install
+test: install infra-install
 	$(PY) -m pytest
 
 bench: install
@@ -35,3 +35,38 @@ java:
 
 clean-data:
 	rm -rf .data
+
+# Infrastructure (infra/): one CloudFormation stack per brand, `Yutang-<brand>`, from
+# infra/brands/<brand>.json. Its tools live in their own venv, never in the Lambda package.
+INFRA_VENV := infra/.venv
+INFRA_PY := $(INFRA_VENV)/bin/python
+INFRA_STAMP := $(INFRA_VENV)/.installed
+
+infra-install: $(INFRA_STAMP)
+
+$(INFRA_STAMP): infra/requirements.txt requirements.txt
+	test -x $(INFRA_PY) || python3 -m venv $(INFRA_VENV)
+	$(INFRA_PY) -m pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	touch $@
+
+infra/node_modules/.installed: infra/package.json infra/package-lock.json
+	cd infra && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+need-brand:
+	@test -n "$(BRAND)" || { echo "say which brand: BRAND=<brand> (brands:" \
+	  "$$(ls infra/brands | sed 's/\.json$$//' | tr '\n' ' '))"; exit 2; }
+
+# Offline: packages the app and writes infra/cdk.out/Yutang-<brand>.template.json. No AWS
+# call is made; placeholder credentials keep any real ones on the machine out of it.
+synth: need-brand infra-install
+	cd infra && BRAND=$(BRAND) AWS_ACCESS_KEY_ID=offline-synth AWS_SECRET_ACCESS_KEY=offline-synth \
+	  AWS_EC2_METADATA_DISABLED=true .venv/bin/python main.py
+
+# Real deploys, with the operator's own AWS credentials (and a bootstrapped account/region).
+deploy: need-brand infra-install infra/node_modules/.installed
+	cd infra && BRAND=$(BRAND) node_modules/.bin/cdk deploy Yutang-$(BRAND) \
+	  --require-approval broadening
+
+diff: need-brand infra-install infra/node_modules/.installed
+	cd infra && BRAND=$(BRAND) node_modules/.bin/cdk diff Yutang-$(BRAND)

@@ -1,0 +1,1 @@
+"""Yutang's infrastructure: one CloudFormation stack per brand (see main.py)."""

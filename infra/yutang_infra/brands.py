@@ -1,0 +1,131 @@
+"""A brand's configuration: `infra/brands/<brand>.json`, checked when loaded.
+
+Every name the stack makes for a brand starts with the brand's id (tables `yutang-<brand>-*`,
+functions `yutang-<brand>-*`, secrets `yutang/<brand>/*`), which is what keeps two brands'
+stacks apart even in one AWS account.
+"""
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+BRANDS_DIR = Path(__file__).resolve().parent.parent / "brands"
+
+_BRAND_ID = re.compile(r"^[a-z][a-z0-9-]{1,20}[a-z0-9]$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                   2192, 2557, 2922, 3288, 3653)
+_REQUIRED = ("brand", "region", "wechat_app_id", "wechat_mch_id", "secrets", "domain",
+             "alarm_email")
+_OPTIONAL = ("account", "brand_name", "certificate_arn", "log_retention_days", "_comment")
+
+
+class BrandError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Brand:
+    id: str
+    region: str
+    wechat_app_id: str
+    wechat_mch_id: str
+    secrets: dict = field(hash=False)
+    domain: str
+    alarm_email: str
+    account: Optional[str] = None
+    brand_name: Optional[str] = None
+    certificate_arn: Optional[str] = None
+    log_retention_days: int = 90
+
+    @property
+    def stack_name(self):
+        return f"Yutang-{self.id}"
+
+    @property
+    def table_prefix(self):
+        return f"yutang-{self.id}-"
+
+    @property
+    def secret_prefix(self):
+        return f"yutang/{self.id}/"
+
+    @property
+    def public_api_url(self):
+        return f"https://{self.domain}"
+
+    def function_name(self, name):
+        return f"yutang-{self.id}-{name}"
+
+
+def brand_ids():
+    return sorted(path.stem for path in BRANDS_DIR.glob("*.json"))
+
+
+def load(brand_id, brands_dir=BRANDS_DIR):
+    path = Path(brands_dir) / f"{brand_id}.json"
+    if not path.is_file():
+        raise BrandError(f"no brand config {path} (brands: {', '.join(brand_ids()) or 'none'})")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise BrandError(f"{path}: not JSON: {error}") from None
+    return parse(raw, expected_id=brand_id, source=str(path))
+
+
+def parse(raw, expected_id=None, source="brand config"):
+    def fail(message):
+        raise BrandError(f"{source}: {message}")
+
+    if not isinstance(raw, dict):
+        fail("must be a JSON object")
+    missing = [key for key in _REQUIRED if raw.get(key) in (None, "")]
+    if missing:
+        fail(f"missing {', '.join(missing)}")
+    unknown = sorted(set(raw) - set(_REQUIRED) - set(_OPTIONAL))
+    if unknown:
+        fail(f"unknown keys {', '.join(unknown)}")
+    brand_id = raw["brand"]
+    if not isinstance(brand_id, str) or not _BRAND_ID.match(brand_id):
+        fail("brand must be 3-22 characters: lower-case letters, digits and dashes, "
+             "starting with a letter")
+    if expected_id is not None and brand_id != expected_id:
+        fail(f"brand is {brand_id!r} but the file is named for {expected_id!r}")
+    if not _REGION.match(str(raw["region"])):
+        fail(f"region {raw['region']!r} is not an AWS region name")
+    account = raw.get("account")
+    if account is not None and not _ACCOUNT.match(str(account)):
+        fail("account must be a 12-digit AWS account id (or null: the deploying credentials' "
+             "account)")
+    if not _DOMAIN.match(str(raw["domain"])):
+        fail(f"domain {raw['domain']!r} is not a host name (no scheme, no path)")
+    if not _EMAIL.match(str(raw["alarm_email"])):
+        fail(f"alarm_email {raw['alarm_email']!r} is not an e-mail address")
+    secrets = raw["secrets"]
+    if not isinstance(secrets, dict) or not secrets:
+        fail("secrets must map each secret (wechat_app_secret, …) to a Secrets Manager name")
+    prefix = f"yutang/{brand_id}/"
+    for key, name in secrets.items():
+        if not re.match(r"^[a-z][a-z0-9_]*$", key):
+            fail(f"secret key {key!r}: lower-case letters, digits and underscores")
+        # The role may read only secrets under the brand's own prefix: a name outside it
+        # could be another brand's.
+        if not isinstance(name, str) or not name.startswith(prefix) or \
+                not re.match(r"^[A-Za-z0-9/_+=.@-]{1,512}$", name):
+            fail(f"secret {key}: the name must start with {prefix!r} (got {name!r})")
+    retention = raw.get("log_retention_days", 90)
+    if retention not in _RETENTION_DAYS:
+        fail(f"log_retention_days must be one of {_RETENTION_DAYS}")
+    certificate_arn = raw.get("certificate_arn")
+    if certificate_arn is not None and not re.match(r"^arn:aws[a-z-]*:acm:", certificate_arn):
+        fail("certificate_arn must be an ACM certificate ARN")
+    return Brand(id=brand_id, region=raw["region"], wechat_app_id=str(raw["wechat_app_id"]),
+                 wechat_mch_id=str(raw["wechat_mch_id"]), secrets=dict(secrets),
+                 domain=raw["domain"], alarm_email=raw["alarm_email"],
+                 account=None if account is None else str(account),
+                 brand_name=raw.get("brand_name"), certificate_arn=certificate_arn,
+                 log_retention_days=retention)

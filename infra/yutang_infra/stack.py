@@ -1,0 +1,218 @@
+"""`Yutang-<brand>`: one brand's whole backend, isolated from every other brand's.
+
+- a DynamoDB table per PynamoDB model, from the model's own schema;
+- the Chalice app (API Gateway, the API handler and one function per scheduled job) through
+  Chalice's CDK construct, with the brand's stage made from the `brand-template` stage;
+- one role for all of the app's functions, reaching only this brand's tables, indexes,
+  secrets and log groups (plus X-Ray);
+- alarms to an SNS topic that e-mails the brand's ops team.
+"""
+import os
+
+from aws_cdk import (Acknowledgment, ArnFormat, CfnOutput, Fn, RemovalPolicy, Stack,
+                     Validations)
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from chalice.cdk import Chalice
+
+from yutang_infra import yutang_app
+from yutang_infra.alarms import Alarms
+
+# What the app does with its tables (PynamoDB: get, put, update, delete, query, scan, batch
+# get/write, transactions, and DescribeTable for the health check). Never create, update or
+# delete a table: the stack owns the tables.
+TABLE_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
+                 "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
+                 "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem",
+                 "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"]
+INDEX_ACTIONS = ["dynamodb:Query", "dynamodb:Scan"]
+XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+API_STAGE = "api"
+
+
+def _pascal(name):
+    return "".join(part[:1].upper() + part[1:] for part in name.replace("_", "-").split("-"))
+
+
+class YutangStack(Stack):
+    def __init__(self, scope, brand, tables, functions, **kwargs):
+        super().__init__(
+            scope, brand.stack_name,
+            description=f"Yutang backend of the brand {brand.id}: API, scheduled jobs, "
+                        f"DynamoDB tables, alarms",
+            tags={"yutang:brand": brand.id}, **kwargs)
+        self.brand = brand
+        self.tables = {spec.table: self._table(spec) for spec in tables}
+        self.log_groups = {spec.logical_id: self._log_group(spec) for spec in functions}
+        self.role = self._role(tables)
+        self.chalice = self._chalice_app(functions)
+        self.rest_api = self.chalice.get_resource("RestAPI")
+        if brand.certificate_arn:
+            self._custom_domain()
+        self.alarms = Alarms(self, "Alarms", brand=brand, api_name=self.api_name,
+                             api_stage=API_STAGE, tables=self.tables,
+                             functions={spec.logical_id: brand.function_name(spec.name)
+                                        for spec in functions},
+                             api_log_group=self.log_groups.get("APIHandler"))
+        # Chalice's own outputs give the execute-api address (EndpointURL); this is where
+        # WeChat is told to send notifies.
+        CfnOutput(self, "PublicApiUrl", value=brand.public_api_url)
+        CfnOutput(self, "AlarmTopicArn", value=self.alarms.topic.topic_arn)
+
+    @property
+    def api_name(self):
+        return f"yutang-{self.brand.id}"
+
+    # -- tables ----------------------------------------------------------------------------
+
+    def _table(self, spec):
+        def index(raw):
+            return dynamodb.CfnTable.GlobalSecondaryIndexProperty(
+                index_name=raw["index_name"], key_schema=_keys(raw["key_schema"]),
+                projection=_projection(raw["projection"]))
+
+        def local_index(raw):
+            return dynamodb.CfnTable.LocalSecondaryIndexProperty(
+                index_name=raw["index_name"], key_schema=_keys(raw["key_schema"]),
+                projection=_projection(raw["projection"]))
+
+        table = dynamodb.CfnTable(
+            self, "Table" + _pascal(spec.table),
+            table_name=spec.name(self.brand.table_prefix),
+            billing_mode="PAY_PER_REQUEST",
+            key_schema=_keys(spec.key_schema),
+            attribute_definitions=[dynamodb.CfnTable.AttributeDefinitionProperty(
+                attribute_name=item["AttributeName"], attribute_type=item["AttributeType"])
+                for item in spec.attribute_definitions],
+            global_secondary_indexes=[index(raw) for raw in spec.global_indexes] or None,
+            local_secondary_indexes=[local_index(raw) for raw in spec.local_indexes] or None,
+            point_in_time_recovery_specification=(
+                dynamodb.CfnTable.PointInTimeRecoverySpecificationProperty(
+                    point_in_time_recovery_enabled=True)),
+            deletion_protection_enabled=True,
+            time_to_live_specification=(
+                dynamodb.CfnTable.TimeToLiveSpecificationProperty(
+                    attribute_name=spec.ttl_attribute, enabled=True)
+                if spec.ttl_attribute else None),
+        )
+        # A table outlives its stack: deleting or replacing the stack never deletes data.
+        table.apply_removal_policy(RemovalPolicy.RETAIN)
+        table.node.add_metadata("yutang:model", spec.model.__name__)
+        return table
+
+    # -- logs --------------------------------------------------------------------------------
+
+    def _log_group(self, spec):
+        group = logs.LogGroup(
+            self, "Logs" + spec.logical_id,
+            log_group_name=f"/aws/lambda/{self.brand.function_name(spec.name)}",
+            removal_policy=RemovalPolicy.RETAIN)
+        group.node.default_child.retention_in_days = self.brand.log_retention_days
+        return group
+
+    # -- the role of the app's functions -----------------------------------------------------
+
+    def _role(self, tables):
+        table_arns = [table.attr_arn for table in self.tables.values()]
+        index_arns = [f"{self.tables[spec.table].attr_arn}/index/*" for spec in tables
+                      if spec.global_indexes or spec.local_indexes]
+        secret_arns = [self.format_arn(service="secretsmanager", resource="secret",
+                                       resource_name=f"{name}-??????",
+                                       arn_format=ArnFormat.COLON_RESOURCE_NAME)
+                       for name in sorted(self.brand.secrets.values())]
+        statements = [
+            iam.PolicyStatement(sid="BrandTables", actions=TABLE_ACTIONS, resources=table_arns),
+            iam.PolicyStatement(sid="BrandSecrets", actions=["secretsmanager:GetSecretValue"],
+                                resources=secret_arns),
+            iam.PolicyStatement(sid="OwnLogGroups",
+                                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                                resources=[group.log_group_arn
+                                           for group in self.log_groups.values()]),
+            iam.PolicyStatement(sid="XRay", actions=XRAY_ACTIONS, resources=["*"]),
+        ]
+        if index_arns:
+            statements.insert(1, iam.PolicyStatement(sid="BrandTableIndexes",
+                                                     actions=INDEX_ACTIONS,
+                                                     resources=index_arns))
+        role = iam.Role(
+            self, "AppRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Yutang {self.brand.id}: the API handler and scheduled jobs",
+            inline_policies={"yutang-app": iam.PolicyDocument(statements=statements)})
+        self._acknowledge_wildcards(role, tables)
+        return role
+
+    def _acknowledge_wildcards(self, role, tables):
+        """Each wildcard of the role's policy, with why it is there (cdk-nag IAM5)."""
+        def ack(resource, reason):
+            return Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{resource}]", reason=reason)
+
+        acks = [ack("*", "X-Ray's PutTraceSegments and PutTelemetryRecords take no resource; "
+                         "only those two actions are granted on '*'.")]
+        for spec in tables:
+            if spec.global_indexes or spec.local_indexes:
+                logical_id = self.get_logical_id(self.tables[spec.table])
+                acks.append(ack(f"<{logical_id}.Arn>/index/*",
+                                "Query and Scan on the indexes of this brand's own table "
+                                f"{spec.table}: the app queries them by name."))
+        Validations.of(role).acknowledge(*acks)
+
+    # -- the Chalice app -------------------------------------------------------------------
+
+    def _chalice_app(self, functions):
+        saved = dict(os.environ)
+        try:
+            # Chalice packages offline (as `chalice package` does): it wants a region, and it
+            # sets the stage's variables in os.environ while it imports the app. Both are put
+            # back afterwards, for the next brand.
+            os.environ["AWS_DEFAULT_REGION"] = self.brand.region
+            app = Chalice(self, "App", source_dir=str(yutang_app.ROOT),
+                          stage_config=yutang_app.stage_config(self.brand, self.role.role_arn))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        api = app.get_resource("RestAPI")
+        # Each brand's API has its own name (API Gateway's metrics are per API name), and
+        # X-Ray traces requests from API Gateway on.
+        api.add_property_override("Name", self.api_name)
+        api.add_property_override("DefinitionBody.info.title", self.api_name)
+        api.add_property_override("TracingEnabled", True)
+        for spec in functions:
+            function = app.get_resource(spec.logical_id)
+            function.add_property_override("FunctionName", self.brand.function_name(spec.name))
+            # The function's log group exists (with its retention) before the function runs.
+            function.add_resource_dependency(
+                self.log_groups[spec.logical_id].node.default_child)
+        return app
+
+    def _custom_domain(self):
+        domain = apigateway.CfnDomainName(
+            self, "Domain", domain_name=self.brand.domain,
+            regional_certificate_arn=self.brand.certificate_arn,
+            endpoint_configuration=apigateway.CfnDomainName.EndpointConfigurationProperty(
+                types=["REGIONAL"]),
+            security_policy="TLS_1_2")
+        mapping = apigateway.CfnBasePathMapping(
+            self, "DomainMapping", domain_name=domain.ref, rest_api_id=self.rest_api.ref,
+            # `RestAPI.Stage` is the stage SAM makes for the API: the mapping waits for it.
+            stage=Fn.ref("RestAPI.Stage"))
+        Validations.of(mapping).acknowledge(Acknowledgment(
+            id="CloudFormation-Validate::F1020",
+            reason="RestAPI.Stage is the stage the SAM transform makes for the Chalice API; "
+                   "the reference is SAM's own and is resolved by the transform."))
+        CfnOutput(self, "DomainTarget", value=domain.attr_regional_domain_name,
+                  description=f"Point {self.brand.domain} (CNAME or alias) here")
+
+
+def _keys(key_schema):
+    return [dynamodb.CfnTable.KeySchemaProperty(attribute_name=key["AttributeName"],
+                                                key_type=key["KeyType"])
+            for key in sorted(key_schema, key=lambda key: key["KeyType"])]
+
+
+def _projection(raw):
+    return dynamodb.CfnTable.ProjectionProperty(
+        projection_type=raw.get("ProjectionType"),
+        non_key_attributes=raw.get("NonKeyAttributes"))
