@@ -35,15 +35,6 @@ STAGE_ENV = json.loads((ROOT / ".chalice/config.json").read_text())["stages"]["l
     "environment_variables"]
 
 
-def _forget_connections():
-    """PynamoDB keeps a model's connection while its table name stays the same, even when
-    the endpoint changes; each scenario has a DynamoDB Local of its own on another port."""
-    from chalicelib.db.tables import all_models
-
-    for model in all_models():
-        model._connection = None
-
-
 def _units(consumed):
     """Write units in a ConsumedCapacity (one table's, or a list of them for a batch or a
     transaction; DynamoDB already counts a transaction's writes twice)."""
@@ -280,17 +271,13 @@ def _rush():
 def run():
     from devtools.seed import seed_demo_brand
 
-    _forget_connections()
-    try:
-        with local_stack():
-            os.environ["WECHAT_MCH_KEY"] = STAGE_ENV["WECHAT_MCH_KEY"]  # the sandbox merchant's
-            seed_demo_brand()
-            requests_made, write_units, operations = _one_paid_order()
-            print("  checkout: DynamoDB calls per paid order: "
-                  + ", ".join(f"{op} {count:g}" for op, count in operations.items()))
-            figures = _rush()
-    finally:
-        _forget_connections()
+    with local_stack():
+        os.environ["WECHAT_MCH_KEY"] = STAGE_ENV["WECHAT_MCH_KEY"]  # the sandbox merchant's
+        seed_demo_brand()
+        requests_made, write_units, operations = _one_paid_order()
+        print("  checkout: DynamoDB calls per paid order: "
+              + ", ".join(f"{op} {count:g}" for op, count in operations.items()))
+        figures = _rush()
     return {
         "checkout_dynamodb_requests_per_order": round(requests_made, 1),
         "checkout_write_units_per_paid_order": round(write_units, 1),

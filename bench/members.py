@@ -10,8 +10,18 @@ from devtools import processes
 IMPORT_ROWS = 100_000
 
 
+def _forget_connections():
+    """PynamoDB keeps a model's connection while its table name stays the same, even when
+    the endpoint changes; each scenario has a DynamoDB Local of its own on another port."""
+    from chalicelib.db.tables import all_models
+
+    for model in all_models():
+        model._connection = None
+
+
 @contextmanager
 def local_stack():
+    _forget_connections()
     dynamodb_port, sandbox_port = processes.free_port(), processes.free_port()
     started = [processes.start_dynamodb_local(dynamodb_port, stdout=subprocess.DEVNULL)]
     try:
@@ -26,6 +36,7 @@ def local_stack():
         yield
     finally:
         processes.stop(started)
+        _forget_connections()
 
 
 @contextmanager
