@@ -8,7 +8,7 @@ import sys
 from devtools.processes import ROOT
 
 SAMPLES = 9
-EAGER = "boto3, pynamodb.models, wechatpy, wechatpy.pay, aws_xray_sdk.core, chalice"
+EAGER = "botocore.session, pynamodb.models, wechatpy, wechatpy.pay, aws_xray_sdk.core, chalice"
 
 _TIMED_IMPORT = ("import time; started = time.perf_counter(); import {modules}; "
                  "print(time.perf_counter() - started)")

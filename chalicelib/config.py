@@ -109,6 +109,17 @@ class Settings:
         return int(_env("ORDER_PAY_MINUTES", "15"))
 
     @property
+    def flash_pay_minutes(self):
+        """How long a flash-sale order waits for payment before its units go back."""
+        return int(_env("FLASH_PAY_MINUTES", "5"))
+
+    @property
+    def flash_reminder_template_id(self):
+        """The subscribe-message template of the flash-sale reminder (thing1: the sale,
+        time2: when it starts)."""
+        return _env("FLASH_REMINDER_TEMPLATE_ID", "flash-sale-reminder")
+
+    @property
     def guide_commission_bp(self):
         """A guide's commission on an attributed order, in basis points of what was paid."""
         return int(_env("GUIDE_COMMISSION_BP", "300"))

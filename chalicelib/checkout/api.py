@@ -11,6 +11,17 @@ bp = Blueprint(__name__)
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
 
 
+def idempotency_key(call):
+    """The Idempotency-Key header an order is placed with: a retry gives the same order."""
+    from chalicelib.errors import DomainError
+
+    key = call.headers.get("idempotency-key", "")
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise DomainError("validation_error",
+                          "Send an Idempotency-Key header of 1 to 64 visible ASCII characters.")
+    return key
+
+
 @route(bp, "/cart/{store_id}", auth=MEMBER, response=schemas.CART,
        summary="My cart at a store, priced as of now")
 def cart(call):
@@ -60,13 +71,8 @@ def preview(call):
        summary="Place an order (send an Idempotency-Key header: a retry gives the same order)")
 def place_order(call):
     from chalicelib.checkout import carts, orders
-    from chalicelib.errors import DomainError
 
-    key = call.headers.get("idempotency-key", "")
-    if not _IDEMPOTENCY_KEY.match(key):
-        raise DomainError("validation_error",
-                          "Send an Idempotency-Key header of 1 to 64 visible ASCII characters.")
-    order, created = orders.place(call.member_id, key, call.body)
+    order, created = orders.place(call.member_id, idempotency_key(call), call.body)
     if created:
         carts.remove(call.member_id, order.store_id,
                      [line["sku_id"] for line in order.breakdown["lines"]])

@@ -40,9 +40,14 @@ def _release(order, reason, now):
                                       Order.close_reason.set(reason),
                                       Order.pending_minute.remove()],
                       condition=Order.status == PENDING_PAYMENT)
-        for line in order.breakdown["lines"]:
-            stock.put_back_in(writes, order.stock_from, line["sku_id"], line["quantity"],
-                              f"order {order.order_id} {reason}", order.member_id, now)
+        if order.flash_sale_id:
+            from chalicelib.flash import buying
+
+            buying.give_back_in(writes, order, now)
+        else:
+            for line in order.breakdown["lines"]:
+                stock.put_back_in(writes, order.stock_from, line["sku_id"], line["quantity"],
+                                  f"order {order.order_id} {reason}", order.member_id, now)
         if order.member_coupon_id:
             coupons.give_back_in(writes, order.member_id, order.member_coupon_id,
                                  order.order_id)

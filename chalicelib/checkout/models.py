@@ -150,6 +150,8 @@ class Order(Model):
     refund_count = NumberAttribute(default=0)  # refunds asked for, failed ones included
     refunded_quantities = JSONAttribute(null=True)  # {sku_id: units} claimed by refunds
     refunded_fen = NumberAttribute(default=0)
+    flash_sale_id = UnicodeAttribute(null=True)
+    flash_takes = JSONAttribute(null=True)  # {shard: units} its units came from
     by_member = OrdersByMember()
     by_store_day = OrdersByStoreDay()
     pending_by_minute = PendingByMinute()

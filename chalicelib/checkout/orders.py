@@ -81,23 +81,23 @@ def _breakdown(member, request, now):
     return breakdown, stock_from
 
 
-def _member(member_id):
+def member_of(member_id):
     from chalicelib.members.models import Member
 
     return Member.get(member_id, consistent_read=True)
 
 
 def preview(member_id, request, clock=system_clock):
-    breakdown, _ = _breakdown(_member(member_id), request, clock.now())
+    breakdown, _ = _breakdown(member_of(member_id), request, clock.now())
     return breakdown
 
 
-def _request_hash(request):
+def request_hash_of(request):
     return hashlib.sha256(json.dumps(request, sort_keys=True, ensure_ascii=False)
                           .encode()).hexdigest()
 
 
-def _repeat(key, request_hash):
+def repeat(key, request_hash):
     """The order an earlier request with this key made; 409 if that request was another."""
     try:
         earlier = IdempotencyKey.get(key, consistent_read=True)
@@ -109,8 +109,8 @@ def _repeat(key, request_hash):
     return Order.get(earlier.order_id, consistent_read=True)
 
 
-def _new_order(order_id, member, request, breakdown, stock_from, now):
-    pay_by = now + timedelta(minutes=settings.order_pay_minutes)
+def new_order(order_id, member, request, breakdown, stock_from, now, pay_minutes=None):
+    pay_by = now + timedelta(minutes=pay_minutes or settings.order_pay_minutes)
     return Order(
         order_id, member_id=member.member_id, openid=member.openid,
         store_id=request["store_id"], channel=breakdown["channel"],
@@ -128,6 +128,14 @@ def store_day(store_id, moment):
     return f"{store_id}#{moment.astimezone(SHANGHAI).strftime('%Y-%m-%d')}"
 
 
+def add_order_in(writes, key, request_hash, order, now):
+    """The Idempotency-Key and the new order: the first two items of an order's transaction."""
+    writes.save(IdempotencyKey(key, request_hash=request_hash, order_id=order.order_id,
+                               expires_at=now + timedelta(hours=IDEMPOTENCY_HOURS)),
+                condition=IdempotencyKey.key.does_not_exist())
+    writes.save(order, condition=Order.order_id.does_not_exist())
+
+
 def _write(member, key, request_hash, order, now):
     """The order's one transaction. Items, in order: key, order, then per line its stock and
     its audit entry, then the coupon, then the points (member, marker, ledger entry)."""
@@ -136,10 +144,7 @@ def _write(member, key, request_hash, order, now):
 
     breakdown = order.breakdown
     with transaction() as writes:
-        writes.save(IdempotencyKey(key, request_hash=request_hash, order_id=order.order_id,
-                                   expires_at=now + timedelta(hours=IDEMPOTENCY_HOURS)),
-                    condition=IdempotencyKey.key.does_not_exist())
-        writes.save(order, condition=Order.order_id.does_not_exist())
+        add_order_in(writes, key, request_hash, order, now)
         for line in breakdown["lines"]:
             stock.take_in(writes, order.stock_from, line["sku_id"], line["quantity"],
                           f"order {order.order_id}", order.member_id, now)
@@ -181,23 +186,23 @@ def _short_of_stock(order):
 def place(member_id, idempotency_key, request, clock=system_clock):
     """Places the order once per Idempotency-Key: (order, created)."""
     key = f"{member_id}#{idempotency_key}"
-    request_hash = _request_hash(request)
-    earlier = _repeat(key, request_hash)
+    request_hash = request_hash_of(request)
+    earlier = repeat(key, request_hash)
     if earlier is not None:
         return earlier, False
     order_id = new_id("o")
     for attempt in range(ATTEMPTS):
         now = clock.now()
-        member = _member(member_id)
+        member = member_of(member_id)
         breakdown, stock_from = _breakdown(member, request, now)
-        order = _new_order(order_id, member, request, breakdown, stock_from, now)
+        order = new_order(order_id, member, request, breakdown, stock_from, now)
         try:
             _write(member, key, request_hash, order, now)
             return order, True
         except TransactWriteError as error:
             codes = cancellation_codes(error)
             if codes[0] == "ConditionalCheckFailed":  # the same key, placed meanwhile
-                return _repeat(key, request_hash), False
+                return repeat(key, request_hash), False
             refusal = _why_refused(codes, order) or _short_of_stock(order)
             if refusal is not None:
                 raise refusal from None

@@ -5,6 +5,7 @@ def all_models():
     from chalicelib.catalog.models import (Category, Product, Sku, StockMovement, Store,
                                            StoreStock)
     from chalicelib.checkout import models as checkout
+    from chalicelib.flash import models as flash
     from chalicelib.guides.models import BindingEvent, GuideMonth, GuideSale, ShareLink
     from chalicelib.members import models as members
     from chalicelib.wechat.models import WeChatToken
@@ -15,7 +16,9 @@ def all_models():
             Store, Category, Product, Sku, StoreStock, StockMovement, ShareLink,
             BindingEvent, GuideSale, GuideMonth, checkout.CartLine, checkout.Coupon,
             checkout.MemberCoupon, checkout.CouponClaims, checkout.Order,
-            checkout.IdempotencyKey, checkout.PickupCode, checkout.Refund]
+            checkout.IdempotencyKey, checkout.PickupCode, checkout.Refund,
+            flash.FlashSale, flash.FlashShard, flash.FlashPurchases, flash.FlashReminder,
+            flash.FlashSaleListing]
 
 
 def _add_missing_indexes(model):

@@ -39,3 +39,10 @@ def settle_commissions(event):
     from chalicelib.guides import settlement
 
     settlement.run()
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="flash-sales-minute")
+def flash_sales_minute(event):
+    from chalicelib.flash import window
+
+    window.run_job()

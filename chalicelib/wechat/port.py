@@ -22,6 +22,10 @@ class MiniProgram(Protocol):
     def mini_program_code(self, scene: str, page: str) -> bytes:
         """A mini-program code PNG (getwxacodeunlimit) that opens `page` with `scene`."""
 
+    def send_subscribe_message(self, openid: str, template_id: str, page: str,
+                               data: dict) -> int:
+        """Sends a subscribe message; 0, or WeChat's errcode when it refused it."""
+
 
 class InvalidNotify(ValueError):
     """A payment or refund notify whose signature (or encryption) does not check out."""

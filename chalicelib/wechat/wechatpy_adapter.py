@@ -77,6 +77,19 @@ class WeChatPyMiniProgram:
             raise _wechat_failure("getwxacodeunlimit", exc) from None
         return answer.content
 
+    def send_subscribe_message(self, openid, template_id, page, data):
+        """0 when WeChat took the message, else WeChat's errcode (43101: the member has no
+        subscription left for this template)."""
+        try:
+            self.client.wxa.send_subscribe_message(openid, template_id, data, page=page)
+        except WeChatClientException as exc:
+            logs.warning("subscribe_message_refused", template_id=template_id,
+                         errcode=exc.errcode, error=exc.errmsg)
+            return exc.errcode
+        except requests.RequestException as exc:
+            raise _wechat_failure("subscribeMessage.send", exc) from None
+        return 0
+
 
 class PayFailed(Exception):
     """WeChat Pay answered with an error (err_code in .code)."""
