@@ -10,6 +10,7 @@ from devtools.processes import ROOT
 SCENARIOS = {
     "checkout": "bench.checkout",
     "cold_start": "bench.cold_start",
+    "flash_sale": "bench.flash_sale",
     "members": "bench.members",
     "stores": "bench.stores",
 }
