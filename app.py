@@ -6,6 +6,7 @@ from chalice import Chalice
 from chalicelib.catalog.api import bp as catalog_bp
 from chalicelib.checkout.api import bp as checkout_bp
 from chalicelib.flash.api import bp as flash_bp
+from chalicelib.groups.api import bp as groups_bp
 from chalicelib.core.routing import request_middleware
 from chalicelib.guides.api import bp as guides_bp
 from chalicelib.jobs.schedules import bp as schedules_bp
@@ -20,4 +21,5 @@ app.register_blueprint(catalog_bp)
 app.register_blueprint(guides_bp)
 app.register_blueprint(checkout_bp)
 app.register_blueprint(flash_bp)
+app.register_blueprint(groups_bp)
 app.register_blueprint(schedules_bp)

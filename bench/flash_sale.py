@@ -174,10 +174,11 @@ def _oversold(sale, sku_id, run):
     reads): the orders the shoppers were given, and every order of the sale in the table.
     Whatever else does not add up is printed."""
     from chalicelib.checkout.models import Order
-    from chalicelib.flash.models import FlashPurchases, FlashShard
+    from chalicelib.flash.models import FlashPurchases
+    from chalicelib.hotstock import StockShard
 
     quantity = sale.items[0]["quantity"]
-    shards = list(FlashShard.query(f"{sale.sale_id}#{sku_id}", consistent_read=True))
+    shards = list(StockShard.query(f"{sale.sale_id}#{sku_id}", consistent_read=True))
     given = list(Order.batch_get(run["orders"]))
     in_table = [order for order in Order.scan(Order.flash_sale_id == sale.sale_id,
                                               consistent_read=True)]

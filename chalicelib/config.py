@@ -120,6 +120,12 @@ class Settings:
         return _env("FLASH_REMINDER_TEMPLATE_ID", "flash-sale-reminder")
 
     @property
+    def group_result_template_id(self):
+        """The subscribe-message template telling a group's members how it ended (thing1:
+        the campaign, phrase2: 拼团成功 or 拼团失败)."""
+        return _env("GROUP_RESULT_TEMPLATE_ID", "group-buy-result")
+
+    @property
     def guide_commission_bp(self):
         """A guide's commission on an attributed order, in basis points of what was paid."""
         return int(_env("GUIDE_COMMISSION_BP", "300"))

@@ -156,6 +156,10 @@ def refund_my_order(call):
     if order.status != orders.PAID:
         raise DomainError("refund_not_allowed", "Once an order is shipped or picked up, the "
                                                 "store refunds it.")
+    if order.group_id:
+        from chalicelib.groups import life
+
+        life.leave(order)  # a seat in a group still filling is free again
     return refunds.refund_view(refunds.request(order.order_id, None, call.body["reason"],
                                                call.member_id))
 

@@ -19,6 +19,40 @@ def new_code(order):
     return PickupCode(f"{order.store_id}#{code}", order_id=order.order_id)
 
 
+def write_with_pickup_code(order, actions, condition, with_code=True):
+    """Updates the order on a condition and, with_code, gives it a fresh pickup code in the
+    same transaction (another code if the one drawn is taken at the store). False if the
+    condition does not hold."""
+    import random
+    import time
+
+    from chalicelib.db.base import cancellation_codes
+
+    for attempt in range(10):
+        code = new_code(order) if with_code else None
+        try:
+            with transaction() as writes:
+                writes.update(order, actions=[
+                    *actions, *([Order.pickup_code.set(code.store_code.partition("#")[2])]
+                                if code else [])], condition=condition)
+                if code:
+                    writes.save(code, condition=PickupCode.store_code.does_not_exist())
+            return True
+        except TransactWriteError as error:
+            codes = cancellation_codes(error)
+            if codes[0] == "ConditionalCheckFailed":
+                return False
+            if "ConditionalCheckFailed" not in codes:  # lost a race: wait a little
+                time.sleep(random.uniform(0, 0.005 * 2 ** attempt))
+    raise DomainError("conflict", "Could not record the change; try again.")
+
+
+def give_pickup_code(order):
+    """A paid pickup order that waited for its group gets its code now, once."""
+    write_with_pickup_code(order, [Order.awaiting_group.set(False)],
+                           Order.awaiting_group == True)  # noqa: E712 (a DynamoDB condition)
+
+
 def redeem(store_id, code, staff_id, clock=system_clock):
     """Staff of the store hand over a paid order against its code: PAID → COMPLETED once."""
     try:
@@ -68,7 +102,10 @@ def _move(store_id, order_id, from_status, actions, verb):
 
 
 def ship(store_id, order_id, delivery, staff_id, clock=system_clock):
-    """PAID → SHIPPED, with the carrier and tracking number the shopper will see."""
+    """PAID → SHIPPED, with the carrier and tracking number the shopper will see. An order
+    whose group has not completed waits."""
+    if store_order(store_id, order_id).awaiting_group:
+        raise DomainError("order_not_shippable", "This order waits for its group to fill.")
     return _move(store_id, order_id, PAID,
                  [Order.status.set(SHIPPED), Order.shipped_at.set(clock.now()),
                   Order.delivery.set({**delivery, "shipped_by": staff_id})], "shipped")

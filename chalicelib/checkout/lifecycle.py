@@ -10,6 +10,7 @@ import json
 import random
 import time
 from datetime import datetime, timedelta, timezone
+from importlib import import_module
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
@@ -23,6 +24,8 @@ from chalicelib.db.base import cancellation_codes, transaction
 from chalicelib.errors import DomainError
 
 MINUTE = "%Y-%m-%dT%H:%M"
+# Where an unpaid order of a promotion gives back what it held (its give_back_in).
+_PROMOTIONS = {"flash_sale": "chalicelib.flash.buying", "group_buy": "chalicelib.groups.joining"}
 CATCH_UP = timedelta(hours=24)
 RECONCILE_AFTER = timedelta(minutes=3)
 JOB = "job:orders-minute"
@@ -40,10 +43,9 @@ def _release(order, reason, now):
                                       Order.close_reason.set(reason),
                                       Order.pending_minute.remove()],
                       condition=Order.status == PENDING_PAYMENT)
-        if order.flash_sale_id:
-            from chalicelib.flash import buying
-
-            buying.give_back_in(writes, order, now)
+        promotion = _PROMOTIONS.get(order.channel)
+        if promotion:
+            import_module(promotion).give_back_in(writes, order, now)
         else:
             for line in order.breakdown["lines"]:
                 stock.put_back_in(writes, order.stock_from, line["sku_id"], line["quantity"],

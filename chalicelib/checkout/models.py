@@ -1,5 +1,5 @@
 """Carts, coupons, orders and the keys that make placing an order idempotent. Money in fen."""
-from pynamodb.attributes import (JSONAttribute, ListAttribute, NumberAttribute,
+from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute,
                                  TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -152,6 +152,8 @@ class Order(Model):
     refunded_fen = NumberAttribute(default=0)
     flash_sale_id = UnicodeAttribute(null=True)
     flash_takes = JSONAttribute(null=True)  # {shard: units} its units came from
+    group_id = UnicodeAttribute(null=True)
+    awaiting_group = BooleanAttribute(null=True)  # paid, but its group has not completed
     by_member = OrdersByMember()
     by_store_day = OrdersByStoreDay()
     pending_by_minute = PendingByMinute()

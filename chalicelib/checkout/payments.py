@@ -8,9 +8,6 @@ many times it runs, so every path that sees the order paid runs it all again saf
 notify that failed half-way is finished by WeChat's retry. Money paid for an order that
 had already closed is refunded.
 """
-import random
-import time
-
 from chalicelib.checkout.models import Order
 from chalicelib.checkout.orders import CLOSED, PAID, PENDING_PAYMENT, get_own
 from chalicelib.config import settings
@@ -102,32 +99,15 @@ def on_notify(xml, pay=None, clock=system_clock):
 
 
 def _mark_paid(order, transaction_id, now):
-    """PENDING_PAYMENT → PAID in one transaction, with the pickup code for a pickup order.
-    False if the order was no longer pending."""
-    from pynamodb.exceptions import TransactWriteError
-
+    """PENDING_PAYMENT → PAID in one transaction, with the pickup code for a pickup order
+    (unless it waits for its group). False if the order was no longer pending."""
     from chalicelib.checkout import fulfilment
-    from chalicelib.db.base import cancellation_codes, transaction
 
-    for attempt in range(10):
-        actions = [Order.status.set(PAID), Order.paid_at.set(now),
-                   Order.transaction_id.set(transaction_id), Order.pending_minute.remove()]
-        code = fulfilment.new_code(order) if order.fulfilment == "pickup" else None
-        try:
-            with transaction() as writes:
-                if code:
-                    actions.append(Order.pickup_code.set(code.store_code.partition("#")[2]))
-                writes.update(order, actions=actions, condition=Order.status == PENDING_PAYMENT)
-                if code:
-                    writes.save(code, condition=code.__class__.store_code.does_not_exist())
-            return True
-        except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if codes[0] == "ConditionalCheckFailed":
-                return False
-            if "ConditionalCheckFailed" not in codes:  # lost a race: wait a little
-                time.sleep(random.uniform(0, 0.005 * 2 ** attempt))
-    raise DomainError("conflict", "Could not record the payment; WeChat will notify again.")
+    with_code = order.fulfilment == "pickup" and not order.awaiting_group
+    return fulfilment.write_with_pickup_code(
+        order, [Order.status.set(PAID), Order.paid_at.set(now),
+                Order.transaction_id.set(transaction_id), Order.pending_minute.remove()],
+        Order.status == PENDING_PAYMENT, with_code)
 
 
 def record_payment(order, transaction_id, pay, clock=system_clock):
@@ -159,6 +139,10 @@ def after_payment(order, clock=system_clock):
     earned = loyalty.on_order_paid(order.member_id, order.order_id, paid_fen, clock)
     if order.points_earned is None:
         order.update(actions=[Order.points_earned.set(earned)])
+    if order.group_id:
+        from chalicelib.groups import life
+
+        life.on_paid(order, clock)
     if order.guide_id:
         earners = attribution.record_order(order.guide_id, order.order_id, order.member_id,
                                            order.store_id, order.channel, paid_fen,

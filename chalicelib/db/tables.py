@@ -6,8 +6,11 @@ def all_models():
                                            StoreStock)
     from chalicelib.checkout import models as checkout
     from chalicelib.flash import models as flash
+    from chalicelib.groups import models as groups
+    from chalicelib.hotstock import StockShard
     from chalicelib.guides.models import BindingEvent, GuideMonth, GuideSale, ShareLink
     from chalicelib.members import models as members
+    from chalicelib.promotions import PromotionListing
     from chalicelib.wechat.models import WeChatToken
 
     return [members.Member, members.WeChatIdentity, members.PhoneClaim, members.PointsEntry,
@@ -17,8 +20,9 @@ def all_models():
             BindingEvent, GuideSale, GuideMonth, checkout.CartLine, checkout.Coupon,
             checkout.MemberCoupon, checkout.CouponClaims, checkout.Order,
             checkout.IdempotencyKey, checkout.PickupCode, checkout.Refund,
-            flash.FlashSale, flash.FlashShard, flash.FlashPurchases, flash.FlashReminder,
-            flash.FlashSaleListing]
+            flash.FlashSale, StockShard, flash.FlashPurchases, flash.FlashReminder,
+            groups.GroupBuy, groups.Group, groups.GroupSeat,
+            groups.GroupBuyPurchases, PromotionListing]
 
 
 def _add_missing_indexes(model):

@@ -12,13 +12,14 @@ import time
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
+from chalicelib import hotstock
 from chalicelib.checkout import orders, pricing
 from chalicelib.config import settings
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
 from chalicelib.db.base import cancellation_codes, transaction
 from chalicelib.errors import DomainError
-from chalicelib.flash.models import FlashPurchases, FlashSale, FlashShard
+from chalicelib.flash.models import FlashPurchases, FlashSale
 
 ATTEMPTS = 30
 KEY = 0  # the first item of an order's transaction
@@ -69,34 +70,13 @@ def _fulfilment(sale, request):
     return fulfilment
 
 
-def _plan_takes(sale, sku_id, quantity):
-    """Which shards the units come from, {shard: units}: from the shards that (as last read,
-    eventually consistent) have units, starting at a random one, so buyers spread out. Empty
-    when the shards do not hold enough."""
-    keys = [(f"{sale.sale_id}#{sku_id}", shard) for shard in range(sale.shard_count)]
-    stocked = sorted((shard.shard, shard.remaining) for shard in FlashShard.batch_get(keys)
-                     if shard.remaining > 0)
-    if sum(remaining for _, remaining in stocked) < quantity:
-        return {}
-    start = random.randrange(len(stocked))
-    takes = {}
-    for shard, remaining in stocked[start:] + stocked[:start]:
-        takes[shard] = min(remaining, quantity - sum(takes.values()))
-        if sum(takes.values()) == quantity:
-            return takes
-    return takes
-
-
 def _write(key, request_hash, order, sale, takes, member_id, quantity, now):
     """Items, in order: the key, the order, one per shard taken from, the member's units."""
     sku_id = order.breakdown["lines"][0]["sku_id"]
     bought = FlashPurchases.units
     with transaction() as writes:
         orders.add_order_in(writes, key, request_hash, order, now)
-        for shard, units in takes.items():
-            writes.update(FlashShard(f"{sale.sale_id}#{sku_id}", shard),
-                          actions=[FlashShard.remaining.add(-units)],
-                          condition=FlashShard.remaining >= units)
+        hotstock.take_in(writes, f"{sale.sale_id}#{sku_id}", takes)
         writes.update(FlashPurchases(f"{sale.sale_id}#{member_id}"),
                       actions=[bought.add(quantity)],
                       condition=bought.does_not_exist()
@@ -121,7 +101,8 @@ def buy(member_id, sale_id, idempotency_key, request, clock=system_clock):
     if quantity > sale.per_member_limit:
         raise DomainError("flash_sale_limit",
                           f"At most {sale.per_member_limit} per member in this sale.")
-    takes = _plan_takes(sale, request["sku_id"], quantity)
+    pool = f"{sale.sale_id}#{request['sku_id']}"
+    takes = hotstock.plan_takes(pool, sale.shard_count, quantity)
     if not takes:
         raise _sold_out()
     member = orders.member_of(member_id)
@@ -148,7 +129,7 @@ def buy(member_id, sale_id, idempotency_key, request, clock=system_clock):
                               f"At most {sale.per_member_limit} per member in this sale.")
         if "ConditionalCheckFailed" not in codes:  # a race on an item: a little later
             time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-        takes = _plan_takes(sale, request["sku_id"], quantity)  # a shard ran out: read again
+        takes = hotstock.plan_takes(pool, sale.shard_count, quantity)  # one ran out: read again
         if not takes:
             raise _sold_out()
     raise DomainError("conflict", "Too many buyers at once; try again.")
@@ -164,9 +145,7 @@ def give_back_in(writes, order, now):
     if sale.returned is None:
         writes.condition_check(FlashSale, sale.sale_id,
                                condition=FlashSale.returned.does_not_exist())
-        for shard, units in order.flash_takes.items():
-            writes.update(FlashShard(f"{sale.sale_id}#{line['sku_id']}", int(shard)),
-                          actions=[FlashShard.remaining.add(units)])
+        hotstock.put_back_in(writes, f"{sale.sale_id}#{line['sku_id']}", order.flash_takes)
     else:
         stock.put_back_in(writes, order.stock_from, line["sku_id"], line["quantity"],
                           f"flash order {order.order_id} not paid", order.member_id, now)

@@ -1,5 +1,5 @@
-"""Flash sales (秒杀): the sale, its stock split over shard items, what each member bought,
-reminders, and the sales a store lists."""
+"""Flash sales (秒杀): the sale (its stock is hot stock, see hotstock.py), what each member
+bought, and reminders."""
 from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute,
                                  NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -49,18 +49,6 @@ class FlashSale(Model):
         return min(self.ends_at, self.ended_early_at or self.ends_at)
 
 
-class FlashShard(Model):
-    """A slice of one SKU's sale stock: buyers spread over the shards, so no single item's
-    write rate limits the sale."""
-
-    class Meta(TableMeta):
-        table = "flash-shards"
-
-    sale_sku = UnicodeAttribute(hash_key=True)  # <sale_id>#<sku_id>
-    shard = NumberAttribute(range_key=True)
-    remaining = NumberAttribute(default=0)
-
-
 class FlashPurchases(Model):
     """Units one member holds in one sale, for the per-member limit."""
 
@@ -81,14 +69,3 @@ class FlashReminder(Model):
     asked_at = UTCDateTimeAttribute()
     sent_at = UTCDateTimeAttribute(null=True)
     errcode = NumberAttribute(null=True)
-
-
-class FlashSaleListing(Model):
-    """One row per store a sale runs in ("*" for every store), until the sale ends."""
-
-    class Meta(TableMeta):
-        table = "flash-sale-listings"
-
-    store_key = UnicodeAttribute(hash_key=True)  # a store id, or "*"
-    ends_key = UnicodeAttribute(range_key=True)  # <ends at, UTC text>#<sale id>
-    sale_id = UnicodeAttribute()

@@ -1,30 +1,23 @@
 """Creating, editing, ending and showing flash sales.
 
 A sale's units leave regular stock shortly before it starts and are split over shard items
-(see window.py); buyers take from the shards (buying.py). DynamoDB takes about 1,000 writes a
-second on one item and every sale writes its shard once, so a shard is planned for each
-SHARD_WRITES_PER_S of the expected peak: 2,000 orders a second → 4 shards.
+(hotstock.py; the shard count follows from the expected peak: 2,000 orders a second → 4
+shards); buyers take from the shards (buying.py).
 """
-import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib import hotstock, promotions
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.clock import utc_text
 from chalicelib.core.ids import new_id
 from chalicelib.errors import DomainError
-from chalicelib.flash.models import FlashSale, FlashSaleListing, FlashShard
+from chalicelib.flash.models import FlashSale
 
-SHARD_WRITES_PER_S = 500  # half an item's limit, to leave room for bursts
-MAX_SHARDS = 20
 REMIND_BEFORE = timedelta(minutes=5)
 STOCK_BEFORE = timedelta(minutes=2)
-ALL_STORES = "*"
-
-
-def shard_count(expected_peak_per_s, units):
-    return max(1, min(MAX_SHARDS, math.ceil(expected_peak_per_s / SHARD_WRITES_PER_S), units))
+KIND = "flash_sale"
 
 
 def get(sale_id):
@@ -38,32 +31,6 @@ def _stock_from(stores):
     from chalicelib.catalog.models import CENTRAL_WAREHOUSE
 
     return stores[0] if stores and len(stores) == 1 else CENTRAL_WAREHOUSE
-
-
-def _parsed(request):
-    return {**request, "starts_at": datetime.fromisoformat(request["starts_at"]),
-            "ends_at": datetime.fromisoformat(request["ends_at"])}
-
-
-def _check_terms(request, now):
-    from chalicelib.catalog.models import Sku, Store
-
-    if request["starts_at"] >= request["ends_at"]:
-        raise DomainError("validation_error", "A sale ends after it starts.")
-    if request["ends_at"] <= now:
-        raise DomainError("validation_error", "This sale would be over already.")
-    sku_ids = [item["sku_id"] for item in request["items"]]
-    if len(set(sku_ids)) != len(sku_ids):
-        raise DomainError("validation_error", "Each SKU once per sale.")
-    found = {sku.sku_id for sku in Sku.batch_get(sku_ids)}
-    missing = sorted(set(sku_ids) - found)
-    if missing:
-        raise DomainError("not_found", f"No SKU {missing[0]}.")
-    for store_id in request.get("stores") or ():
-        try:
-            Store.get(store_id)
-        except DoesNotExist:
-            raise DomainError("not_found", f"No store {store_id}.") from None
 
 
 def _next_step(sale, now):
@@ -93,7 +60,7 @@ def _apply(sale, request, now):
     sale.per_member_limit = request["per_member_limit"]
     sale.starts_at, sale.ends_at = request["starts_at"], request["ends_at"]
     sale.reminders = request.get("reminders", False)
-    sale.shard_count = shard_count(request.get("expected_peak_per_s", 2_000),
+    sale.shard_count = hotstock.shard_count(request.get("expected_peak_per_s", 2_000),
                                    min(item["quantity"] for item in request["items"]))
     due = _next_step(sale, now)
     sale.next_step_day = due.strftime("%Y-%m-%d")
@@ -101,9 +68,7 @@ def _apply(sale, request, now):
 
 
 def _listings(sale):
-    return [FlashSaleListing(store_id, f"{utc_text(sale.ends_at)}#{sale.sale_id}",
-                             sale_id=sale.sale_id)
-            for store_id in (sale.stores or [ALL_STORES])]
+    return promotions.listings(KIND, sale.sale_id, sale.stores, sale.ends_at)
 
 
 def create(request, created_by, clock=system_clock):
@@ -112,8 +77,8 @@ def create(request, created_by, clock=system_clock):
     from chalicelib.db.base import transaction
 
     now = clock.now()
-    request = _parsed(request)
-    _check_terms(request, now)
+    request = promotions.parsed_window(request)
+    promotions.check_terms(request, now)
     stores = request.get("stores")
     sale = FlashSale(new_id("fs"), stores=stores, stock_from=_stock_from(stores),
                      created_by=created_by, created_at=now)
@@ -136,8 +101,8 @@ def edit(sale, request, clock=system_clock):
     if (request.get("stores") or None) != (sale.stores or None):
         raise DomainError("validation_error", "A sale's stores cannot change; end it and "
                                               "create another.")
-    request = _parsed(request)
-    _check_terms(request, now)
+    request = promotions.parsed_window(request)
+    promotions.check_terms(request, now)
     old_listings = _listings(sale)
     _apply(sale, request, now)
     with transaction() as writes:
@@ -166,12 +131,9 @@ def remaining(sale):
     """Units left per SKU: the sum of its shards (eventually consistent reads)."""
     if sale.stocked is None:
         return {item["sku_id"]: item["quantity"] for item in sale.items}
-    keys = [(f"{sale.sale_id}#{item['sku_id']}", shard) for item in sale.items
-            for shard in range(sale.shard_count)]
-    left = {item["sku_id"]: 0 for item in sale.items}
-    for shard in FlashShard.batch_get(keys):
-        left[shard.sale_sku.partition("#")[2]] += shard.remaining
-    return left
+    left = hotstock.remaining([f"{sale.sale_id}#{item['sku_id']}" for item in sale.items],
+                              sale.shard_count)
+    return {pool.partition("#")[2]: units for pool, units in left.items()}
 
 
 def for_display(units):
@@ -212,10 +174,6 @@ def admin_view(sale, now):
 def listed(store_id, clock=system_clock):
     """Upcoming and live sales in the store: its own rows and the brand's, not yet ended."""
     now = clock.now()
-    sale_ids = []
-    for store_key in (store_id, ALL_STORES):
-        for listing in FlashSaleListing.query(store_key,
-                                              FlashSaleListing.ends_key > utc_text(now)):
-            sale_ids.append(listing.sale_id)
+    sale_ids = promotions.listed_ids(KIND, store_id, now)
     sales = sorted(FlashSale.batch_get(sale_ids), key=lambda sale: sale.starts_at)
     return [sale_view(sale, now) for sale in sales if sale.closes_at > now]

@@ -10,19 +10,16 @@ from datetime import timedelta
 
 from pynamodb.exceptions import TransactWriteError
 
+from chalicelib import hotstock
 from chalicelib.catalog.stores import SHANGHAI
 from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.clock import utc_text
 from chalicelib.db.base import transaction
 from chalicelib.flash import sales
-from chalicelib.flash.models import FlashReminder, FlashSale, FlashShard
+from chalicelib.flash.models import FlashReminder, FlashSale
 
 ATTEMPTS = 20
-
-
-def _split(units, shards):
-    return [units // shards + (1 if n < units % shards else 0) for n in range(shards)]
 
 
 def _stock_in(sale, now):
@@ -38,9 +35,8 @@ def _stock_in(sale, now):
             if units:
                 stock.take_in(writes, sale.stock_from, item["sku_id"], units,
                               f"flash sale {sale.sale_id}", "flash-sale", now)
-            for shard, share in enumerate(_split(units, sale.shard_count)):
-                writes.save(FlashShard(f"{sale.sale_id}#{item['sku_id']}", shard,
-                                       remaining=share))
+            hotstock.fill_in(writes, f"{sale.sale_id}#{item['sku_id']}", units,
+                             sale.shard_count)
         sale.stocked = moved
         writes.update(sale, actions=[FlashSale.stocked.set(moved), *sales.next_step_actions(
             sale, now)], condition=FlashSale.stocked.does_not_exist()
@@ -61,14 +57,8 @@ def _give_back(sale, now):
     given = {}
     with transaction() as writes:
         for item in sale.items:
-            sale_sku = f"{sale.sale_id}#{item['sku_id']}"
-            shards = list(FlashShard.query(sale_sku, consistent_read=True))
-            left = sum(shard.remaining for shard in shards)
+            left = hotstock.drain_in(writes, f"{sale.sale_id}#{item['sku_id']}")
             given[item["sku_id"]] = left
-            for shard in shards:
-                if shard.remaining:
-                    writes.update(shard, actions=[FlashShard.remaining.set(0)],
-                                  condition=FlashShard.remaining == shard.remaining)
             if left:
                 stock.put_back_in(writes, sale.stock_from, item["sku_id"], left,
                                   f"flash sale {sale.sale_id} ended", "flash-sale", now)

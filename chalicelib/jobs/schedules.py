@@ -46,3 +46,10 @@ def flash_sales_minute(event):
     from chalicelib.flash import window
 
     window.run_job()
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="groups-minute")
+def groups_minute(event):
+    from chalicelib.groups import life
+
+    life.run_job()

@@ -37,10 +37,9 @@ def _buy(member_id, sale, sku, quantity=1, clock=None, key=None):
 
 
 def _shards_left(sale, sku):
-    from chalicelib.flash.models import FlashShard
+    from chalicelib.hotstock import left_exactly
 
-    return sum(shard.remaining for shard in FlashShard.query(
-        f"{sale.sale_id}#{sku}", consistent_read=True))
+    return left_exactly(f"{sale.sale_id}#{sku}")
 
 
 def test_2000_attempts_from_500_threads_sell_exactly_100_units(client):

@@ -1,0 +1,183 @@
+"""A group's life after its orders are placed: paid seats, completion when the last member
+pays, and the expiry job for groups that did not fill in time.
+
+Completion is one conditional update (OPEN → COMPLETED when every seat is paid), so however
+many payments land at once it happens once; then each member's order becomes fulfillable
+(a pickup code, or ready to ship) and each member is told. A group that expires unfilled
+fails (or, if the campaign says so, completes with the members it has): its paid members are
+refunded through WeChat and told, its unpaid orders closed. Every step can run again.
+"""
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.core import logs
+from chalicelib.core.clock import clock as system_clock
+from chalicelib.core.clock import utc_text
+from chalicelib.db.base import cancellation_codes
+from chalicelib.groups import campaigns
+from chalicelib.groups.joining import COMPLETED, FAILED, HELD, LEFT, OPEN, PAID
+from chalicelib.groups.models import Group, GroupSeat
+
+
+def _condition_failed(error):
+    return error.cause_response_code == "ConditionalCheckFailedException"
+
+
+def _close_listing_actions():
+    return [Group.open_key.remove(), Group.expiry_day.remove()]
+
+
+def on_paid(order, clock=system_clock):
+    """A group order was paid: its seat is paid (once), and a full group completes. A payment
+    that lands on a failed group is refunded."""
+    _move_seat(order, HELD, PAID, [Group.paid.add(1)])
+    group = campaigns.get_group(order.group_id)
+    if group.status == OPEN and group.paid >= group.size:
+        complete(group, clock)
+    elif group.status == FAILED:
+        _refund(order, "the group did not fill")
+    elif group.status == COMPLETED:
+        make_fulfillable(order)
+
+
+def complete(group, clock=system_clock):
+    """OPEN → COMPLETED once; then every paid member's order is released for fulfilment."""
+    now = clock.now()
+    try:
+        group.update(actions=[Group.status.set(COMPLETED), Group.ended_at.set(now),
+                              *_close_listing_actions()],
+                     condition=Group.status == OPEN)
+        logs.info("group_completed", group_id=group.group_id, paid=group.paid)
+    except UpdateError as error:
+        if not _condition_failed(error):
+            raise
+    for seat in GroupSeat.query(group.group_id, consistent_read=True):
+        if seat.status == PAID:
+            from chalicelib.checkout.models import Order
+
+            make_fulfillable(Order.get(seat.order_id, consistent_read=True))
+            _tell(seat.member_id, group, "拼团成功")
+
+
+def make_fulfillable(order):
+    """The order stops waiting for its group: a pickup code, or ready to ship."""
+    from chalicelib.checkout import fulfilment
+    from chalicelib.checkout.models import Order
+
+    if not order.awaiting_group:
+        return
+    if order.fulfilment == "pickup":
+        fulfilment.give_pickup_code(order)
+    else:
+        order.update(actions=[Order.awaiting_group.set(False)])
+
+
+def _refund(order, reason):
+    from chalicelib.checkout import refunds
+
+    if order.refund_count:  # refunded already (this runs again after a retry)
+        return
+    refunds.request(order.order_id, None, reason, "system")
+
+
+def _tell(member_id, group, result):
+    """A subscribe message about the group; a refused message is logged, never raised."""
+    from chalicelib import wechat
+    from chalicelib.config import settings
+    from chalicelib.members.models import Member
+
+    member = Member.get(member_id)
+    if not member.openid:
+        return
+    try:
+        wechat.mini_program().send_subscribe_message(
+            member.openid, settings.group_result_template_id,
+            f"pages/group/index?id={group.group_id}",
+            {"thing1": {"value": campaigns.get(group.campaign_id).name[:20]},
+             "phrase2": {"value": result}})
+    except Exception as error:  # the group's outcome never waits on WeChat
+        logs.warning("group_message_failed", group_id=group.group_id, error=str(error))
+
+
+def fail(group, clock=system_clock):
+    """OPEN → FAILED once; paid members refunded and told, unpaid orders closed."""
+    from chalicelib.checkout import lifecycle
+    from chalicelib.checkout.models import Order
+
+    now = clock.now()
+    try:
+        group.update(actions=[Group.status.set(FAILED), Group.ended_at.set(now),
+                              *_close_listing_actions()],
+                     condition=Group.status == OPEN)
+        logs.info("group_failed", group_id=group.group_id, paid=group.paid)
+    except UpdateError as error:
+        if not _condition_failed(error):
+            raise
+    for seat in GroupSeat.query(group.group_id, consistent_read=True):
+        order = Order.get(seat.order_id, consistent_read=True)
+        if seat.status == PAID:
+            _refund(order, "the group did not fill")
+            _tell(seat.member_id, group, "拼团失败")
+        elif seat.status == HELD:
+            lifecycle.close_unpaid(order, "group_failed", clock=clock)
+
+
+def expire(group, clock=system_clock):
+    """A group whose time ran out: completes with its paid members if the campaign fills
+    groups automatically and someone paid, else fails."""
+    if group.status != OPEN:
+        return group
+    if campaigns.get(group.campaign_id).auto_complete and group.paid:
+        from chalicelib.checkout import lifecycle
+        from chalicelib.checkout.models import Order
+
+        for seat in GroupSeat.query(group.group_id, consistent_read=True):
+            if seat.status == HELD:
+                lifecycle.close_unpaid(Order.get(seat.order_id), "group_completed", clock=clock)
+        complete(campaigns.get_group(group.group_id), clock)
+    else:
+        fail(group, clock)
+    return campaigns.get_group(group.group_id)
+
+
+def run_job(clock=system_clock):
+    """Every minute: the open groups whose time has run out (yesterday's and today's
+    partitions of a sparse index: the groups it acts on, nothing else)."""
+    from datetime import timedelta
+
+    now = clock.now()
+    ended = 0
+    for day in (now - timedelta(days=1), now):
+        for group in Group.by_expiry_day.query(day.strftime("%Y-%m-%d"),
+                                               Group.expires_key <= f"{utc_text(now)}#~"):
+            expire(campaigns.get_group(group.group_id), clock)
+            ended += 1
+    logs.info("job_done", job="groups-minute", groups=ended)
+    return ended
+
+
+def leave(order):
+    """A paid member of a still-open group asks for their money back: the seat is freed with
+    the group checked open, in one transaction. False if the group closed meanwhile (then it
+    is a normal refund)."""
+    return _move_seat(order, PAID, LEFT, [Group.seats_taken.add(-1), Group.paid.add(-1)],
+                      Group.status == OPEN)
+
+
+def _move_seat(order, from_status, to_status, group_actions, group_condition=None):
+    """The member's seat from one status to another and the group's counts with it, once."""
+    from pynamodb.exceptions import TransactWriteError
+
+    from chalicelib.db.base import transaction
+
+    try:
+        with transaction() as writes:
+            writes.update(GroupSeat(order.group_id, order.member_id),
+                          actions=[GroupSeat.status.set(to_status)],
+                          condition=GroupSeat.status == from_status)
+            writes.update(Group(order.group_id), actions=group_actions,
+                          condition=group_condition)
+        return True
+    except TransactWriteError as error:
+        if "ConditionalCheckFailed" in cancellation_codes(error):
+            return False
+        raise

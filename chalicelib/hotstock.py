@@ -1,0 +1,93 @@
+"""Hot stock: a promotion's units split over shard items, for the moments when thousands of
+shoppers want one SKU at once (flash sales, live rooms).
+
+DynamoDB takes about 1,000 writes a second on one item, and every order writes the stock it
+takes, so a pool's units are spread over `shard_count(expected peak)` items, one for each
+WRITES_PER_SHARD_S orders a second (half an item's limit, room for bursts), at most
+MAX_SHARDS. A buyer reads the shards (no write), starts at a random one with units and takes
+what it lacks from the next, each take conditioned on the shard having it. A pool is named
+"<owner id>#<sku id>".
+"""
+import math
+import random
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from chalicelib.db.base import TableMeta
+
+WRITES_PER_SHARD_S = 500
+MAX_SHARDS = 20
+
+
+class StockShard(Model):
+    class Meta(TableMeta):
+        table = "stock-shards"
+
+    pool = UnicodeAttribute(hash_key=True)  # <owner id>#<sku id>
+    shard = NumberAttribute(range_key=True)
+    remaining = NumberAttribute(default=0)
+
+
+def shard_count(expected_peak_per_s, units):
+    return max(1, min(MAX_SHARDS, math.ceil(expected_peak_per_s / WRITES_PER_SHARD_S), units))
+
+
+def fill_in(writes, pool, units, shards):
+    """Adds the pool's shards, the units split as evenly as they go, to a transaction."""
+    for shard in range(shards):
+        writes.save(StockShard(pool, shard,
+                               remaining=units // shards + (1 if shard < units % shards else 0)))
+
+
+def plan_takes(pool, shards, quantity):
+    """{shard: units} that together make the quantity, from shards that (as last read,
+    eventually consistent) have units, starting at a random one; {} if they do not hold it."""
+    stocked = sorted((item.shard, item.remaining)
+                     for item in StockShard.batch_get([(pool, n) for n in range(shards)])
+                     if item.remaining > 0)
+    if sum(remaining for _, remaining in stocked) < quantity:
+        return {}
+    start = random.randrange(len(stocked))
+    takes = {}
+    for shard, remaining in stocked[start:] + stocked[:start]:
+        takes[shard] = min(remaining, quantity - sum(takes.values()))
+        if sum(takes.values()) == quantity:
+            break
+    return takes
+
+
+def take_in(writes, pool, takes):
+    """One conditional update per shard taken from: it never goes below zero."""
+    for shard, units in takes.items():
+        writes.update(StockShard(pool, int(shard)), actions=[StockShard.remaining.add(-units)],
+                      condition=StockShard.remaining >= units)
+
+
+def put_back_in(writes, pool, takes):
+    for shard, units in takes.items():
+        writes.update(StockShard(pool, int(shard)), actions=[StockShard.remaining.add(units)])
+
+
+def drain_in(writes, pool):
+    """Empties the pool in a transaction, each shard on condition it still holds what was
+    read (a take in between makes the transaction read again). Returns the units drained."""
+    left = 0
+    for item in StockShard.query(pool, consistent_read=True):
+        if item.remaining:
+            writes.update(item, actions=[StockShard.remaining.set(0)],
+                          condition=StockShard.remaining == item.remaining)
+            left += item.remaining
+    return left
+
+
+def remaining(pools, shards):
+    """Units left in each pool (eventually consistent reads): {pool: units}."""
+    left = {pool: 0 for pool in pools}
+    for item in StockShard.batch_get([(pool, n) for pool in pools for n in range(shards)]):
+        left[item.pool] += item.remaining
+    return left
+
+
+def left_exactly(pool):
+    return sum(item.remaining for item in StockShard.query(pool, consistent_read=True))

@@ -1,0 +1,71 @@
+"""What flash sales, group-buys and live sessions share: their time window and SKUs checked
+alike, and the rows that list them in the stores they run in."""
+from datetime import datetime
+
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.models import Model
+
+from chalicelib.core.clock import utc_text
+from chalicelib.db.base import TableMeta
+from chalicelib.errors import DomainError
+
+ALL_STORES = "*"
+
+
+class PromotionListing(Model):
+    """One row per store a promotion runs in ("*" for every store), by when it ends."""
+
+    class Meta(TableMeta):
+        table = "promotion-listings"
+
+    store_key = UnicodeAttribute(hash_key=True)  # a store id, or "*"
+    ends_key = UnicodeAttribute(range_key=True)  # <ends at, UTC text>#<kind>#<id>
+
+
+def parsed_window(request):
+    """The request with starts_at and ends_at as datetimes."""
+    return {**request, "starts_at": datetime.fromisoformat(request["starts_at"]),
+            "ends_at": datetime.fromisoformat(request["ends_at"])}
+
+
+def check_terms(request, now):
+    """The window is sane and not over; each SKU exists once; each store exists."""
+    from chalicelib.catalog.models import Sku, Store
+
+    if request["starts_at"] >= request["ends_at"]:
+        raise DomainError("validation_error", "It must end after it starts.")
+    if request["ends_at"] <= now:
+        raise DomainError("validation_error", "It would be over already.")
+    sku_ids = [item["sku_id"] for item in request["items"]]
+    if len(set(sku_ids)) != len(sku_ids):
+        raise DomainError("validation_error", "Each SKU once.")
+    found = {sku.sku_id for sku in Sku.batch_get(sku_ids)}
+    missing = sorted(set(sku_ids) - found)
+    if missing:
+        raise DomainError("not_found", f"No SKU {missing[0]}.")
+    for store_id in request.get("stores") or ():
+        try:
+            Store.get(store_id)
+        except DoesNotExist:
+            raise DomainError("not_found", f"No store {store_id}.") from None
+
+
+def listings(kind, promotion_id, stores, ends_at):
+    return [PromotionListing(store_id, f"{utc_text(ends_at)}#{kind}#{promotion_id}")
+            for store_id in (stores or [ALL_STORES])]
+
+
+def listed_ids(kind, store_id, now):
+    """The ids of the store's promotions of a kind (its own and the brand's) not yet ended."""
+    found = []
+    for store_key in (store_id, ALL_STORES):
+        for row in PromotionListing.query(store_key, PromotionListing.ends_key > utc_text(now)):
+            _, row_kind, promotion_id = row.ends_key.split("#", 2)
+            if row_kind == kind:
+                found.append(promotion_id)
+    return found
+
+
+def runs_in(stores, store_id):
+    return not stores or store_id in stores
