@@ -227,7 +227,9 @@ def order_view(order):
             "delivery": order.delivery, "shipped_at": _moment(order.shipped_at),
             "completed_at": _moment(order.completed_at), "closed_at": _moment(order.closed_at),
             "close_reason": order.close_reason, "refunded_fen": order.refunded_fen,
-            "refunded_quantities": order.refunded_quantities or {}}
+            "refunded_quantities": order.refunded_quantities or {},
+            "flash_sale_id": order.flash_sale_id, "group_id": order.group_id,
+            "awaiting_group": bool(order.awaiting_group)}
 
 
 def get_own(member_id, order_id):
