@@ -156,12 +156,12 @@ def open_group(member_id, campaign_id, key_header, request, clock=system_clock):
 
 def join_group(member_id, group_id, key_header, request, clock=system_clock):
     """A friend's order takes a seat in the group: (order, created)."""
-    group = campaigns.get_group(group_id)
-    campaign = campaigns.get(group.campaign_id)
+    campaign = campaigns.get(campaigns.get_group(group_id).campaign_id)
 
     def group_for(member, now):
-        if group.status != OPEN or group.expires_at <= now:
-            raise DomainError("group_full", "This group is closed; open a new one.")
+        group = campaigns.get_group(group_id)  # read again on every attempt
+        if group.status != OPEN or group.expires_at <= now or group.seats_taken >= group.size:
+            raise DomainError("group_full", "This group is full or closed; open a new one.")
         return group
 
     return _place(member_id, key_header, {**request, "group_id": group_id}, campaign,
