@@ -9,6 +9,7 @@ from chalicelib.flash.api import bp as flash_bp
 from chalicelib.groups.api import bp as groups_bp
 from chalicelib.core.routing import request_middleware
 from chalicelib.guides.api import bp as guides_bp
+from chalicelib.live.api import bp as live_bp
 from chalicelib.jobs.schedules import bp as schedules_bp
 from chalicelib.members.api import bp as members_bp
 from chalicelib.system.api import bp as system_bp
@@ -22,4 +23,5 @@ app.register_blueprint(guides_bp)
 app.register_blueprint(checkout_bp)
 app.register_blueprint(flash_bp)
 app.register_blueprint(groups_bp)
+app.register_blueprint(live_bp)
 app.register_blueprint(schedules_bp)

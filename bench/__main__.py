@@ -11,6 +11,7 @@ SCENARIOS = {
     "checkout": "bench.checkout",
     "cold_start": "bench.cold_start",
     "flash_sale": "bench.flash_sale",
+    "live": "bench.live",
     "group_buy": "bench.group_buy",
     "members": "bench.members",
     "stores": "bench.stores",

@@ -131,6 +131,13 @@ class Settings:
         return int(_env("GUIDE_COMMISSION_BP", "300"))
 
     @property
+    def live_commission_to(self):
+        """Who earns the commission on a live order: "host" (the session's host guide) or
+        "bound_guide" (the shopper's bound guide, as on any order)."""
+        value = _env("LIVE_COMMISSION_TO", "host")
+        return value if value in ("host", "bound_guide") else "host"
+
+    @property
     def guide_second_tier_bp(self):
         """The commission of the guide who recruited the order's guide (there is no third)."""
         return int(_env("GUIDE_SECOND_TIER_BP", "100"))

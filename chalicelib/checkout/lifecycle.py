@@ -25,7 +25,8 @@ from chalicelib.errors import DomainError
 
 MINUTE = "%Y-%m-%dT%H:%M"
 # Where an unpaid order of a promotion gives back what it held (its give_back_in).
-_PROMOTIONS = {"flash_sale": "chalicelib.flash.buying", "group_buy": "chalicelib.groups.joining"}
+_PROMOTIONS = {"flash_sale": "chalicelib.flash.buying", "group_buy": "chalicelib.groups.joining",
+               "live": "chalicelib.live.buying"}
 CATCH_UP = timedelta(hours=24)
 RECONCILE_AFTER = timedelta(minutes=3)
 JOB = "job:orders-minute"

@@ -154,6 +154,8 @@ class Order(Model):
     flash_takes = JSONAttribute(null=True)  # {shard: units} its units came from
     group_id = UnicodeAttribute(null=True)
     awaiting_group = BooleanAttribute(null=True)  # paid, but its group has not completed
+    live_session_id = UnicodeAttribute(null=True)
+    live_takes = JSONAttribute(null=True)  # {shard: units} its units came from
     by_member = OrdersByMember()
     by_store_day = OrdersByStoreDay()
     pending_by_minute = PendingByMinute()

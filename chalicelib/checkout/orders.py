@@ -229,7 +229,8 @@ def order_view(order):
             "close_reason": order.close_reason, "refunded_fen": order.refunded_fen,
             "refunded_quantities": order.refunded_quantities or {},
             "flash_sale_id": order.flash_sale_id, "group_id": order.group_id,
-            "awaiting_group": bool(order.awaiting_group)}
+            "awaiting_group": bool(order.awaiting_group),
+            "live_session_id": order.live_session_id}
 
 
 def get_own(member_id, order_id):

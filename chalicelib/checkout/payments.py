@@ -143,6 +143,10 @@ def after_payment(order, clock=system_clock):
         from chalicelib.groups import life
 
         life.on_paid(order, clock)
+    if order.live_session_id:
+        from chalicelib.live import figures
+
+        figures.on_paid(order)
     if order.guide_id:
         earners = attribution.record_order(order.guide_id, order.order_id, order.member_id,
                                            order.store_id, order.channel, paid_fen,

@@ -88,6 +88,8 @@ ORDER = {
                                 "description": "The group-buy group this order holds a seat in"},
                    "awaiting_group": {"type": "boolean",
                                       "description": "Paid, waiting for the group to fill"},
+                   "live_session_id": {"type": ["string", "null"],
+                                       "description": "The live session it was bought in"},
                    "refunded_quantities": {"type": "object",
                                            "additionalProperties": {"type": "integer"}},
                    "store_id": {"type": "string"}, "channel": {"type": "string"},

@@ -8,6 +8,7 @@ def all_models():
     from chalicelib.flash import models as flash
     from chalicelib.groups import models as groups
     from chalicelib.hotstock import StockShard
+    from chalicelib.live import models as live
     from chalicelib.guides.models import BindingEvent, GuideMonth, GuideSale, ShareLink
     from chalicelib.members import models as members
     from chalicelib.promotions import PromotionListing
@@ -22,7 +23,8 @@ def all_models():
             checkout.IdempotencyKey, checkout.PickupCode, checkout.Refund,
             flash.FlashSale, StockShard, flash.FlashPurchases, flash.FlashReminder,
             groups.GroupBuy, groups.Group, groups.GroupSeat,
-            groups.GroupBuyPurchases, PromotionListing]
+            groups.GroupBuyPurchases, PromotionListing, live.LiveSession, live.LiveFigures,
+            live.LiveMark]
 
 
 def _add_missing_indexes(model):

@@ -53,3 +53,10 @@ def groups_minute(event):
     from chalicelib.groups import life
 
     life.run_job()
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="live-sessions-minute")
+def live_sessions_minute(event):
+    from chalicelib.live import sessions
+
+    sessions.run_job()

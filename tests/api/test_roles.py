@@ -52,7 +52,7 @@ def _url(spec, target_member):
     values = {"store_id": STORE_A, "member_id": target_member, "tag": "vip", "scene": "nosuch",
               "guide_id": "nosuch", "product_id": "nosuch", "category_id": "nosuch",
               "order_id": "nosuch", "coupon_id": "nosuch", "sale_id": "nosuch",
-              "campaign_id": "nosuch", "group_id": "nosuch",
+              "campaign_id": "nosuch", "group_id": "nosuch", "session_id": "nosuch",
               "sku_id": "p-oolong-250g"}
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], spec.path)
 
