@@ -69,3 +69,31 @@ def listed_ids(kind, store_id, now):
 
 def runs_in(stores, store_id):
     return not stores or store_id in stores
+
+
+def priced_line(items, sku_id, quantity, price_key, where):
+    """The pricing engine's line for a promotion's SKU at its promotional price."""
+    from chalicelib.catalog.models import Product, Sku
+
+    item = next((item for item in items if item["sku_id"] == sku_id), None)
+    if item is None:
+        raise DomainError("not_found", f"SKU {sku_id} is not in this {where}.")
+    sku = Sku.get(sku_id)
+    product = Product.get(sku.product_id)
+    return {"sku_id": sku_id, "product_id": product.product_id, "name": product.name,
+            "specs": sku.specs.as_dict(), "quantity": quantity,
+            "unit_price_fen": item[price_key]}
+
+
+def fulfilment_for(stock_from, request):
+    """Central-warehouse stock is delivered (cloud shelf); a store's is picked up there or
+    delivered by it."""
+    from chalicelib.catalog.models import CENTRAL_WAREHOUSE
+
+    if stock_from == CENTRAL_WAREHOUSE:
+        return "cloud_shelf"
+    fulfilment = request.get("fulfilment", "pickup")
+    if fulfilment == "cloud_shelf":
+        raise DomainError("validation_error", "This is picked up at the store or delivered "
+                                              "by it.")
+    return fulfilment

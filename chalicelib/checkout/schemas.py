@@ -1,13 +1,18 @@
-_SKU_ID = {"type": "string", "minLength": 1, "maxLength": 64}
-_STORE_ID = {"type": "string", "minLength": 1, "maxLength": 64}
-_WHEN = {"type": "string", "format": "date-time", "maxLength": 40,
-         "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,6})?)?"
-                    "(Z|[+-][0-9]{2}:[0-9]{2})$"}
+SKU_ID = {"type": "string", "minLength": 1, "maxLength": 64}
+STORE_ID = {"type": "string", "minLength": 1, "maxLength": 64}
+WHEN = {"type": "string", "format": "date-time", "maxLength": 40,
+        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,6})?)?"
+                   "(Z|[+-][0-9]{2}:[0-9]{2})$"}
+ADDRESS = {"type": "object", "properties": {
+    "name": {"type": "string", "minLength": 1, "maxLength": 20},
+    "phone": {"type": "string", "pattern": "^[0-9+-]{5,20}$"},
+    "address": {"type": "string", "minLength": 1, "maxLength": 200}},
+    "required": ["name", "phone", "address"], "additionalProperties": False}
 _FEN = {"type": "integer", "minimum": 1, "maximum": 100_000_000}
 _ORDER_STATUSES = ["PENDING_PAYMENT", "PAID", "SHIPPED", "COMPLETED", "CLOSED", "REFUNDED"]
 
 CART_ADD = {"type": "object",
-            "properties": {"sku_id": _SKU_ID,
+            "properties": {"sku_id": SKU_ID,
                            "quantity": {"type": "integer", "minimum": 1, "maximum": 99}},
             "required": ["sku_id", "quantity"], "additionalProperties": False}
 
@@ -31,10 +36,10 @@ CART = {"type": "object",
 ORDER_REQUEST = {
     "type": "object",
     "properties": {
-        "store_id": _STORE_ID,
+        "store_id": STORE_ID,
         "items": {"type": "array", "minItems": 1, "maxItems": 20, "items": {
             "type": "object",
-            "properties": {"sku_id": _SKU_ID,
+            "properties": {"sku_id": SKU_ID,
                            "quantity": {"type": "integer", "minimum": 1, "maximum": 99}},
             "required": ["sku_id", "quantity"], "additionalProperties": False}},
         "fulfilment": {"enum": ["pickup", "delivery", "cloud_shelf"],
@@ -44,11 +49,7 @@ ORDER_REQUEST = {
         "points": {"type": "integer", "minimum": 0, "maximum": 100_000_000,
                    "description": "Points offered to pay part of the order (capped by the "
                                   "program)"},
-        "address": {"type": "object", "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": 20},
-            "phone": {"type": "string", "pattern": "^[0-9+-]{5,20}$"},
-            "address": {"type": "string", "minLength": 1, "maxLength": 200}},
-            "required": ["name", "phone", "address"], "additionalProperties": False},
+        "address": ADDRESS,
     },
     "required": ["store_id", "items"],
     "additionalProperties": False,
@@ -114,10 +115,10 @@ NEW_COUPON = {
         "percent_off": {"type": "integer", "minimum": 1, "maximum": 90},
         "cap_fen": _FEN,
         "threshold_fen": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
-        "store_id": _STORE_ID,
+        "store_id": STORE_ID,
         "channels": {"type": "array", "minItems": 1, "uniqueItems": True,
                      "items": {"enum": ["mall", "flash_sale", "group_buy", "live"]}},
-        "valid_from": _WHEN, "valid_until": _WHEN,
+        "valid_from": WHEN, "valid_until": WHEN,
         "per_member_limit": {"type": "integer", "minimum": 1, "maximum": 100},
         "total": {"type": "integer", "minimum": 1, "maximum": 10_000_000},
     },
@@ -134,7 +135,7 @@ COUPONS = {"type": "object",
            "properties": {"coupons": {"type": "array", "items": COUPON}},
            "required": ["coupons"]}
 
-COUPONS_QUERY = {"type": "object", "properties": {"store_id": _STORE_ID},
+COUPONS_QUERY = {"type": "object", "properties": {"store_id": STORE_ID},
                  "required": ["store_id"]}
 
 MEMBER_COUPON = {"type": "object",
@@ -193,7 +194,7 @@ STAFF_REFUND = {
         "lines": {"type": "array", "minItems": 1, "maxItems": 100,
                   "description": "Units to refund; leave out to refund all that is left",
                   "items": {"type": "object",
-                            "properties": {"sku_id": _SKU_ID,
+                            "properties": {"sku_id": SKU_ID,
                                            "quantity": {"type": "integer", "minimum": 1,
                                                         "maximum": 999}},
                             "required": ["sku_id", "quantity"],

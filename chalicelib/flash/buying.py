@@ -12,7 +12,7 @@ import time
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib import hotstock
+from chalicelib import hotstock, promotions
 from chalicelib.checkout import orders, pricing
 from chalicelib.config import settings
 from chalicelib.core.clock import clock as system_clock
@@ -44,30 +44,6 @@ def _live_sale(sale_id, clock):
     if sale.stocked is None:
         sale = window.run_steps(sales.get(sale_id), clock)
     return sale
-
-
-def _line(sale, sku_id, quantity):
-    from chalicelib.catalog.models import Product, Sku
-
-    item = next((item for item in sale.items if item["sku_id"] == sku_id), None)
-    if item is None:
-        raise DomainError("not_found", f"SKU {sku_id} is not in this sale.")
-    sku = Sku.get(sku_id)
-    product = Product.get(sku.product_id)
-    return {"sku_id": sku_id, "product_id": product.product_id, "name": product.name,
-            "specs": sku.specs.as_dict(), "quantity": quantity,
-            "unit_price_fen": item["flash_price_fen"]}
-
-
-def _fulfilment(sale, request):
-    from chalicelib.catalog.models import CENTRAL_WAREHOUSE
-
-    if sale.stock_from == CENTRAL_WAREHOUSE:
-        return "cloud_shelf"
-    fulfilment = request.get("fulfilment", "pickup")
-    if fulfilment == "cloud_shelf":
-        raise DomainError("validation_error", "This store's sale is picked up or delivered.")
-    return fulfilment
 
 
 def _write(key, request_hash, order, sale, takes, member_id, quantity, now):
@@ -107,8 +83,10 @@ def buy(member_id, sale_id, idempotency_key, request, clock=system_clock):
         raise _sold_out()
     member = orders.member_of(member_id)
     program = loyalty_program.current()
-    fulfilment = _fulfilment(sale, request)
-    breakdown = pricing.price([_line(sale, request["sku_id"], quantity)],
+    fulfilment = promotions.fulfilment_for(sale.stock_from, request)
+    line = promotions.priced_line(sale.items, request["sku_id"], quantity, "flash_price_fen",
+                                  "sale")
+    breakdown = pricing.price([line],
                               level=loyalty.current_level(member, program), program=program,
                               store_id=request["store_id"], channel="flash_sale",
                               fulfilment=fulfilment, now=now)

@@ -1,20 +1,16 @@
-_SKU_ID = {"type": "string", "minLength": 1, "maxLength": 64}
-_STORE_ID = {"type": "string", "minLength": 1, "maxLength": 64}
-_WHEN = {"type": "string", "format": "date-time", "maxLength": 40,
-         "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,6})?)?"
-                    "(Z|[+-][0-9]{2}:[0-9]{2})$"}
+from chalicelib.checkout.schemas import ADDRESS, SKU_ID, STORE_ID, WHEN
 
 _TERMS = {
     "name": {"type": "string", "minLength": 1, "maxLength": 40},
     "items": {"type": "array", "minItems": 1, "maxItems": 5, "items": {
         "type": "object",
-        "properties": {"sku_id": _SKU_ID,
+        "properties": {"sku_id": SKU_ID,
                        "flash_price_fen": {"type": "integer", "minimum": 1,
                                            "maximum": 100_000_000},
                        "quantity": {"type": "integer", "minimum": 1, "maximum": 1_000_000}},
         "required": ["sku_id", "flash_price_fen", "quantity"], "additionalProperties": False}},
     "per_member_limit": {"type": "integer", "minimum": 1, "maximum": 99},
-    "starts_at": _WHEN, "ends_at": _WHEN,
+    "starts_at": WHEN, "ends_at": WHEN,
     "reminders": {"type": "boolean", "description": "Members may ask to be reminded"},
     "expected_peak_per_s": {"type": "integer", "minimum": 1, "maximum": 100_000,
                             "description": "Orders a second expected at the start; sets "
@@ -25,7 +21,7 @@ _REQUIRED = ["name", "items", "per_member_limit", "starts_at", "ends_at"]
 NEW_SALE = {"type": "object",
             "properties": {**_TERMS, "stores": {
                 "type": ["array", "null"], "minItems": 1, "maxItems": 500,
-                "uniqueItems": True, "items": _STORE_ID,
+                "uniqueItems": True, "items": STORE_ID,
                 "description": "The stores it runs in; leave out for every store"}},
             "required": _REQUIRED, "additionalProperties": False}
 
@@ -52,22 +48,17 @@ SALE = {
 SALES = {"type": "object", "properties": {"flash_sales": {"type": "array", "items": SALE}},
          "required": ["flash_sales"]}
 
-SALES_QUERY = {"type": "object", "properties": {"store_id": _STORE_ID},
+SALES_QUERY = {"type": "object", "properties": {"store_id": STORE_ID},
                "required": ["store_id"]}
 
 ORDER_REQUEST = {
     "type": "object",
-    "properties": {"store_id": _STORE_ID, "sku_id": _SKU_ID,
+    "properties": {"store_id": STORE_ID, "sku_id": SKU_ID,
                    "quantity": {"type": "integer", "minimum": 1, "maximum": 99},
                    "fulfilment": {"enum": ["pickup", "delivery"],
                                   "description": "For a store's own sale; a brand sale is "
                                                  "delivered from the central warehouse"},
-                   "address": {"type": "object", "properties": {
-                       "name": {"type": "string", "minLength": 1, "maxLength": 20},
-                       "phone": {"type": "string", "pattern": "^[0-9+-]{5,20}$"},
-                       "address": {"type": "string", "minLength": 1, "maxLength": 200}},
-                       "required": ["name", "phone", "address"],
-                       "additionalProperties": False}},
+                   "address": ADDRESS},
     "required": ["store_id", "sku_id", "quantity"],
     "additionalProperties": False,
 }

@@ -40,26 +40,15 @@ def new_group(campaign, store_id, sku_id, leader_id, now):
                  expiry_day=expires_at.strftime("%Y-%m-%d"))
 
 
-def _line(campaign, sku_id, quantity):
-    from chalicelib.catalog.models import Product, Sku
-
-    item = next((item for item in campaign.items if item["sku_id"] == sku_id), None)
-    if item is None:
-        raise DomainError("not_found", f"SKU {sku_id} is not in this group-buy.")
-    sku = Sku.get(sku_id)
-    product = Product.get(sku.product_id)
-    return {"sku_id": sku_id, "product_id": product.product_id, "name": product.name,
-            "specs": sku.specs.as_dict(), "quantity": quantity,
-            "unit_price_fen": item["group_price_fen"]}
-
-
 def _order(member, campaign, group, request, now):
     from chalicelib.members import loyalty
     from chalicelib.members import program as loyalty_program
 
     program = loyalty_program.current()
     fulfilment = request.get("fulfilment", "pickup")
-    breakdown = pricing.price([_line(campaign, group.sku_id, request.get("quantity", 1))],
+    line = promotions.priced_line(campaign.items, group.sku_id, request.get("quantity", 1),
+                                  "group_price_fen", "group-buy")
+    breakdown = pricing.price([line],
                               level=loyalty.current_level(member, program), program=program,
                               store_id=group.store_id, channel="group_buy",
                               fulfilment=fulfilment, now=now)

@@ -1,13 +1,4 @@
-_SKU_ID = {"type": "string", "minLength": 1, "maxLength": 64}
-_STORE_ID = {"type": "string", "minLength": 1, "maxLength": 64}
-_WHEN = {"type": "string", "format": "date-time", "maxLength": 40,
-         "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,6})?)?"
-                    "(Z|[+-][0-9]{2}:[0-9]{2})$"}
-_ADDRESS = {"type": "object", "properties": {
-    "name": {"type": "string", "minLength": 1, "maxLength": 20},
-    "phone": {"type": "string", "pattern": "^[0-9+-]{5,20}$"},
-    "address": {"type": "string", "minLength": 1, "maxLength": 200}},
-    "required": ["name", "phone", "address"], "additionalProperties": False}
+from chalicelib.checkout.schemas import ADDRESS, SKU_ID, STORE_ID, WHEN
 
 NEW_CAMPAIGN = {
     "type": "object",
@@ -15,12 +6,12 @@ NEW_CAMPAIGN = {
         "name": {"type": "string", "minLength": 1, "maxLength": 40},
         "items": {"type": "array", "minItems": 1, "maxItems": 10, "items": {
             "type": "object",
-            "properties": {"sku_id": _SKU_ID,
+            "properties": {"sku_id": SKU_ID,
                            "group_price_fen": {"type": "integer", "minimum": 1,
                                                "maximum": 100_000_000}},
             "required": ["sku_id", "group_price_fen"], "additionalProperties": False}},
         "stores": {"type": ["array", "null"], "minItems": 1, "maxItems": 500,
-                   "uniqueItems": True, "items": _STORE_ID},
+                   "uniqueItems": True, "items": STORE_ID},
         "group_size": {"type": "integer", "minimum": 2, "maximum": 10},
         "fill_minutes": {"type": "integer", "minimum": 5, "maximum": 7 * 24 * 60,
                          "description": "Time a group has to fill (default 24 hours)"},
@@ -30,7 +21,7 @@ NEW_CAMPAIGN = {
         "auto_complete": {"type": "boolean",
                           "description": "模拟成团: an unfilled group completes at expiry "
                                          "with its paid members, instead of failing"},
-        "starts_at": _WHEN, "ends_at": _WHEN,
+        "starts_at": WHEN, "ends_at": WHEN,
     },
     "required": ["name", "items", "group_size", "starts_at", "ends_at"],
     "additionalProperties": False,
@@ -70,14 +61,14 @@ CAMPAIGNS = {"type": "object",
              "properties": {"group_buys": {"type": "array", "items": CAMPAIGN}},
              "required": ["group_buys"]}
 
-CAMPAIGNS_QUERY = {"type": "object", "properties": {"store_id": _STORE_ID},
+CAMPAIGNS_QUERY = {"type": "object", "properties": {"store_id": STORE_ID},
                    "required": ["store_id"]}
 
 OPEN_REQUEST = {
     "type": "object",
-    "properties": {"store_id": _STORE_ID, "sku_id": _SKU_ID,
+    "properties": {"store_id": STORE_ID, "sku_id": SKU_ID,
                    "quantity": {"type": "integer", "minimum": 1, "maximum": 99},
-                   "fulfilment": {"enum": ["pickup", "delivery"]}, "address": _ADDRESS},
+                   "fulfilment": {"enum": ["pickup", "delivery"]}, "address": ADDRESS},
     "required": ["store_id", "sku_id"],
     "additionalProperties": False,
 }
@@ -85,6 +76,6 @@ OPEN_REQUEST = {
 JOIN_REQUEST = {
     "type": "object",
     "properties": {"quantity": {"type": "integer", "minimum": 1, "maximum": 99},
-                   "fulfilment": {"enum": ["pickup", "delivery"]}, "address": _ADDRESS},
+                   "fulfilment": {"enum": ["pickup", "delivery"]}, "address": ADDRESS},
     "additionalProperties": False,
 }

@@ -13,7 +13,7 @@ import time
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib import hotstock
+from chalicelib import hotstock, promotions
 from chalicelib.checkout import orders, pricing
 from chalicelib.config import settings
 from chalicelib.core.clock import clock as system_clock
@@ -45,27 +45,6 @@ def _in_lineup(session, sku_id):
     if item is None:
         raise DomainError("not_found", f"SKU {sku_id} is not in this live session.")
     return item
-
-
-def _line(item, quantity):
-    from chalicelib.catalog.models import Sku
-
-    sku_id = item["sku_id"]
-    return {"sku_id": sku_id, "product_id": item["product_id"], "name": item["name"],
-            "specs": Sku.get(sku_id).specs.as_dict(), "quantity": quantity,
-            "unit_price_fen": item["live_price_fen"]}
-
-
-def _fulfilment(session, request):
-    from chalicelib.catalog.models import CENTRAL_WAREHOUSE
-
-    if session.stock_from == CENTRAL_WAREHOUSE:
-        return "cloud_shelf"
-    fulfilment = request.get("fulfilment", "pickup")
-    if fulfilment == "cloud_shelf":
-        raise DomainError("validation_error", "This session's goods are picked up or "
-                                              "delivered by its store.")
-    return fulfilment
 
 
 def _earner(session, member):
@@ -106,10 +85,11 @@ def buy(member_id, session_id, idempotency_key, request, clock=system_clock):
     takes = hotstock.plan_takes(pool, session.shard_count, quantity)
     if not takes:
         raise _sold_out()
-    line = _line(item, quantity)
+    line = promotions.priced_line(session.lineup, item["sku_id"], quantity, "live_price_fen",
+                                  "live session")
     member = orders.member_of(member_id)
     program = loyalty_program.current()
-    fulfilment = _fulfilment(session, request)
+    fulfilment = promotions.fulfilment_for(session.stock_from, request)
     breakdown = pricing.price([line], level=loyalty.current_level(member, program),
                               program=program, store_id=request["store_id"], channel="live",
                               fulfilment=fulfilment, now=now)

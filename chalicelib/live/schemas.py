@@ -1,11 +1,7 @@
+from chalicelib.checkout.schemas import SKU_ID, STORE_ID, WHEN
 from chalicelib.flash.schemas import ORDER_REQUEST as _FLASH_ORDER_REQUEST
 
-_SKU_ID = {"type": "string", "minLength": 1, "maxLength": 64}
-_STORE_ID = {"type": "string", "minLength": 1, "maxLength": 64}
 _ID = {"type": "string", "minLength": 1, "maxLength": 64}
-_WHEN = {"type": "string", "format": "date-time", "maxLength": 40,
-         "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,6})?)?"
-                    "(Z|[+-][0-9]{2}:[0-9]{2})$"}
 
 _TERMS = {
     "title": {"type": "string", "minLength": 1, "maxLength": 60},
@@ -16,14 +12,14 @@ _TERMS = {
              "required": ["kind", "id"], "additionalProperties": False},
     "lineup": {"type": "array", "minItems": 1, "maxItems": 50, "items": {
         "type": "object",
-        "properties": {"sku_id": _SKU_ID,
+        "properties": {"sku_id": SKU_ID,
                        "live_price_fen": {"type": "integer", "minimum": 1,
                                           "maximum": 100_000_000},
                        "quantity": {"type": "integer", "minimum": 1, "maximum": 1_000_000,
                                     "description": "Live-only units, taken out of regular "
                                                    "stock while the session is live"}},
         "required": ["sku_id", "live_price_fen", "quantity"], "additionalProperties": False}},
-    "starts_at": _WHEN, "ends_at": _WHEN,
+    "starts_at": WHEN, "ends_at": WHEN,
     "expected_peak_per_s": {"type": "integer", "minimum": 1, "maximum": 100_000,
                             "description": "Orders a second expected at the peak; sets how "
                                            "many shards hold the live stock (default 2000)"},
@@ -37,7 +33,7 @@ NEW_SESSION = {"type": "object",
                "properties": {**_TERMS, "host_id": {**_ID, "description": "The host guide"},
                               "stores": {"type": ["array", "null"], "minItems": 1,
                                          "maxItems": 500, "uniqueItems": True,
-                                         "items": _STORE_ID,
+                                         "items": STORE_ID,
                                          "description": "Where it sells; leave out for the "
                                                         "host's store"}},
                "required": [*_REQUIRED, "host_id"], "additionalProperties": False}
@@ -72,7 +68,7 @@ SESSIONS = {"type": "object",
                            "next_cursor": {"type": ["string", "null"]}},
             "required": ["live_sessions"]}
 
-SESSIONS_QUERY = {"type": "object", "properties": {"store_id": _STORE_ID},
+SESSIONS_QUERY = {"type": "object", "properties": {"store_id": STORE_ID},
                   "required": ["store_id"]}
 
 PIN = {"type": "object",
