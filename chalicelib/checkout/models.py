@@ -151,11 +151,10 @@ class Order(Model):
     refunded_quantities = JSONAttribute(null=True)  # {sku_id: units} claimed by refunds
     refunded_fen = NumberAttribute(default=0)
     flash_sale_id = UnicodeAttribute(null=True)
-    flash_takes = JSONAttribute(null=True)  # {shard: units} its units came from
+    hot_takes = JSONAttribute(null=True)  # {shard: units}: where its hot stock came from
     group_id = UnicodeAttribute(null=True)
     awaiting_group = BooleanAttribute(null=True)  # paid, but its group has not completed
     live_session_id = UnicodeAttribute(null=True)
-    live_takes = JSONAttribute(null=True)  # {shard: units} its units came from
     by_member = OrdersByMember()
     by_store_day = OrdersByStoreDay()
     pending_by_minute = PendingByMinute()

@@ -94,7 +94,7 @@ def buy(member_id, sale_id, idempotency_key, request, clock=system_clock):
                              breakdown, sale.stock_from, now, settings.flash_pay_minutes)
     order.flash_sale_id = sale.sale_id
     for attempt in range(ATTEMPTS):
-        order.flash_takes = {str(shard): units for shard, units in takes.items()}
+        order.hot_takes = {str(shard): units for shard, units in takes.items()}
         try:
             _write(key, request_hash, order, sale, takes, member_id, quantity, now)
             return order, True
@@ -123,7 +123,7 @@ def give_back_in(writes, order, now):
     if sale.returned is None:
         writes.condition_check(FlashSale, sale.sale_id,
                                condition=FlashSale.returned.does_not_exist())
-        hotstock.put_back_in(writes, f"{sale.sale_id}#{line['sku_id']}", order.flash_takes)
+        hotstock.put_back_in(writes, f"{sale.sale_id}#{line['sku_id']}", order.hot_takes)
     else:
         stock.put_back_in(writes, order.stock_from, line["sku_id"], line["quantity"],
                           f"flash order {order.order_id} not paid", order.member_id, now)

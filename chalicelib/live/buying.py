@@ -99,7 +99,7 @@ def buy(member_id, session_id, idempotency_key, request, clock=system_clock):
     order.live_session_id = session.session_id
     order.guide_id = _earner(session, member)
     for attempt in range(ATTEMPTS):
-        order.live_takes = {str(shard): units for shard, units in takes.items()}
+        order.hot_takes = {str(shard): units for shard, units in takes.items()}
         try:
             _write(key, request_hash, order, session, takes, now)
             return order, True
@@ -125,7 +125,7 @@ def give_back_in(writes, order, now):
     if session.returned is None:
         writes.condition_check(LiveSession, session.session_id,
                                condition=LiveSession.returned.does_not_exist())
-        hotstock.put_back_in(writes, sessions.pool(session, line["sku_id"]), order.live_takes)
+        hotstock.put_back_in(writes, sessions.pool(session, line["sku_id"]), order.hot_takes)
     else:
         stock.put_back_in(writes, order.stock_from, line["sku_id"], line["quantity"],
                           f"live order {order.order_id} not paid", order.member_id, now)
