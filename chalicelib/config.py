@@ -117,13 +117,27 @@ class Settings:
     def flash_reminder_template_id(self):
         """The subscribe-message template of the flash-sale reminder (thing1: the sale,
         time2: when it starts)."""
-        return _env("FLASH_REMINDER_TEMPLATE_ID", "flash-sale-reminder")
+        return self.template_id("flash_reminder", "flash-sale-reminder")
 
     @property
     def group_result_template_id(self):
         """The subscribe-message template telling a group's members how it ended (thing1:
         the campaign, phrase2: 拼团成功 or 拼团失败)."""
-        return _env("GROUP_RESULT_TEMPLATE_ID", "group-buy-result")
+        return self.template_id("group_result", "group-buy-result")
+
+    _LEGACY_TEMPLATE_ENV = {"flash_reminder": "FLASH_REMINDER_TEMPLATE_ID",
+                            "group_result": "GROUP_RESULT_TEMPLATE_ID"}
+
+    def template_id(self, event, default):
+        """The subscribe-message template of a notify event: `TEMPLATE_<EVENT>` (for the
+        flash-sale reminder and the group result, the older names still count)."""
+        legacy = self._LEGACY_TEMPLATE_ENV.get(event)
+        return _env(f"TEMPLATE_{event.upper()}", _env(legacy, default) if legacy else default)
+
+    @property
+    def notify_max_attempts(self):
+        """How many times a subscribe message is tried while WeChat cannot be reached."""
+        return int(_env("NOTIFY_MAX_ATTEMPTS", "5"))
 
     @property
     def guide_commission_bp(self):

@@ -49,8 +49,11 @@ def write_with_pickup_code(order, actions, condition, with_code=True):
 
 def give_pickup_code(order):
     """A paid pickup order that waited for its group gets its code now, once."""
-    write_with_pickup_code(order, [Order.awaiting_group.set(False)],
-                           Order.awaiting_group == True)  # noqa: E712 (a DynamoDB condition)
+    if write_with_pickup_code(order, [Order.awaiting_group.set(False)],
+                              Order.awaiting_group == True):  # noqa: E712 (a DynamoDB condition)
+        from chalicelib.notify import hooks
+
+        hooks.pickup_code_given(order)
 
 
 def redeem(store_id, code, staff_id, clock=system_clock):
@@ -106,9 +109,13 @@ def ship(store_id, order_id, delivery, staff_id, clock=system_clock):
     whose group has not completed waits."""
     if store_order(store_id, order_id).awaiting_group:
         raise DomainError("order_not_shippable", "This order waits for its group to fill.")
-    return _move(store_id, order_id, PAID,
-                 [Order.status.set(SHIPPED), Order.shipped_at.set(clock.now()),
-                  Order.delivery.set({**delivery, "shipped_by": staff_id})], "shipped")
+    from chalicelib.notify import hooks
+
+    order = _move(store_id, order_id, PAID,
+                  [Order.status.set(SHIPPED), Order.shipped_at.set(clock.now()),
+                   Order.delivery.set({**delivery, "shipped_by": staff_id})], "shipped")
+    hooks.shipped(order, clock)  # queued once per order; never raises
+    return order
 
 
 def deliver(store_id, order_id, staff_id, clock=system_clock):

@@ -153,6 +153,9 @@ def after_payment(order, clock=system_clock):
                                            order.paid_at)
         if order.commissions is None:
             order.update(actions=[Order.commissions.set(earners)])
+    from chalicelib.notify import hooks
+
+    hooks.order_paid(order, clock)  # queued once per order; never raises
 
 
 def reconcile(order, pay=None, clock=system_clock):

@@ -281,6 +281,10 @@ def apply_result(refund, wechat_status, clock=system_clock):
     refund.refresh(consistent_read=True)
     if refund.status == SUCCESS and refund.kind == GOODS:
         _after_refund(Order.get(refund.order_id, consistent_read=True), refund, clock)
+    if refund.status == SUCCESS:
+        from chalicelib.notify import hooks
+
+        hooks.refund_done(refund, clock)  # queued once per refund; never raises
     return refund
 
 

@@ -11,6 +11,7 @@ def all_models():
     from chalicelib.live import models as live
     from chalicelib.guides.models import BindingEvent, GuideMonth, GuideSale, ShareLink
     from chalicelib.members import models as members
+    from chalicelib.notify import models as notify
     from chalicelib.promotions import PromotionListing
     from chalicelib.wechat.models import WeChatToken
 
@@ -24,7 +25,7 @@ def all_models():
             flash.FlashSale, StockShard, flash.FlashPurchases, flash.FlashReminder,
             groups.GroupBuy, groups.Group, groups.GroupSeat,
             groups.GroupBuyPurchases, PromotionListing, live.LiveSession, live.LiveFigures,
-            live.LiveMark]
+            live.LiveMark, notify.SendCredit, notify.Notification]
 
 
 def _add_missing_indexes(model):

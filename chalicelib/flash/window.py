@@ -11,7 +11,6 @@ from datetime import timedelta
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import hotstock
-from chalicelib.catalog.stores import SHANGHAI
 from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.clock import utc_text
@@ -72,13 +71,15 @@ def _give_back(sale, now):
 
 
 def _remind(sale, now):
-    """Sends the reminder to each member who asked, once: marked sent before it goes."""
+    """Queues the reminder of each member who asked, once: marked before it is queued (and
+    queued once per member and sale). The notifications job sends it, if the member has a
+    credit for the template."""
     from pynamodb.exceptions import UpdateError
 
-    from chalicelib import wechat
+    from chalicelib.core.clock import FixedClock
+    from chalicelib.notify import hooks
 
-    mini_program = wechat.mini_program()
-    sent = 0
+    queued = 0
     for reminder in FlashReminder.query(sale.sale_id):
         if reminder.sent_at is not None:
             continue
@@ -87,22 +88,10 @@ def _remind(sale, now):
                             condition=FlashReminder.sent_at.does_not_exist())
         except UpdateError:
             continue
-        errcode = mini_program.send_subscribe_message(
-            reminder.openid, _reminder_template(), f"pages/flash/index?id={sale.sale_id}",
-            {"thing1": {"value": sale.name[:20]},
-             "time2": {"value": sale.starts_at.astimezone(SHANGHAI).strftime(
-                 "%Y-%m-%d %H:%M")}})
-        reminder.update(actions=[FlashReminder.errcode.set(errcode)])
-        sent += errcode == 0
+        queued += hooks.flash_reminder(reminder.member_id, sale, FixedClock(now)) is not None
     sale.reminded_at = now
     sale.update(actions=[FlashSale.reminded_at.set(now), *sales.next_step_actions(sale, now)])
-    logs.info("flash_sale_reminded", sale_id=sale.sale_id, sent=sent)
-
-
-def _reminder_template():
-    from chalicelib.config import settings
-
-    return settings.flash_reminder_template_id
+    logs.info("flash_sale_reminded", sale_id=sale.sale_id, queued=queued)
 
 
 def run_steps(sale, clock=system_clock):

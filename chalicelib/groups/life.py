@@ -80,22 +80,16 @@ def _refund(order, reason):
 
 
 def _tell(member_id, group, result):
-    """A subscribe message about the group; a refused message is logged, never raised."""
-    from chalicelib import wechat
-    from chalicelib.config import settings
-    from chalicelib.members.models import Member
+    """A subscribe message about the group, queued once per member and group (the
+    notifications job sends it if the member has a credit); never raised."""
+    from chalicelib.notify import hooks
 
-    member = Member.get(member_id)
-    if not member.openid:
-        return
     try:
-        wechat.mini_program().send_subscribe_message(
-            member.openid, settings.group_result_template_id,
-            f"pages/group/index?id={group.group_id}",
-            {"thing1": {"value": campaigns.get(group.campaign_id).name[:20]},
-             "phrase2": {"value": result}})
-    except Exception as error:  # the group's outcome never waits on WeChat
+        name = campaigns.get(group.campaign_id).name
+    except Exception as error:  # the group's outcome never waits on a message
         logs.warning("group_message_failed", group_id=group.group_id, error=str(error))
+        return
+    hooks.group_result(member_id, group, name, result)
 
 
 def fail(group, clock=system_clock):

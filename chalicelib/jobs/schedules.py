@@ -60,3 +60,10 @@ def live_sessions_minute(event):
     from chalicelib.live import sessions
 
     sessions.run_job()
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="notifications")
+def notifications(event):
+    from chalicelib.notify import service
+
+    service.run_job()

@@ -237,12 +237,16 @@ def test_store_managers_run_sales_only_in_their_store(client):
 def test_reminders_go_out_once_before_the_start(client, sandbox_url):
     from chalicelib.flash import reminders, window
     from chalicelib.members.models import Member
+    from chalicelib.notify import EVENTS, credits, service
 
     sku = _sku(stock=10)
     sale = _sale(sku, quantity=5, starts_in=timedelta(minutes=30), reminders=True)
     member_id = _member()
     reminders.ask(member_id, sale.sale_id)
     reminders.ask(member_id, sale.sale_id)  # asking twice is one reminder
+    # the mini-program asked for the subscription as the member asked: two credits, one used
+    credits.accept(member_id, [EVENTS["flash_reminder"].template_id])
+    credits.accept(member_id, [EVENTS["flash_reminder"].template_id])
     openid = Member.get(member_id).openid
 
     def sent():
@@ -250,9 +254,12 @@ def test_reminders_go_out_once_before_the_start(client, sandbox_url):
                             timeout=5).json()
 
     window.run_job(clock=FixedClock(sale.starts_at - timedelta(minutes=10)))
+    service.run_job(clock=FixedClock(sale.starts_at - timedelta(minutes=10)))
     assert sent() == []
     window.run_job(clock=FixedClock(sale.starts_at - timedelta(minutes=4)))
     window.run_job(clock=FixedClock(sale.starts_at - timedelta(minutes=3)))
+    service.run_job(clock=FixedClock(sale.starts_at - timedelta(minutes=3)))
+    service.run_job(clock=FixedClock(sale.starts_at - timedelta(minutes=2)))
 
     messages = sent()
     assert len(messages) == 1 and messages[0]["data"]["thing1"]["value"] == "秒杀测试"

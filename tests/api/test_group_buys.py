@@ -82,6 +82,10 @@ def test_the_group_completes_when_the_last_member_pays(client, served_app, sandb
     sku = _sku(stock=10)
     campaign = _campaign(sku, size=2)
     (leader, leader_id), (friend, friend_id) = _shopper(client), _shopper(client)
+    from chalicelib.notify import EVENTS, credits, service
+
+    for member_id in (leader_id, friend_id):  # they accepted the group-result template
+        credits.accept(member_id, [EVENTS["group_result"].template_id])
     opened = _open(client, leader, campaign, sku)
     assert opened["total_fen"] == 4_900 and opened["channel"] == "group_buy"
     group_id = _group_of(opened["order_id"])
@@ -100,6 +104,7 @@ def test_the_group_completes_when_the_last_member_pays(client, served_app, sandb
                                                                                          True]
     codes = [_order(o).pickup_code for o in (opened["order_id"], body_of(joined)["order_id"])]
     assert all(code and len(code) == 6 for code in codes)
+    service.run_job()  # the notifications job sends the queued messages
     openids = [Member.get(m).openid for m in (leader_id, friend_id)]
     for openid in openids:
         sent = requests.get(f"{sandbox_url}/__sandbox__/messages", params={"touser": openid},

@@ -1,0 +1,280 @@
+"""Subscribe messages against DynamoDB Local and the WeChat sandbox: a credit per accepted
+template, no credit no send, each message sent at most once, WeChat's refusals recorded,
+retries while WeChat is away, and staff's view of what was sent to a member and why."""
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import requests
+
+from chalicelib.core.clock import FixedClock
+from tests.api.test_checkout import _id, _member, _sku
+from tests.api.test_payments import _notify_xml, _place, _send_notify
+from tests.conftest import JSON, STORE_A, STORE_B, WeChatUser, body_of, new_staff, sign_in
+
+
+def _sent(sandbox_url, openid):
+    return requests.get(f"{sandbox_url}/__sandbox__/messages", params={"touser": openid},
+                        timeout=5).json()
+
+
+def _openid(member_id):
+    from chalicelib.members.models import Member
+
+    return Member.get(member_id).openid
+
+
+def _template(event):
+    from chalicelib.notify import EVENTS
+
+    return EVENTS[event].template_id
+
+
+def _reminder(member_id, name="秒杀测试", once_key=None, clock=None):
+    from chalicelib.core.clock import clock as system_clock
+    from chalicelib.notify import service
+
+    starts = datetime(2026, 11, 28, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+    return service.notify(member_id, "flash_reminder",
+                          {"sale_id": "fs-test", "sale": name, "starts_at": starts},
+                          reason="asked to be reminded of flash sale fs-test",
+                          clock=clock or system_clock, once_key=once_key)
+
+
+def _notification(nid):
+    from chalicelib.notify import service
+
+    return service.get(nid)
+
+
+def test_no_credit_no_send(client, sandbox_url):
+    from chalicelib.notify import credits, service
+
+    member_id = _member()
+    nid = _reminder(member_id)
+    assert _notification(nid).status == "queued"
+    assert not credits.has_credit(member_id, "flash_reminder")
+
+    service.run_job()
+
+    assert _notification(nid).status == "no_credit"
+    assert _sent(sandbox_url, _openid(member_id)) == []
+
+
+def test_a_credit_sends_one_message_once_and_is_spent(client, sandbox_url):
+    from chalicelib.notify import credits, service
+
+    member_id = _member()
+    credits.accept(member_id, [_template("flash_reminder")])
+    assert credits.has_credit(member_id, "flash_reminder")
+    first = _reminder(member_id)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # jobs overlapping: sent once
+        list(pool.map(lambda _: service.run_job(), range(4)))
+    service.send_now(first)  # and again by hand: nothing more
+
+    sent = _sent(sandbox_url, _openid(member_id))
+    assert len(sent) == 1 and sent[0]["template_id"] == _template("flash_reminder")
+    assert sent[0]["page"] == "pages/flash/index?id=fs-test"
+    shown = _notification(first)
+    assert (shown.status, shown.errcode, shown.attempts) == ("sent", 0, 1)
+    assert shown.sent_at is not None
+    assert not credits.has_credit(member_id, "flash_reminder")
+
+    second = _reminder(member_id)  # no credit left
+    service.run_job()
+    assert _notification(second).status == "no_credit"
+    assert len(_sent(sandbox_url, _openid(member_id))) == 1
+
+
+def test_a_43101_answer_is_recorded_and_the_credit_is_gone(client, sandbox_url):
+    from chalicelib.notify import credits, service
+
+    member_id = _member()
+    openid = _openid(member_id)
+    credits.accept(member_id, [_template("flash_reminder")])
+    credits.accept(member_id, [_template("flash_reminder")])
+    requests.post(f"{sandbox_url}/__sandbox__/messages/refuse", json={"touser": openid},
+                  timeout=5).raise_for_status()
+    nid = _reminder(member_id)
+
+    service.run_job()
+
+    shown = _notification(nid)
+    assert (shown.status, shown.errcode, shown.sent_at) == ("refused", 43101, None)
+    assert [m["errcode"] for m in _sent(sandbox_url, openid)] == [43101]
+    assert credits.credits_of(member_id, _template("flash_reminder")) == 0  # WeChat: no quota
+
+
+class _Unreachable:
+    calls = 0
+
+    def send_subscribe_message(self, openid, template_id, page, data):
+        from chalicelib.errors import DomainError
+
+        self.calls += 1
+        raise DomainError("wechat_unavailable", "WeChat did not answer.")
+
+
+def test_wechat_unreachable_gives_the_credit_back_and_retries_with_backoff(client,
+                                                                            sandbox_url):
+    from chalicelib.config import settings
+    from chalicelib.notify import credits, service
+
+    member_id = _member()
+    credits.accept(member_id, [_template("flash_reminder")])
+    start = datetime.now(timezone.utc) + timedelta(hours=2)
+    nid = _reminder(member_id, clock=FixedClock(start))
+    away = _Unreachable()
+
+    service.run_job(clock=FixedClock(start), mini_program=away)
+    shown = _notification(nid)
+    assert (shown.status, shown.attempts) == ("queued", 1) and shown.due_at > start
+    assert credits.has_credit(member_id, "flash_reminder")  # given back
+    service.run_job(clock=FixedClock(start), mini_program=away)  # not due again yet
+    assert away.calls == 1
+
+    moment = start
+    for _ in range(settings.notify_max_attempts + 2):
+        moment += timedelta(minutes=20)
+        service.run_job(clock=FixedClock(moment), mini_program=away)
+    shown = _notification(nid)
+    assert (shown.status, shown.attempts) == ("failed", settings.notify_max_attempts)
+    assert away.calls == settings.notify_max_attempts
+    assert "WeChat did not answer" in shown.error
+    assert credits.has_credit(member_id, "flash_reminder")
+    assert _sent(sandbox_url, _openid(member_id)) == []
+
+
+def test_template_data_keeps_to_wechats_field_rules(client, sandbox_url):
+    from chalicelib.notify import EVENTS, credits, service
+
+    member_id = _member()
+    credits.accept(member_id, [_template("flash_reminder")])
+    long_name = "春季新茶限时秒杀特惠专场龙井碧螺春白茶大红袍"  # 23 characters
+    nid = _reminder(member_id, name=long_name)
+    service.run_job()
+
+    sent = _sent(sandbox_url, _openid(member_id))
+    assert _notification(nid).status == "sent"
+    thing = sent[0]["data"]["thing1"]["value"]
+    assert len(thing) == 20 and thing == long_name[:19] + "…"
+    assert sent[0]["data"]["time2"]["value"] == "2026-11-28 10:00"  # Shanghai time
+
+    paid = EVENTS["order_paid"].data({"order_id": "o_" + "x" * 40, "total_fen": 1_230,
+                                      "goods": "铁观音", "paid_at": "2026-11-27T16:30:00Z"})
+    assert paid["amount2"]["value"] == "¥12.30"
+    assert len(paid["character_string1"]["value"]) == 32
+    assert paid["time4"]["value"] == "2026-11-28 00:30"
+    result = EVENTS["group_result"].data({"campaign": "三人团", "result": "拼团成功啦朋友们"})
+    assert result["phrase2"]["value"] == "拼团成功啦"
+
+
+def test_notify_never_raises_into_the_caller(client):
+    from chalicelib.notify import service
+
+    assert service.notify(_member(), "no_such_event", {}, reason="x") is None
+    assert service.notify(_member(), "order_paid", {}, reason="fields missing") is None
+
+
+def test_the_mini_program_reports_accepted_templates(client):
+    from chalicelib.notify import credits
+
+    headers, session = sign_in(client, WeChatUser(_id("subscriber")))
+    member_id = session["member"]["member_id"]
+    accepted = [_template("order_paid"), _template("shipped")]
+
+    first = client.http.post("/members/me/subscriptions", headers={**headers, **JSON},
+                             body=json.dumps({"accepted": accepted}))
+    again = client.http.post("/members/me/subscriptions", headers={**headers, **JSON},
+                             body=json.dumps({"accepted": [_template("order_paid")]}))
+    unknown = client.http.post("/members/me/subscriptions", headers={**headers, **JSON},
+                               body=json.dumps({"accepted": ["tpl-nosuch"]}))
+
+    assert first.status_code == 200, first.body
+    assert {c["event"]: c["credits"] for c in body_of(first)["credits"]} == \
+        {"order_paid": 1, "shipped": 1}
+    assert body_of(again)["credits"] == [{"template_id": _template("order_paid"),
+                                          "event": "order_paid", "credits": 2}]
+    assert unknown.status_code == 400
+    assert credits.credits_of(member_id, _template("order_paid")) == 2
+    assert not credits.has_credit(member_id, "refund_done")
+
+
+def test_a_repeated_payment_notify_queues_one_order_paid_message(client, served_app,
+                                                                  sandbox_url):
+    from chalicelib.notify import credits, service
+    from chalicelib.notify.models import Notification
+
+    headers, session = sign_in(client, WeChatUser(_id("payer")))
+    member_id = session["member"]["member_id"]
+    credits.accept(member_id, [_template("order_paid"), _template("pickup_ready")])
+    order = _place(client, headers, _sku(price_fen=1_230, stock=3), fulfilment="pickup")
+    xml = _notify_xml(order["order_id"], order["total_fen"])
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answers = list(pool.map(lambda _: _send_notify(served_app, xml), range(3)))
+    assert all("SUCCESS" in answer for answer in answers)
+    _send_notify(served_app, xml)  # and once more, later
+    service.run_job()
+
+    queued = list(Notification.by_member.query(member_id))
+    assert sorted(n.event for n in queued) == ["order_paid", "pickup_ready"]
+    assert all(n.status == "sent" for n in queued)
+    sent = _sent(sandbox_url, _openid(member_id))
+    paid = next(m for m in sent if m["template_id"] == _template("order_paid"))
+    assert paid["data"]["character_string1"]["value"] == order["order_id"]
+    assert paid["data"]["amount2"]["value"] == f"¥{order['total_fen'] // 100}." \
+                                                f"{order['total_fen'] % 100:02d}"
+    ready = next(m for m in sent if m["template_id"] == _template("pickup_ready"))
+    assert len(ready["data"]["character_string2"]["value"]) == 6
+    assert len(sent) == 2
+
+
+def test_staff_see_what_was_sent_to_a_member_and_why(client, sandbox_url):
+    from chalicelib.members.models import Member
+    from chalicelib.notify import credits, service
+
+    member_id = _member()
+    Member(member_id).update(actions=[Member.home_store_id.set(STORE_A)])
+    credits.accept(member_id, [_template("flash_reminder")])
+    sent_id = _reminder(member_id, once_key="first")
+    service.run_job()
+    unsent_id = _reminder(member_id, once_key="second")
+    service.run_job()
+    admin = new_staff(client, "admin")[0]
+    guide_a = new_staff(client, "guide", STORE_A)[0]
+    clerk_b = new_staff(client, "clerk", STORE_B)[0]
+
+    by_admin = client.http.get(f"/admin/members/{member_id}/notifications", headers=admin)
+    by_guide = client.http.get(f"/stores/{STORE_A}/members/{member_id}/notifications?limit=1",
+                               headers=guide_a)
+    by_other_store = client.http.get(f"/stores/{STORE_B}/members/{member_id}/notifications",
+                                     headers=clerk_b)
+
+    assert by_admin.status_code == 200, by_admin.body
+    shown = body_of(by_admin)["notifications"]
+    assert [n["notification_id"] for n in shown] == [unsent_id, sent_id]  # newest first
+    assert [(n["event"], n["status"], n["errcode"]) for n in shown] == \
+        [("flash_reminder", "no_credit", None), ("flash_reminder", "sent", 0)]
+    assert shown[1]["reason"] == "asked to be reminded of flash sale fs-test"
+    assert shown[1]["template_id"] == _template("flash_reminder")
+    assert shown[1]["sent_at"] and shown[1]["created_at"] and shown[0]["sent_at"] is None
+    page = body_of(by_guide)
+    assert [n["notification_id"] for n in page["notifications"]] == [unsent_id]
+    assert page["next_cursor"]
+    rest = client.http.get(f"/stores/{STORE_A}/members/{member_id}/notifications"
+                           f"?cursor={page['next_cursor']}", headers=guide_a)
+    assert [n["notification_id"] for n in body_of(rest)["notifications"]] == [sent_id]
+    assert by_other_store.status_code == 404
+
+
+def test_the_job_reads_only_what_is_due(client):
+    from chalicelib.notify import service
+
+    later = datetime.now(timezone.utc) + timedelta(hours=5)
+    nid = _reminder(_member(), clock=FixedClock(later + timedelta(minutes=10)))
+    service.run_job(clock=FixedClock(later))
+    assert _notification(nid).status == "queued"  # not due yet
+    service.run_job(clock=FixedClock(later + timedelta(minutes=10)))
+    assert _notification(nid).status == "no_credit"
