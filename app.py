@@ -12,6 +12,7 @@ from chalicelib.guides.api import bp as guides_bp
 from chalicelib.live.api import bp as live_bp
 from chalicelib.jobs.schedules import bp as schedules_bp
 from chalicelib.members.api import bp as members_bp
+from chalicelib.reactivation.api import bp as reactivation_bp
 from chalicelib.notify.api import bp as notify_bp
 from chalicelib.system.api import bp as system_bp
 
@@ -26,4 +27,5 @@ app.register_blueprint(flash_bp)
 app.register_blueprint(groups_bp)
 app.register_blueprint(live_bp)
 app.register_blueprint(notify_bp)
+app.register_blueprint(reactivation_bp)
 app.register_blueprint(schedules_bp)

@@ -14,6 +14,7 @@ SCENARIOS = {
     "live": "bench.live",
     "group_buy": "bench.group_buy",
     "members": "bench.members",
+    "reactivation": "bench.reactivation",
     "stores": "bench.stores",
 }
 RESULTS = ROOT / "bench-results.json"

@@ -147,6 +147,9 @@ def after_payment(order, clock=system_clock):
         from chalicelib.live import figures
 
         figures.on_paid(order)
+    from chalicelib.reactivation import results
+
+    results.on_paid(order, clock)  # a contact's result, once per contact
     if order.guide_id:
         earners = attribution.record_order(order.guide_id, order.order_id, order.member_id,
                                            order.store_id, order.channel, paid_fen,

@@ -13,6 +13,7 @@ def all_models():
     from chalicelib.members import models as members
     from chalicelib.notify import models as notify
     from chalicelib.promotions import PromotionListing
+    from chalicelib.reactivation import models as reactivation
     from chalicelib.wechat.models import WeChatToken
 
     return [members.Member, members.WeChatIdentity, members.PhoneClaim, members.PointsEntry,
@@ -25,7 +26,8 @@ def all_models():
             flash.FlashSale, StockShard, flash.FlashPurchases, flash.FlashReminder,
             groups.GroupBuy, groups.Group, groups.GroupSeat,
             groups.GroupBuyPurchases, PromotionListing, live.LiveSession, live.LiveFigures,
-            live.LiveMark, notify.SendCredit, notify.Notification]
+            live.LiveMark, notify.SendCredit, notify.Notification,
+            reactivation.Contact, reactivation.Task, reactivation.DayFigures]
 
 
 def _add_missing_indexes(model):

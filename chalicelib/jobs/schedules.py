@@ -67,3 +67,11 @@ def notifications(event):
     from chalicelib.notify import service
 
     service.run_job()
+
+
+# 17:00 UTC is 01:00 in Shanghai.
+@bp.schedule(Cron(0, 17, "*", "*", "?", "*"), name="reactivation")
+def reactivation(event):
+    from chalicelib.reactivation import job
+
+    job.run_job()

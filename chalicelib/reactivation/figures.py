@@ -1,0 +1,53 @@
+"""The report's counters: per day and scope, moved by atomic ADDs, read a day at a time."""
+from datetime import date, timedelta
+
+from chalicelib.errors import DomainError
+from chalicelib.reactivation.models import DayFigures
+
+BRAND = "brand"
+MAX_REPORT_DAYS = 92
+_NAMES = {"dormant": "dormant_found", "messaged": "contacted_by_message",
+          "guided": "handed_to_guides", "coupons_used": "coupons_used",
+          "reactivated": "reactivated", "gmv_fen": "gmv_fen"}
+
+
+def scopes(store_id, guide_id):
+    return [BRAND] + ([f"store#{store_id}"] if store_id else []) \
+        + ([f"guide#{guide_id}"] if guide_id else [])
+
+
+def add_in(writes, day, scope_list, **amounts):
+    """Adds the amounts to the day's counters of each scope, inside a transaction."""
+    for scope in scope_list:
+        writes.update(DayFigures(day, scope), actions=[
+            getattr(DayFigures, name).add(amount) for name, amount in amounts.items()])
+
+
+def _empty():
+    return {name: 0 for name in _NAMES.values()}
+
+
+def report(from_day, to_day):
+    """Brand, store and guide figures over the days (contacts and their results on the
+    contact's day): one Query per day, whatever the number of contacts."""
+    first, last = date.fromisoformat(from_day), date.fromisoformat(to_day)
+    if last < first:
+        raise DomainError("validation_error", "to must not come before from.")
+    if (last - first).days >= MAX_REPORT_DAYS:
+        raise DomainError("validation_error", f"A report covers at most {MAX_REPORT_DAYS} days.")
+    brand, stores, guides = _empty(), {}, {}
+    day = first
+    while day <= last:
+        for item in DayFigures.query(day.isoformat()):
+            if item.scope == BRAND:
+                target = brand
+            elif item.scope.startswith("store#"):
+                target = stores.setdefault(item.scope[len("store#"):], _empty())
+            elif item.scope.startswith("guide#"):
+                target = guides.setdefault(item.scope[len("guide#"):], _empty())
+            else:
+                continue  # the send cap's counter, the job's markers
+            for attribute, name in _NAMES.items():
+                target[name] += int(getattr(item, attribute) or 0)
+        day += timedelta(days=1)
+    return {"from": from_day, "to": to_day, "brand": brand, "stores": stores, "guides": guides}

@@ -1,0 +1,42 @@
+"""Guides' (and stores') task lists: members to contact in person."""
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.core.clock import clock as system_clock
+from chalicelib.core.pagination import decode_cursor, page
+from chalicelib.errors import DomainError
+from chalicelib.reactivation.models import Task
+
+
+def owner_of(guide_id, store_id):
+    if guide_id:
+        return f"guide#{guide_id}"
+    return f"store#{store_id}" if store_id else None
+
+
+def task_view(task):
+    return {"task_id": task.task_id, "kind": task.kind, "member_id": task.member_id,
+            "member_name": task.member_name, "phone": task.phone, "store_id": task.store_id,
+            "guide_id": task.guide_id, "member_coupon_id": task.member_coupon_id,
+            "note": task.note, "status": task.status, "created_at": task.created_at.isoformat(),
+            "done_at": task.done_at.isoformat() if task.done_at else None}
+
+
+def listed(owner, limit=20, cursor=None):
+    """One page of the owner's tasks, newest first."""
+    results = Task.query(owner, scan_index_forward=False, limit=limit,
+                         last_evaluated_key=decode_cursor(cursor))
+    return page(results, task_view, "tasks")
+
+
+def mark_done(owner, task_id, by, clock=system_clock):
+    task = Task(owner, task_id)
+    try:
+        task.update(actions=[Task.status.set("done"), Task.done_at.set(clock.now()),
+                             Task.done_by.set(by)],
+                    condition=Task.task_id.exists())
+    except UpdateError as error:
+        if getattr(error.cause, "response", {}).get("Error", {}).get("Code") \
+                == "ConditionalCheckFailedException" or "ConditionalCheckFailed" in str(error):
+            raise DomainError("not_found", f"You have no task {task_id}.") from None
+        raise
+    return task_view(task)
