@@ -30,7 +30,10 @@ def _empty():
 def report(from_day, to_day):
     """Brand, store and guide figures over the days (contacts and their results on the
     contact's day): one Query per day, whatever the number of contacts."""
-    first, last = date.fromisoformat(from_day), date.fromisoformat(to_day)
+    try:
+        first, last = date.fromisoformat(from_day), date.fromisoformat(to_day)
+    except ValueError:
+        raise DomainError("validation_error", "from and to must be days: YYYY-MM-DD.") from None
     if last < first:
         raise DomainError("validation_error", "to must not come before from.")
     if (last - first).days >= MAX_REPORT_DAYS:

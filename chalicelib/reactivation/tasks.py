@@ -35,8 +35,7 @@ def mark_done(owner, task_id, by, clock=system_clock):
                              Task.done_by.set(by)],
                     condition=Task.task_id.exists())
     except UpdateError as error:
-        if getattr(error.cause, "response", {}).get("Error", {}).get("Code") \
-                == "ConditionalCheckFailedException" or "ConditionalCheckFailed" in str(error):
-            raise DomainError("not_found", f"You have no task {task_id}.") from None
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise DomainError("not_found", f"No task {task_id} on this list.") from None
         raise
     return task_view(task)
