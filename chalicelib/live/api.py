@@ -36,6 +36,15 @@ def enter(call):
     return sessions.enter(call.member_id, call.params["session_id"])
 
 
+@route(bp, "/live-sessions/{session_id}/reminder", "POST", auth=MEMBER,
+       response=schemas.REMINDER, status=201, error_codes=["live_session_over"],
+       summary="Tell me when this live session starts (a subscribe message)")
+def ask_reminder(call):
+    from chalicelib.live import sessions
+
+    return sessions.ask_reminder(call.member_id, call.params["session_id"])
+
+
 @route(bp, "/live-sessions/{session_id}/orders", "POST", auth=MEMBER,
        body=schemas.ORDER_REQUEST, response=checkout_schemas.ORDER, status=201,
        error_codes=["sold_out", "live_session_not_live", "live_token_invalid",

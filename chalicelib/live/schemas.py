@@ -112,3 +112,7 @@ FIGURES = {
     "required": ["session_id", "viewers", "orders", "buyers", "gmv_fen", "units",
                  "conversion"],
 }
+
+REMINDER = {"type": "object", "properties": {"session_id": {"type": "string"},
+                                             "reminder": {"type": "boolean"}},
+            "required": ["session_id", "reminder"]}

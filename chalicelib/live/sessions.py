@@ -159,11 +159,37 @@ def _go_live(session, now):
             LiveSession.stocked.set(moved), *next_step_actions(session, now)],
             condition=LiveSession.status == SCHEDULED)
     logs.info("live_session_live", session_id=session.session_id, units=moved)
+    _tell_reminded(session, now)
     short = {item["sku_id"]: moved[item["sku_id"]] for item in session.lineup
              if moved[item["sku_id"]] < item["quantity"]}
     if short:
         logs.warning("live_session_short_of_stock", session_id=session.session_id,
                      units=short)
+
+
+def ask_reminder(member_id, session_id, clock=system_clock):
+    """A member asks to be told when the session goes live (once, however often asked)."""
+    from chalicelib.live.models import LiveMark
+
+    session = get(session_id, consistent=False)
+    if session.status != SCHEDULED:
+        raise DomainError("live_session_over", "This live session has started or is over.")
+    LiveMark(session_id, f"remind#{member_id}", at=clock.now()).save()
+    return {"session_id": session_id, "reminder": True}
+
+
+def _tell_reminded(session, now):
+    """Queues the "live starting" message to each member who asked, once per session."""
+    from chalicelib.core.clock import FixedClock
+    from chalicelib.live.models import LiveMark
+    from chalicelib.notify import service
+
+    for mark in LiveMark.query(session.session_id, LiveMark.mark.startswith("remind#")):
+        service.notify(mark.mark.partition("#")[2], "live_starting",
+                       {"title": session.title, "starts_at": now,
+                        "session_id": session.session_id},
+                       reason=f"live session {session.session_id} went live",
+                       clock=FixedClock(now), once_key=session.session_id)
 
 
 def _end(session, now):

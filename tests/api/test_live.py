@@ -300,3 +300,31 @@ def test_viewers_entering_at_once_are_each_counted_once(client):
     assert len({entered["live_token"] for entered in tokens}) >= 30
     counted = figures.figures_view(sessions.get(session.session_id))
     assert (counted["viewers"], counted["buyers"], counted["conversion"]) == (30, 0, 0.0)
+
+
+def test_members_who_asked_are_told_once_when_the_session_goes_live(client, sandbox_url):
+    import requests
+
+    from chalicelib.live import sessions
+    from chalicelib.members.models import Member
+    from chalicelib.notify import EVENTS, credits, service
+
+    _, host_id = _guide(client)
+    session = _session(host_id, _sku(stock=5), starts_in=timedelta(minutes=30), go_live=False)
+    asked, silent = _member(), _member()
+    for _ in range(2):  # two credits: still one message
+        credits.accept(asked, [EVENTS["live_starting"].template_id])
+    sessions.ask_reminder(asked, session.session_id)
+    sessions.ask_reminder(asked, session.session_id)  # asking twice is one reminder
+
+    sessions.start(session)
+    service.run_job()
+    service.run_job()
+
+    def sent(member_id):
+        return requests.get(f"{sandbox_url}/__sandbox__/messages",
+                            params={"touser": Member.get(member_id).openid}, timeout=5).json()
+
+    told = sent(asked)
+    assert len(told) == 1 and told[0]["data"]["thing1"]["value"] == "直播测试"
+    assert sent(silent) == []
