@@ -6,13 +6,12 @@ Closing and paying race on one condition (the order is still PENDING_PAYMENT): e
 wins. Before closing we ask WeChat, and a payment that still lands on a closed order is
 refunded (see payments.record_payment).
 """
-import json
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from importlib import import_module
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.checkout import coupons, payments
 from chalicelib.checkout.models import Order
@@ -22,8 +21,8 @@ from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.db.base import cancellation_codes, transaction
 from chalicelib.errors import DomainError
+from chalicelib.jobs import minutes
 
-MINUTE = "%Y-%m-%dT%H:%M"
 # Where an unpaid order of a promotion gives back what it held (its give_back_in).
 _PROMOTIONS = {"flash_sale": "chalicelib.flash.buying", "group_buy": "chalicelib.groups.joining",
                "live": "chalicelib.live.buying"}
@@ -101,44 +100,24 @@ def cancel(member_id, order_id, pay=None, clock=system_clock):
     return close_unpaid(order, "cancelled", pay, clock)
 
 
-def _minutes(first, last):
-    moment = first
-    while moment <= last:
-        yield moment.strftime(MINUTE)
-        moment += timedelta(minutes=1)
-
-
-def _last_minute_covered(now):
-    from chalicelib.members.models import BrandSetting
-
-    try:
-        last = json.loads(BrandSetting.get(JOB).document)["last_minute"]
-        return datetime.strptime(last, MINUTE).replace(tzinfo=timezone.utc)
-    except DoesNotExist:
-        return now - timedelta(minutes=2)
-
-
 def run_minute_job(pay=None, clock=system_clock):
     """Every minute: close the orders whose time to pay ended since the last run (catching up
     a missed run), and ask WeChat about those still in their window that started paying a
     few minutes ago. Returns (closed, recovered)."""
-    from chalicelib.members.models import BrandSetting
-
     pay = pay or payments._pay()
     now = clock.now()
     done = now.replace(second=0, microsecond=0) - timedelta(minutes=1)
-    first = max(_last_minute_covered(now) + timedelta(minutes=1), done - CATCH_UP)
+    first = max(minutes.last_minute_covered(JOB, now) + timedelta(minutes=1), done - CATCH_UP)
     closed = recovered = 0
-    for minute in _minutes(first, done):
+    for minute in minutes.minutes(first, done):
         for order in Order.pending_by_minute.query(minute):
             if order.pay_by <= now:
                 ended = close_unpaid(order, "expired", pay, clock)
                 closed += ended.status == CLOSED
                 recovered += ended.status != CLOSED
-    BrandSetting(JOB, document=json.dumps({"last_minute": done.strftime(MINUTE)}),
-                 updated_at=now).save()
+    minutes.cover(JOB, done, now)
     window = timedelta(minutes=settings.order_pay_minutes)
-    for minute in _minutes(done + timedelta(minutes=1), now + window - RECONCILE_AFTER):
+    for minute in minutes.minutes(done + timedelta(minutes=1), now + window - RECONCILE_AFTER):
         for order in Order.pending_by_minute.query(minute):
             if order.prepay_id and payments.reconcile(order, pay, clock) == "SUCCESS":
                 recovered += 1

@@ -22,6 +22,7 @@ from chalicelib.core.clock import utc_text
 from chalicelib.core.ids import new_id
 from chalicelib.db.base import cancellation_codes, transaction
 from chalicelib.errors import DomainError
+from chalicelib.jobs.minutes import MINUTE
 
 PENDING_PAYMENT, PAID, CLOSED = "PENDING_PAYMENT", "PAID", "CLOSED"
 SHIPPED, COMPLETED, REFUNDED = "SHIPPED", "COMPLETED", "REFUNDED"
@@ -119,7 +120,7 @@ def new_order(order_id, member, request, breakdown, stock_from, now, pay_minutes
         member_coupon_id=breakdown["member_coupon_id"], guide_id=member.guide_id,
         address=request.get("address"), created_at=now,
         created_key=f"{utc_text(now)}#{order_id}", store_day=store_day(request["store_id"], now),
-        pay_by=pay_by, pending_minute=pay_by.strftime("%Y-%m-%dT%H:%M"))
+        pay_by=pay_by, pending_minute=pay_by.strftime(MINUTE))
 
 
 def store_day(store_id, moment):

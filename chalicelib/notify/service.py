@@ -10,8 +10,7 @@ errcode → "failed" and the credit given back; WeChat unreachable → the credi
 the message queued again with backoff, until it has been tried NOTIFY_MAX_ATTEMPTS times
 ("failed").
 """
-import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
@@ -19,6 +18,8 @@ from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.clock import utc_text
 from chalicelib.core.ids import new_id
+from chalicelib.jobs import minutes
+from chalicelib.jobs.minutes import MINUTE
 from chalicelib.notify import credits
 from chalicelib.notify.events import EVENTS
 from chalicelib.notify.models import Notification
@@ -26,7 +27,6 @@ from chalicelib.notify.models import Notification
 QUEUED, SENDING, SENT = "queued", "sending", "sent"
 NO_CREDIT, REFUSED, FAILED, UNREACHABLE = "no_credit", "refused", "failed", "unreachable"
 NO_QUOTA = 43101
-MINUTE = "%Y-%m-%dT%H:%M"
 CATCH_UP = timedelta(hours=24)
 BACKOFF = timedelta(minutes=1)  # then 2, 4, 8 … minutes
 JOB = "job:notifications"
@@ -166,43 +166,23 @@ def send_now(nid, clock=system_clock, mini_program=None):
     return _send(get(nid), clock.now(), mini_program)
 
 
-def _minutes(first, last):
-    moment = first
-    while moment <= last:
-        yield moment.strftime(MINUTE)
-        moment += timedelta(minutes=1)
-
-
-def _last_minute_covered(now):
-    from chalicelib.members.models import BrandSetting
-
-    try:
-        last = json.loads(BrandSetting.get(JOB).document)["last_minute"]
-        return datetime.strptime(last, MINUTE).replace(tzinfo=timezone.utc)
-    except DoesNotExist:
-        return now - timedelta(minutes=2)
-
-
 def run_job(clock=system_clock, mini_program=None):
     """Every minute: the notifications due since the last run (catching up missed minutes,
     at most CATCH_UP back) and those due so far this minute. Returns how many it handled."""
-    from chalicelib.members.models import BrandSetting
-
     now = clock.now()
     current = now.replace(second=0, microsecond=0)
-    first = max(min(_last_minute_covered(now) + timedelta(minutes=1),
+    first = max(min(minutes.last_minute_covered(JOB, now) + timedelta(minutes=1),
                     current - timedelta(minutes=1)), current - CATCH_UP)
     handled = {}
     upto = f"{utc_text(now)}#~"
-    for minute in _minutes(first, current):
+    for minute in minutes.minutes(first, current):
         for notification in Notification.by_due_minute.query(
                 minute, Notification.due_key <= upto):
             status = _send(notification, now, mini_program)
             if status:
                 handled[status] = handled.get(status, 0) + 1
     done = current - timedelta(minutes=1)
-    BrandSetting(JOB, document=json.dumps({"last_minute": done.strftime(MINUTE)}),
-                 updated_at=now).save()
+    minutes.cover(JOB, done, now)
     logs.info("job_done", job="notifications", **handled)
     return sum(handled.values())
 
