@@ -22,10 +22,6 @@ def _condition_failed(error):
     return error.cause_response_code == "ConditionalCheckFailedException"
 
 
-def _close_listing_actions():
-    return [Group.open_key.remove(), Group.expiry_day.remove()]
-
-
 def on_paid(order, clock=system_clock):
     """A group order was paid: its seat is paid (once), and a full group completes. A payment
     that lands on a failed group is refunded."""
@@ -39,17 +35,22 @@ def on_paid(order, clock=system_clock):
         make_fulfillable(order)
 
 
-def complete(group, clock=system_clock):
-    """OPEN → COMPLETED once; then every paid member's order is released for fulfilment."""
-    now = clock.now()
+def _end(group, status, now):
+    """OPEN → COMPLETED or FAILED on one condition: whoever comes first ends the group, once;
+    it leaves the open-group listings."""
     try:
-        group.update(actions=[Group.status.set(COMPLETED), Group.ended_at.set(now),
-                              *_close_listing_actions()],
+        group.update(actions=[Group.status.set(status), Group.ended_at.set(now),
+                              Group.open_key.remove(), Group.expiry_day.remove()],
                      condition=Group.status == OPEN)
-        logs.info("group_completed", group_id=group.group_id, paid=group.paid)
+        logs.info("group_ended", group_id=group.group_id, status=status, paid=group.paid)
     except UpdateError as error:
         if not _condition_failed(error):
             raise
+
+
+def complete(group, clock=system_clock):
+    """OPEN → COMPLETED once; then every paid member's order is released for fulfilment."""
+    _end(group, COMPLETED, clock.now())
     for seat in GroupSeat.query(group.group_id, consistent_read=True):
         if seat.status == PAID:
             from chalicelib.checkout.models import Order
@@ -97,15 +98,7 @@ def fail(group, clock=system_clock):
     from chalicelib.checkout import lifecycle
     from chalicelib.checkout.models import Order
 
-    now = clock.now()
-    try:
-        group.update(actions=[Group.status.set(FAILED), Group.ended_at.set(now),
-                              *_close_listing_actions()],
-                     condition=Group.status == OPEN)
-        logs.info("group_failed", group_id=group.group_id, paid=group.paid)
-    except UpdateError as error:
-        if not _condition_failed(error):
-            raise
+    _end(group, FAILED, clock.now())
     for seat in GroupSeat.query(group.group_id, consistent_read=True):
         order = Order.get(seat.order_id, consistent_read=True)
         if seat.status == PAID:
