@@ -31,6 +31,7 @@ class _Client(WeChatClient):
 
 
 def _wechat_failure(action, exc):
+    """The DomainError for a failed call, logged (core/logs scrubs the URL in its message)."""
     if isinstance(exc, WeChatClientException) and exc.errcode in _CODE_REJECTED:
         return DomainError("wechat_code_invalid",
                            "The WeChat code is invalid or was already used; get a new one.")
@@ -49,7 +50,9 @@ class WeChatPyMiniProgram:
     @property
     def client(self):
         if self._client is None:
-            self._client = _Client(self._app_id, self._secret_getter(), self._api_base)
+            secret = self._secret_getter()
+            logs.keep_secret(secret)
+            self._client = _Client(self._app_id, secret, self._api_base)
         return self._client
 
     def code_to_session(self, code):
@@ -128,7 +131,9 @@ class WeChatPyPay:
         if self._pay is None:
             from wechatpy.pay import WeChatPay
 
-            self._pay = WeChatPay(self._app_id, self._key_getter(), self._mch_id, timeout=4)
+            key = self._key_getter()
+            logs.keep_secret(key)
+            self._pay = WeChatPay(self._app_id, key, self._mch_id, timeout=4)
             self._pay.API_BASE_URL = f"{self._api_base}/"
         return self._pay
 

@@ -11,28 +11,18 @@ from chalice.test import Client
 
 import app as yutang
 from chalicelib.core import tracing
-
-
-class CapturingEmitter:
-    def __init__(self):
-        self.segments = []
-
-    def send_entity(self, entity):
-        self.segments.append(json.loads(entity.serialize()))
-
-    def set_daemon_address(self, address):
-        pass
+from tests.api.xray_capture import capture_segments
 
 
 def main(code):
     os.environ["YUTANG_TRACING"] = "on"
+    segments = capture_segments()
     tracing.enable()
-    emitter = CapturingEmitter()
-    xray_recorder.configure(emitter=emitter, sampling=False)
+    xray_recorder.configure(sampling=False)
     with Client(yutang.app, stage_name="test") as client:
         response = client.http.post("/auth/login", body=json.dumps({"code": code}),
                                     headers={"Content-Type": "application/json"})
-    print(json.dumps({"status": response.status_code, "segments": emitter.segments}))
+    print(json.dumps({"status": response.status_code, "segments": segments}))
 
 
 if __name__ == "__main__":
