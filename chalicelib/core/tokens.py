@@ -1,7 +1,6 @@
 """Signed, expiring session tokens: `<payload>.<signature>`, both base64url.
 
-The payload names the member, the token's kind (access or refresh) and its expiry. The
-WeChat session_key never goes into a token; it stays on the server.
+The payload names the member, the token's kind (access or refresh) and its expiry.
 """
 import base64
 import hashlib

@@ -117,7 +117,7 @@ def tag_store_member(call):
 
     member = services.member_of_store(call.params["member_id"], call.params["store_id"])
     tags.add_manual_tag(member, call.body["tag"])
-    return services.member_view_for_staff(services.get_member(member.member_id))
+    return services.member_view_for_staff(services.get_member(member.member_id), call.staff)
 
 
 @route(bp, "/admin/members", auth=ADMIN, query=schemas.MEMBER_SEARCH_QUERY,
@@ -127,13 +127,14 @@ def search_members(call):
     from chalicelib.members import services
 
     if "phone" in call.query:
-        return services.find_by_phone(call.query["phone"])
+        return services.find_by_phone(call.query["phone"], call.staff)
     if "tags" not in call.query:
         raise DomainError("validation_error", "Give a phone, or tags (comma-separated).")
     tag_list = [tag.strip() for tag in call.query["tags"].split(",") if tag.strip()]
     if not tag_list:
         raise DomainError("validation_error", "Give at least one tag.")
-    return services.find_by_tags(tag_list, call.query.get("store_id"), *_page(call.query))
+    return services.find_by_tags(tag_list, call.query.get("store_id"), *_page(call.query),
+                                 call.staff)
 
 
 @route(bp, "/admin/members/{member_id}", auth=ADMIN, response=schemas.MEMBER_FOR_STAFF,
@@ -141,7 +142,8 @@ def search_members(call):
 def member_for_admin(call):
     from chalicelib.members import services
 
-    return services.member_view_for_staff(services.get_member(call.params["member_id"]))
+    return services.member_view_for_staff(services.get_member(call.params["member_id"]),
+                                          call.staff)
 
 
 @route(bp, "/admin/members/{member_id}/points", "POST", auth=ADMIN,
@@ -161,7 +163,8 @@ def tag_member(call):
     from chalicelib.members import services, tags
 
     tags.add_manual_tag(services.get_member(call.params["member_id"]), call.body["tag"])
-    return services.member_view_for_staff(services.get_member(call.params["member_id"]))
+    return services.member_view_for_staff(services.get_member(call.params["member_id"]),
+                                          call.staff)
 
 
 @route(bp, "/admin/members/{member_id}/tags/{tag}", "DELETE", auth=ADMIN,
@@ -170,7 +173,8 @@ def untag_member(call):
     from chalicelib.members import services, tags
 
     tags.remove_manual_tag(services.get_member(call.params["member_id"]), call.params["tag"])
-    return services.member_view_for_staff(services.get_member(call.params["member_id"]))
+    return services.member_view_for_staff(services.get_member(call.params["member_id"]),
+                                          call.staff)
 
 
 @route(bp, "/admin/members/import", "POST", auth=ADMIN, body=schemas.IMPORT_CSV,

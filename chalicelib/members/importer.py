@@ -7,6 +7,7 @@ changes nothing. Rows are written with batch writes, several batches at a time.
 """
 import csv
 import hashlib
+import hmac
 import io
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -43,8 +44,13 @@ def normalise_phone(text):
 
 
 def imported_member_id(phone):
-    """Fixed per phone, so a retried import writes the same member rather than a second one."""
-    return "m_imp_" + hashlib.sha256(phone.encode()).hexdigest()[:24]
+    """Fixed per phone, so a retried import writes the same member rather than a second one,
+    and keyed, so that nobody without the stack's TOKEN_SECRET can compute it from the phone
+    (or try every phone to find whose it is)."""
+    from chalicelib.config import settings
+
+    key = hmac.new(settings.token_secret.encode(), b"imported member ids", hashlib.sha256)
+    return "m_imp_" + hmac.new(key.digest(), phone.encode(), hashlib.sha256).hexdigest()[:24]
 
 
 def _decode(data):

@@ -58,9 +58,7 @@ class Member(Model):
 
 class WeChatIdentity(Model):
     """openid -> member. Created once per openid (conditionally), so one openid is one member.
-
-    The WeChat session_key lives here, on the server only.
-    """
+    WeChat's session_key is not kept (a login removes one an older version stored)."""
 
     class Meta(TableMeta):
         table = "wechat-identities"
@@ -68,7 +66,6 @@ class WeChatIdentity(Model):
     openid = UnicodeAttribute(hash_key=True)
     member_id = UnicodeAttribute()
     unionid = UnicodeAttribute(null=True)
-    session_key = UnicodeAttribute()
     last_login_at = UTCDateTimeAttribute()
 
 

@@ -14,8 +14,6 @@ MEMBER = {
     "type": "object",
     "properties": {
         "member_id": {"type": "string"},
-        "openid": _NULLABLE_STRING,
-        "unionid": _NULLABLE_STRING,
         "phone": _NULLABLE_STRING,
         "name": _NULLABLE_STRING,
         "nickname": _NULLABLE_STRING,
@@ -34,6 +32,9 @@ MEMBER = {
 MEMBER_FOR_STAFF = {
     **MEMBER,
     "properties": {**MEMBER["properties"],
+                   "phone": {**_NULLABLE_STRING,
+                             "description": "In full for brand admins; masked (138****5678) "
+                                            "for store staff"},
                    "tags": {"type": "array", "items": {"type": "string"}},
                    "source": {"type": "string"},
                    "orders_count": {"type": "integer"},

@@ -1,5 +1,6 @@
 """Members: signing in, profiles, and what staff and admins do with members."""
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.operand import Path
 
 from chalicelib.core import tokens
 from chalicelib.core.clock import clock as system_clock
@@ -10,13 +11,16 @@ from chalicelib.members import loyalty, points, tags
 from chalicelib.members import program as loyalty_program
 from chalicelib.members.models import Member, PhoneClaim, WeChatIdentity
 
+# Older versions stored WeChat's session_key on the identity; a login removes it.
+_OLD_SESSION_KEY = Path("session_key")
+
 
 def member_view(member, program=None):
+    """The member as they see themselves. The WeChat ids stay on the server: the client has
+    no use for them."""
     level = loyalty.current_level(member, program or loyalty_program.current())
     return {
         "member_id": member.member_id,
-        "openid": member.openid,
-        "unionid": member.unionid,
         "phone": member.phone,
         "name": member.name,
         "nickname": member.nickname,
@@ -32,10 +36,25 @@ def member_view(member, program=None):
     }
 
 
-def member_view_for_staff(member, program=None):
-    return {**member_view(member, program), "tags": sorted(member.tags or ()),
-            "source": member.source, "orders_count": member.orders_count,
-            "paid_total_fen": member.paid_total_fen}
+def masked_phone(phone):
+    """138****5678: enough to recognise a member at the till, not to call or copy them."""
+    if not phone:
+        return phone
+    if len(phone) <= 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def phone_seen_by(viewer, phone):
+    """A member's phone as a staff member sees it: brand admins in full (they find members by
+    phone), store staff (guides, clerks, managers) masked."""
+    return phone if viewer.role == "admin" else masked_phone(phone)
+
+
+def member_view_for_staff(member, viewer, program=None):
+    return {**member_view(member, program), "phone": phone_seen_by(viewer, member.phone),
+            "tags": sorted(member.tags or ()), "source": member.source,
+            "orders_count": member.orders_count, "paid_total_fen": member.paid_total_fen}
 
 
 def _create_member(wechat_session, now):
@@ -43,8 +62,7 @@ def _create_member(wechat_session, now):
     member = Member(new_id("m"), openid=wechat_session.openid, unionid=wechat_session.unionid,
                     created_at=now)
     identity = WeChatIdentity(wechat_session.openid, member_id=member.member_id,
-                              unionid=wechat_session.unionid,
-                              session_key=wechat_session.session_key, last_login_at=now)
+                              unionid=wechat_session.unionid, last_login_at=now)
     with transaction() as writes:
         writes.save(identity, condition=WeChatIdentity.openid.does_not_exist())
         writes.save(member, condition=Member.member_id.does_not_exist())
@@ -69,8 +87,7 @@ def member_for_wechat(wechat_session, clock=system_clock):
             identity = _existing_identity(wechat_session.openid)
             if identity is None:
                 raise
-    identity.update(actions=[WeChatIdentity.session_key.set(wechat_session.session_key),
-                             WeChatIdentity.last_login_at.set(now)])
+    identity.update(actions=[WeChatIdentity.last_login_at.set(now), _OLD_SESSION_KEY.remove()])
     member = get_member(identity.member_id)
     if wechat_session.unionid and member.unionid != wechat_session.unionid:
         member.update(actions=[Member.unionid.set(wechat_session.unionid)])
@@ -127,24 +144,24 @@ def adjust_points(member_id, delta, reason, adjustment_id, admin_id, clock=syste
     return entry
 
 
-def find_by_phone(phone):
+def find_by_phone(phone, viewer):
     from chalicelib.members.importer import normalise_phone
 
     try:
         claim = PhoneClaim.get(normalise_phone(phone))
     except DoesNotExist:
         return {"members": [], "next_cursor": None}
-    return {"members": [member_view_for_staff(get_member(claim.member_id))],
+    return {"members": [member_view_for_staff(get_member(claim.member_id), viewer)],
             "next_cursor": None}
 
 
-def find_by_tags(tag_list, store_id, limit, cursor):
+def find_by_tags(tag_list, store_id, limit, cursor, viewer):
     found = tags.segment(tag_list, store_id, limit, cursor)
     program = loyalty_program.current()
     members = Member.batch_get(found["member_ids"]) if found["member_ids"] else []
     by_id = {member.member_id: member for member in members}
-    return {"members": [member_view_for_staff(by_id[m], program) for m in found["member_ids"]
-                        if m in by_id],
+    return {"members": [member_view_for_staff(by_id[m], viewer, program)
+                        for m in found["member_ids"] if m in by_id],
             "next_cursor": found["next_cursor"]}
 
 

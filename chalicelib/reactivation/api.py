@@ -45,7 +45,7 @@ def _page(call):
 def my_tasks(call):
     from chalicelib.reactivation import tasks
 
-    return tasks.listed(f"guide#{call.member_id}", *_page(call))
+    return tasks.listed(f"guide#{call.member_id}", call.staff, *_page(call))
 
 
 @route(bp, "/guides/me/tasks/{task_id}/done", "POST", auth=GUIDE, response=schemas.TASK,
@@ -53,7 +53,7 @@ def my_tasks(call):
 def my_task_done(call):
     from chalicelib.reactivation import tasks
 
-    return tasks.mark_done(f"guide#{call.member_id}", call.params["task_id"], call.member_id)
+    return tasks.mark_done(f"guide#{call.member_id}", call.params["task_id"], call.staff)
 
 
 @route(bp, "/stores/{store_id}/tasks", auth=STORE_MANAGER, query=schemas.TASKS_QUERY,
@@ -62,7 +62,7 @@ def my_task_done(call):
 def store_tasks(call):
     from chalicelib.reactivation import tasks
 
-    return tasks.listed(f"store#{call.params['store_id']}", *_page(call))
+    return tasks.listed(f"store#{call.params['store_id']}", call.staff, *_page(call))
 
 
 @route(bp, "/stores/{store_id}/tasks/{task_id}/done", "POST", auth=STORE_MANAGER,
@@ -71,4 +71,4 @@ def store_task_done(call):
     from chalicelib.reactivation import tasks
 
     return tasks.mark_done(f"store#{call.params['store_id']}", call.params["task_id"],
-                           call.member_id)
+                           call.staff)

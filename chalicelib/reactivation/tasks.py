@@ -13,29 +13,33 @@ def owner_of(guide_id, store_id):
     return f"store#{store_id}" if store_id else None
 
 
-def task_view(task):
+def task_view(task, viewer):
+    from chalicelib.members.services import phone_seen_by
+
     return {"task_id": task.task_id, "kind": task.kind, "member_id": task.member_id,
-            "member_name": task.member_name, "phone": task.phone, "store_id": task.store_id,
+            "member_name": task.member_name, "phone": phone_seen_by(viewer, task.phone),
+            "store_id": task.store_id,
             "guide_id": task.guide_id, "member_coupon_id": task.member_coupon_id,
             "note": task.note, "status": task.status, "created_at": task.created_at.isoformat(),
             "done_at": task.done_at.isoformat() if task.done_at else None}
 
 
-def listed(owner, limit=20, cursor=None):
-    """One page of the owner's tasks, newest first."""
+def listed(owner, viewer, limit=20, cursor=None):
+    """One page of the owner's tasks, newest first, as the viewer (a staff record) sees them."""
     results = Task.query(owner, scan_index_forward=False, limit=limit,
                          last_evaluated_key=decode_cursor(cursor))
-    return page(results, task_view, "tasks")
+    return page(results, lambda task: task_view(task, viewer), "tasks")
 
 
 def mark_done(owner, task_id, by, clock=system_clock):
+    """The task done by `by` (a staff record)."""
     task = Task(owner, task_id)
     try:
         task.update(actions=[Task.status.set("done"), Task.done_at.set(clock.now()),
-                             Task.done_by.set(by)],
+                             Task.done_by.set(by.member_id)],
                     condition=Task.task_id.exists())
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             raise DomainError("not_found", f"No task {task_id} on this list.") from None
         raise
-    return task_view(task)
+    return task_view(task, by)

@@ -7,8 +7,10 @@ MAX_SCENE_LENGTH = 32  # WeChat's limit for getwxacodeunlimit
 
 @dataclass(frozen=True)
 class WeChatSession:
+    """Who signed in. WeChat's session_key is left out: nothing here decrypts user data with
+    it, and a key not kept cannot leak."""
+
     openid: str
-    session_key: str
     unionid: Optional[str] = None
 
 

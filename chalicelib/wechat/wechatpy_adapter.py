@@ -60,8 +60,7 @@ class WeChatPyMiniProgram:
             answer = self.client.wxa.code_to_session(code)
         except (WeChatClientException, requests.RequestException) as exc:
             raise _wechat_failure("code2session", exc) from None
-        return WeChatSession(openid=answer["openid"], session_key=answer["session_key"],
-                             unionid=answer.get("unionid"))
+        return WeChatSession(openid=answer["openid"], unionid=answer.get("unionid"))
 
     def phone_number(self, code):
         try:
