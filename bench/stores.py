@@ -81,7 +81,7 @@ def _time_product_list():
 
     import app as yutang
     from chalicelib.catalog.models import Store
-    from chalicelib.core import tokens
+    from chalicelib.members import sessions
     from chalicelib.members.models import Member
 
     os.environ["TABLE_PREFIX"] = "yutang-bench-catalog-"
@@ -91,7 +91,7 @@ def _time_product_list():
     store.save()
     Member("bench-member", openid="bench-openid", assigned_level="gold",
            created_at=datetime.now(timezone.utc)).save()
-    headers = {"Authorization": f"Bearer {tokens.session_tokens('bench-member')['access_token']}"}
+    headers = {"Authorization": f"Bearer {sessions.start('bench-member')['access_token']}"}
     timings = []
     with Client(yutang.app) as client:
         for n in range(LISTINGS + 1):

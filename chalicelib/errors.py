@@ -8,6 +8,7 @@ STATUS_BY_CODE = {
     "unauthorized": 401,
     "token_expired": 401,
     "forbidden": 403,
+    "member_blocked": 403,
     "not_found": 404,
     "method_not_allowed": 405,
     "conflict": 409,

@@ -1,6 +1,8 @@
 """Signed, expiring session tokens: `<payload>.<signature>`, both base64url.
 
-The payload names the member, the token's kind (access or refresh) and its expiry.
+The payload names the member, the token's kind (access or refresh) and its expiry; session
+tokens also name their session family and, for a refresh token, the family's generation
+(members/sessions.py keeps the families).
 """
 import base64
 import hashlib
@@ -28,8 +30,8 @@ def _signature(payload_text):
     return _b64encode(hmac.new(key, payload_text.encode(), hashlib.sha256).digest())
 
 
-def issue(member_id, kind, ttl_s, clock=system_clock):
-    claims = {"sub": member_id, "kind": kind, "exp": clock.timestamp() + ttl_s}
+def issue(member_id, kind, ttl_s, clock=system_clock, **more_claims):
+    claims = {"sub": member_id, "kind": kind, "exp": clock.timestamp() + ttl_s, **more_claims}
     payload_text = _b64encode(json.dumps(claims, separators=(",", ":")).encode())
     return f"{payload_text}.{_signature(payload_text)}"
 
@@ -50,10 +52,13 @@ def verify(token, kind, clock=system_clock):
     return claims
 
 
-def session_tokens(member_id, clock=system_clock):
-    """What a client keeps after signing in: a short access token and a longer refresh token."""
+def session_tokens(member_id, family_id, generation, clock=system_clock):
+    """What a client keeps after signing in: a short access token and a longer refresh token,
+    both of one session family; the refresh token is good for this generation only."""
     return {
-        "access_token": issue(member_id, ACCESS, settings.access_token_ttl_s, clock),
+        "access_token": issue(member_id, ACCESS, settings.access_token_ttl_s, clock,
+                              fam=family_id),
         "expires_in": settings.access_token_ttl_s,
-        "refresh_token": issue(member_id, REFRESH, settings.refresh_token_ttl_s, clock),
+        "refresh_token": issue(member_id, REFRESH, settings.refresh_token_ttl_s, clock,
+                               fam=family_id, gen=generation),
     }

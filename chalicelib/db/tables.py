@@ -18,7 +18,7 @@ def all_models():
 
     return [members.Member, members.WeChatIdentity, members.PhoneClaim, members.PointsEntry,
             members.AppliedChange, members.Staff, members.StaffInvite, members.TagMember,
-            members.ActivityDay, members.BrandSetting, WeChatToken,
+            members.ActivityDay, members.BrandSetting, members.SessionFamily, WeChatToken,
             Store, Category, Product, Sku, StoreStock, StockMovement, ShareLink,
             BindingEvent, GuideSale, GuideMonth, checkout.CartLine, checkout.Coupon,
             checkout.MemberCoupon, checkout.CouponClaims, checkout.Order,

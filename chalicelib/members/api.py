@@ -15,7 +15,8 @@ def _page(query):
 
 
 @route(bp, "/auth/login", "POST", auth=PUBLIC, body=schemas.LOGIN, response=schemas.SESSION,
-       summary="Sign in with a wx.login() code", error_codes=["wechat_code_invalid"])
+       summary="Sign in with a wx.login() code",
+       error_codes=["wechat_code_invalid", "member_blocked"])
 def login(call):
     from chalicelib import wechat
     from chalicelib.members import services
@@ -24,11 +25,21 @@ def login(call):
 
 
 @route(bp, "/auth/refresh", "POST", auth=PUBLIC, body=schemas.REFRESH, response=schemas.SESSION,
-       summary="Trade a refresh token for new tokens", error_codes=["unauthorized"])
+       summary="Trade a refresh token for new tokens (it works once: a reused one ends the "
+               "session)", error_codes=["unauthorized", "member_blocked"])
 def refresh(call):
     from chalicelib.members import services
 
     return services.refresh(call.body["refresh_token"])
+
+
+@route(bp, "/auth/logout", "POST", auth=MEMBER, response=schemas.SIGNED_OUT,
+       summary="Sign out: end the session of this access token and its refresh token")
+def logout(call):
+    from chalicelib.core.routing import bearer_token
+    from chalicelib.members import services
+
+    return services.logout(bearer_token(call.headers))
 
 
 @route(bp, "/members/me", auth=MEMBER, response=schemas.MEMBER, summary="The signed-in member")
@@ -144,6 +155,23 @@ def member_for_admin(call):
 
     return services.member_view_for_staff(services.get_member(call.params["member_id"]),
                                           call.staff)
+
+
+@route(bp, "/admin/members/{member_id}/block", "POST", auth=ADMIN,
+       response=schemas.MEMBER_FOR_STAFF, error_codes=["conflict"],
+       summary="Block a member: their sessions end now; no sign-in until unblocked")
+def block_member(call):
+    from chalicelib.members import services
+
+    return services.block(call.params["member_id"], call.staff)
+
+
+@route(bp, "/admin/members/{member_id}/unblock", "POST", auth=ADMIN,
+       response=schemas.MEMBER_FOR_STAFF, summary="Let a blocked member sign in again")
+def unblock_member(call):
+    from chalicelib.members import services
+
+    return services.unblock(call.params["member_id"], call.staff)
 
 
 @route(bp, "/admin/members/{member_id}/points", "POST", auth=ADMIN,

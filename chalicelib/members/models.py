@@ -42,6 +42,9 @@ class Member(Model):
     created_at = UTCDateTimeAttribute()
     joined_at = UTCDateTimeAttribute(null=True)
     merged_into = UnicodeAttribute(null=True)
+    merged_from = UnicodeSetAttribute(null=True)  # the WeChat-only records merged into this one
+    blocked_at = UTCDateTimeAttribute(null=True)  # an admin blocked them: no sign-in, no session
+    blocked_by = UnicodeAttribute(null=True)
     points_balance = NumberAttribute(default=0)
     points_seq = NumberAttribute(default=0)
     points_spent_total = NumberAttribute(default=0)  # every debit but expiry
@@ -67,6 +70,28 @@ class WeChatIdentity(Model):
     member_id = UnicodeAttribute()
     unionid = UnicodeAttribute(null=True)
     last_login_at = UTCDateTimeAttribute()
+
+
+class SessionFamily(Model):
+    """One sign-in and the tokens that descend from it, kept under the member who signed in,
+    so that a member's sessions are one consistent Query.
+
+    A refresh token names the family's generation; a refresh moves the generation on, which
+    makes the refresh token before it stale, and a stale one presented again ends the family
+    (someone holds a copy). Access tokens work while their family has not ended. `acts_for`
+    is whom its tokens act for: the member, or the member a phone merge made of them.
+    """
+
+    class Meta(TableMeta):
+        table = "sessions"
+
+    member_id = UnicodeAttribute(hash_key=True)
+    family_id = UnicodeAttribute(range_key=True)
+    acts_for = UnicodeAttribute()
+    generation = NumberAttribute()
+    started_at = UTCDateTimeAttribute()
+    ended = UnicodeAttribute(null=True)  # logout | reuse | blocked
+    expires_at = TTLAttribute()  # when its latest refresh token expires
 
 
 class PhoneClaim(Model):

@@ -7,6 +7,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.db.base import transaction
 from chalicelib.errors import DomainError
+from chalicelib.members import sessions
 from chalicelib.members.models import Member, PhoneClaim, WeChatIdentity
 
 ATTEMPTS = 5
@@ -37,7 +38,9 @@ def _merge(wechat_member, imported):
             value = getattr(wechat_member, attribute.attr_name)
             if value and not getattr(imported, attribute.attr_name):
                 takes.append(attribute.set(value))
-        writes.update(imported, actions=takes, condition=Member.openid.does_not_exist())
+        takes.append(Member.merged_from.add({wechat_member.member_id}))
+        writes.update(imported, actions=takes, condition=Member.openid.does_not_exist()
+                      & Member.blocked_at.does_not_exist())
         writes.update(wechat_member, actions=[Member.merged_into.set(imported.member_id)],
                       condition=Member.merged_into.does_not_exist())
 
@@ -58,11 +61,13 @@ def _carry_over_loyalty(wechat_member, imported, clock):
 
 def bind_phone(member_id, phone, clock=system_clock):
     """The member who now owns this phone: the caller, or the imported member it merged into."""
-    from chalicelib.members.services import get_member
+    from chalicelib.members.services import get_member, refuse_blocked
 
     for _ in range(ATTEMPTS):
         member = get_member(member_id)
         if member.phone == phone:
+            if member.member_id != member_id:  # merged by an earlier request
+                sessions.follow_merge(member_id, member.member_id)
             return member
         if member.phone:
             raise DomainError("conflict", "This member already has another phone number.")
@@ -72,12 +77,15 @@ def bind_phone(member_id, phone, clock=system_clock):
                 _claim_for(member, phone)
                 return get_member(member.member_id)
             owner = get_member(claim.member_id)
-            if owner.openid == member.openid:
-                return owner  # a racing request of this member has just merged them
+            if owner.openid == member.openid:  # a racing request of this member merged them
+                sessions.follow_merge(member.member_id, owner.member_id)
+                return owner
             if owner.openid:
                 raise DomainError("phone_taken",
                                   "This phone number belongs to another WeChat account.")
+            refuse_blocked(owner)
             _merge(member, owner)
+            sessions.follow_merge(member.member_id, owner.member_id)
             _carry_over_loyalty(member, owner, clock)
             return get_member(owner.member_id)
         except TransactWriteError:

@@ -38,7 +38,8 @@ MEMBER_FOR_STAFF = {
                    "tags": {"type": "array", "items": {"type": "string"}},
                    "source": {"type": "string"},
                    "orders_count": {"type": "integer"},
-                   "paid_total_fen": {"type": "integer"}},
+                   "paid_total_fen": {"type": "integer"},
+                   "blocked": {"type": "boolean"}},
 }
 
 def _wechat_code(description):
@@ -60,6 +61,9 @@ REFRESH = {
     "required": ["refresh_token"],
     "additionalProperties": False,
 }
+
+SIGNED_OUT = {"type": "object", "properties": {"signed_out": {"type": "boolean"}},
+              "required": ["signed_out"]}
 
 SESSION = {
     "type": "object",

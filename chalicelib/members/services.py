@@ -2,17 +2,17 @@
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.operand import Path
 
-from chalicelib.core import tokens
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
 from chalicelib.db.base import transaction
 from chalicelib.errors import DomainError
-from chalicelib.members import loyalty, points, tags
+from chalicelib.members import loyalty, points, sessions, tags
 from chalicelib.members import program as loyalty_program
 from chalicelib.members.models import Member, PhoneClaim, WeChatIdentity
 
 # Older versions stored WeChat's session_key on the identity; a login removes it.
 _OLD_SESSION_KEY = Path("session_key")
+SIGN_IN_ATTEMPTS = 3
 
 
 def member_view(member, program=None):
@@ -54,11 +54,14 @@ def phone_seen_by(viewer, phone):
 def member_view_for_staff(member, viewer, program=None):
     return {**member_view(member, program), "phone": phone_seen_by(viewer, member.phone),
             "tags": sorted(member.tags or ()), "source": member.source,
-            "orders_count": member.orders_count, "paid_total_fen": member.paid_total_fen}
+            "orders_count": member.orders_count, "paid_total_fen": member.paid_total_fen,
+            "blocked": member.blocked_at is not None}
 
 
-def _create_member(wechat_session, now):
-    """Member and identity in one transaction; the identity's condition makes the openid unique."""
+def _create_member(wechat_session, clock):
+    """Member, identity and its first session in one transaction; the identity's condition
+    makes the openid unique."""
+    now = clock.now()
     member = Member(new_id("m"), openid=wechat_session.openid, unionid=wechat_session.unionid,
                     created_at=now)
     identity = WeChatIdentity(wechat_session.openid, member_id=member.member_id,
@@ -66,7 +69,8 @@ def _create_member(wechat_session, now):
     with transaction() as writes:
         writes.save(identity, condition=WeChatIdentity.openid.does_not_exist())
         writes.save(member, condition=Member.member_id.does_not_exist())
-    return member
+        session = sessions.start_in(writes, member.member_id, clock, new_member=True)
+    return member, session
 
 
 def _existing_identity(openid):
@@ -76,43 +80,58 @@ def _existing_identity(openid):
         return None
 
 
-def member_for_wechat(wechat_session, clock=system_clock):
-    """The member for this openid, created on first sign-in; two racing sign-ins get one member."""
-    now = clock.now()
+def refuse_blocked(member):
+    if member.blocked_at:
+        raise DomainError("member_blocked", "This account is blocked; ask the brand why.")
+
+
+def _sign_in(wechat_session, clock):
+    """(the member for this openid, a new session), the member created on first sign-in."""
     identity = _existing_identity(wechat_session.openid)
     if identity is None:
-        try:
-            return _create_member(wechat_session, now)
-        except TransactWriteError:
-            identity = _existing_identity(wechat_session.openid)
-            if identity is None:
-                raise
-    identity.update(actions=[WeChatIdentity.last_login_at.set(now), _OLD_SESSION_KEY.remove()])
+        return _create_member(wechat_session, clock)
     member = get_member(identity.member_id)
+    refuse_blocked(member)
     if wechat_session.unionid and member.unionid != wechat_session.unionid:
         member.update(actions=[Member.unionid.set(wechat_session.unionid)])
-    return member
-
-
-def _session_for(member, clock):
-    return {**tokens.session_tokens(member.member_id, clock), "member": member_view(member)}
+    with transaction() as writes:
+        writes.update(identity, actions=[WeChatIdentity.last_login_at.set(clock.now()),
+                                         _OLD_SESSION_KEY.remove()])
+        session = sessions.start_in(writes, member.member_id, clock)
+    return member, session
 
 
 def login(code, wechat, clock=system_clock):
-    return _session_for(member_for_wechat(wechat.code_to_session(code), clock), clock)
+    """Signs in with a wx.login() code. Two racing first sign-ins get one member; a sign-in
+    racing a merge or a block looks again."""
+    wechat_session = wechat.code_to_session(code)
+    for _ in range(SIGN_IN_ATTEMPTS):
+        try:
+            member, session = _sign_in(wechat_session, clock)
+        except TransactWriteError:
+            continue
+        return {**session, "member": member_view(member)}
+    raise DomainError("conflict", "Signing in is busy; try again.")
 
 
 def refresh(refresh_token, clock=system_clock):
-    member_id = tokens.verify(refresh_token, tokens.REFRESH, clock)["sub"]
-    return _session_for(get_member(member_id), clock)
+    member, session = sessions.refresh(refresh_token, clock)
+    return {**session, "member": member_view(member)}
+
+
+def logout(access_token):
+    sessions.sign_out(access_token)
+    return {"signed_out": True}
 
 
 def bind_phone(member_id, code, wechat, clock=system_clock):
     """Binds the phone behind a getPhoneNumber code. If that merges the caller into an
-    imported member, the new tokens name the merged member."""
+    imported member, the new tokens name the merged member (and the caller's old tokens act
+    for it too)."""
     from chalicelib.members.phone import bind_phone as bind
 
-    return _session_for(bind(member_id, wechat.phone_number(code), clock), clock)
+    member = bind(member_id, wechat.phone_number(code), clock)
+    return {**sessions.start(member.member_id, clock), "member": member_view(member)}
 
 
 def get_member(member_id):
@@ -163,6 +182,29 @@ def find_by_tags(tag_list, store_id, limit, cursor, viewer):
     return {"members": [member_view_for_staff(by_id[m], viewer, program)
                         for m in found["member_ids"] if m in by_id],
             "next_cursor": found["next_cursor"]}
+
+
+def block(member_id, admin, clock=system_clock):
+    """Blocks a member: every session acting for them ends at once, and they cannot sign in
+    or refresh until unblocked. Staff keep their sessions until their role is ended."""
+    from chalicelib.members.staff import staff_of
+
+    member = get_member(member_id)
+    if staff_of(member.member_id) is not None:
+        raise DomainError("conflict", "This member holds a staff role; end the role first.")
+    member.update(actions=[Member.blocked_at.set(clock.now()),
+                           Member.blocked_by.set(admin.member_id)],
+                  condition=Member.member_id.exists())
+    sessions.end_all(member, sessions.BLOCKED)
+    return member_view_for_staff(member, admin)
+
+
+def unblock(member_id, admin):
+    """They may sign in again; the sessions the block ended stay ended."""
+    member = get_member(member_id)
+    member.update(actions=[Member.blocked_at.remove(), Member.blocked_by.remove()],
+                  condition=Member.member_id.exists())
+    return member_view_for_staff(member, admin)
 
 
 def choose_store(member_id, store_id):

@@ -60,13 +60,26 @@ def _url(spec, target_member):
 CASES = [(spec, persona) for spec in ROUTES for persona, _, _ in PERSONAS]
 
 
+def _own_session(client, headers):
+    """Another session of the caller, for routes that end the one they are called with."""
+    from chalicelib.members import sessions
+
+    if not headers:
+        return headers
+    member_id = json.loads(client.http.get("/members/me", headers=headers).body)["member_id"]
+    return {"Authorization": f"Bearer {sessions.start(member_id)['access_token']}"}
+
+
 @pytest.mark.parametrize("spec, persona", CASES,
                          ids=[f"{s.method} {s.path} as {p}" for s, p in CASES])
 def test_route_admits_exactly_its_callers(client, callers, spec, persona):
     headers, target = callers
     body = "" if spec.content_type == "text/csv" else "{}"
+    caller = headers[persona]
+    if spec.path == "/auth/logout":
+        caller = _own_session(client, caller)
     response = client.http.request(spec.method, _url(spec, target), body=body,
-                                   headers={**headers[persona], "Content-Type": spec.content_type})
+                                   headers={**caller, "Content-Type": spec.content_type})
 
     if _admits(spec, persona):
         assert response.status_code not in (401, 403), response.body
