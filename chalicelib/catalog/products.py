@@ -245,11 +245,11 @@ def caller_level(member_id):
         return None
     from chalicelib.members import loyalty
     from chalicelib.members import program as loyalty_program
-    from chalicelib.members.models import Member
+    from chalicelib.members.services import get_member
 
     try:
-        member = Member.get(member_id)
-    except DoesNotExist:
+        member = get_member(member_id)
+    except DomainError:
         return None
     return loyalty.current_level(member, loyalty_program.current())
 

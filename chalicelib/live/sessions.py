@@ -77,7 +77,7 @@ def next_step_actions(session, now):
 
 def _host(host_id):
     """The host: a guide, and the name viewers see."""
-    from chalicelib.members.models import Member
+    from chalicelib.members.services import get_member
     from chalicelib.members.staff import staff_of
 
     host = staff_of(host_id)
@@ -86,8 +86,8 @@ def _host(host_id):
     name = host.name
     if not name:
         try:
-            name = Member.get(host_id).nickname
-        except DoesNotExist:
+            name = get_member(host_id).nickname
+        except DomainError:
             name = None
     return host, name
 

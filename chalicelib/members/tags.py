@@ -4,8 +4,6 @@ tag's members plus key lookups for the others: its cost follows the segment, not
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from pynamodb.exceptions import DoesNotExist
-
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.errors import DomainError
 from chalicelib.members.models import ActivityDay, Member, TagMember
@@ -19,6 +17,7 @@ COMPUTED = {
     TOP_SPENDER: "paid 5,000 yuan or more in all",
 }
 RECENT_DAYS, DORMANT_DAYS, TOP_SPENDER_FEN = 30, 90, 500_000
+BATCH = 100  # members read in one BatchGet
 
 
 def _scopes(member):
@@ -79,19 +78,33 @@ def record_order(member_id, order_id, paid_fen, clock=system_clock):
         remove_tags(member, [DORMANT])
 
 
+def last_ordered_on(day):
+    """Members whose last order fell on the day (YYYY-MM-DD, Asia/Shanghai) and who have not
+    ordered since: the day's partition of ActivityDay, and a BatchGet of each 100 of them.
+    Records merged into another member are left out (they live on in that member)."""
+    def still_that_day(member_ids):
+        for member in Member.batch_get(member_ids):
+            if member.merged_into or member.last_order_at is None:
+                continue
+            if shanghai_day(member.last_order_at) == day:
+                yield member
+
+    member_ids = []
+    for activity in ActivityDay.query(day):
+        member_ids.append(activity.member_id)
+        if len(member_ids) == BATCH:
+            yield from still_that_day(member_ids)
+            member_ids = []
+    if member_ids:
+        yield from still_that_day(member_ids)
+
+
 def refresh_computed_tags(today, clock=system_clock):
     """The daily job: members whose last order was exactly 30 days ago stop being recent
     buyers; exactly 90 days ago become dormant. It reads those two days' members only."""
     changed = 0
     for days, stale, fresh in ((RECENT_DAYS, RECENT_BUYER, None), (DORMANT_DAYS, None, DORMANT)):
-        day = (today - timedelta(days=days)).isoformat()
-        for activity in ActivityDay.query(day):
-            try:
-                member = Member.get(activity.member_id)
-            except DoesNotExist:
-                continue
-            if member.last_order_at is None or shanghai_day(member.last_order_at) != day:
-                continue  # ordered again since
+        for member in last_ordered_on((today - timedelta(days=days)).isoformat()):
             current = member.tags or set()
             if stale and stale in current:
                 remove_tags(member, [stale])

@@ -12,7 +12,7 @@ the message queued again with backoff, until it has been tried NOTIFY_MAX_ATTEMP
 """
 from datetime import timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
@@ -119,13 +119,13 @@ def _retry_later(notification, now, error):
 def _send(notification, now, mini_program=None):
     """Sends one queued notification, at most once. Returns its status after."""
     from chalicelib.errors import DomainError
-    from chalicelib.members.models import Member
+    from chalicelib.members.services import get_member
 
     if notification.status != QUEUED or not _claim(notification):
         return None
     try:
-        openid = Member.get(notification.member_id).openid
-    except DoesNotExist:
+        openid = get_member(notification.member_id).openid
+    except DomainError:
         openid = None
     if not openid:  # an imported member who never opened the mini-program
         _finish(notification, UNREACHABLE, now)

@@ -2,9 +2,10 @@
 
 For each day since its last run (a cursor in BrandSetting; missed days are caught up, at most
 CATCH_UP_DAYS), the members who became dormant that day are those whose last order fell on
-the day `dormant_days` before it: one Query on that day's partition of the members-by-last-
-order-day index (ActivityDay) and a BatchGet of those members, keeping those whose
-last_order_at is still that day. Its reads follow the members it acts on, never the pond.
+the day `dormant_days` before it (members.tags.last_ordered_on: one Query on that day's
+partition of the members-by-last-order-day index and a BatchGet of those members, keeping
+those whose last_order_at is still that day). Its reads follow the members it acts on, never
+the pond.
 
 Each of them, unless contacted within the cooldown, is contacted once: in one transaction the
 contact is put on condition that none exists for the member today, the day's send counter
@@ -27,15 +28,14 @@ from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
 from chalicelib.db.base import cancellation_codes, transaction
-from chalicelib.members.models import ActivityDay, BrandSetting, Member
-from chalicelib.members.tags import SHANGHAI, shanghai_day
+from chalicelib.members.models import BrandSetting
+from chalicelib.members.tags import SHANGHAI, last_ordered_on
 from chalicelib.reactivation import figures, settings
 from chalicelib.reactivation.models import Contact, DayFigures, Task
 from chalicelib.reactivation.tasks import owner_of
 
 CURSOR = "job:reactivation"
 CATCH_UP_DAYS = 30
-BATCH = 100
 WORKERS = 8  # members contacted at once
 EVENT = "reactivation"
 PAGE = "pages/coupons/index"
@@ -57,26 +57,6 @@ def _advance(read_document, day, now):
         else BrandSetting.key.does_not_exist()
     BrandSetting(CURSOR, document=document, updated_at=now).save(condition=condition)
     return document
-
-
-def newly_dormant(dormancy_day):
-    """Members whose last order fell on the day (and who have not ordered since)."""
-    ids = []
-
-    def fetch(chunk):
-        for member in Member.batch_get(chunk):
-            if member.merged_into or member.last_order_at is None:
-                continue
-            if shanghai_day(member.last_order_at) == dormancy_day:
-                yield member
-
-    for activity in ActivityDay.query(dormancy_day):
-        ids.append(activity.member_id)
-        if len(ids) == BATCH:
-            yield from fetch(ids)
-            ids = []
-    if ids:
-        yield from fetch(ids)
 
 
 def _latest_contact(member_id):
@@ -229,7 +209,7 @@ def run_job(clock=system_clock):
             dormancy_day = (day - timedelta(days=config["dormant_days"])).isoformat()
             with ThreadPoolExecutor(max_workers=WORKERS) as pool:
                 contacted = []
-                for member in newly_dormant(dormancy_day):
+                for member in last_ordered_on(dormancy_day):
                     run.outcomes["dormant"] += 1
                     for scope in figures.scopes(member.home_store_id
                                                 or member.current_store_id, member.guide_id):

@@ -1,7 +1,6 @@
 """Sessions: refresh tokens rotate and a reused one ends its family, sign-out, an admin's block,
 and tokens that keep working for the member a phone merge made."""
 import json
-from datetime import datetime, timezone
 
 import pytest
 
