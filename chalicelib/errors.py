@@ -33,6 +33,8 @@ STATUS_BY_CODE = {
     "group_buy_new_customers_only": 409,
     "live_session_not_live": 409,
     "live_session_over": 409,
+    "self_referral": 409,  # a guide's own link binds nobody to themselves
+    "last_admin": 409,  # the brand keeps at least one admin
     "live_token_invalid": 403,
     "live_token_expired": 403,
     "payload_too_large": 413,

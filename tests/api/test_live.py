@@ -328,3 +328,17 @@ def test_members_who_asked_are_told_once_when_the_session_goes_live(client, sand
     told = sent(asked)
     assert len(told) == 1 and told[0]["data"]["thing1"]["value"] == "直播测试"
     assert sent(silent) == []
+
+
+def test_a_host_buying_in_their_own_session_earns_nothing(client, served_app):
+    from chalicelib.checkout.models import Order
+    from chalicelib.guides.models import GuideSale
+
+    _, host = _guide(client)
+    sku = _sku(stock=2)
+    session = _session(host, sku, quantity=2)
+    order, _ = _buy(host, session, sku, _token(host, session))
+    assert "SUCCESS" in _send_notify(served_app, _notify_xml(order.order_id, order.total_fen))
+
+    assert Order.get(order.order_id).status == "PAID" and order.guide_id == host
+    assert [s for s in GuideSale.query(host) if s.order_id == order.order_id] == []
