@@ -31,14 +31,17 @@ class CouponsByScope(GlobalSecondaryIndex):
 
 
 class Coupon(Model):
-    """What ops issue: a brand coupon (no store) or one store's, with its terms and window."""
+    """What ops issue: a brand coupon (no store) or one store's, with its terms and window.
+    A public coupon is listed and claimable; a granted one is only given (by reactivation,
+    campaigns, admins), and stays out of the listing index."""
 
     class Meta(TableMeta):
         table = "coupons"
 
     coupon_id = UnicodeAttribute(hash_key=True)
-    scope = UnicodeAttribute()
-    valid_until_key = UnicodeAttribute()
+    visibility = UnicodeAttribute(default="public")  # public | granted
+    scope = UnicodeAttribute(null=True)  # the listing index's keys: public coupons only
+    valid_until_key = UnicodeAttribute(null=True)
     name = UnicodeAttribute()
     kind = UnicodeAttribute()  # fixed | percent
     amount_fen = NumberAttribute(null=True)  # fixed: the discount
