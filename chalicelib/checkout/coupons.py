@@ -85,6 +85,10 @@ def claim(member_id, coupon_id, clock=system_clock):
     return _hand_over(member_id, _coupon(coupon_id, (PUBLIC,)), clock.now())
 
 
+class _AlreadyGiven(Exception):
+    """The member coupon a grant's idempotency key names exists already."""
+
+
 def grant(member_id, coupon_id, idempotency_key=None, clock=system_clock):
     """Gives the member one of the coupon, whatever its visibility, as a claim would. With an
     idempotency key, a repeat gives back the coupon the first one gave."""
@@ -99,10 +103,6 @@ def grant(member_id, coupon_id, idempotency_key=None, clock=system_clock):
     if earlier.coupon_id != coupon_id:
         raise DomainError("idempotency_key_reused", "This Idempotency-Key granted another coupon.")
     return member_coupon_view(earlier)
-
-
-class _AlreadyGiven(Exception):
-    pass
 
 
 def _hand_over(member_id, coupon, now, member_coupon_id=None):

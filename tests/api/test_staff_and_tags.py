@@ -159,14 +159,14 @@ def test_the_last_admin_cannot_be_removed_even_by_two_admins_at_once(client):
 
 
 def test_a_former_staff_member_can_be_invited_again(client, admin):
+    from chalicelib.members import staff
+
     clerk, session = new_staff(client, "clerk", STORE_A)
     member_id = session["member"]["member_id"]
     manager, _ = new_staff(client, "store_manager", STORE_A)
     assert client.http.delete(f"/admin/staff/{member_id}", headers=admin).status_code == 200
     listed = body_of(client.http.get(f"/stores/{STORE_A}/staff", headers=manager))["staff"]
     assert member_id not in {s["member_id"] for s in listed}
-
-    from chalicelib.members import staff
 
     code = staff.invite("guide", STORE_B, None, "test")["code"]
     claimed = client.http.post("/staff/invites/claim", headers={**clerk, **JSON},
