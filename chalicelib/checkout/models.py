@@ -158,6 +158,7 @@ class Order(Model):
     group_id = UnicodeAttribute(null=True)
     awaiting_group = BooleanAttribute(null=True)  # paid, but its group has not completed
     live_session_id = UnicodeAttribute(null=True)
+    held = BooleanAttribute(null=True)  # counted on the member's holds while unpaid (holds.py)
     by_member = OrdersByMember()
     by_store_day = OrdersByStoreDay()
     pending_by_minute = PendingByMinute()
