@@ -114,9 +114,9 @@ def check_prices(items, price_key, role, stores):
     from chalicelib.catalog.products import check_pricing_rights
 
     bases = check_floor(items, price_key)
-    if any(item[price_key] < bases[item["sku_id"]] for item in items):
-        for store_id in stores or ():
-            check_pricing_rights(role, Store.get(store_id))
+    if stores and any(item[price_key] < bases[item["sku_id"]] for item in items):
+        for store in Store.batch_get(stores):
+            check_pricing_rights(role, store)
 
 
 def check_stock(items, stock_from):

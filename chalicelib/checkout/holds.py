@@ -31,7 +31,7 @@ class PendingHold(Model):
         table = "pending-holds"
 
     member_id = UnicodeAttribute(hash_key=True)
-    held = UnicodeAttribute(range_key=True)  # "orders", or "sku#<sku id>" (its units)
+    kind = UnicodeAttribute(range_key=True)  # "orders", or "sku#<sku id>" (its units)
     count = NumberAttribute(default=0)
     expires_at = TTLAttribute(null=True)
 
@@ -108,8 +108,8 @@ def held(member_id):
     """(orders, {sku_id: units}) the member's unpaid orders hold now."""
     orders, units = 0, {}
     for item in PendingHold.query(member_id, consistent_read=True):
-        if item.held == ORDERS:
+        if item.kind == ORDERS:
             orders = item.count
         else:
-            units[item.held.partition("#")[2]] = item.count
+            units[item.kind.partition("#")[2]] = item.count
     return orders, units

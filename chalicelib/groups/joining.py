@@ -4,8 +4,9 @@ transaction with the seat it holds.
 Items, in order: the Idempotency-Key, the order, the stock taken (and its audit entry), the
 group (created by the leader; for a joiner one conditional update: a seat is free and the
 group is open), the member's seat (one per member), the member's orders in the campaign
-(within the limit), the member's holds of unpaid orders (checkout/holds.py). A seat is held while its order waits for payment and given back when it
-does not come; a group never has more seats taken than its size.
+(within the limit), the member's holds of unpaid orders (checkout/holds.py). A seat is held
+while its order waits for payment and given back when it does not come; a group never has
+more seats taken than its size.
 """
 import random
 import time
@@ -25,8 +26,7 @@ from chalicelib.groups.models import Group, GroupBuyPurchases, GroupSeat
 
 OPEN, COMPLETED, FAILED = "OPEN", "COMPLETED", "FAILED"
 HELD, PAID, LEFT = "HELD", "PAID", "LEFT"
-KEY, STOCK, GROUP, SEAT, LIMIT = 0, 2, 4, 5, 6  # the transaction's items, in the order added
-# (then the member's holds)
+KEY, STOCK, GROUP, SEAT, LIMIT = 0, 2, 4, 5, 6  # items in the order added; then the holds
 ATTEMPTS = 20
 
 

@@ -5,9 +5,9 @@ scheduled end) and only for a viewer who entered it: the request carries the liv
 this member for this session. One DynamoDB transaction: the Idempotency-Key, the order at the
 live price, units taken from the session's shards on condition they have them (as flash
 sales take theirs; sold out is decided by reads, without writes), and the member's holds of
-unpaid orders (checkout/holds.py). The order carries the
-session and its host: the host earns the commission, unless LIVE_COMMISSION_TO is
-"bound_guide" (then the shopper's bound guide does, as on any order).
+unpaid orders (checkout/holds.py). The order carries the session and its host: the host
+earns the commission, unless LIVE_COMMISSION_TO is "bound_guide" (then the shopper's bound
+guide does, as on any order).
 """
 import random
 import time

@@ -8,8 +8,8 @@ import requests
 
 from chalicelib.core.clock import FixedClock
 from tests.api.test_checkout import _id, _member, _sku
-from tests.api.test_payments import _order, _pay_in_wechat, _post
 from tests.api.test_flash_sales import brand_admin
+from tests.api.test_payments import _order, _pay_in_wechat, _post
 from tests.conftest import JSON, STORE_A, STORE_B, WeChatUser, body_of, sign_in
 
 GROUP_PRICE = 5_900  # the test SKUs' brand price is 10,000; the floor is half of it
