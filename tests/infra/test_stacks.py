@@ -711,6 +711,45 @@ def test_the_api_and_the_jobs_are_allowed_what_their_code_uses(synthesized, bran
         assert "wechat-mch-key" in secrets(job)
 
 
+def _resolved(value, resources, brand):
+    """A policy value as IAM will store it: ARNs written out in the brand's region."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return [_resolved(item, resources, brand) for item in value]
+    if set(value) == {"Ref"}:
+        return {"AWS::Partition": "aws-cn", "AWS::Region": brand.region,
+                "AWS::AccountId": "111122223333"}[value["Ref"]]
+    if set(value) == {"Fn::GetAtt"}:
+        properties = resources[value["Fn::GetAtt"][0]]["Properties"]
+        arn = f"arn:aws-cn:{{}}:{brand.region}:111122223333:"
+        if "TableName" in properties:
+            return arn.format("dynamodb") + "table/" + properties["TableName"]
+        return arn.format("logs") + "log-group:" + properties["LogGroupName"] + ":*"
+    if set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return separator.join(_resolved(part, resources, brand) for part in parts)
+    return {key: _resolved(item, resources, brand) for key, item in value.items()}
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_every_role_fits_iams_limit_even_for_the_longest_brand_id(synthesized, brand_id):
+    """IAM takes at most 10,240 characters of inline policy per role (whitespace aside). The
+    API's role names every table: a brand id of 22 characters, the longest allowed, and the
+    tables to come must fit (past the limit, name the tables by their common prefix)."""
+    expanded = synthesized.expanded(brand_id)
+    resources, brand = expanded["Resources"], synthesized.brands[brand_id]
+    longest = 22
+    for role_id in set(_function_roles(expanded).values()):
+        size = 0
+        for policy in resources[role_id]["Properties"]["Policies"]:
+            text = json.dumps(_resolved(policy["PolicyDocument"], resources, brand),
+                              separators=(",", ":"))
+            size += len(policy["PolicyName"]) + len(text) + \
+                text.count(brand_id) * (longest - len(brand_id))
+        assert size <= 10_240, f"{role_id}: {size} characters of inline policy"
+
+
 @pytest.mark.parametrize("brand_id", BRANDS)
 def test_each_job_has_a_small_reserved_concurrency_and_the_api_the_rest(synthesized,
                                                                        brand_id):
