@@ -692,23 +692,35 @@ def test_the_api_and_the_jobs_are_allowed_what_their_code_uses(synthesized, bran
                      if "dynamodb:DescribeTable" in actions}
         assert bool(described) == name.endswith("-api"), name
         assert anywhere == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, name
-    # The jobs: what each one's code uses, and nothing of what it does not.
-    assert {"members", "points-ledger", "applied-changes"} <= tables("expire-points")
-    assert not {"orders", "refunds", "coupons", "wechat-tokens"} & tables("expire-points")
-    assert secrets("expire-points") == set()
-    assert {"guide-sales", "guide-months"} <= tables("settle-commissions")
-    assert not {"orders", "members", "points-ledger"} & tables("settle-commissions")
-    assert secrets("settle-commissions") == set()
-    # Notifications: sends subscribe messages (the mini-program's access token), signs nothing.
-    assert {"notifications", "send-credits", "wechat-tokens", "members"} <= \
-        tables("notifications")
-    assert not {"orders", "refunds", "stock-shards", "points-ledger"} & tables("notifications")
+    # Each role is what its function's code reaches (infra/yutang_infra/reach.py), table by
+    # table, index by index, secret by secret.
+    from yutang_infra.reach import reach
+
+    specs = {spec.name: spec for spec in yutang_app.function_specs(yutang_app.chalice_app())}
+    indexed = {spec.table for spec in yutang_app.table_specs()
+               if spec.global_indexes or spec.local_indexes}
+    for name, spec in specs.items():
+        reached = reach(spec.entries, yutang_app.models(), brand.secrets)
+        table_grants = grants[_job(brand_id, name)][0]
+        assert tables(name) == set(reached.tables), name
+        assert {table.removeprefix(brand.table_prefix) for table, kind in
+                (key for key in table_grants if isinstance(key, tuple))} == \
+            set(reached.tables) & indexed, name
+        assert secrets(name) == {brand.secrets[key].removeprefix(brand.secret_prefix)
+                                 for key in reached.secrets}, name
+    # And it separates them. Notifications, the sender of subscribe messages, has its queue,
+    # WeChat's access token and app secret, and nothing of orders, refunds or stock.
+    assert {"notifications", "send-credits", "wechat-tokens"} <= tables("notifications")
     assert "wechat-app-secret" in secrets("notifications")
-    assert "token-secret" not in secrets("notifications")
-    # Orders and refunds: WeChat Pay (reconciliation, refund queries) and the stock they return.
+    assert not {"orders", "refunds", "stock-shards", "store-stock"} & tables("notifications")
+    # Orders and refunds: WeChat Pay (reconciliation, refund queries), the stock they return.
     for job in ("orders-minute", "refunds"):
         assert {"orders", "refunds", "store-stock"} <= tables(job)
         assert "wechat-mch-key" in secrets(job)
+    # Most jobs lack some table or secret of the API's (the rest of the order pipeline's).
+    narrower = [job for job in _schedules()
+                if tables(job) < every_table or secrets(job) < secrets("api")]
+    assert len(narrower) * 2 > len(_schedules()), narrower
 
 
 def _resolved(value, resources, brand):
