@@ -87,7 +87,7 @@ class FunctionSpec:
     logical_id: str     # the resource's logical id in Chalice's SAM template
     name: str           # a short name: `api`, or the scheduled function's name
     schedule: object    # the schedule expression (`rate(...)`/`cron(...)`), or None
-    entries: tuple = () # the code it runs, as "module.function": its handler, or every route
+    entries: tuple = ()  # the code it runs ("module.function"): its handler, or every route
 
     @property
     def is_job(self):
