@@ -83,6 +83,13 @@ def _sku(name, stock):
     return sku_id
 
 
+def bench_admin():
+    """The brand admin the scenarios create their promotions as."""
+    from chalicelib.members.models import Staff
+
+    return Staff("bench", role="admin")
+
+
 def _signed_notify(order):
     """WeChat's payment notify for the order, signed (MD5) with the merchant key."""
     from wechatpy.pay.utils import calculate_signature

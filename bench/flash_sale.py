@@ -27,7 +27,8 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from bench.checkout import STORE_ID, _chalice_local, _signed_in, _sku, metering_dynamodb
+from bench.checkout import (STORE_ID, _chalice_local, _signed_in, _sku, bench_admin,
+                            metering_dynamodb)
 from bench.members import local_stack
 
 SHOPPERS, ATTEMPTS_PER_SHOPPER = 100, 20
@@ -35,7 +36,7 @@ SALE_UNITS, PER_MEMBER_LIMIT = 200, 2
 PEAK_PER_S, ONE_SHARD_PEAK_PER_S = 4_000, 100  # 8 shards; 1 shard
 MEASURED_ORDERS, SOLD_OUT_ATTEMPTS = 20, 5
 WARM_UP_UNITS, WARM_UP_ATTEMPTS = 50, 2  # per shopper
-FLASH_PRICE_FEN = 990
+FLASH_PRICE_FEN = 1_290  # the SKU sells at 2,000; the floor is half of it
 
 
 def _live_sale(name, units, peak_per_s):
@@ -52,7 +53,7 @@ def _live_sale(name, units, peak_per_s):
                                     "quantity": units}],
                          "starts_at": (now - timedelta(minutes=1)).isoformat(),
                          "ends_at": (now + timedelta(hours=1)).isoformat(),
-                         "expected_peak_per_s": peak_per_s}, "bench")
+                         "expected_peak_per_s": peak_per_s}, bench_admin())
     window.run_steps(sale)
     sale = sales.get(sale.sale_id)
     assert sale.stocked == {sku_id: units}, sale.stocked

@@ -29,7 +29,7 @@ import traceback
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from bench.checkout import STORE_ID, _sku
+from bench.checkout import STORE_ID, _sku, bench_admin
 from bench.members import local_stack
 
 GROUPS, GROUP_SIZE, JOINERS_PER_GROUP = 200, 3, 10
@@ -49,7 +49,8 @@ def _campaign(sku_id):
                              "group_size": GROUP_SIZE, "fill_minutes": 60,
                              "per_member_limit": 10,
                              "starts_at": (now - timedelta(minutes=1)).isoformat(),
-                             "ends_at": (now + timedelta(days=1)).isoformat()}, "bench")
+                             "ends_at": (now + timedelta(days=1)).isoformat()},
+                            bench_admin())
 
 
 def _members(prefix, count):

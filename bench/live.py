@@ -19,7 +19,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from bench.checkout import STORE_ID, _chalice_local, _signed_in, _sku
+from bench.checkout import STORE_ID, _chalice_local, _signed_in, _sku, bench_admin
 from bench.flash_sale import _shopper
 from bench.members import local_stack
 
@@ -54,7 +54,7 @@ def _live_session(name, units):
                                            "quantity": units}],
                                "starts_at": (now - timedelta(minutes=1)).isoformat(),
                                "ends_at": (now + timedelta(hours=1)).isoformat(),
-                               "expected_peak_per_s": PEAK_PER_S}, "bench", HOST_ID)
+                               "expected_peak_per_s": PEAK_PER_S}, bench_admin(), HOST_ID)
     session = sessions.start(session)
     assert session.status == "LIVE" and session.stocked == {sku_id: units}, session.stocked
     assert current(STORE_ID, sku_id) == 100

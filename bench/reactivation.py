@@ -148,7 +148,8 @@ def come_back_coupon(valid_from, days=60):
 
     return coupons.create({"name": "回归券", "kind": "fixed", "amount_fen": 1000,
                            "total": 1_000_000, "valid_from": valid_from.isoformat(),
-                           "valid_until": (valid_from + timedelta(days=days)).isoformat()})
+                           "valid_until": (valid_from + timedelta(days=days)).isoformat(),
+                           "visibility": "granted"})
 
 
 def run_day(dormancy_day):

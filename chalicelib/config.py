@@ -109,6 +109,16 @@ class Settings:
         return int(_env("ORDER_PAY_MINUTES", "15"))
 
     @property
+    def max_pending_orders_per_member(self):
+        """Orders a member may have waiting for payment at once, across every channel."""
+        return int(_env("MAX_PENDING_ORDERS_PER_MEMBER", "5"))
+
+    @property
+    def max_pending_units_per_sku(self):
+        """Units of one SKU a member's unpaid orders may hold together."""
+        return int(_env("MAX_PENDING_UNITS_PER_SKU", "20"))
+
+    @property
     def flash_pay_minutes(self):
         """How long a flash-sale order waits for payment before its units go back."""
         return int(_env("FLASH_PAY_MINUTES", "5"))

@@ -16,6 +16,9 @@ STATUS_BY_CODE = {
     "insufficient_points": 409,
     "insufficient_stock": 409,
     "brand_priced": 409,  # a direct store sells at the brand's price
+    "price_below_floor": 409,  # a promotion price under the brand's floor
+    "too_many_pending_orders": 409,
+    "pending_units_limit": 409,
     "coupon_unusable": 409,
     "coupon_unavailable": 409,
     "idempotency_key_reused": 409,
@@ -34,6 +37,9 @@ STATUS_BY_CODE = {
     "group_buy_new_customers_only": 409,
     "live_session_not_live": 409,
     "live_session_over": 409,
+    "live_session_not_approved": 409,
+    "self_referral": 409,  # a guide's own link binds nobody to themselves
+    "last_admin": 409,  # the brand keeps at least one admin
     "live_token_invalid": 403,
     "live_token_expired": 403,
     "payload_too_large": 413,

@@ -1,11 +1,15 @@
 """What flash sales, group-buys and live sessions share: their time window and SKUs checked
-alike, and the rows that list them in the stores they run in."""
+alike, their prices held to the brand's floor and the store's pricing rights, their
+quantities to the stock they come from, and the rows that list them in the stores they run
+in."""
+import json
 from datetime import datetime
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
+from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.clock import utc_text
 from chalicelib.db.base import TableMeta
 from chalicelib.errors import DomainError
@@ -49,6 +53,84 @@ def check_terms(request, now):
             Store.get(store_id)
         except DoesNotExist:
             raise DomainError("not_found", f"No store {store_id}.") from None
+
+
+SETTINGS_KEY = "promotion-settings"
+DEFAULT_SETTINGS = {"min_promotion_price_percent": 50}
+
+
+def current_settings():
+    """The brand's promotion settings (one BrandSetting document), the defaults until set."""
+    from chalicelib.members.models import BrandSetting
+
+    try:
+        return {**DEFAULT_SETTINGS, **json.loads(BrandSetting.get(SETTINGS_KEY).document)}
+    except DoesNotExist:
+        return dict(DEFAULT_SETTINGS)
+
+
+def replace_settings(document, admin_id, clock=system_clock):
+    from chalicelib.members.models import BrandSetting
+
+    BrandSetting(SETTINGS_KEY, document=json.dumps(document), updated_at=clock.now(),
+                 updated_by=admin_id).save()
+    return current_settings()
+
+
+def floor_fen(base_fen, percent):
+    """The lowest promotion price of a SKU the brand sells at base_fen: percent of it, rounded
+    up to the fen."""
+    return -(-base_fen * percent // 100)
+
+
+def below_floor(price_fen, base_fen, percent):
+    """The floor a promotion price breaks, or None. With percent at most 100 the floor is
+    never above the brand's price, so a price at or above the brand's breaks none."""
+    floor = floor_fen(base_fen, percent)
+    return floor if price_fen < floor else None
+
+
+def check_floor(items, price_key):
+    """Every promotion price below the SKU's brand price is at or above the brand's floor,
+    whoever sets it (admins lower the floor, not the prices). Returns the brand prices."""
+    from chalicelib.catalog.models import Sku
+
+    percent = current_settings()["min_promotion_price_percent"]
+    bases = {sku.sku_id: sku.base_price_fen
+             for sku in Sku.batch_get([item["sku_id"] for item in items])}
+    for item in items:
+        floor = below_floor(item[price_key], bases[item["sku_id"]], percent)
+        if floor is not None:
+            raise DomainError("price_below_floor",
+                              f"{price_key} of SKU {item['sku_id']} must be at least {floor} "
+                              f"fen ({percent}% of the brand's {bases[item['sku_id']]}).")
+    return bases
+
+
+def check_prices(items, price_key, role, stores):
+    """The brand's floor, and the right of whoever sets the prices (a staff role) to price
+    below the brand in each store the promotion runs in (catalog's pricing rights)."""
+    from chalicelib.catalog.models import Store
+    from chalicelib.catalog.products import check_pricing_rights
+
+    bases = check_floor(items, price_key)
+    if stores and any(item[price_key] < bases[item["sku_id"]] for item in items):
+        for store in Store.batch_get(stores):
+            check_pricing_rights(role, store)
+
+
+def check_stock(items, stock_from):
+    """Each quantity is in stock where its units will come from (the stock may still change
+    before they move: taking them never oversells)."""
+    from chalicelib.catalog.models import StoreStock
+
+    on_hand = {item.sku_id: item.quantity for item in StoreStock.batch_get(
+        [(stock_from, item["sku_id"]) for item in items])}
+    for item in items:
+        if item["quantity"] > on_hand.get(item["sku_id"], 0):
+            raise DomainError("insufficient_stock",
+                              f"Only {on_hand.get(item['sku_id'], 0)} of SKU "
+                              f"{item['sku_id']} in stock at {stock_from}.")
 
 
 def listings(kind, promotion_id, stores, ends_at):

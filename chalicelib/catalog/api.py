@@ -163,6 +163,23 @@ def clear_store_price(call):
                                     call.params["sku_id"], None, call.staff)
 
 
+@route(bp, "/admin/promotion-settings", auth=ADMIN, response=schemas.PROMOTION_SETTINGS,
+       summary="The brand's floor under promotion prices")
+def promotion_settings(call):
+    from chalicelib import promotions
+
+    return promotions.current_settings()
+
+
+@route(bp, "/admin/promotion-settings", "PUT", auth=ADMIN, body=schemas.PROMOTION_SETTINGS,
+       response=schemas.PROMOTION_SETTINGS,
+       summary="Set the brand's floor under promotion prices (a percent of the brand's price)")
+def replace_promotion_settings(call):
+    from chalicelib import promotions
+
+    return promotions.replace_settings(call.body, call.member_id)
+
+
 @route(bp, "/stores/{store_id}/products", auth=VISITOR, query=schemas.SHELF_QUERY,
        response=schemas.SHELF,
        summary="A category's products as sold in the store, with the caller's prices")

@@ -164,13 +164,20 @@ def _skus_of(product):
 
 # --- store prices -------------------------------------------------------------------------
 
+def check_pricing_rights(role, store):
+    """Whether a staff role may sell in the store away from the brand's price (a price of its
+    own, a promotion below the brand's): brand admins anywhere, the managers of franchise and
+    joint stores. A direct (直营) store sells at the brand's price."""
+    if role != "admin" and store.ownership == "direct":
+        raise DomainError("brand_priced", "A direct store sells at the brand's price; ask "
+                                          "the brand to change it.")
+
+
 def set_store_price(store, sku_id, price_fen, staff, clock=system_clock):
     """A store's own price for a SKU (None: back to the brand's price). A direct store sells
     at the brand's price unless the brand sets another; franchise and joint stores' managers
     may price for their store."""
-    if staff.role != "admin" and store.ownership == "direct":
-        raise DomainError("brand_priced", "A direct store sells at the brand's price; ask "
-                                          "the brand to change it.")
+    check_pricing_rights(staff.role, store)
     try:
         Sku.get(sku_id)
     except DoesNotExist:

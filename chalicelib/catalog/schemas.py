@@ -169,6 +169,14 @@ PRODUCT = {"type": "object",
 STORE_PRICE = {"type": "object", "properties": {"price_fen": _PRICE},
                "required": ["price_fen"], "additionalProperties": False}
 
+PROMOTION_SETTINGS = {
+    "type": "object",
+    "properties": {"min_promotion_price_percent": {
+        "type": "integer", "minimum": 1, "maximum": 100,
+        "description": "The brand's floor: no flash, group or live price below the brand's "
+                       "may be under this percent of it (rounded up to the fen); default 50"}},
+    "required": ["min_promotion_price_percent"], "additionalProperties": False}
+
 STORE_PRICE_SET = {"type": "object",
                    "properties": {"store_id": {"type": "string"}, "sku_id": {"type": "string"},
                                   "price_fen": {"type": ["integer", "null"]}},

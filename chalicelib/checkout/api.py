@@ -119,6 +119,20 @@ def claim_coupon(call):
     return coupons.claim(call.member_id, call.params["coupon_id"])
 
 
+@route(bp, "/admin/members/{member_id}/coupons", "POST", auth=ADMIN, body=schemas.COUPON_GRANT,
+       response=schemas.MEMBER_COUPON, status=201,
+       error_codes=["coupon_unavailable", "idempotency_key_reused"],
+       summary="Give a member a coupon, public or granted, within its total, window and "
+               "per-member limit (an Idempotency-Key header makes a repeat give the same one)")
+def grant_coupon(call):
+    from chalicelib.checkout import coupons
+    from chalicelib.members.services import get_member
+
+    key = idempotency_key(call) if "idempotency-key" in call.headers else None
+    return coupons.grant(get_member(call.params["member_id"]).member_id,
+                         call.body["coupon_id"], key)
+
+
 @route(bp, "/members/me/coupons", auth=MEMBER, query=schemas.MEMBER_COUPONS_QUERY,
        response=schemas.MEMBER_COUPONS, summary="My coupons")
 def my_coupons(call):

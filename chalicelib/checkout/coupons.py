@@ -1,5 +1,10 @@
 """Coupons: ops issue them, members claim them (within the total and their own limit), and an
-order uses one in the same transaction that places it."""
+order uses one in the same transaction that places it.
+
+A coupon's visibility is public (listed at GET /coupons, claimable) or granted: never listed,
+not claimable (as if it did not exist), only given by reactivation, campaigns or an admin,
+within the same total, window and per-member limit as a claim."""
+import hashlib
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -12,6 +17,7 @@ from chalicelib.db.base import cancellation_codes, transaction
 from chalicelib.errors import DomainError
 
 BRAND = "brand"
+PUBLIC, GRANTED = "public", "granted"
 TERMS = ("coupon_id", "name", "kind", "amount_fen", "percent_off", "cap_fen", "threshold_fen",
          "store_id", "channels")
 
@@ -25,8 +31,9 @@ def terms_of(coupon):
 
 
 def coupon_view(coupon):
-    return {**terms_of(coupon), "per_member_limit": coupon.per_member_limit,
-            "total": coupon.total, "left": coupon.total - coupon.claimed}
+    return {**terms_of(coupon), "visibility": coupon.visibility,
+            "per_member_limit": coupon.per_member_limit, "total": coupon.total,
+            "left": coupon.total - coupon.claimed}
 
 
 def create(data):
@@ -45,8 +52,9 @@ def create(data):
     coupon = Coupon(new_id("cp"), **{key: value for key, value in data.items()
                                      if key not in ("valid_from", "valid_until")})
     coupon.valid_from, coupon.valid_until = valid_from, valid_until
-    coupon.scope = data.get("store_id") or BRAND
-    coupon.valid_until_key = f"{utc_text(coupon.valid_until)}#{coupon.coupon_id}"
+    if coupon.visibility == PUBLIC:  # listed: in the index that GET /coupons reads
+        coupon.scope = data.get("store_id") or BRAND
+        coupon.valid_until_key = f"{utc_text(coupon.valid_until)}#{coupon.coupon_id}"
     coupon.save()
     return coupon_view(coupon)
 
@@ -62,34 +70,66 @@ def claimable(store_id, clock=system_clock):
     return [coupon_view(coupon) for coupon in found]
 
 
-def claim(member_id, coupon_id, clock=system_clock):
-    """One more of the coupon for the member, if any are left and the member is within the
-    limit: both counted in the transaction that hands it over."""
+def _coupon(coupon_id, visibilities=(PUBLIC, GRANTED)):
     try:
         coupon = Coupon.get(coupon_id)
     except DoesNotExist:
-        raise DomainError("not_found", f"No coupon {coupon_id}.") from None
-    now = clock.now()
+        coupon = None
+    if coupon is None or coupon.visibility not in visibilities:
+        raise DomainError("not_found", f"No coupon {coupon_id}.")
+    return coupon
+
+
+def claim(member_id, coupon_id, clock=system_clock):
+    """A member claims one more of a public coupon."""
+    return _hand_over(member_id, _coupon(coupon_id, (PUBLIC,)), clock.now())
+
+
+class _AlreadyGiven(Exception):
+    """The member coupon a grant's idempotency key names exists already."""
+
+
+def grant(member_id, coupon_id, idempotency_key=None, clock=system_clock):
+    """Gives the member one of the coupon, whatever its visibility, as a claim would. With an
+    idempotency key, a repeat gives back the coupon the first one gave."""
+    coupon = _coupon(coupon_id)
+    if idempotency_key is None:
+        return _hand_over(member_id, coupon, clock.now())
+    member_coupon_id = "mcg_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+    try:
+        return _hand_over(member_id, coupon, clock.now(), member_coupon_id)
+    except _AlreadyGiven:
+        earlier = MemberCoupon.get(member_id, member_coupon_id, consistent_read=True)
+    if earlier.coupon_id != coupon_id:
+        raise DomainError("idempotency_key_reused", "This Idempotency-Key granted another coupon.")
+    return member_coupon_view(earlier)
+
+
+def _hand_over(member_id, coupon, now, member_coupon_id=None):
+    """One more of the coupon for the member, if any are left and the member is within the
+    limit: both counted in the transaction that hands it over."""
     if now >= coupon.valid_until:
         raise DomainError("coupon_unavailable", "This coupon has ended.")
-    mine = MemberCoupon(member_id, new_id("mc"), coupon_id=coupon_id, terms=terms_of(coupon),
-                        claimed_at=now)
+    mine = MemberCoupon(member_id, member_coupon_id or new_id("mc"), coupon_id=coupon.coupon_id,
+                        terms=terms_of(coupon), claimed_at=now)
     try:
         with transaction() as writes:
             writes.update(coupon, actions=[Coupon.claimed.add(1)],
                           condition=Coupon.claimed < coupon.total)
-            writes.update(CouponClaims(f"{coupon_id}#{member_id}"),
+            writes.update(CouponClaims(f"{coupon.coupon_id}#{member_id}"),
                           actions=[CouponClaims.count.add(1)],
                           condition=CouponClaims.count.does_not_exist()
                           | (CouponClaims.count < coupon.per_member_limit))
-            writes.save(mine)
+            writes.save(mine, condition=MemberCoupon.member_coupon_id.does_not_exist())
     except TransactWriteError as error:
         codes = cancellation_codes(error)
+        if codes[2] == "ConditionalCheckFailed":
+            raise _AlreadyGiven() from None
         if codes[0] == "ConditionalCheckFailed":
             raise DomainError("coupon_unavailable", "This coupon is all claimed.") from None
         if codes[1] == "ConditionalCheckFailed":
             raise DomainError("coupon_unavailable",
-                              f"You may claim this coupon {coupon.per_member_limit} "
+                              f"A member may have this coupon {coupon.per_member_limit} "
                               f"time(s).") from None
         raise DomainError("conflict", "Many are claiming this coupon; try again.") from None
     return member_coupon_view(mine)

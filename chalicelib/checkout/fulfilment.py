@@ -19,9 +19,10 @@ def new_code(order):
     return PickupCode(f"{order.store_id}#{code}", order_id=order.order_id)
 
 
-def write_with_pickup_code(order, actions, condition, with_code=True):
+def write_with_pickup_code(order, actions, condition, with_code=True, also_in=None):
     """Updates the order on a condition and, with_code, gives it a fresh pickup code in the
-    same transaction (another code if the one drawn is taken at the store). False if the
+    same transaction (another code if the one drawn is taken at the store); also_in(writes)
+    adds what else the change writes (unconditional items, after these). False if the
     condition does not hold."""
     import random
     import time
@@ -37,6 +38,8 @@ def write_with_pickup_code(order, actions, condition, with_code=True):
                                 if code else [])], condition=condition)
                 if code:
                     writes.save(code, condition=PickupCode.store_code.does_not_exist())
+                if also_in:
+                    also_in(writes)
             return True
         except TransactWriteError as error:
             codes = cancellation_codes(error)

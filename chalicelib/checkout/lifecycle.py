@@ -13,7 +13,7 @@ from importlib import import_module
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.checkout import coupons, payments
+from chalicelib.checkout import coupons, holds, payments
 from chalicelib.checkout.models import Order
 from chalicelib.checkout.orders import CLOSED, PENDING_PAYMENT, get_own
 from chalicelib.config import settings
@@ -32,7 +32,8 @@ JOB = "job:orders-minute"
 
 
 def _release(order, reason, now):
-    """One transaction: the order closes, and its stock, coupon and points come back."""
+    """One transaction: the order closes, and its stock, coupon, points and holds come
+    back."""
     from chalicelib.catalog import stock
     from chalicelib.members import points
     from chalicelib.members.models import Member
@@ -56,6 +57,7 @@ def _release(order, reason, now):
         if member is not None:
             points.change_in(writes, member, order.points_used, "release", order.order_id, now,
                              note=f"order {order.order_id} {reason}")
+        holds.release_in(writes, order)
 
 
 def close_unpaid(order, reason, pay=None, clock=system_clock):

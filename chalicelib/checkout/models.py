@@ -31,14 +31,17 @@ class CouponsByScope(GlobalSecondaryIndex):
 
 
 class Coupon(Model):
-    """What ops issue: a brand coupon (no store) or one store's, with its terms and window."""
+    """What ops issue: a brand coupon (no store) or one store's, with its terms and window.
+    A public coupon is listed and claimable; a granted one is only given (by reactivation,
+    campaigns, admins), and stays out of the listing index."""
 
     class Meta(TableMeta):
         table = "coupons"
 
     coupon_id = UnicodeAttribute(hash_key=True)
-    scope = UnicodeAttribute()
-    valid_until_key = UnicodeAttribute()
+    visibility = UnicodeAttribute(default="public")  # public | granted
+    scope = UnicodeAttribute(null=True)  # the listing index's keys: public coupons only
+    valid_until_key = UnicodeAttribute(null=True)
     name = UnicodeAttribute()
     kind = UnicodeAttribute()  # fixed | percent
     amount_fen = NumberAttribute(null=True)  # fixed: the discount
@@ -155,6 +158,7 @@ class Order(Model):
     group_id = UnicodeAttribute(null=True)
     awaiting_group = BooleanAttribute(null=True)  # paid, but its group has not completed
     live_session_id = UnicodeAttribute(null=True)
+    held = BooleanAttribute(null=True)  # counted on the member's holds while unpaid (holds.py)
     by_member = OrdersByMember()
     by_store_day = OrdersByStoreDay()
     pending_by_minute = PendingByMinute()

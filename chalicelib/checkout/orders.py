@@ -2,9 +2,9 @@
 
 Placing an order is one DynamoDB transaction: the Idempotency-Key, the order (PENDING_PAYMENT),
 each line's stock taken with a condition that it stays at or above zero (and its audit entry),
-the coupon used, and the points that pay part of it. It all lands or none of it does; a race
-lost on the member's points is read again and retried, one lost on stock or coupon is
-refused.
+the coupon used, the points that pay part of it, and the member's holds (within the limits of
+unpaid orders and units, holds.py). It all lands or none of it does; a race lost on the
+member's points is read again and retried, one lost on stock, coupon or a hold is refused.
 """
 import hashlib
 import json
@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib.checkout import coupons, pricing
+from chalicelib.checkout import coupons, holds, pricing
 from chalicelib.checkout.models import IdempotencyKey, Order
 from chalicelib.config import settings
 from chalicelib.core.clock import clock as system_clock
@@ -120,7 +120,7 @@ def new_order(order_id, member, request, breakdown, stock_from, now, pay_minutes
         member_coupon_id=breakdown["member_coupon_id"], guide_id=member.guide_id,
         address=request.get("address"), created_at=now,
         created_key=f"{utc_text(now)}#{order_id}", store_day=store_day(request["store_id"], now),
-        pay_by=pay_by, pending_minute=pay_by.strftime(MINUTE))
+        pay_by=pay_by, pending_minute=pay_by.strftime(MINUTE), held=True)
 
 
 def store_day(store_id, moment):
@@ -139,7 +139,8 @@ def add_order_in(writes, key, request_hash, order, now):
 
 def _write(member, key, request_hash, order, now):
     """The order's one transaction. Items, in order: key, order, then per line its stock and
-    its audit entry, then the coupon, then the points (member, marker, ledger entry)."""
+    its audit entry, then the coupon, then the points (member, marker, ledger entry), then
+    the member's holds."""
     from chalicelib.catalog import stock
     from chalicelib.members import points
 
@@ -154,6 +155,7 @@ def _write(member, key, request_hash, order, now):
         if order.points_used:
             points.change_in(writes, member, -order.points_used, "checkout", order.order_id,
                              now)
+        holds.hold_in(writes, order, now)
 
 
 def _why_refused(codes, order):
@@ -204,7 +206,8 @@ def place(member_id, idempotency_key, request, clock=system_clock):
             codes = cancellation_codes(error)
             if codes[0] == "ConditionalCheckFailed":  # the same key, placed meanwhile
                 return repeat(key, request_hash), False
-            refusal = _why_refused(codes, order) or _short_of_stock(order)
+            refusal = (_why_refused(codes, order) or holds.refusal(codes, order)
+                       or _short_of_stock(order))
             if refusal is not None:
                 raise refusal from None
             if not {"ConditionalCheckFailed", "TransactionConflict"} & set(codes):

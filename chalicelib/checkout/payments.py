@@ -100,14 +100,16 @@ def on_notify(xml, pay=None, clock=system_clock):
 
 def _mark_paid(order, transaction_id, now):
     """PENDING_PAYMENT → PAID in one transaction, with the pickup code for a pickup order
-    (unless it waits for its group). False if the order was no longer pending."""
-    from chalicelib.checkout import fulfilment
+    (unless it waits for its group) and the member's holds given back. False if the order
+    was no longer pending."""
+    from chalicelib.checkout import fulfilment, holds
 
     with_code = order.fulfilment == "pickup" and not order.awaiting_group
     return fulfilment.write_with_pickup_code(
         order, [Order.status.set(PAID), Order.paid_at.set(now),
                 Order.transaction_id.set(transaction_id), Order.pending_minute.remove()],
-        Order.status == PENDING_PAYMENT, with_code)
+        Order.status == PENDING_PAYMENT, with_code,
+        also_in=lambda writes: holds.release_in(writes, order))
 
 
 def record_payment(order, transaction_id, pay, clock=system_clock):

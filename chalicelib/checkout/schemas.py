@@ -121,6 +121,9 @@ NEW_COUPON = {
         "valid_from": WHEN, "valid_until": WHEN,
         "per_member_limit": {"type": "integer", "minimum": 1, "maximum": 100},
         "total": {"type": "integer", "minimum": 1, "maximum": 10_000_000},
+        "visibility": {"enum": ["public", "granted"], "default": "public",
+                       "description": "public: listed and claimable; granted: never listed, "
+                                      "only given (reactivation, campaigns, admins)"},
     },
     "required": ["name", "kind", "valid_from", "valid_until", "total"],
     "additionalProperties": False,
@@ -128,8 +131,14 @@ NEW_COUPON = {
 
 COUPON = {"type": "object",
           "properties": {"coupon_id": {"type": "string"}, "name": {"type": "string"},
-                         "kind": {"type": "string"}, "left": {"type": "integer"}},
-          "required": ["coupon_id", "name", "kind"]}
+                         "kind": {"type": "string"}, "left": {"type": "integer"},
+                         "visibility": {"enum": ["public", "granted"]}},
+          "required": ["coupon_id", "name", "kind", "visibility"]}
+
+COUPON_GRANT = {"type": "object",
+                "properties": {"coupon_id": {"type": "string", "minLength": 1, "maxLength": 64}},
+                "required": ["coupon_id"],
+                "additionalProperties": False}
 
 COUPONS = {"type": "object",
            "properties": {"coupons": {"type": "array", "items": COUPON}},

@@ -5,6 +5,7 @@ def all_models():
     from chalicelib.catalog.models import (Category, Product, Sku, StockMovement, Store,
                                            StoreStock)
     from chalicelib.checkout import models as checkout
+    from chalicelib.checkout.holds import PendingHold
     from chalicelib.flash import models as flash
     from chalicelib.groups import models as groups
     from chalicelib.hotstock import StockShard
@@ -22,7 +23,7 @@ def all_models():
             Store, Category, Product, Sku, StoreStock, StockMovement, ShareLink,
             BindingEvent, GuideSale, GuideMonth, checkout.CartLine, checkout.Coupon,
             checkout.MemberCoupon, checkout.CouponClaims, checkout.Order,
-            checkout.IdempotencyKey, checkout.PickupCode, checkout.Refund,
+            checkout.IdempotencyKey, checkout.PickupCode, checkout.Refund, PendingHold,
             flash.FlashSale, StockShard, flash.FlashPurchases, flash.FlashReminder,
             groups.GroupBuy, groups.Group, groups.GroupSeat,
             groups.GroupBuyPurchases, PromotionListing, live.LiveSession, live.LiveFigures,

@@ -57,22 +57,27 @@ def _admin_view(sale):
     return sales.admin_view(sale, clock.now())
 
 
+_CREATING_ERRORS = ["price_below_floor", "brand_priced", "insufficient_stock"]
+
+
 @route(bp, "/admin/flash-sales", "POST", auth=ADMIN, body=schemas.NEW_SALE,
-       response=schemas.SALE, status=201, summary="Create a flash sale for some or all stores")
+       response=schemas.SALE, status=201, error_codes=_CREATING_ERRORS,
+       summary="Create a flash sale for some or all stores")
 def create_sale(call):
     from chalicelib.flash import sales
 
-    return _admin_view(sales.create(call.body, call.member_id))
+    return _admin_view(sales.create(call.body, call.staff))
 
 
 @route(bp, "/stores/{store_id}/flash-sales", "POST", auth=STORE_MANAGER,
        body=schemas.STORE_SALE, response=schemas.SALE, status=201,
+       error_codes=_CREATING_ERRORS,
        summary="Create a flash sale in my store (from its own stock)")
 def create_store_sale(call):
     from chalicelib.flash import sales
 
     return _admin_view(sales.create({**call.body, "stores": [call.params["store_id"]]},
-                                    call.member_id))
+                                    call.staff))
 
 
 def _store_sale(call):
@@ -86,22 +91,24 @@ def _store_sale(call):
 
 
 @route(bp, "/admin/flash-sales/{sale_id}", "PUT", auth=ADMIN, body=schemas.NEW_SALE,
-       response=schemas.SALE, error_codes=["flash_sale_started"],
+       response=schemas.SALE, error_codes=["flash_sale_started", *_CREATING_ERRORS],
        summary="Change a flash sale before it starts")
 def edit_sale(call):
     from chalicelib.flash import sales
 
-    return _admin_view(sales.edit(sales.get(call.params["sale_id"]), call.body))
+    return _admin_view(sales.edit(sales.get(call.params["sale_id"]), call.body, call.staff))
 
 
 @route(bp, "/stores/{store_id}/flash-sales/{sale_id}", "PUT", auth=STORE_MANAGER,
-       body=schemas.STORE_SALE, response=schemas.SALE, error_codes=["flash_sale_started"],
+       body=schemas.STORE_SALE, response=schemas.SALE,
+       error_codes=["flash_sale_started", *_CREATING_ERRORS],
        summary="Change my store's flash sale before it starts")
 def edit_store_sale(call):
     from chalicelib.flash import sales
 
     return _admin_view(sales.edit(_store_sale(call),
-                                  {**call.body, "stores": [call.params["store_id"]]}))
+                                  {**call.body, "stores": [call.params["store_id"]]},
+                                  call.staff))
 
 
 @route(bp, "/admin/flash-sales/{sale_id}/end", "POST", auth=ADMIN, response=schemas.SALE,

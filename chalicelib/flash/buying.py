@@ -3,7 +3,8 @@
 The clock decides whether the sale is on (a sale whose units the window job has not moved
 yet when it starts moves them itself). One DynamoDB transaction: the Idempotency-Key, the
 order at the flash price (channel flash_sale), units taken from the shards on condition
-they have them, and the member's units in the sale on condition they stay within the limit.
+they have them, the member's units in the sale on condition they stay within the limit, and
+the member's holds of unpaid orders (checkout/holds.py).
 A buyer starts at a random shard with units and takes what it lacks from the next. When
 every shard is empty the answer is "sold out" after reads only: it costs no writes.
 """
@@ -13,7 +14,7 @@ import time
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import hotstock, promotions
-from chalicelib.checkout import orders, pricing
+from chalicelib.checkout import holds, orders, pricing
 from chalicelib.config import settings
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
@@ -47,7 +48,8 @@ def _live_sale(sale_id, clock):
 
 
 def _write(key, request_hash, order, sale, takes, member_id, quantity, now):
-    """Items, in order: the key, the order, one per shard taken from, the member's units."""
+    """Items, in order: the key, the order, one per shard taken from, the member's units in
+    the sale, the member's holds."""
     sku_id = order.breakdown["lines"][0]["sku_id"]
     bought = FlashPurchases.units
     with transaction() as writes:
@@ -57,6 +59,7 @@ def _write(key, request_hash, order, sale, takes, member_id, quantity, now):
                       actions=[bought.add(quantity)],
                       condition=bought.does_not_exist()
                       | (bought <= sale.per_member_limit - quantity))
+        holds.hold_in(writes, order, now)
 
 
 def buy(member_id, sale_id, idempotency_key, request, clock=system_clock):
@@ -102,7 +105,10 @@ def buy(member_id, sale_id, idempotency_key, request, clock=system_clock):
             codes = cancellation_codes(error)
         if codes[KEY] == "ConditionalCheckFailed":  # the same key, placed meanwhile
             return orders.repeat(key, request_hash), False
-        if codes[-1] == "ConditionalCheckFailed":
+        refusal = holds.refusal(codes, order)
+        if refusal is not None:
+            raise refusal from None
+        if codes[2 + len(takes)] == "ConditionalCheckFailed":  # the member's units in the sale
             raise DomainError("flash_sale_limit",
                               f"At most {sale.per_member_limit} per member in this sale.")
         if "ConditionalCheckFailed" not in codes:  # a race on an item: a little later

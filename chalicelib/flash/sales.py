@@ -71,17 +71,27 @@ def _listings(sale):
     return promotions.listings(KIND, sale.sale_id, sale.stores, sale.ends_at)
 
 
-def create(request, created_by, clock=system_clock):
+def _checked(request, by, now):
+    """The request with its window parsed, once its terms, prices (for the staff member `by`)
+    and quantities check out."""
+    request = promotions.parsed_window(request)
+    promotions.check_terms(request, now)
+    promotions.check_prices(request["items"], "flash_price_fen", by.role, request.get("stores"))
+    promotions.check_stock(request["items"], _stock_from(request.get("stores")))
+    return request
+
+
+def create(request, by, clock=system_clock):
     """request: name, items [{sku_id, flash_price_fen, quantity}], stores (None: all),
-    per_member_limit, starts_at, ends_at, reminders, expected_peak_per_s."""
+    per_member_limit, starts_at, ends_at, reminders, expected_peak_per_s. by: the staff
+    member creating it."""
     from chalicelib.db.base import transaction
 
     now = clock.now()
-    request = promotions.parsed_window(request)
-    promotions.check_terms(request, now)
+    request = _checked(request, by, now)
     stores = request.get("stores")
     sale = FlashSale(new_id("fs"), stores=stores, stock_from=_stock_from(stores),
-                     created_by=created_by, created_at=now)
+                     created_by=by.member_id, created_at=now)
     _apply(sale, request, now)
     with transaction() as writes:
         writes.save(sale, condition=FlashSale.sale_id.does_not_exist())
@@ -90,7 +100,7 @@ def create(request, created_by, clock=system_clock):
     return sale
 
 
-def edit(sale, request, clock=system_clock):
+def edit(sale, request, by, clock=system_clock):
     """Changes a sale that has not started and whose units are still in regular stock."""
     from chalicelib.db.base import transaction
 
@@ -101,8 +111,7 @@ def edit(sale, request, clock=system_clock):
     if (request.get("stores") or None) != (sale.stores or None):
         raise DomainError("validation_error", "A sale's stores cannot change; end it and "
                                               "create another.")
-    request = promotions.parsed_window(request)
-    promotions.check_terms(request, now)
+    request = _checked(request, by, now)
     old_listings = _listings(sale)
     _apply(sale, request, now)
     with transaction() as writes:

@@ -60,19 +60,24 @@ def _campaign_view(campaign):
     return campaigns.campaign_view(campaign)
 
 
+_CREATING_ERRORS = ["price_below_floor", "brand_priced"]
+
+
 @route(bp, "/admin/group-buys", "POST", auth=ADMIN, body=schemas.NEW_CAMPAIGN,
-       response=schemas.CAMPAIGN, status=201, summary="Create a group-buy campaign")
+       response=schemas.CAMPAIGN, status=201, error_codes=_CREATING_ERRORS,
+       summary="Create a group-buy campaign")
 def create_campaign(call):
     from chalicelib.groups import campaigns
 
-    return _campaign_view(campaigns.create(call.body, call.member_id))
+    return _campaign_view(campaigns.create(call.body, call.staff))
 
 
 @route(bp, "/stores/{store_id}/group-buys", "POST",
        auth=staff("store_manager", store_param="store_id"), body=schemas.STORE_CAMPAIGN,
-       response=schemas.CAMPAIGN, status=201, summary="Create a group-buy in my store")
+       response=schemas.CAMPAIGN, status=201, error_codes=_CREATING_ERRORS,
+       summary="Create a group-buy in my store")
 def create_store_campaign(call):
     from chalicelib.groups import campaigns
 
     return _campaign_view(campaigns.create({**call.body, "stores": [call.params["store_id"]]},
-                                           call.member_id))
+                                           call.staff))

@@ -22,12 +22,14 @@ def get(campaign_id):
         raise DomainError("not_found", f"No group-buy {campaign_id}.") from None
 
 
-def create(request, created_by, clock=system_clock):
+def create(request, by, clock=system_clock):
     """request: name, items [{sku_id, group_price_fen}], stores (None: all), group_size,
-    fill_minutes, per_member_limit, new_customers_only, auto_complete, starts_at, ends_at."""
+    fill_minutes, per_member_limit, new_customers_only, auto_complete, starts_at, ends_at.
+    by: the staff member creating it."""
     now = clock.now()
     request = promotions.parsed_window(request)
     promotions.check_terms(request, now)
+    promotions.check_prices(request["items"], "group_price_fen", by.role, request.get("stores"))
     campaign = GroupBuy(new_id("gb"), name=request["name"], items=request["items"],
                         stores=request.get("stores"), group_size=request["group_size"],
                         fill_minutes=request.get("fill_minutes", 24 * 60),
@@ -35,7 +37,7 @@ def create(request, created_by, clock=system_clock):
                         new_customers_only=request.get("new_customers_only", False),
                         auto_complete=request.get("auto_complete", False),
                         starts_at=request["starts_at"], ends_at=request["ends_at"],
-                        created_by=created_by, created_at=now)
+                        created_by=by.member_id, created_at=now)
     with transaction() as writes:
         writes.save(campaign, condition=GroupBuy.campaign_id.does_not_exist())
         for row in promotions.listings(KIND, campaign.campaign_id, campaign.stores,

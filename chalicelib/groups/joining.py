@@ -4,8 +4,9 @@ transaction with the seat it holds.
 Items, in order: the Idempotency-Key, the order, the stock taken (and its audit entry), the
 group (created by the leader; for a joiner one conditional update: a seat is free and the
 group is open), the member's seat (one per member), the member's orders in the campaign
-(within the limit). A seat is held while its order waits for payment and given back when it
-does not come; a group never has more seats taken than its size.
+(within the limit), the member's holds of unpaid orders (checkout/holds.py). A seat is held
+while its order waits for payment and given back when it does not come; a group never has
+more seats taken than its size.
 """
 import random
 import time
@@ -13,7 +14,7 @@ import time
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import promotions
-from chalicelib.checkout import orders, pricing
+from chalicelib.checkout import holds, orders, pricing
 from chalicelib.config import settings
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.clock import utc_text
@@ -25,7 +26,7 @@ from chalicelib.groups.models import Group, GroupBuyPurchases, GroupSeat
 
 OPEN, COMPLETED, FAILED = "OPEN", "COMPLETED", "FAILED"
 HELD, PAID, LEFT = "HELD", "PAID", "LEFT"
-KEY, STOCK, GROUP, SEAT, LIMIT = 0, 2, 4, 5, 6  # the transaction's items, in the order added
+KEY, STOCK, GROUP, SEAT, LIMIT = 0, 2, 4, 5, 6  # items in the order added; then the holds
 ATTEMPTS = 20
 
 
@@ -85,9 +86,11 @@ def _write(key, request_hash, order, campaign, group, member, now, opening):
                       actions=[placed.add(1)],
                       condition=placed.does_not_exist()
                       | (placed < campaign.per_member_limit))
+        holds.hold_in(writes, order, now)
 
 
-def _refusal(codes, line):
+def _refusal(codes, order):
+    line = order.breakdown["lines"][0]
     if codes[STOCK] == "ConditionalCheckFailed":
         return DomainError("insufficient_stock", f"Not enough {line['name']} left.")
     if codes[GROUP] == "ConditionalCheckFailed":
@@ -96,7 +99,7 @@ def _refusal(codes, line):
         return DomainError("conflict", "You are in this group already.")
     if codes[LIMIT] == "ConditionalCheckFailed":
         return DomainError("group_buy_limit", "You have reached this group-buy's limit.")
-    return None
+    return holds.refusal(codes, order)
 
 
 def _place(member_id, key_header, request, campaign, group_for, opening, clock):
@@ -123,7 +126,7 @@ def _place(member_id, key_header, request, campaign, group_for, opening, clock):
             codes = cancellation_codes(error)
         if codes[KEY] == "ConditionalCheckFailed":
             return orders.repeat(key, request_hash), False
-        refusal = _refusal(codes, order.breakdown["lines"][0])
+        refusal = _refusal(codes, order)
         if refusal is not None:
             raise refusal from None
         time.sleep(random.uniform(0, 0.003 * (attempt + 1)))

@@ -37,7 +37,8 @@ def link_code(call):
 
 
 @route(bp, "/bindings", "POST", auth=MEMBER, body=schemas.BINDING_REQUEST,
-       response=schemas.BINDING, summary="I opened a guide's link: bind me to that guide")
+       response=schemas.BINDING, error_codes=["self_referral"],
+       summary="I opened a guide's link: bind me to that guide")
 def open_link(call):
     from chalicelib.guides import bindings
 
@@ -55,7 +56,8 @@ def my_customers(call):
 
 @route(bp, "/stores/{store_id}/guides/{guide_id}/reassign", "POST",
        auth=staff("store_manager", store_param="store_id"), body=schemas.REASSIGNMENT,
-       response=schemas.REASSIGNED, summary="Hand a leaving guide's customers to another guide")
+       response=schemas.REASSIGNED,
+       summary="Hand a guide's (or a former guide's) customers to another guide of the store")
 def reassign(call):
     from chalicelib.guides import bindings
 
@@ -93,10 +95,10 @@ def my_performance(call):
 def guide_performance(call):
     from chalicelib.errors import DomainError
     from chalicelib.guides import attribution
-    from chalicelib.members.staff import staff_of
+    from chalicelib.members.staff import guide_of
 
-    guide = staff_of(call.params["guide_id"])
-    if guide is None or guide.role != "guide" or guide.store_id != call.params["store_id"]:
+    guide = guide_of(call.params["guide_id"], call.params["store_id"])
+    if guide is None:
         raise DomainError("not_found", "No such guide in this store.")
     return attribution.month_totals(guide.member_id, _month(call))
 

@@ -59,22 +59,39 @@ def _once(write):
         raise
 
 
+def earners(buyer_id, guide, recruiter):
+    """Who earns on a paid order, as [{"guide_id", "tier"}]: the order's guide, and the guide
+    who recruited them (one level up, never more). No I/O: guide and recruiter are their
+    current staff records (None for someone who is no longer staff).
+
+    Only a guide at payment earns (a removed guide's customers the hand-over missed earn them
+    nothing), and nobody earns on their own purchase: a guide buying (bound to themselves,
+    or in their own live session) is no sale of theirs, so their recruiter earns nothing on it
+    either; a recruiter buying from their recruit gives the recruit their commission only."""
+    from chalicelib.members.staff import GUIDE
+
+    if guide is None or guide.role != GUIDE or guide.member_id == buyer_id:
+        return []
+    found = [{"guide_id": guide.member_id, "tier": 1}]
+    if recruiter is not None and recruiter.role == GUIDE and recruiter.member_id != buyer_id:
+        found.append({"guide_id": recruiter.member_id, "tier": 2})
+    return found
+
+
 def record_order(guide_id, order_id, member_id, store_id, channel, paid_fen, paid_at):
-    """A paid order's commissions: its guide's, and that of the guide who recruited them (one
-    level up, never more). Returns who earns, as [{"guide_id", "tier"}]."""
+    """A paid order's commissions (see earners). Returns who earns, as
+    [{"guide_id", "tier"}]."""
     from chalicelib.members.staff import staff_of
 
-    earners = [{"guide_id": guide_id, "tier": 1}]
     guide = staff_of(guide_id)
     recruiter = staff_of(guide.invited_by) if guide and guide.invited_by else None
-    if recruiter is not None and recruiter.role == "guide":
-        earners.append({"guide_id": recruiter.member_id, "tier": 2})
-    for earner in earners:
+    found = earners(member_id, guide, recruiter)
+    for earner in found:
         rate = settings.guide_commission_bp if earner["tier"] == 1 else \
             settings.guide_second_tier_bp
         record_sale(earner["guide_id"], order_id, member_id, store_id, channel, paid_fen,
                     paid_at, rate, earner["tier"])
-    return earners
+    return found
 
 
 def record_sale(guide_id, order_id, member_id, store_id, channel, paid_fen, paid_at,

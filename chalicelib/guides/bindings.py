@@ -2,7 +2,12 @@
 
 Opening a guide's link binds the shopper to that guide, unless another guide served them
 within the protection period; serving again renews it. Every change is conditioned on the
-guide the shopper had when read, so racing links cannot both win, and each is recorded."""
+guide the shopper had when read, so racing links cannot both win, and each is recorded.
+
+A guide's own link binds nobody to themselves, and a link of someone who no longer guides at
+its store binds nobody. When a guide leaves, their customers are handed over to another guide
+of the store or released to the store (no guide); a binding to someone who is not a guide any
+more protects nothing."""
 from datetime import timedelta
 
 from pynamodb.exceptions import UpdateError
@@ -14,16 +19,24 @@ from chalicelib.errors import DomainError
 from chalicelib.guides.models import BindingEvent
 from chalicelib.members.models import Member
 
-BOUND, RENEWED, KEPT, REBOUND, REASSIGNED = "bound", "renewed", "kept", "rebound", "reassigned"
+BOUND, RENEWED, KEPT, REBOUND, REASSIGNED, RELEASED = ("bound", "renewed", "kept", "rebound",
+                                                       "reassigned", "released")
+SELF_REFERRAL = "self_referral"  # refused: nothing changes
 
 
-def decide(current_guide, served_at, new_guide, now, protection_days):
-    """What opening new_guide's link does: one of the actions above. No I/O."""
+def decide(shopper, current_guide, served_at, new_guide, now, protection_days,
+           current_serves=True):
+    """What the shopper opening new_guide's link does: one of the actions above. No I/O.
+    current_serves: whether current_guide is still a guide (a removed one protects nothing,
+    nor does a binding to oneself made before such bindings were refused)."""
+    if new_guide == shopper:
+        return SELF_REFERRAL
     if current_guide is None:
         return BOUND
     if current_guide == new_guide:
         return RENEWED
-    if served_at is not None and now - served_at < timedelta(days=protection_days):
+    protected = served_at is not None and now - served_at < timedelta(days=protection_days)
+    if protected and current_serves and current_guide != shopper:
         return KEPT
     return REBOUND
 
@@ -34,27 +47,42 @@ def _record(member_id, action, guide_id, previous, now, scene=None, by=None):
 
 
 def _move(member, guide_id, now, store_id=None):
-    """Points the member at the guide if nobody changed their guide since it was read."""
+    """Points the member at the guide (None: no guide) if nobody changed their guide since it
+    was read."""
     unchanged = (Member.guide_id == member.guide_id) if member.guide_id else \
         Member.guide_id.does_not_exist()
-    actions = [Member.guide_id.set(guide_id), Member.guide_served_at.set(now)]
+    actions = [Member.guide_id.set(guide_id), Member.guide_served_at.set(now)] if guide_id \
+        else [Member.guide_id.remove(), Member.guide_served_at.remove()]
     if store_id:
         actions.append(Member.current_store_id.set(store_id))
     member.update(actions=actions, condition=unchanged)
+
+
+def _serves(guide_id):
+    from chalicelib.members.staff import GUIDE, staff_of
+
+    guide = staff_of(guide_id)
+    return guide is not None and guide.role == GUIDE
 
 
 def open_link(member_id, scene, clock=system_clock):
     """A shopper opened a shared link: bind, renew or keep, and make its store theirs."""
     from chalicelib.guides.links import resolve
     from chalicelib.members.services import get_member
+    from chalicelib.members.staff import guide_of
 
     link = resolve(scene)
+    if guide_of(link.guide_id, link.store_id) is None:
+        raise DomainError("not_found", "This link's guide no longer works at its store.")
     now = clock.now()
     for _ in range(5):
         member = get_member(member_id)
-        action = decide(member.guide_id, member.guide_served_at, link.guide_id, now,
-                        settings.guide_protection_days)
-        previous = member.guide_id
+        current = member.guide_id
+        action = decide(member.member_id, current, member.guide_served_at, link.guide_id, now,
+                        settings.guide_protection_days,
+                        current_serves=current in (None, link.guide_id) or _serves(current))
+        if action == SELF_REFERRAL:
+            raise DomainError("self_referral", "Your own link cannot bind you to yourself.")
         try:
             if action == KEPT:
                 member.update(actions=[Member.current_store_id.set(link.store_id)])
@@ -63,21 +91,15 @@ def open_link(member_id, scene, clock=system_clock):
         except UpdateError:
             continue  # another link was opened at the same moment: decide again
         if action != RENEWED:
-            _record(member.member_id, action, link.guide_id, previous, now, scene=scene)
-        return {"action": action, "guide_id": member.guide_id if action == KEPT
-                else link.guide_id, "store_id": link.store_id}
+            _record(member.member_id, action, link.guide_id, current, now, scene=scene)
+        return {"action": action, "guide_id": current if action == KEPT else link.guide_id,
+                "store_id": link.store_id}
     raise DomainError("conflict", "The binding is changing; try again.")
 
 
-def reassign(store_id, from_guide, to_guide, manager_id, clock=system_clock):
-    """A guide leaves: all their customers go to another guide of the same store (before the
-    leaving guide's role is ended)."""
-    from chalicelib.members.staff import GUIDE, staff_of
-
-    for guide_id in (from_guide, to_guide):
-        guide = staff_of(guide_id)
-        if guide is None or guide.role != GUIDE or guide.store_id != store_id:
-            raise DomainError("not_found", f"{guide_id} is not a guide of this store.")
+def hand_over(from_guide, to_guide, by, clock=system_clock):
+    """Every customer of from_guide goes to to_guide, or with None to no guide (their store
+    stays theirs), each recorded. Returns how many moved."""
     now = clock.now()
     moved = 0
     for member in Member.by_guide.query(from_guide):
@@ -85,9 +107,22 @@ def reassign(store_id, from_guide, to_guide, manager_id, clock=system_clock):
             _move(member, to_guide, now)
         except UpdateError:
             continue  # rebound elsewhere meanwhile
-        _record(member.member_id, REASSIGNED, to_guide, from_guide, now, by=manager_id)
+        _record(member.member_id, REASSIGNED if to_guide else RELEASED, to_guide, from_guide,
+                now, by=by)
         moved += 1
-    return {"moved": moved, "to_guide_id": to_guide}
+    return moved
+
+
+def reassign(store_id, from_guide, to_guide, manager_id, clock=system_clock):
+    """A guide of the store, or a former one, hands their customers to another guide of the
+    store."""
+    from chalicelib.members.staff import guide_of
+
+    if guide_of(from_guide, store_id, former=True) is None:
+        raise DomainError("not_found", f"{from_guide} is not a guide of this store.")
+    if to_guide == from_guide or guide_of(to_guide, store_id) is None:
+        raise DomainError("not_found", f"{to_guide} is not a guide of this store.")
+    return {"moved": hand_over(from_guide, to_guide, manager_id, clock), "to_guide_id": to_guide}
 
 
 def customers(guide_id, limit, cursor):

@@ -23,7 +23,8 @@ class ShareLink(Model):
 
 
 class BindingEvent(Model):
-    """The history of a shopper's guide: bound, kept (protected), rebound, reassigned."""
+    """The history of a shopper's guide: bound, kept (protected), rebound, reassigned,
+    released (their guide left; the store stays theirs, with no guide)."""
 
     class Meta(TableMeta):
         table = "binding-history"
@@ -31,7 +32,7 @@ class BindingEvent(Model):
     member_id = UnicodeAttribute(hash_key=True)
     event_id = UnicodeAttribute(range_key=True)  # sortable by time
     action = UnicodeAttribute()
-    guide_id = UnicodeAttribute()
+    guide_id = UnicodeAttribute(null=True)  # None once released
     previous_guide_id = UnicodeAttribute(null=True)
     scene = UnicodeAttribute(null=True)
     by = UnicodeAttribute(null=True)

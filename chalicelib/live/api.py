@@ -3,12 +3,14 @@ from chalice import Blueprint
 from chalicelib.checkout import schemas as checkout_schemas
 from chalicelib.checkout.api import idempotency_key
 from chalicelib.core.pagination import PAGE_QUERY
-from chalicelib.core.routing import ADMIN, MEMBER, PUBLIC, Access, route
+from chalicelib.core.routing import ADMIN, MEMBER, PUBLIC, Access, route, staff
 from chalicelib.live import schemas
 
 bp = Blueprint(__name__)
 
 GUIDE = Access("staff", ("guide",))  # the host's own pages: a session belongs to its guide
+STORE_MANAGER = staff("store_manager", store_param="store_id")
+_CREATING_ERRORS = ["price_below_floor", "insufficient_stock"]
 
 
 @route(bp, "/live-sessions", auth=PUBLIC, query=schemas.SESSIONS_QUERY,
@@ -24,7 +26,7 @@ def live_sessions(call):
 def live_session(call):
     from chalicelib.live import sessions
 
-    return sessions.session_view(sessions.get(call.params["session_id"], consistent=False))
+    return sessions.session_view(sessions.shown(call.params["session_id"]))
 
 
 @route(bp, "/live-sessions/{session_id}/enter", "POST", auth=MEMBER, response=schemas.ENTERED,
@@ -60,14 +62,14 @@ def buy(call):
 
 
 @route(bp, "/admin/live-sessions", "POST", auth=ADMIN, body=schemas.NEW_SESSION,
-       response=schemas.SESSION, status=201,
-       summary="Schedule a live session for a host guide")
+       response=schemas.SESSION, status=201, error_codes=_CREATING_ERRORS,
+       summary="Schedule a live session for a host guide (approved as it is made)")
 def create_session(call):
     from chalicelib.live import sessions
 
     body = dict(call.body)
     host_id = body.pop("host_id")
-    return sessions.host_view(sessions.create(body, call.member_id, host_id))
+    return sessions.host_view(sessions.create(body, call.staff, host_id))
 
 
 @route(bp, "/admin/live-sessions/{session_id}/end", "POST", auth=ADMIN,
@@ -88,13 +90,13 @@ def admin_figures(call):
 
 
 @route(bp, "/guides/me/live-sessions", "POST", auth=GUIDE, body=schemas.GUIDE_SESSION,
-       response=schemas.SESSION, status=201,
-       summary="Schedule a live session that I host, for my store")
+       response=schemas.SESSION, status=201, error_codes=_CREATING_ERRORS,
+       summary="Schedule a live session that I host, for my store (it waits for approval)")
 def create_my_session(call):
     from chalicelib.live import sessions
 
     return sessions.host_view(sessions.create({**call.body, "stores": [call.staff.store_id]},
-                                              call.member_id, call.member_id))
+                                              call.staff, call.member_id))
 
 
 @route(bp, "/guides/me/live-sessions", auth=GUIDE, query=PAGE_QUERY, response=schemas.SESSIONS,
@@ -113,7 +115,7 @@ def _mine(call):
 
 
 @route(bp, "/guides/me/live-sessions/{session_id}/start", "POST", auth=GUIDE,
-       response=schemas.SESSION, error_codes=["live_session_over"],
+       response=schemas.SESSION, error_codes=["live_session_over", "live_session_not_approved"],
        summary="Go live: the live-only units move into the session")
 def start(call):
     from chalicelib.live import sessions
@@ -146,3 +148,36 @@ def my_figures(call):
     from chalicelib.live import figures
 
     return figures.figures_view(_mine(call))
+
+
+@route(bp, "/stores/{store_id}/live-sessions", auth=STORE_MANAGER,
+       query=schemas.STORE_SESSIONS_QUERY, response=schemas.SESSIONS,
+       summary="The store's live sessions not yet ended (?approval=pending: those waiting)")
+def store_sessions(call):
+    from chalicelib.live import sessions
+
+    return {"live_sessions": sessions.store_sessions(call.params["store_id"],
+                                                     call.query.get("approval"))}
+
+
+def _decide(call, approve):
+    from chalicelib.live import sessions
+
+    return sessions.host_view(sessions.decide(sessions.get(call.params["session_id"]),
+                                              call.params["store_id"], call.staff, approve))
+
+
+@route(bp, "/stores/{store_id}/live-sessions/{session_id}/approve", "POST",
+       auth=STORE_MANAGER, response=schemas.SESSION,
+       error_codes=["conflict", "live_session_over", "price_below_floor", "brand_priced"],
+       summary="Approve a guide's live session: it may go live at its prices")
+def approve_session(call):
+    return _decide(call, True)
+
+
+@route(bp, "/stores/{store_id}/live-sessions/{session_id}/reject", "POST",
+       auth=STORE_MANAGER, response=schemas.SESSION,
+       error_codes=["conflict", "live_session_over"],
+       summary="Reject a guide's live session: it never goes live")
+def reject_session(call):
+    return _decide(call, False)

@@ -3,10 +3,11 @@
 Live prices hold only while the session is LIVE (by its status, and never at or after its
 scheduled end) and only for a viewer who entered it: the request carries the live token of
 this member for this session. One DynamoDB transaction: the Idempotency-Key, the order at the
-live price, and units taken from the session's shards on condition they have them (as flash
-sales take theirs; sold out is decided by reads, without writes). The order carries the
-session and its host: the host earns the commission, unless LIVE_COMMISSION_TO is
-"bound_guide" (then the shopper's bound guide does, as on any order).
+live price, units taken from the session's shards on condition they have them (as flash
+sales take theirs; sold out is decided by reads, without writes), and the member's holds of
+unpaid orders (checkout/holds.py). The order carries the session and its host: the host
+earns the commission, unless LIVE_COMMISSION_TO is "bound_guide" (then the shopper's bound
+guide does, as on any order).
 """
 import random
 import time
@@ -14,7 +15,7 @@ import time
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import hotstock, promotions
-from chalicelib.checkout import orders, pricing
+from chalicelib.checkout import holds, orders, pricing
 from chalicelib.config import settings
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
@@ -54,11 +55,12 @@ def _earner(session, member):
 
 
 def _write(key, request_hash, order, session, takes, now):
-    """Items, in order: the key, the order, one per shard taken from."""
+    """Items, in order: the key, the order, one per shard taken from, the member's holds."""
     sku_id = order.breakdown["lines"][0]["sku_id"]
     with transaction() as writes:
         orders.add_order_in(writes, key, request_hash, order, now)
         hotstock.take_in(writes, sessions.pool(session, sku_id), takes)
+        holds.hold_in(writes, order, now)
 
 
 def buy(member_id, session_id, idempotency_key, request, clock=system_clock):
@@ -107,6 +109,9 @@ def buy(member_id, session_id, idempotency_key, request, clock=system_clock):
             codes = cancellation_codes(error)
         if codes[KEY] == "ConditionalCheckFailed":  # the same key, placed meanwhile
             return orders.repeat(key, request_hash), False
+        refusal = holds.refusal(codes, order)
+        if refusal is not None:
+            raise refusal from None
         if "ConditionalCheckFailed" not in codes:  # a race on an item: a little later
             time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         takes = hotstock.plan_takes(pool, session.shard_count, quantity)  # read again

@@ -9,6 +9,7 @@ from pynamodb.models import Model
 from chalicelib.db.base import TableMeta
 
 SCHEDULED, LIVE, ENDED = "SCHEDULED", "LIVE", "ENDED"
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 
 
 class SessionsByNextStep(GlobalSecondaryIndex):
@@ -50,6 +51,11 @@ class LiveSession(Model):
     ends_at = UTCDateTimeAttribute()
     starts_key = UnicodeAttribute()
     status = UnicodeAttribute(default=SCHEDULED)  # SCHEDULED → LIVE → ENDED
+    # A guide's session: pending → approved | rejected, by the store's manager or an admin;
+    # an admin's is approved when made (none: made before approvals, when all went live).
+    approval = UnicodeAttribute(null=True)
+    approval_by = UnicodeAttribute(null=True)
+    approval_at = UTCDateTimeAttribute(null=True)
     shard_count = NumberAttribute()
     created_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()

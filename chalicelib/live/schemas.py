@@ -50,6 +50,11 @@ SESSION = {
     "properties": {
         "session_id": {"type": "string"}, "title": {"type": "string"},
         "status": {"enum": ["SCHEDULED", "LIVE", "ENDED"]},
+        "approval": {"enum": ["pending", "approved", "rejected"],
+                     "description": "A guide's session waits for its store manager (or an "
+                                    "admin) to approve it before it can go live"},
+        "approval_by": {"type": ["string", "null"]},
+        "approval_at": {"type": ["string", "null"]},
         "host": {"type": "object", "properties": {"guide_id": {"type": "string"},
                                                   "name": {"type": ["string", "null"]}}},
         "stores": {"type": "array", "items": {"type": "string"}},
@@ -70,6 +75,10 @@ SESSIONS = {"type": "object",
 
 SESSIONS_QUERY = {"type": "object", "properties": {"store_id": STORE_ID},
                   "required": ["store_id"]}
+
+STORE_SESSIONS_QUERY = {"type": "object",
+                        "properties": {"approval": {"enum": ["pending", "approved",
+                                                             "rejected"]}}}
 
 PIN = {"type": "object",
        "properties": {"sku_id": {"type": ["string", "null"], "minLength": 1, "maxLength": 64,

@@ -1,5 +1,10 @@
-"""Live sessions (直播场次): creating, going live, ending, pinning, showing them, the live
-token a viewer gets on entering, and the `live-sessions-minute` job.
+"""Live sessions (直播场次): creating, approving, going live, ending, pinning, showing them,
+the live token a viewer gets on entering, and the `live-sessions-minute` job.
+
+A guide's session waits for approval: the manager of its store (or an admin) approves or
+rejects it, once, with the approver's pricing rights. Until approved it is not shown to
+shoppers and does not go live; one never approved just ends at its scheduled end, having
+moved nothing. An admin's session is approved when made.
 
 A session's lineup has live prices and live-only quantities. When it goes LIVE (the host
 starts it, or the job at the scheduled start) each quantity leaves regular stock of the
@@ -25,7 +30,8 @@ from chalicelib.core.clock import utc_text
 from chalicelib.core.ids import new_id
 from chalicelib.db.base import transaction
 from chalicelib.errors import DomainError
-from chalicelib.live.models import ENDED, LIVE, SCHEDULED, LiveFigures, LiveSession
+from chalicelib.live.models import (APPROVED, ENDED, LIVE, PENDING, REJECTED, SCHEDULED,
+                                    LiveFigures, LiveSession)
 
 KIND = "live_session"
 ATTEMPTS = 20
@@ -38,6 +44,19 @@ def get(session_id, consistent=True):
         return LiveSession.get(session_id, consistent_read=consistent)
     except DoesNotExist:
         raise DomainError("not_found", f"No live session {session_id}.") from None
+
+
+def approval_of(session):
+    """A session made before approvals existed went live as all did then: approved."""
+    return session.approval or APPROVED
+
+
+def shown(session_id):
+    """A session as shoppers may see it: one not approved is not found."""
+    session = get(session_id, consistent=False)
+    if approval_of(session) != APPROVED:
+        raise DomainError("not_found", f"No live session {session_id}.")
+    return session
 
 
 def hosted_by(session_id, host_id):
@@ -60,8 +79,9 @@ def _stock_from(stores):
 
 def _next_step(session, now):
     """When the job next has something to do for the session (None: nothing more)."""
-    if session.status == SCHEDULED:
-        return max(now, session.starts_at)
+    if session.status == SCHEDULED:  # one not approved just ends at its end
+        return max(now, session.starts_at if approval_of(session) == APPROVED
+                   else session.ends_at)
     if session.status == LIVE:
         return max(now, session.ends_at)
     return None
@@ -104,9 +124,11 @@ def _lineup(items):
             for item in items]
 
 
-def create(request, created_by, host_id, clock=system_clock):
+def create(request, by, host_id, clock=system_clock):
     """request: title, room {kind, id}, lineup [{sku_id, live_price_fen, quantity}], stores
-    (default: the host's store), starts_at, ends_at, expected_peak_per_s."""
+    (default: the host's store), starts_at, ends_at, expected_peak_per_s. by: the staff
+    member creating it; an admin's session is approved, anyone else's waits for approval
+    (the approver's pricing rights are checked then; the brand's floor now)."""
     now = clock.now()
     host, host_name = _host(host_id)
     stores = request.get("stores") or ([host.store_id] if host.store_id else None)
@@ -115,8 +137,11 @@ def create(request, created_by, host_id, clock=system_clock):
     terms = promotions.parsed_window({**request, "items": request["lineup"],
                                       "stores": stores})
     promotions.check_terms(terms, now)
+    promotions.check_floor(request["lineup"], "live_price_fen")
+    promotions.check_stock(request["lineup"], _stock_from(stores))
     session_id = new_id("ls")
     lineup = _lineup(request["lineup"])
+    approved = by.role == "admin"
     session = LiveSession(
         session_id, title=request["title"], host_id=host_id, host_name=host_name,
         stores=stores, stock_from=_stock_from(stores), room=request["room"], lineup=lineup,
@@ -124,7 +149,8 @@ def create(request, created_by, host_id, clock=system_clock):
         starts_key=f"{utc_text(terms['starts_at'])}#{session_id}", status=SCHEDULED,
         shard_count=hotstock.shard_count(request.get("expected_peak_per_s", 2_000),
                                          min(item["quantity"] for item in lineup)),
-        created_by=created_by, created_at=now)
+        created_by=by.member_id, created_at=now, approval=APPROVED if approved else PENDING,
+        approval_by=by.member_id if approved else None, approval_at=now if approved else None)
     due = _next_step(session, now)
     session.next_step_day = due.strftime("%Y-%m-%d")
     session.next_step_key = f"{utc_text(due)}#{session_id}"
@@ -134,7 +160,38 @@ def create(request, created_by, host_id, clock=system_clock):
                     condition=LiveFigures.session_id.does_not_exist())
         for listing in promotions.listings(KIND, session_id, stores, session.ends_at):
             writes.save(listing)
-    logs.info("live_session_created", session_id=session_id, host_id=host_id)
+    logs.info("live_session_created", session_id=session_id, host_id=host_id,
+              approval=session.approval)
+    return session
+
+
+def decide(session, store_id, by, approve, clock=system_clock):
+    """The store's manager (or an admin: `by`) approves or rejects a session waiting for it,
+    once. Approving sets its prices: the brand's floor as it is now, and the approver's right
+    to price below the brand in the store."""
+    if session.stores != [store_id]:
+        raise DomainError("not_found", f"This store has no live session {session.session_id}.")
+    if approval_of(session) != PENDING:
+        raise DomainError("conflict", f"This live session was {approval_of(session)} already.")
+    now = clock.now()
+    if session.status == ENDED or now >= session.ends_at:
+        raise DomainError("live_session_over", "This live session is over.")
+    if approve:
+        promotions.check_prices(session.lineup, "live_price_fen", by.role, session.stores)
+    session.approval = APPROVED if approve else REJECTED
+    try:
+        session.update(actions=[LiveSession.approval.set(session.approval),
+                                LiveSession.approval_by.set(by.member_id),
+                                LiveSession.approval_at.set(now),
+                                *next_step_actions(session, now)],
+                       condition=(LiveSession.approval == PENDING)
+                       & (LiveSession.status == SCHEDULED))
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        raise DomainError("conflict", "This live session was decided meanwhile.") from None
+    logs.info("live_session_decided", session_id=session.session_id,
+              approval=session.approval, by=by.member_id)
     return session
 
 
@@ -171,7 +228,7 @@ def ask_reminder(member_id, session_id, clock=system_clock):
     """A member asks to be told when the session goes live (once, however often asked)."""
     from chalicelib.live.models import LiveMark
 
-    session = get(session_id, consistent=False)
+    session = shown(session_id)
     if session.status != SCHEDULED:
         raise DomainError("live_session_over", "This live session has started or is over.")
     LiveMark(session_id, f"remind#{member_id}", at=clock.now()).save()
@@ -224,7 +281,8 @@ def _step(session, now, wanted):
     if wanted == ENDED or now >= session.ends_at:
         _end(session, now)
         return True
-    if session.status == SCHEDULED and (wanted == LIVE or now >= session.starts_at):
+    if session.status == SCHEDULED and approval_of(session) == APPROVED \
+            and (wanted == LIVE or now >= session.starts_at):
         _go_live(session, now)
         return True
     return False
@@ -249,6 +307,10 @@ def start(session, clock=system_clock):
     changes nothing."""
     if session.status == ENDED or clock.now() >= session.ends_at:
         raise DomainError("live_session_over", "This live session is over.")
+    if approval_of(session) != APPROVED:
+        raise DomainError("live_session_not_approved",
+                          "This live session was rejected." if session.approval == REJECTED
+                          else "This live session waits for the store manager's approval.")
     return run_steps(session, clock, LIVE)
 
 
@@ -312,7 +374,7 @@ def session_view(session, left=None):
               for item in session.lineup]
     pinned = next((item for item in lineup if item["sku_id"] == session.pinned_sku_id), None)
     return {"session_id": session.session_id, "title": session.title,
-            "status": session.status,
+            "status": session.status, "approval": approval_of(session),
             "host": {"guide_id": session.host_id, "name": session.host_name},
             "stores": session.stores, "room": session.room,
             "starts_at": session.starts_at.isoformat(), "ends_at": session.ends_at.isoformat(),
@@ -324,16 +386,30 @@ def host_view(session):
     left = remaining(session)
     view = session_view(session, left)
     view.update(shard_count=session.shard_count, stock_from=session.stock_from,
-                stocked=session.stocked, returned=session.returned, remaining_exact=left)
+                stocked=session.stocked, returned=session.returned, remaining_exact=left,
+                approval_by=session.approval_by, approval_at=_moment(session.approval_at))
     return view
 
 
-def listed(store_id, clock=system_clock):
-    """Scheduled and live sessions selling in the store, soonest first."""
-    now = clock.now()
+def _in_store(store_id, now):
+    """The sessions selling in the store that have not ended, soonest first."""
     session_ids = promotions.listed_ids(KIND, store_id, now)
-    sessions = sorted(LiveSession.batch_get(session_ids), key=lambda s: s.starts_at)
-    return [session_view(session) for session in sessions if session.status != ENDED]
+    return [session for session in sorted(LiveSession.batch_get(session_ids),
+                                          key=lambda s: s.starts_at)
+            if session.status != ENDED]
+
+
+def listed(store_id, clock=system_clock):
+    """Approved sessions, scheduled and live, selling in the store, soonest first."""
+    return [session_view(session) for session in _in_store(store_id, clock.now())
+            if approval_of(session) == APPROVED]
+
+
+def store_sessions(store_id, approval=None, clock=system_clock):
+    """The store's sessions that have not ended (those of one approval state), for its
+    staff."""
+    return [host_view(session) for session in _in_store(store_id, clock.now())
+            if approval in (None, approval_of(session))]
 
 
 def hosted(host_id, limit, cursor):
@@ -395,7 +471,7 @@ def enter(member_id, session_id, clock=system_clock):
 
     from chalicelib.live import figures
 
-    session = get(session_id, consistent=False)
+    session = shown(session_id)
     if session.status == ENDED or clock.now() >= session.ends_at:
         raise DomainError("live_session_over", "This live session is over.")
     figures.on_enter(session_id, member_id, clock.now())

@@ -104,12 +104,20 @@ def invite_staff(call):
                                 call.body.get("name"), call.member_id)
 
 
-@route(bp, "/admin/staff/{member_id}", "DELETE", auth=ADMIN, response=schemas.STAFF,
-       summary="End a staff member's role")
+@route(bp, "/admin/staff/{member_id}", "DELETE", auth=ADMIN, query=schemas.STAFF_REMOVAL_QUERY,
+       response=schemas.STAFF_REMOVED, error_codes=["last_admin"],
+       summary="End a staff member's role; a guide's customers go to another guide of the "
+               "store or to the store (safe to repeat)")
 def remove_staff(call):
+    from chalicelib.guides import bindings
     from chalicelib.members import staff as staff_service
 
-    return staff_service.remove(call.params["member_id"])
+    to_guide_id = call.query.get("to_guide_id")
+    ended = staff_service.remove(call.params["member_id"], to_guide_id)
+    moved = bindings.hand_over(ended.member_id, to_guide_id, call.member_id) \
+        if ended.role == staff_service.GUIDE else 0
+    return {**staff_service.staff_view(ended), "ended_at": ended.ended_at.isoformat(),
+            "customers_moved": moved, "to_guide_id": to_guide_id}
 
 
 @route(bp, "/stores/{store_id}/staff", auth=STORE_MANAGER, response=schemas.STAFF_LIST,

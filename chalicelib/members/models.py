@@ -169,6 +169,9 @@ class Staff(Model):
     name = UnicodeAttribute(null=True)
     invited_by = UnicodeAttribute(null=True)
     joined_at = UTCDateTimeAttribute()
+    # Set when the role ends; the record stays so that a former guide of the store is known
+    # (their customers can still be handed over), but it grants nothing.
+    ended_at = UTCDateTimeAttribute(null=True)
     by_store = StoreStaffIndex()
 
 
@@ -212,7 +215,8 @@ class ActivityDay(Model):
 
 
 class BrandSetting(Model):
-    """Per-brand configuration documents (the loyalty program, …), as JSON."""
+    """Per-brand configuration documents (the loyalty program, …), as JSON, and brand-wide
+    counters."""
 
     class Meta(TableMeta):
         table = "brand-settings"
@@ -221,3 +225,4 @@ class BrandSetting(Model):
     document = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute()
     updated_by = UnicodeAttribute(null=True)
+    counter = NumberAttribute(null=True)  # a count kept by conditional adds (the brand's admins)

@@ -145,6 +145,22 @@ STAFF = {
     "required": ["member_id", "role"],
 }
 
+STAFF_REMOVAL_QUERY = {
+    "type": "object",
+    "properties": {"to_guide_id": {"type": "string", "minLength": 1, "maxLength": 64,
+                                   "description": "A leaving guide's customers go to this "
+                                                  "guide of the same store; to the store (no "
+                                                  "guide) if left out"}},
+}
+
+STAFF_REMOVED = {
+    **STAFF,
+    "properties": {**STAFF["properties"], "ended_at": {"type": "string"},
+                   "customers_moved": {"type": "integer"},
+                   "to_guide_id": _NULLABLE_STRING},
+    "required": [*STAFF["required"], "ended_at", "customers_moved"],
+}
+
 STAFF_LIST = {"type": "object",
               "properties": {"staff": {"type": "array", "items": STAFF}},
               "required": ["staff"]}

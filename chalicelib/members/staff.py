@@ -1,5 +1,10 @@
 """Staff and their roles. A brand admin invites staff with a one-time code; the person signs
-in with WeChat and claims it. Store roles belong to one store."""
+in with WeChat and claims it. Store roles belong to one store.
+
+Removing someone ends their role but keeps their record, so a former guide of a store is still
+known (their customers can be handed over). The brand never loses its last admin: admins are
+counted, and each claim and removal moves the count in the transaction that changes the role,
+on condition that one admin stays; two admins removing each other at once leave one."""
 import secrets
 from datetime import timedelta
 
@@ -8,21 +13,52 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.db.base import cancellation_codes, transaction
 from chalicelib.errors import DomainError
-from chalicelib.members.models import Staff, StaffInvite
+from chalicelib.members.models import BrandSetting, Staff, StaffInvite
 
 ADMIN, STORE_MANAGER, CLERK, GUIDE = "admin", "store_manager", "clerk", "guide"
 STORE_ROLES = (STORE_MANAGER, CLERK, GUIDE)
 ROLES = (ADMIN, *STORE_ROLES)
 INVITE_VALID_DAYS = 7
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed by hand
+ADMIN_COUNT = "staff:admins"  # the BrandSetting whose counter is the number of admins
+CHECK_FAILED, BUSY = "ConditionalCheckFailed", "TransactionConflict"
+ATTEMPTS = 5
 
 
-def staff_of(member_id):
-    """The staff record of a member, or None for a shopper."""
+def _record_of(member_id):
     try:
         return Staff.get(member_id)
     except DoesNotExist:
         return None
+
+
+def staff_of(member_id):
+    """The staff record of a member, or None for a shopper or a former staff member."""
+    record = _record_of(member_id)
+    return record if record is not None and record.ended_at is None else None
+
+
+def guide_of(member_id, store_id, former=False):
+    """The member's record as a guide of the store (or as a former one too, with former), or
+    None."""
+    record = _record_of(member_id) if former else staff_of(member_id)
+    if record is None or record.role != GUIDE or record.store_id != store_id:
+        return None
+    return record
+
+
+def admin_count():
+    try:
+        return BrandSetting.get(ADMIN_COUNT, consistent_read=True).counter or 0
+    except DoesNotExist:
+        return 0
+
+
+def _admins_in(writes, change):
+    """Adds a change of the admin count to a transaction; one that would leave no admin fails
+    it."""
+    writes.update(BrandSetting(ADMIN_COUNT), actions=[BrandSetting.counter.add(change)],
+                  condition=(BrandSetting.counter > 1) if change < 0 else None)
 
 
 def staff_view(staff):
@@ -64,25 +100,65 @@ def claim(code, member_id, clock=system_clock):
         with transaction() as writes:
             writes.update(invitation, actions=[StaffInvite.claimed_by.set(member_id)],
                           condition=StaffInvite.claimed_by.does_not_exist())
-            writes.save(staff, condition=Staff.member_id.does_not_exist())
+            writes.save(staff, condition=Staff.member_id.does_not_exist()
+                        | Staff.ended_at.exists())  # a former staff member may come back
+            if staff.role == ADMIN:
+                _admins_in(writes, +1)
     except TransactWriteError as error:
         codes = cancellation_codes(error)
-        if codes[:1] == ["ConditionalCheckFailed"]:
+        if codes[:1] == [CHECK_FAILED]:
             raise DomainError("conflict", "This invite code was already used.") from None
-        if codes[1:2] == ["ConditionalCheckFailed"]:
+        if codes[1:2] == [CHECK_FAILED]:
             raise DomainError("conflict", "You already have a staff role.") from None
+        if BUSY in codes:
+            raise DomainError("conflict", "Staff are changing; try again.") from None
         raise
     return staff_view(staff)
 
 
 def store_staff(store_id):
-    return [staff_view(staff) for staff in Staff.by_store.query(store_id)]
+    return [staff_view(staff) for staff in Staff.by_store.query(
+        store_id, filter_condition=Staff.ended_at.does_not_exist())]
 
 
-def remove(member_id):
-    """A person leaves: their role ends at once (roles are checked on every request)."""
-    staff = staff_of(member_id)
-    if staff is None:
+def remove(member_id, to_guide_id=None, clock=system_clock):
+    """A person leaves: their role ends at once (roles are checked on every request). Returns
+    their ended record; a guide's customers are then handed over (guides.bindings.hand_over)
+    to to_guide_id, checked here to be another guide of their store before anything changes.
+    Removing a former staff member again ends nothing more (their customers can be handed
+    over again)."""
+    record = _record_of(member_id)
+    if record is None:
         raise DomainError("not_found", "No such staff member.")
-    staff.delete()
-    return staff_view(staff)
+    if to_guide_id is not None:
+        if record.role != GUIDE:
+            raise DomainError("validation_error", "Only a guide has customers to hand over.")
+        if to_guide_id == member_id or guide_of(to_guide_id, record.store_id) is None:
+            raise DomainError("validation_error",
+                              f"{to_guide_id} is not a guide of store {record.store_id}.")
+    if record.ended_at is None:
+        _end(record, clock.now())
+    return record
+
+
+def _end(record, now):
+    for _ in range(ATTEMPTS):
+        try:
+            with transaction() as writes:
+                writes.update(record, actions=[Staff.ended_at.set(now)],
+                              condition=Staff.ended_at.does_not_exist()
+                              & (Staff.joined_at == record.joined_at))
+                if record.role == ADMIN:
+                    _admins_in(writes, -1)
+            record.ended_at = now
+            return
+        except TransactWriteError as error:
+            codes = cancellation_codes(error)
+            if codes[:1] == [CHECK_FAILED]:
+                raise DomainError("conflict", "This role changed meanwhile; look again.") from None
+            if codes[1:2] == [CHECK_FAILED]:
+                raise DomainError("last_admin", "The brand keeps at least one admin: invite "
+                                                "another before this one leaves.") from None
+            if BUSY not in codes:
+                raise
+    raise DomainError("conflict", "Staff are changing; try again.")

@@ -153,7 +153,8 @@ class _Run:
         coupon = None
         try:
             if self.config.get("coupon_id"):
-                coupon = coupons.claim(member.member_id, self.config["coupon_id"], self.clock)
+                coupon = coupons.grant(member.member_id, self.config["coupon_id"],
+                                       clock=self.clock)
             notification_id = service.notify(
                 member.member_id, EVENT, _fields(coupon, self.now), PAGE,
                 f"No order for {self.config['dormant_days']} days: come-back "

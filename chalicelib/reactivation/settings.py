@@ -22,12 +22,17 @@ def current():
 
 def replace(config, admin_id, clock=system_clock):
     if config.get("coupon_id"):
+        from chalicelib.checkout.coupons import GRANTED
         from chalicelib.checkout.models import Coupon
 
         try:
-            Coupon.get(config["coupon_id"])
+            coupon = Coupon.get(config["coupon_id"])
         except DoesNotExist:
             raise DomainError("not_found", f"No coupon {config['coupon_id']}.") from None
+        if coupon.visibility != GRANTED:
+            raise DomainError("validation_error", "The come-back coupon must be a granted one "
+                                                  "(visibility granted): a public coupon is "
+                                                  "listed, and anyone may claim it.")
     BrandSetting(KEY, document=json.dumps(config), updated_at=clock.now(),
                  updated_by=admin_id).save()
     return current()

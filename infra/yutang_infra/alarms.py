@@ -4,7 +4,9 @@
 - each function's errors and throttles;
 - each table's read and write throttle events;
 - payment (and refund) notifies that failed verification: the app logs them as JSON lines
-  with `"event": "pay_notify_rejected"`, counted by a metric filter on the API's log group.
+  with `"event": "pay_notify_rejected"`, counted by a metric filter on the API's log group;
+- the WAF's per-IP rule blocking requests in volume: a flood or a scraper, or a crowd behind
+  one address that the brand's limit is too low for.
 """
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -23,11 +25,14 @@ MAX_5XX_RATE = 0.05
 # that does not match its order or refund: metric name for each.
 REJECTED_NOTIFIES = {"pay_notify_rejected": "PayNotifyRejected",
                      "refund_notify_rejected": "RefundNotifyRejected"}
+# A few requests blocked in 5 minutes are a scraper that gave up; this many mean an attack
+# going on, or shoppers being turned away: someone should read the WAF's log.
+WAF_BLOCKED_REQUESTS = 100
 
 
 class Alarms(Construct):
     def __init__(self, scope, construct_id, *, brand, api_name, api_stage, tables, functions,
-                 api_log_group):
+                 api_log_group, waf_rate_rule=None):
         super().__init__(scope, construct_id)
         self.brand = brand
         self.namespace = f"Yutang/{brand.id}"
@@ -43,6 +48,8 @@ class Alarms(Construct):
         if api_log_group is not None:
             for event, metric_name in REJECTED_NOTIFIES.items():
                 self._rejected_notifies(api_log_group, event, metric_name)
+        if waf_rate_rule is not None:
+            self._waf_rate_blocks(*waf_rate_rule)
 
     def _alarm(self, construct_id, name, description, metric, threshold, *,
                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -114,3 +121,15 @@ class Alarms(Construct):
                     f"The API refused a notify that failed verification ({event} in its "
                     f"logs): a forged or misrouted WeChat Pay callback, or a key mismatch.",
                     metric, 1)
+
+    def _waf_rate_blocks(self, web_acl_name, rule_metric_name):
+        metric = cloudwatch.Metric(
+            namespace="AWS/WAFV2", metric_name="BlockedRequests",
+            dimensions_map={"WebACL": web_acl_name, "Rule": rule_metric_name,
+                            "Region": self.brand.region},
+            statistic="Sum", period=PERIOD)
+        self._alarm("WafRateBlocks", "waf-rate-blocks",
+                    f"The WAF's per-IP rule blocked at least {WAF_BLOCKED_REQUESTS} requests in "
+                    "5 minutes: a flood or a scraper, or many shoppers behind one address "
+                    "(see the aws-waf-logs- log group; the brand's waf_ip_requests_per_5min).",
+                    metric, WAF_BLOCKED_REQUESTS)

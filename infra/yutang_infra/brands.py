@@ -21,7 +21,24 @@ _RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731
                    2192, 2557, 2922, 3288, 3653)
 _REQUIRED = ("brand", "region", "wechat_app_id", "wechat_mch_id", "secrets", "domain",
              "alarm_email")
-_OPTIONAL = ("account", "brand_name", "certificate_arn", "log_retention_days", "_comment")
+_OPTIONAL = ("account", "brand_name", "certificate_arn", "log_retention_days",
+             "throttle_rate_per_s", "throttle_burst", "waf_ip_requests_per_5min",
+             "manage_api_gateway_log_role", "_comment")
+
+# The API stage's throttle, for every route together. A flash sale is sized for 2,000 orders a
+# second (README, "Flash sales"); around each order a shopper also reads the sale, pays and
+# reads the order, so the steady rate is twice the order peak, and the burst is the account's
+# default regional burst (5,000), one second of a stampede at the start of a sale. Requests
+# above it answer 429 `too_many_requests` before any Lambda runs.
+THROTTLE_RATE_PER_S = 4000
+THROTTLE_BURST = 5000
+# The WAF's per-IP limit, in requests per 5 minutes (WAF's window). Blocking an IP blocks
+# everyone behind it, and in China many shoppers share one carrier-NAT or campus address: 300
+# shoppers of one address, each making 30 requests in a sale's five minutes, fit (9,000). A
+# scraper or a flood from one machine runs far faster than 33 requests a second, and a burst
+# is spread over the window where a scraper's steady rate is not.
+WAF_IP_REQUESTS_PER_5MIN = 10_000
+_WAF_LIMITS = (100, 2_000_000_000)   # what WAF accepts for a rate-based rule
 
 
 class BrandError(ValueError):
@@ -41,6 +58,12 @@ class Brand:
     brand_name: Optional[str] = None
     certificate_arn: Optional[str] = None
     log_retention_days: int = 90
+    throttle_rate_per_s: int = THROTTLE_RATE_PER_S
+    throttle_burst: int = THROTTLE_BURST
+    waf_ip_requests_per_5min: int = WAF_IP_REQUESTS_PER_5MIN
+    # API Gateway writes access logs through one role per account and region (its account
+    # setting); false when something else in the account sets it.
+    manage_api_gateway_log_role: bool = True
 
     @property
     def stack_name(self):
@@ -120,6 +143,18 @@ def parse(raw, expected_id=None, source="brand config"):
     retention = raw.get("log_retention_days", 90)
     if retention not in _RETENTION_DAYS:
         fail(f"log_retention_days must be one of {_RETENTION_DAYS}")
+    limits = {}
+    for key, default, (low, high) in (
+            ("throttle_rate_per_s", THROTTLE_RATE_PER_S, (1, 1_000_000)),
+            ("throttle_burst", THROTTLE_BURST, (1, 1_000_000)),
+            ("waf_ip_requests_per_5min", WAF_IP_REQUESTS_PER_5MIN, _WAF_LIMITS)):
+        value = raw.get(key, default)
+        if type(value) is not int or not low <= value <= high:
+            fail(f"{key} must be a whole number from {low:,} to {high:,} (got {value!r})")
+        limits[key] = value
+    manage_log_role = raw.get("manage_api_gateway_log_role", True)
+    if not isinstance(manage_log_role, bool):
+        fail("manage_api_gateway_log_role must be true or false")
     certificate_arn = raw.get("certificate_arn")
     if certificate_arn is not None and not re.match(r"^arn:aws[a-z-]*:acm:", certificate_arn):
         fail("certificate_arn must be an ACM certificate ARN")
@@ -128,4 +163,5 @@ def parse(raw, expected_id=None, source="brand config"):
                  domain=raw["domain"], alarm_email=raw["alarm_email"],
                  account=None if account is None else str(account),
                  brand_name=raw.get("brand_name"), certificate_arn=certificate_arn,
-                 log_retention_days=retention)
+                 log_retention_days=retention, manage_api_gateway_log_role=manage_log_role,
+                 **limits)

@@ -3,33 +3,34 @@
 - a DynamoDB table per PynamoDB model, from the model's own schema;
 - the Chalice app (API Gateway, the API handler and one function per scheduled job) through
   Chalice's CDK construct, with the brand's stage made from the `brand-template` stage;
-- one role for all of the app's functions, reaching only this brand's tables, indexes,
-  secrets and log groups (plus X-Ray);
+- in front of the API (yutang_infra.gateway): the stage's throttle, access logs, API
+  Gateway's answers in the app's error shape, and a WAF web ACL;
+- a role per function (yutang_infra.roles), each reaching only what that function's code
+  uses of this brand's tables, indexes and secrets, its own log group, and X-Ray;
+- a small reserved concurrency for every scheduled job;
 - alarms to an SNS topic that e-mails the brand's ops team.
 """
 import os
 
-from aws_cdk import (Acknowledgment, ArnFormat, CfnOutput, Fn, RemovalPolicy, Stack,
-                     Validations)
+from aws_cdk import Acknowledgment, CfnOutput, Fn, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from chalice.cdk import Chalice
 
 from yutang_infra import yutang_app
 from yutang_infra.alarms import Alarms
+from yutang_infra.gateway import RATE_RULE, Gateway
+from yutang_infra.reach import reach
+from yutang_infra.roles import function_role
 
-# What the app does with its tables (PynamoDB: get, put, update, delete, query, scan, batch
-# get/write, transactions, and DescribeTable for the health check). Never create, update or
-# delete a table: the stack owns the tables.
-TABLE_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
-                 "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
-                 "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem",
-                 "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"]
-INDEX_ACTIONS = ["dynamodb:Query", "dynamodb:Scan"]
-XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
 API_STAGE = "api"
+# Every scheduled job may run 2 at a time, and only 2: a run (at most the 15 s timeout, well
+# inside its minute) and Lambda's retry of a failed one can overlap, and nothing more should.
+# Reserved, the jobs cannot be starved by the API during a flash sale (when the minute jobs
+# must still open and close windows and release unpaid orders' stock), and a runaway job
+# cannot take the account's concurrency: ten jobs hold 20 of the account's 1,000 by default.
+JOB_RESERVED_CONCURRENCY = 2
 
 
 def _pascal(name):
@@ -46,16 +47,29 @@ class YutangStack(Stack):
         self.brand = brand
         self.tables = {spec.table: self._table(spec) for spec in tables}
         self.log_groups = {spec.logical_id: self._log_group(spec) for spec in functions}
-        self.role = self._role(tables)
+        models = [spec.model for spec in tables]
+        table_specs = {spec.table: spec for spec in tables}
+        self.reaches = {spec.logical_id: reach(spec.entries, models, brand.secrets)
+                        for spec in functions}
+        self.roles = {spec.logical_id: function_role(
+            self, brand=brand, spec=spec, reach=self.reaches[spec.logical_id],
+            tables=self.tables, table_specs=table_specs,
+            log_group=self.log_groups[spec.logical_id]) for spec in functions}
         self.chalice = self._chalice_app(functions)
         self.rest_api = self.chalice.get_resource("RestAPI")
+        self.gateway = Gateway(self, "Gateway", brand=brand, rest_api=self.rest_api,
+                               stage=API_STAGE, stage_ref=Fn.ref("RestAPI.Stage"),
+                               callback_paths=yutang_app.callback_paths(
+                                   yutang_app.chalice_app()))
         if brand.certificate_arn:
             self._custom_domain()
         self.alarms = Alarms(self, "Alarms", brand=brand, api_name=self.api_name,
                              api_stage=API_STAGE, tables=self.tables,
                              functions={spec.logical_id: brand.function_name(spec.name)
                                         for spec in functions},
-                             api_log_group=self.log_groups.get("APIHandler"))
+                             api_log_group=self.log_groups.get("APIHandler"),
+                             waf_rate_rule=(self.gateway.web_acl_name,
+                                            self.gateway.metric_name(RATE_RULE)))
         # Chalice's own outputs give the execute-api address (EndpointURL); this is where
         # WeChat is told to send notifies.
         CfnOutput(self, "PublicApiUrl", value=brand.public_api_url)
@@ -112,53 +126,6 @@ class YutangStack(Stack):
         group.node.default_child.retention_in_days = self.brand.log_retention_days
         return group
 
-    # -- the role of the app's functions -----------------------------------------------------
-
-    def _role(self, tables):
-        table_arns = [table.attr_arn for table in self.tables.values()]
-        index_arns = [f"{self.tables[spec.table].attr_arn}/index/*" for spec in tables
-                      if spec.global_indexes or spec.local_indexes]
-        secret_arns = [self.format_arn(service="secretsmanager", resource="secret",
-                                       resource_name=f"{name}-??????",
-                                       arn_format=ArnFormat.COLON_RESOURCE_NAME)
-                       for name in sorted(self.brand.secrets.values())]
-        statements = [
-            iam.PolicyStatement(sid="BrandTables", actions=TABLE_ACTIONS, resources=table_arns),
-            iam.PolicyStatement(sid="BrandSecrets", actions=["secretsmanager:GetSecretValue"],
-                                resources=secret_arns),
-            iam.PolicyStatement(sid="OwnLogGroups",
-                                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                                resources=[group.log_group_arn
-                                           for group in self.log_groups.values()]),
-            iam.PolicyStatement(sid="XRay", actions=XRAY_ACTIONS, resources=["*"]),
-        ]
-        if index_arns:
-            statements.insert(1, iam.PolicyStatement(sid="BrandTableIndexes",
-                                                     actions=INDEX_ACTIONS,
-                                                     resources=index_arns))
-        role = iam.Role(
-            self, "AppRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Yutang {self.brand.id}: the API handler and scheduled jobs",
-            inline_policies={"yutang-app": iam.PolicyDocument(statements=statements)})
-        self._acknowledge_wildcards(role, tables)
-        return role
-
-    def _acknowledge_wildcards(self, role, tables):
-        """Each wildcard of the role's policy, with why it is there (cdk-nag IAM5)."""
-        def ack(resource, reason):
-            return Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{resource}]", reason=reason)
-
-        acks = [ack("*", "X-Ray's PutTraceSegments and PutTelemetryRecords take no resource; "
-                         "only those two actions are granted on '*'.")]
-        for spec in tables:
-            if spec.global_indexes or spec.local_indexes:
-                logical_id = self.get_logical_id(self.tables[spec.table])
-                acks.append(ack(f"<{logical_id}.Arn>/index/*",
-                                "Query and Scan on the indexes of this brand's own table "
-                                f"{spec.table}: the app queries them by name."))
-        Validations.of(role).acknowledge(*acks)
-
     # -- the Chalice app -------------------------------------------------------------------
 
     def _chalice_app(self, functions):
@@ -168,8 +135,10 @@ class YutangStack(Stack):
             # sets the stage's variables in os.environ while it imports the app. Both are put
             # back afterwards, for the next brand.
             os.environ["AWS_DEFAULT_REGION"] = self.brand.region
+            # The stage names one role; each function's own is set below.
             app = Chalice(self, "App", source_dir=str(yutang_app.ROOT),
-                          stage_config=yutang_app.stage_config(self.brand, self.role.role_arn))
+                          stage_config=yutang_app.stage_config(
+                              self.brand, self.roles["APIHandler"].role_arn))
         finally:
             os.environ.clear()
             os.environ.update(saved)
@@ -182,6 +151,10 @@ class YutangStack(Stack):
         for spec in functions:
             function = app.get_resource(spec.logical_id)
             function.add_property_override("FunctionName", self.brand.function_name(spec.name))
+            function.add_property_override("Role", self.roles[spec.logical_id].role_arn)
+            if spec.is_job:
+                function.add_property_override("ReservedConcurrentExecutions",
+                                               JOB_RESERVED_CONCURRENCY)
             # The function's log group exists (with its retention) before the function runs.
             function.add_resource_dependency(
                 self.log_groups[spec.logical_id].node.default_child)

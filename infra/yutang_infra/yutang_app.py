@@ -87,6 +87,11 @@ class FunctionSpec:
     logical_id: str     # the resource's logical id in Chalice's SAM template
     name: str           # a short name: `api`, or the scheduled function's name
     schedule: object    # the schedule expression (`rate(...)`/`cron(...)`), or None
+    entries: tuple = ()  # the code it runs ("module.function"): its handler, or every route
+
+    @property
+    def is_job(self):
+        return self.schedule is not None
 
 
 def function_specs(app):
@@ -99,16 +104,29 @@ def function_specs(app):
         raise NotImplementedError("the stack has no place yet for Chalice's websocket API")
     specs = []
     if app.routes:
-        specs.append(FunctionSpec("APIHandler", "api", None))
+        views = {f"{entry.view_function.__module__}.{entry.view_function.__name__}"
+                 for methods in app.routes.values() for entry in methods.values()}
+        middleware = {f"{handler.__module__}.{handler.__name__}"
+                      for handler, _ in app.middleware_handlers}
+        specs.append(FunctionSpec("APIHandler", "api", None, tuple(sorted(views | middleware))))
     for source in app.event_sources:
         schedule = None
         if isinstance(source, ScheduledEventConfig):
             expression = source.schedule_expression
             schedule = expression if isinstance(expression, str) else expression.to_string()
-        specs.append(FunctionSpec(to_cfn_resource_name(source.name), source.name, schedule))
+        specs.append(FunctionSpec(to_cfn_resource_name(source.name), source.name, schedule,
+                                  (source.handler_string,)))
     for function in app.pure_lambda_functions:
-        specs.append(FunctionSpec(to_cfn_resource_name(function.name), function.name, None))
+        specs.append(FunctionSpec(to_cfn_resource_name(function.name), function.name, None,
+                                  (function.handler_string,)))
     return specs
+
+
+def callback_paths(app):
+    """The routes WeChat's servers call (pay and refund notifies): they take WeChat Pay's
+    XML, where every other route takes JSON or CSV from a person."""
+    return sorted(path for path, methods in app.routes.items()
+                  if any("text/xml" in entry.content_types for entry in methods.values()))
 
 
 def brand_template():

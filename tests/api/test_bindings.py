@@ -1,8 +1,6 @@
 import json
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 from chalicelib.core.clock import FixedClock
 from tests.conftest import JSON, STORE_A, STORE_B, body_of, new_staff
 
@@ -10,21 +8,6 @@ from tests.conftest import JSON, STORE_A, STORE_B, body_of, new_staff
 def _link(client, guide_headers):
     return body_of(client.http.post("/guides/me/links", headers={**guide_headers, **JSON},
                                     body="{}"))["scene"]
-
-
-@pytest.mark.parametrize("current, served_days_ago, new, expected", [
-    (None, None, "g1", "bound"),
-    ("g1", 3, "g1", "renewed"),
-    ("g1", 29, "g2", "kept"),
-    ("g1", 30, "g2", "rebound"),
-    ("g1", 400, "g2", "rebound"),
-])
-def test_the_protection_period_decides(current, served_days_ago, new, expected):
-    from chalicelib.guides.bindings import decide
-
-    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
-    served = now - timedelta(days=served_days_ago) if served_days_ago is not None else None
-    assert decide(current, served, new, now, 30) == expected
 
 
 def test_binding_across_the_protection_period(client, signed_in):
@@ -95,3 +78,121 @@ def test_a_manager_reassigns_a_leaving_guides_customers(client):
                                headers={**other_manager, **JSON},
                                body=json.dumps({"to_guide_id": leaving_id}))
     assert refused.status_code == 404
+
+
+def _bind(client, shopper_headers, scene):
+    return client.http.post("/bindings", headers={**shopper_headers, **JSON},
+                            body=json.dumps({"scene": scene}))
+
+
+def _customers_of(client, guide_headers, count, prefix):
+    from tests.conftest import WeChatUser, sign_in
+
+    scene = _link(client, guide_headers)
+    shoppers = [sign_in(client, WeChatUser(f"{prefix}-{scene}-{n}")) for n in range(count)]
+    for headers, _ in shoppers:
+        assert _bind(client, headers, scene).status_code == 200
+    return [(headers, session["member"]["member_id"]) for headers, session in shoppers]
+
+
+def _guide_of(client, headers):
+    return body_of(client.http.get("/members/me", headers=headers))["guide_id"]
+
+
+def test_a_guide_cannot_bind_themselves_through_their_own_link(client):
+    from chalicelib.guides import bindings
+
+    guide, session = new_staff(client, "guide", STORE_A)
+
+    refused = _bind(client, guide, _link(client, guide))
+
+    assert refused.status_code == 409
+    assert body_of(refused)["error"]["code"] == "self_referral"
+    assert _guide_of(client, guide) is None
+    assert bindings.history(session["member"]["member_id"]) == []
+
+
+def test_removing_a_guide_hands_their_customers_to_the_store(client, admin):
+    from chalicelib.guides import bindings
+
+    leaving, leaving_session = new_staff(client, "guide", STORE_A)
+    leaving_id = leaving_session["member"]["member_id"]
+    customers = _customers_of(client, leaving, 2, "to-store")
+
+    removed = client.http.delete(f"/admin/staff/{leaving_id}", headers=admin)
+
+    assert removed.status_code == 200, removed.body
+    assert body_of(removed)["customers_moved"] == 2
+    for headers, member_id in customers:
+        me = body_of(client.http.get("/members/me", headers=headers))
+        assert (me["guide_id"], me["current_store_id"]) == (None, STORE_A)
+        assert [(e["action"], e["guide_id"], e["previous_guide_id"])
+                for e in bindings.history(member_id)][-1] == ("released", None, leaving_id)
+    assert client.http.get("/guides/me/customers", headers=leaving).status_code == 403
+
+
+def test_removing_a_guide_hands_their_customers_to_a_named_guide_of_the_store(client, admin):
+    leaving, leaving_session = new_staff(client, "guide", STORE_A)
+    leaving_id = leaving_session["member"]["member_id"]
+    staying, staying_session = new_staff(client, "guide", STORE_A)
+    staying_id = staying_session["member"]["member_id"]
+    elsewhere_id = new_staff(client, "guide", STORE_B)[1]["member"]["member_id"]
+    clerk_id = new_staff(client, "clerk", STORE_A)[1]["member"]["member_id"]
+    customers = _customers_of(client, leaving, 2, "to-guide")
+
+    for wrong in (elsewhere_id, clerk_id, leaving_id, "nosuch"):
+        refused = client.http.delete(f"/admin/staff/{leaving_id}?to_guide_id={wrong}",
+                                     headers=admin)
+        assert refused.status_code == 400, wrong
+        assert body_of(refused)["error"]["code"] == "validation_error"
+    refused = client.http.delete(f"/admin/staff/{clerk_id}?to_guide_id={staying_id}",
+                                 headers=admin)
+    assert refused.status_code == 400  # a clerk has no customers to hand over
+    assert client.http.get("/staff/me", headers=leaving).status_code == 200  # nothing changed
+    assert {_guide_of(client, headers) for headers, _ in customers} == {leaving_id}
+
+    removed = client.http.delete(f"/admin/staff/{leaving_id}?to_guide_id={staying_id}",
+                                 headers=admin)
+
+    assert body_of(removed)["customers_moved"] == 2
+    assert {_guide_of(client, headers) for headers, _ in customers} == {staying_id}
+    listed = body_of(client.http.get("/guides/me/customers", headers=staying))["customers"]
+    assert {member_id for _, member_id in customers} <= {c["member_id"] for c in listed}
+
+
+def test_a_former_guides_link_binds_nobody_and_their_left_customers_can_be_reassigned(
+        client, admin):
+    """A customer the removal missed (bound again while it ran, or by a crash mid-way) is
+    still the store's to move."""
+    from chalicelib.members.models import Member
+    from tests.conftest import WeChatUser, sign_in
+
+    manager, _ = new_staff(client, "store_manager", STORE_A)
+    leaving, leaving_session = new_staff(client, "guide", STORE_A)
+    leaving_id = leaving_session["member"]["member_id"]
+    staying_id = new_staff(client, "guide", STORE_A)[1]["member"]["member_id"]
+    scene = _link(client, leaving)
+    (left_behind, left_id), = _customers_of(client, leaving, 1, "left")
+    assert client.http.delete(f"/admin/staff/{leaving_id}", headers=admin).status_code == 200
+    Member(left_id).update(actions=[Member.guide_id.set(leaving_id)])  # missed by the move
+
+    newcomer, _ = sign_in(client, WeChatUser(f"late-{scene}"))
+    assert _bind(client, newcomer, scene).status_code == 404
+    assert _guide_of(client, newcomer) is None
+    other_manager, _ = new_staff(client, "store_manager", STORE_B)
+    across = client.http.post(f"/stores/{STORE_B}/guides/{leaving_id}/reassign",
+                              headers={**other_manager, **JSON},
+                              body=json.dumps({"to_guide_id": staying_id}))
+    assert across.status_code == 404
+    to_former = client.http.post(f"/stores/{STORE_A}/guides/{staying_id}/reassign",
+                                 headers={**manager, **JSON},
+                                 body=json.dumps({"to_guide_id": leaving_id}))
+    assert to_former.status_code == 404
+
+    response = client.http.post(f"/stores/{STORE_A}/guides/{leaving_id}/reassign",
+                                headers={**manager, **JSON},
+                                body=json.dumps({"to_guide_id": staying_id}))
+
+    assert response.status_code == 200, response.body
+    assert body_of(response)["moved"] == 1
+    assert _guide_of(client, left_behind) == staying_id

@@ -223,3 +223,57 @@ def test_a_cloud_shelf_order_takes_the_warehouses_stock(local_services):
 
     assert order.stock_from == CENTRAL_WAREHOUSE and current(CENTRAL_WAREHOUSE, cloud) == 1
     assert refused.value.code == "validation_error" and current(STORE_A, plain) == 4
+
+
+def _new_coupon(client, admin, **terms):
+    now = datetime.now(timezone.utc)
+    answer = _post(client, "/admin/coupons", admin,
+                   {"name": "测试券", "kind": "fixed", "amount_fen": 500, "total": 2,
+                    "valid_from": (now - timedelta(days=1)).isoformat(),
+                    "valid_until": (now + timedelta(days=1)).isoformat(), **terms})
+    assert answer.status_code == 201, answer.body
+    return body_of(answer)
+
+
+def _listed(client):
+    return {c["coupon_id"] for c in body_of(client.http.get(f"/coupons?store_id={STORE_A}"))[
+        "coupons"]}
+
+
+def test_a_granted_coupon_is_never_listed_nor_claimed_only_granted_by_an_admin(client, admin):
+    public = _new_coupon(client, admin)
+    granted = _new_coupon(client, admin, visibility="granted", per_member_limit=1)
+    shopper, session = sign_in(client, WeChatUser(_id("granted")))
+    member_id = session["member"]["member_id"]
+
+    assert (public["visibility"], granted["visibility"]) == ("public", "granted")
+    assert public["coupon_id"] in _listed(client) and granted["coupon_id"] not in _listed(client)
+    claimed = _post(client, f"/coupons/{granted['coupon_id']}/claim", shopper, {})
+    assert claimed.status_code == 404
+    assert body_of(claimed)["error"]["code"] == "not_found"
+
+    given = _post(client, f"/admin/members/{member_id}/coupons", admin,
+                  {"coupon_id": granted["coupon_id"]}, **{"Idempotency-Key": "grant-1"})
+    again = _post(client, f"/admin/members/{member_id}/coupons", admin,
+                  {"coupon_id": granted["coupon_id"]}, **{"Idempotency-Key": "grant-1"})
+    beyond_limit = _post(client, f"/admin/members/{member_id}/coupons", admin,
+                         {"coupon_id": granted["coupon_id"]})
+    nobody = _post(client, "/admin/members/m_nosuch/coupons", admin,
+                   {"coupon_id": granted["coupon_id"]})
+
+    assert given.status_code == 201, given.body
+    assert body_of(again)["member_coupon_id"] == body_of(given)["member_coupon_id"]
+    assert body_of(beyond_limit)["error"]["code"] == "coupon_unavailable"
+    assert nobody.status_code == 404
+    mine = body_of(client.http.get("/members/me/coupons", headers=shopper))["coupons"]
+    assert [c["coupon_id"] for c in mine] == [granted["coupon_id"]]
+    reused = _post(client, f"/admin/members/{member_id}/coupons", admin,
+                   {"coupon_id": public["coupon_id"]}, **{"Idempotency-Key": "grant-1"})
+    assert body_of(reused)["error"]["code"] == "idempotency_key_reused"
+    second, third = (sign_in(client, WeChatUser(_id("granted")))[1]["member"]["member_id"]
+                     for _ in range(2))
+    assert _post(client, f"/admin/members/{second}/coupons", admin,
+                 {"coupon_id": granted["coupon_id"]}).status_code == 201
+    all_given = _post(client, f"/admin/members/{third}/coupons", admin,
+                      {"coupon_id": granted["coupon_id"]})
+    assert body_of(all_given)["error"]["code"] == "coupon_unavailable"  # 2 of 2 given

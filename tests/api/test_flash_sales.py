@@ -13,6 +13,15 @@ from chalicelib.core.clock import FixedClock
 from tests.api.test_checkout import _id, _member, _sku
 from tests.conftest import JSON, STORE_A, STORE_B, body_of, new_staff
 
+FLASH_PRICE = 5_990  # the test SKUs' brand price is 10,000; the floor is half of it
+
+
+def brand_admin():
+    """A brand admin, as the service functions take the staff member acting."""
+    from chalicelib.members.models import Staff
+
+    return Staff("test-admin", role="admin")
+
 
 def _sale(sku, quantity=100, limit=2, starts_in=timedelta(minutes=-1),
           lasts=timedelta(hours=1), stores=(STORE_A,), **more):
@@ -20,11 +29,12 @@ def _sale(sku, quantity=100, limit=2, starts_in=timedelta(minutes=-1),
 
     now = datetime.now(timezone.utc)
     return sales.create({"name": "秒杀测试", "per_member_limit": limit,
-                         "items": [{"sku_id": sku, "flash_price_fen": 990,
+                         "items": [{"sku_id": sku, "flash_price_fen": FLASH_PRICE,
                                     "quantity": quantity}],
                          "starts_at": (now + starts_in).isoformat(),
                          "ends_at": (now + starts_in + lasts).isoformat(),
-                         "stores": list(stores) if stores else None, **more}, "test")
+                         "stores": list(stores) if stores else None, **more},
+                        brand_admin())
 
 
 def _buy(member_id, sale, sku, quantity=1, clock=None, key=None):
@@ -87,7 +97,7 @@ def test_the_clock_decides_the_window_not_the_job(client):
         assert refused.value.code == "flash_sale_not_live"
     # No job has moved the units yet: the first buyer at the start moves them.
     order, created = _buy(member, sale, sku, clock=FixedClock(sale.starts_at))
-    assert created and order.total_fen == 990 and order.channel == "flash_sale"
+    assert created and order.total_fen == FLASH_PRICE and order.channel == "flash_sale"
     assert _shards_left(sale, sku) == 4
 
 
@@ -179,7 +189,7 @@ def test_shoppers_see_sales_and_buy_through_the_api(client, admin):
     now = datetime.now(timezone.utc)
     created = client.http.post("/admin/flash-sales", headers={**admin, **JSON}, body=json.dumps({
         "name": "午间秒杀", "per_member_limit": 1, "stores": [STORE_A],
-        "items": [{"sku_id": sku, "flash_price_fen": 1_990, "quantity": 25}],
+        "items": [{"sku_id": sku, "flash_price_fen": FLASH_PRICE, "quantity": 25}],
         "starts_at": (now - timedelta(minutes=1)).isoformat(),
         "ends_at": (now + timedelta(hours=1)).isoformat()}))
     assert created.status_code == 201, created.body
@@ -195,7 +205,7 @@ def test_shoppers_see_sales_and_buy_through_the_api(client, admin):
                               body=json.dumps({"store_id": STORE_A, "sku_id": sku,
                                                "quantity": 1}))
     assert bought.status_code == 201, bought.body
-    assert body_of(bought)["total_fen"] == 1_990
+    assert body_of(bought)["total_fen"] == FLASH_PRICE
     edited = client.http.put(f"/admin/flash-sales/{sale_id}", headers={**admin, **JSON},
                              body=json.dumps({"name": "改", "per_member_limit": 1,
                                               "stores": [STORE_A],
@@ -218,20 +228,21 @@ def _signed_in(client):
 
 
 def test_store_managers_run_sales_only_in_their_store(client):
-    sku = _sku(stock=10)
+    sku = _sku(stock=10, store_id=STORE_B)  # a franchise store: it may sell below the brand
     now = datetime.now(timezone.utc)
     body = json.dumps({"name": "店内秒杀", "per_member_limit": 1,
-                       "items": [{"sku_id": sku, "flash_price_fen": 500, "quantity": 5}],
+                       "items": [{"sku_id": sku, "flash_price_fen": FLASH_PRICE,
+                                  "quantity": 5}],
                        "starts_at": (now + timedelta(hours=1)).isoformat(),
                        "ends_at": (now + timedelta(hours=2)).isoformat()})
-    manager_b, _ = new_staff(client, "store_manager", STORE_B)
-    clerk_a, _ = new_staff(client, "clerk", STORE_A)
     manager_a, _ = new_staff(client, "store_manager", STORE_A)
-    path = f"/stores/{STORE_A}/flash-sales"
-    assert client.http.post(path, headers={**manager_b, **JSON}, body=body).status_code == 403
-    assert client.http.post(path, headers={**clerk_a, **JSON}, body=body).status_code == 403
-    created = client.http.post(path, headers={**manager_a, **JSON}, body=body)
-    assert created.status_code == 201 and body_of(created)["stores"] == [STORE_A]
+    clerk_b, _ = new_staff(client, "clerk", STORE_B)
+    manager_b, _ = new_staff(client, "store_manager", STORE_B)
+    path = f"/stores/{STORE_B}/flash-sales"
+    assert client.http.post(path, headers={**manager_a, **JSON}, body=body).status_code == 403
+    assert client.http.post(path, headers={**clerk_b, **JSON}, body=body).status_code == 403
+    created = client.http.post(path, headers={**manager_b, **JSON}, body=body)
+    assert created.status_code == 201 and body_of(created)["stores"] == [STORE_B]
 
 
 def test_reminders_go_out_once_before_the_start(client, sandbox_url):

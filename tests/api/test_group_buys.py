@@ -8,19 +8,24 @@ import requests
 
 from chalicelib.core.clock import FixedClock
 from tests.api.test_checkout import _id, _member, _sku
+from tests.api.test_flash_sales import brand_admin
 from tests.api.test_payments import _order, _pay_in_wechat, _post
 from tests.conftest import JSON, STORE_A, STORE_B, WeChatUser, body_of, sign_in
+
+GROUP_PRICE = 5_900  # the test SKUs' brand price is 10,000; the floor is half of it
 
 
 def _campaign(sku, size=3, **more):
     from chalicelib.groups import campaigns
 
     now = datetime.now(timezone.utc)
-    return campaigns.create({"name": "三人团", "items": [{"sku_id": sku, "group_price_fen": 4_900}],
+    return campaigns.create({"name": "三人团",
+                             "items": [{"sku_id": sku, "group_price_fen": GROUP_PRICE}],
                              "group_size": size, "stores": [STORE_A], "fill_minutes": 60,
                              "per_member_limit": 1,
                              "starts_at": (now - timedelta(minutes=1)).isoformat(),
-                             "ends_at": (now + timedelta(days=1)).isoformat(), **more}, "test")
+                             "ends_at": (now + timedelta(days=1)).isoformat(), **more},
+                            brand_admin())
 
 
 def _shopper(client):
@@ -87,7 +92,7 @@ def test_the_group_completes_when_the_last_member_pays(client, served_app, sandb
     for member_id in (leader_id, friend_id):  # they accepted the group-result template
         credits.accept(member_id, [EVENTS["group_result"].template_id])
     opened = _open(client, leader, campaign, sku)
-    assert opened["total_fen"] == 4_900 and opened["channel"] == "group_buy"
+    assert opened["total_fen"] == GROUP_PRICE and opened["channel"] == "group_buy"
     group_id = _group_of(opened["order_id"])
     _pay(client, sandbox_url, leader, opened)
     waiting = _order(opened["order_id"])
@@ -206,7 +211,7 @@ def test_shoppers_find_campaigns_with_open_groups(client, admin):
     sku = _sku(stock=10)
     now = datetime.now(timezone.utc)
     created = client.http.post("/admin/group-buys", headers={**admin, **JSON}, body=json.dumps({
-        "name": "两人团", "items": [{"sku_id": sku, "group_price_fen": 990}],
+        "name": "两人团", "items": [{"sku_id": sku, "group_price_fen": GROUP_PRICE}],
         "group_size": 2, "stores": [STORE_A],
         "starts_at": (now - timedelta(minutes=1)).isoformat(),
         "ends_at": (now + timedelta(days=1)).isoformat()}))

@@ -110,3 +110,68 @@ def test_a_guide_sees_only_their_own_sales_and_a_manager_only_their_stores_guide
     assert json.loads(client.http.get("/guides/me/performance?month=2026-13",
                                       headers=theirs).body)["error"]["code"] == \
         "validation_error"
+
+
+def _recruit(client, recruiter_headers):
+    """A guide recruited by another (they earn a second-level commission on the recruit)."""
+    from tests.conftest import JSON, WeChatUser, sign_in
+
+    code = body_of(client.http.post("/guides/me/invites", headers={**recruiter_headers, **JSON},
+                                    body="{}"))["code"]
+    headers, session = sign_in(client, WeChatUser(f"recruit-{code}"))
+    claimed = client.http.post("/staff/invites/claim", headers={**headers, **JSON},
+                               body=json.dumps({"code": code}))
+    assert claimed.status_code == 200, claimed.body
+    return headers, session["member"]["member_id"]
+
+
+def _bind(member_id, guide_id):
+    from chalicelib.members.models import Member
+
+    Member(member_id).update(actions=[Member.guide_id.set(guide_id)])
+
+
+def _earned(guide_id, order_id):
+    from chalicelib.guides.models import GuideSale
+
+    return [(s.tier, s.commission_fen) for s in GuideSale.query(guide_id)
+            if s.order_id == order_id]
+
+
+def test_nobody_earns_on_a_guides_own_purchase_and_a_recruiter_buying_earns_no_tier_two(
+        client, served_app, sandbox_url):
+    """The guide bound to themselves (a binding made before such links were refused)."""
+    from tests.api.test_checkout import _sku
+    from tests.api.test_refunds import _paid
+
+    recruiter_headers, recruiter_id = _guide(client)
+    guide_headers, guide_id = _recruit(client, recruiter_headers)
+    _bind(guide_id, guide_id)
+    _bind(recruiter_id, guide_id)
+
+    own = _paid(client, sandbox_url, guide_headers, _sku(price_fen=10_000, stock=1))
+    recruiters = _paid(client, sandbox_url, recruiter_headers, _sku(price_fen=10_000, stock=1))
+
+    assert (_earned(guide_id, own["order_id"]), _earned(recruiter_id, own["order_id"])) == (
+        [], [])
+    assert (_earned(guide_id, recruiters["order_id"]),
+            _earned(recruiter_id, recruiters["order_id"])) == ([(1, 300)], [])
+    listed = body_of(client.http.get("/guides/me/orders", headers=guide_headers))["orders"]
+    assert [o["order_id"] for o in listed] == [recruiters["order_id"]]
+
+
+def test_a_removed_guide_earns_nothing_on_a_customer_the_move_missed(
+        client, admin, shopper, served_app, sandbox_url):
+    from tests.api.test_checkout import _sku
+    from tests.api.test_refunds import _paid
+
+    headers, member_id = shopper
+    recruiter_headers, recruiter_id = _guide(client)
+    guide_headers, guide_id = _recruit(client, recruiter_headers)
+    assert client.http.delete(f"/admin/staff/{guide_id}", headers=admin).status_code == 200
+    _bind(member_id, guide_id)  # bound again while the removal ran, say
+
+    order = _paid(client, sandbox_url, headers, _sku(price_fen=10_000, stock=1))
+
+    assert (_earned(guide_id, order["order_id"]), _earned(recruiter_id, order["order_id"])) == (
+        [], [])

@@ -11,10 +11,11 @@ import pytest
 
 from chalicelib.core.clock import FixedClock
 from tests.api.test_checkout import _id, _member, _sku
+from tests.api.test_flash_sales import brand_admin
 from tests.api.test_payments import _notify_xml, _pay_in_wechat, _send_notify
 from tests.conftest import JSON, STORE_A, STORE_B, body_of, new_staff
 
-LIVE_PRICE = 1_290
+LIVE_PRICE = 5_900  # the test SKUs' brand price is 10,000 (or 5,000); the floor is half of it
 ROOM = {"kind": "miniprogram_live", "id": "room-1"}
 
 
@@ -33,7 +34,7 @@ def _session(host_id, sku, quantity=10, starts_in=timedelta(minutes=-1),
                                            "quantity": quantity}],
                                "starts_at": (now + starts_in).isoformat(),
                                "ends_at": (now + starts_in + lasts).isoformat(), **more},
-                              "test", host_id)
+                              brand_admin(), host_id)
     return sessions.start(session) if go_live else session
 
 
@@ -122,8 +123,13 @@ def test_live_orders_are_attributed_to_the_host(client, shopper, served_app, san
                                    "ends_at": (now + timedelta(hours=2)).isoformat()}))
     assert created.status_code == 201, created.body
     session = body_of(created)
-    assert (session["status"], session["stores"]) == ("SCHEDULED", [STORE_A])
+    assert (session["status"], session["stores"], session["approval"]) == (
+        "SCHEDULED", [STORE_A], "pending")
     path = f"/guides/me/live-sessions/{session['session_id']}"
+    manager, _ = new_staff(client, "store_manager", STORE_A)
+    approved = client.http.post(
+        f"/stores/{STORE_A}/live-sessions/{session['session_id']}/approve", headers=manager)
+    assert approved.status_code == 200, approved.body
     other_guide_headers, _ = _guide(client)
     assert client.http.post(f"{path}/start", headers=other_guide_headers).status_code == 404
     assert body_of(client.http.post(f"{path}/start", headers=host_headers))["status"] == "LIVE"
@@ -267,7 +273,7 @@ def test_admins_schedule_sessions_for_a_guide_and_see_their_figures(client, admi
     sku = _sku(stock=5, store_id=STORE_B)
     now = datetime.now(timezone.utc)
     body = {"title": "品牌直播", "room": {"kind": "channels", "id": "sph-1"},
-            "lineup": [{"sku_id": sku, "live_price_fen": 990, "quantity": 5}],
+            "lineup": [{"sku_id": sku, "live_price_fen": 9_900, "quantity": 5}],
             "starts_at": (now + timedelta(hours=1)).isoformat(),
             "ends_at": (now + timedelta(hours=2)).isoformat()}
     not_a_guide = client.http.post("/admin/live-sessions", headers={**admin, **JSON},
@@ -278,6 +284,7 @@ def test_admins_schedule_sessions_for_a_guide_and_see_their_figures(client, admi
     assert created.status_code == 201, created.body
     session = body_of(created)
     assert session["stores"] == [STORE_B] and session["host"]["guide_id"] == host
+    assert session["approval"] == "approved"
     figures = client.http.get(f"/admin/live-sessions/{session['session_id']}/figures",
                               headers=admin)
     assert body_of(figures)["orders"] == 0 and body_of(figures)["conversion"] is None
@@ -310,7 +317,8 @@ def test_members_who_asked_are_told_once_when_the_session_goes_live(client, sand
     from chalicelib.notify import EVENTS, credits, service
 
     _, host_id = _guide(client)
-    session = _session(host_id, _sku(stock=5), starts_in=timedelta(minutes=30), go_live=False)
+    session = _session(host_id, _sku(stock=5), 5, starts_in=timedelta(minutes=30),
+                       go_live=False)
     asked, silent = _member(), _member()
     for _ in range(2):  # two credits: still one message
         credits.accept(asked, [EVENTS["live_starting"].template_id])
@@ -328,3 +336,17 @@ def test_members_who_asked_are_told_once_when_the_session_goes_live(client, sand
     told = sent(asked)
     assert len(told) == 1 and told[0]["data"]["thing1"]["value"] == "直播测试"
     assert sent(silent) == []
+
+
+def test_a_host_buying_in_their_own_session_earns_nothing(client, served_app):
+    from chalicelib.checkout.models import Order
+    from chalicelib.guides.models import GuideSale
+
+    _, host = _guide(client)
+    sku = _sku(stock=2)
+    session = _session(host, sku, quantity=2)
+    order, _ = _buy(host, session, sku, _token(host, session))
+    assert "SUCCESS" in _send_notify(served_app, _notify_xml(order.order_id, order.total_fen))
+
+    assert Order.get(order.order_id).status == "PAID" and order.guide_id == host
+    assert [s for s in GuideSale.query(host) if s.order_id == order.order_id] == []

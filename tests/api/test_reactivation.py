@@ -197,3 +197,29 @@ def test_reactivation_settings_round_trip(client, admin):
     unknown = client.http.put("/admin/reactivation", headers={**admin, **JSON},
                               body=json.dumps({**changed, "coupon_id": "cp_nosuch"}))
     assert unknown.status_code == 404
+
+
+def test_the_come_back_coupon_is_granted_never_listed_nor_claimed(client, admin):
+    from chalicelib.checkout import coupons
+
+    starts = datetime.now(timezone.utc) - timedelta(days=1)
+    come_back = pond.come_back_coupon(starts)
+    pond.configure(come_back["coupon_id"])
+    shopper, _ = sign_in(client, WeChatUser(f"come-back-{uuid.uuid4().hex[:8]}"))
+
+    listed = body_of(client.http.get(f"/coupons?store_id={STORE_A}"))["coupons"]
+    claimed = client.http.post(f"/coupons/{come_back['coupon_id']}/claim",
+                               headers={**shopper, **JSON}, body="{}")
+
+    assert come_back["coupon_id"] not in {c["coupon_id"] for c in listed}
+    assert claimed.status_code == 404
+    public = coupons.create({"name": "公开券", "kind": "fixed", "amount_fen": 500, "total": 10,
+                             "valid_from": starts.isoformat(),
+                             "valid_until": (starts + timedelta(days=30)).isoformat()})
+    settings = {**body_of(client.http.get("/admin/reactivation", headers=admin)),
+                "coupon_id": public["coupon_id"]}
+    refused = client.http.put("/admin/reactivation", headers={**admin, **JSON},
+                              body=json.dumps(settings))
+    assert refused.status_code == 400
+    assert body_of(refused)["error"]["code"] == "validation_error"
+    pond.configure(None)

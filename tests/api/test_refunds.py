@@ -269,10 +269,12 @@ def test_a_refund_wechat_gives_up_on_frees_its_units_for_another(
     assert current(STORE_A, sku) == 3
 
 
-def test_at_most_50_refunds_and_none_after_a_year(client, shopper, served_app, sandbox_url):
+def test_at_most_50_refunds_and_none_after_a_year(client, shopper, served_app, sandbox_url,
+                                                  monkeypatch):
     from chalicelib.checkout import refunds
     from chalicelib.errors import DomainError
 
+    monkeypatch.setenv("MAX_PENDING_UNITS_PER_SKU", "51")  # one order of 51 units
     headers, member_id = shopper
     sku = _sku(price_fen=100, stock=60)
     order = _paid(client, sandbox_url, headers, sku, 51)

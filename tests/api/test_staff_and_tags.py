@@ -2,6 +2,8 @@ import json
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
+
 from chalicelib.core.clock import FixedClock
 from tests.conftest import JSON, STORE_A, STORE_B, WeChatUser, body_of, new_staff, sign_in
 
@@ -111,3 +113,64 @@ def test_computed_tags_follow_orders_and_the_calendar(local_services):
     assert Member.get(member_id).tags == {tags.TOP_SPENDER, tags.RECENT_BUYER}
     tags.refresh_computed_tags(date(2025, 8, 30) + timedelta(days=1))  # nothing due that day
     assert tags.DORMANT not in Member.get(member_id).tags
+
+
+def _admin_count():
+    from chalicelib.members import staff
+
+    return staff.admin_count()
+
+
+def _set_admin_count(count):
+    from chalicelib.members import staff
+    from chalicelib.members.models import BrandSetting
+
+    BrandSetting(staff.ADMIN_COUNT).update(actions=[BrandSetting.counter.set(count)])
+
+
+def test_the_last_admin_cannot_be_removed_even_by_two_admins_at_once(client):
+    """The suite's brand has many admins; this test makes it one of exactly two (A and B),
+    then puts the count back as it finds it."""
+    from chalicelib.errors import DomainError
+    from chalicelib.members import staff
+
+    before = _admin_count()
+    first, first_session = new_staff(client, "admin")
+    second, second_session = new_staff(client, "admin")
+    first_id, second_id = (s["member"]["member_id"] for s in (first_session, second_session))
+    assert _admin_count() == before + 2  # claiming an admin invite counts them
+    _set_admin_count(2)
+    try:
+        # A removes B while B removes A: B's request passed the door while B was an admin,
+        # and reaches the removal after A's.
+        assert client.http.delete(f"/admin/staff/{second_id}", headers=first).status_code == 200
+        with pytest.raises(DomainError) as refused:
+            staff.remove(first_id)
+        assert refused.value.code == "last_admin"
+        myself = client.http.delete(f"/admin/staff/{first_id}", headers=first)
+
+        assert myself.status_code == 409
+        assert body_of(myself)["error"]["code"] == "last_admin"
+        assert body_of(client.http.get("/staff/me", headers=first))["role"] == "admin"
+        assert client.http.get("/staff/me", headers=second).status_code == 404
+        assert _admin_count() == 1
+    finally:
+        _set_admin_count(before + 2 - (2 - _admin_count()))
+
+
+def test_a_former_staff_member_can_be_invited_again(client, admin):
+    from chalicelib.members import staff
+
+    clerk, session = new_staff(client, "clerk", STORE_A)
+    member_id = session["member"]["member_id"]
+    manager, _ = new_staff(client, "store_manager", STORE_A)
+    assert client.http.delete(f"/admin/staff/{member_id}", headers=admin).status_code == 200
+    listed = body_of(client.http.get(f"/stores/{STORE_A}/staff", headers=manager))["staff"]
+    assert member_id not in {s["member_id"] for s in listed}
+
+    code = staff.invite("guide", STORE_B, None, "test")["code"]
+    claimed = client.http.post("/staff/invites/claim", headers={**clerk, **JSON},
+                               body=json.dumps({"code": code}))
+
+    assert claimed.status_code == 200, claimed.body
+    assert (body_of(client.http.get("/staff/me", headers=clerk))["store_id"]) == STORE_B

@@ -319,6 +319,208 @@ def test_the_lambda_package_holds_the_app_and_nothing_of_infra(synthesized):
                            "cdk_nag", "cfnlint", "samtranslator", "jsii", "constructs"}
 
 
+# -- in front of the API: throttle, access logs, gateway responses, WAF ----------------------
+
+
+def _stage(expanded):
+    (stage,) = _of_type(expanded, "AWS::ApiGateway::Stage").values()
+    return stage["Properties"]
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_the_stage_throttles_every_route_at_the_brands_rate_and_burst(synthesized, brand_id):
+    brand = synthesized.brands[brand_id]
+    (settings,) = _stage(synthesized.expanded(brand_id))["MethodSettings"]
+    assert settings["ResourcePath"] == "/*" and settings["HttpMethod"] == "*"
+    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == \
+        (brand.throttle_rate_per_s, brand.throttle_burst)
+    assert settings["LoggingLevel"] == "OFF" and settings["DataTraceEnabled"] is False
+
+
+def test_the_default_throttle_fits_a_flash_sales_peak_and_the_brand_file_can_change_it(
+        synthesized):
+    demo, acme = synthesized.brands["demo"], synthesized.brands["acme"]
+    # A sale is sized for 2,000 orders a second by default (flash/sales.py, README); each
+    # order comes with a read or two and a payment.
+    assert demo.throttle_rate_per_s >= 2 * 2_000 and demo.throttle_burst >= 2_000
+    assert (demo.throttle_rate_per_s, demo.throttle_burst) == \
+        (brand_configs.THROTTLE_RATE_PER_S, brand_configs.THROTTLE_BURST)
+    raw = json.loads((brand_configs.BRANDS_DIR / "acme.json").read_text())
+    assert (acme.throttle_rate_per_s, acme.throttle_burst, acme.waf_ip_requests_per_5min) == \
+        (raw["throttle_rate_per_s"], raw["throttle_burst"], raw["waf_ip_requests_per_5min"])
+    assert (acme.throttle_rate_per_s, acme.throttle_burst) != \
+        (demo.throttle_rate_per_s, demo.throttle_burst)
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_access_logs_are_json_lines_without_headers_or_query_strings(synthesized, brand_id):
+    expanded = synthesized.expanded(brand_id)
+    setting = _stage(expanded)["AccessLogSetting"]
+    logical_id, attribute = setting["DestinationArn"]["Fn::GetAtt"]
+    group = expanded["Resources"][logical_id]["Properties"]
+    assert attribute == "Arn"
+    assert group["LogGroupName"] == f"/aws/apigateway/yutang-{brand_id}"
+    assert group["RetentionInDays"] == synthesized.brands[brand_id].log_retention_days
+    line = json.loads(setting["Format"])
+    assert {key: line[key] for key in ("request_id", "ip", "route", "status", "latency_ms")} \
+        == {"request_id": "$context.requestId", "ip": "$context.identity.sourceIp",
+            "route": "$context.resourcePath", "status": "$context.status",
+            "latency_ms": "$context.responseLatency"}
+    # The route template, never the path; no header, query string, body or authorizer value.
+    for value in line.values():
+        assert value.startswith("$context.") and value.count("$") == 1, value
+        assert not value.startswith(("$context.path", "$context.authorizer",
+                                     "$context.requestOverride")), value
+        assert "header" not in value.lower() and "querystring" not in value.lower(), value
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_api_gateway_may_write_the_access_logs(synthesized, brand_id):
+    """API Gateway logs through the role of its account setting (one per account and
+    region): the stack sets it before the API exists."""
+    expanded = synthesized.expanded(brand_id)
+    resources = expanded["Resources"]
+    (account_id, account), = _of_type(expanded, "AWS::ApiGateway::Account").items()
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    role = resources[role_id]
+    assert [statement["Principal"] for statement in
+            role["Properties"]["AssumeRolePolicyDocument"]["Statement"]] == \
+        [{"Service": "apigateway.amazonaws.com"}]
+    assert role["DeletionPolicy"] == account["DeletionPolicy"] == "Retain"
+    for actions, resource in _allowed(expanded, role_id):
+        assert all(action.startswith("logs:") for action in actions), actions
+        assert resource.endswith(":log-group:*"), resource
+    (rest_api_id,) = _of_type(expanded, "AWS::ApiGateway::RestApi")
+    assert account_id in resources[rest_api_id].get("DependsOn", [])
+
+
+def _template_body(template):
+    """A gateway response's body as the client gets it (API Gateway's message, if used, is a
+    JSON string)."""
+    return json.loads(template.replace("$context.error.messageString", '"Forbidden"'))
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_api_gateways_own_answers_are_in_the_error_shape(synthesized, brand_id):
+    from chalicelib.errors import CHALICE_ERROR_CODES, STATUS_BY_CODE
+
+    (rest_api,) = _of_type(synthesized.expanded(brand_id), "AWS::ApiGateway::RestApi").values()
+    responses = rest_api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
+    # An unknown route (API Gateway's "Missing Authentication Token") is a 404 not_found.
+    unknown = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert unknown["statusCode"] == "404"
+    assert _template_body(unknown["responseTemplates"]["application/json"])["error"]["code"] \
+        == "not_found"
+    assert {"DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED", "WAF_FILTERED",
+            "INTEGRATION_TIMEOUT"} <= set(responses)
+    known = set(STATUS_BY_CODE) | set(CHALICE_ERROR_CODES.values())
+    for response_type, response in responses.items():
+        (content_type, template), = response["responseTemplates"].items()
+        assert content_type == "application/json"
+        body = _template_body(template)
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+        code = body["error"]["code"]
+        assert code in known, f"{response_type}: {code} is not one of the app's codes"
+        if "statusCode" in response and code in STATUS_BY_CODE:
+            assert int(response["statusCode"]) == STATUS_BY_CODE[code], response_type
+    assert responses["THROTTLED"]["statusCode"] == "429"
+    assert "statusCode" not in responses["DEFAULT_4XX"]   # keeps API Gateway's own status
+
+
+def _web_acl(template):
+    (web_acl_id, web_acl), = _of_type(template, "AWS::WAFv2::WebACL").items()
+    return web_acl_id, web_acl["Properties"]
+
+
+def _exempt_paths(statement):
+    """The paths a NOT(path == ...) scope-down statement leaves out."""
+    inner = statement["NotStatement"]["Statement"]
+    matches = inner["OrStatement"]["Statements"] if "OrStatement" in inner else [inner]
+    paths = set()
+    for match in matches:
+        byte_match = match["ByteMatchStatement"]
+        assert byte_match["FieldToMatch"] == {"UriPath": {}}
+        assert byte_match["PositionalConstraint"] == "EXACTLY"
+        paths.add(byte_match["SearchString"])
+    return paths
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_a_waf_guards_the_stage_with_a_per_ip_rate_rule_and_managed_rules(synthesized,
+                                                                         brand_id):
+    template = synthesized.template(brand_id)
+    brand = synthesized.brands[brand_id]
+    web_acl_id, web_acl = _web_acl(template)
+    assert web_acl["Scope"] == "REGIONAL" and web_acl["DefaultAction"] == {"Allow": {}}
+    # Associated with the API's stage (the stage SAM makes; the reference waits for it).
+    (association,) = _of_type(template, "AWS::WAFv2::WebACLAssociation").values()
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [web_acl_id, "Arn"]}
+    parts = association["Properties"]["ResourceArn"]["Fn::Join"][1]
+    assert {"Ref": "RestAPI"} in parts and {"Ref": "RestAPI.Stage"} in parts
+    assert ":apigateway:" in "".join(part for part in parts if isinstance(part, str))
+    (expanded_association,) = _of_type(synthesized.expanded(brand_id),
+                                       "AWS::WAFv2::WebACLAssociation").values()
+    assert {"Ref": "RestAPIapiStage"} in \
+        expanded_association["Properties"]["ResourceArn"]["Fn::Join"][1]
+    rules = {rule["Name"]: rule for rule in web_acl["Rules"]}
+    # The per-IP rule: the brand's limit per 5 minutes, 429 in the error shape.
+    rate = rules["ip-rate"]
+    statement = rate["Statement"]["RateBasedStatement"]
+    assert statement["AggregateKeyType"] == "IP"
+    assert statement["Limit"] == brand.waf_ip_requests_per_5min
+    assert statement.get("EvaluationWindowSec", 300) == 300
+    response = rate["Action"]["Block"]["CustomResponse"]
+    assert response["ResponseCode"] == 429
+    body = json.loads(web_acl["CustomResponseBodies"][response["CustomResponseBodyKey"]]
+                      ["Content"])
+    assert body["error"]["code"] == "too_many_requests"
+    # WeChat Pay's notifies (a few WeChat servers, a whole sale's payments) are not limited
+    # per IP, nor judged by the common rules; every other route is.
+    callbacks = set(yutang_app.callback_paths(yutang_app.chalice_app()))
+    assert callbacks == {"/wechat/pay/notify", "/wechat/pay/refund-notify"}
+    exempt = callbacks | {"/api" + path for path in callbacks}
+    assert _exempt_paths(statement["ScopeDownStatement"]) == exempt
+    groups = {rule["Statement"]["ManagedRuleGroupStatement"]["Name"]: rule
+              for rule in web_acl["Rules"] if "ManagedRuleGroupStatement" in rule["Statement"]}
+    assert set(groups) == {"AWSManagedRulesCommonRuleSet",
+                           "AWSManagedRulesKnownBadInputsRuleSet"}
+    common = groups["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
+    assert _exempt_paths(common["ScopeDownStatement"]) == exempt
+    assert common["RuleActionOverrides"] == [
+        {"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
+    for rule in groups.values():
+        assert rule["OverrideAction"] == {"None": {}}
+    assert rate["Priority"] < min(rule["Priority"] for rule in groups.values())
+    # Metrics for the web ACL and each rule; no sampled requests (they keep headers).
+    for visibility in [web_acl["VisibilityConfig"]] + \
+            [rule["VisibilityConfig"] for rule in web_acl["Rules"]]:
+        assert visibility["CloudWatchMetricsEnabled"] is True
+        assert visibility["SampledRequestsEnabled"] is False
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_the_waf_logs_what_it_blocks_without_tokens_or_query_strings(synthesized, brand_id):
+    template = synthesized.template(brand_id)
+    web_acl_id, _ = _web_acl(template)
+    (logging,) = _of_type(template, "AWS::WAFv2::LoggingConfiguration").values()
+    properties = logging["Properties"]
+    assert properties["ResourceArn"] == {"Fn::GetAtt": [web_acl_id, "Arn"]}
+    name = f"aws-waf-logs-yutang-{brand_id}"
+    (destination,) = properties["LogDestinationConfigs"]
+    assert "".join(part for part in destination["Fn::Join"][1] if isinstance(part, str)) \
+        .endswith(f":log-group:{name}")
+    groups = [group["Properties"] for group in _of_type(template, "AWS::Logs::LogGroup").values()
+              if group["Properties"]["LogGroupName"] == name]
+    assert [group["RetentionInDays"] for group in groups] == \
+        [synthesized.brands[brand_id].log_retention_days]
+    redacted = properties["RedactedFields"]
+    assert {"SingleHeader": {"Name": "authorization"}} in redacted
+    assert {"QueryString": {}} in redacted
+    assert properties["LoggingFilter"] == {"DefaultBehavior": "DROP", "Filters": [{
+        "Behavior": "KEEP", "Requirement": "MEETS_ANY",
+        "Conditions": [{"ActionCondition": {"Action": "BLOCK"}}]}]}
+
+
 # -- isolation -----------------------------------------------------------------------------
 
 
@@ -346,19 +548,26 @@ def _render(value, resources):
     raise AssertionError(f"unexpected {function} in a policy resource")
 
 
-def _allowed(template):
-    """(actions, resource) for every Allow statement of every IAM policy in the template."""
-    resources = template["Resources"]
+def _documents(resources, only=None):
+    """The policy documents of the template's IAM roles and policies (of the role `only`)."""
     documents = []
-    for resource in resources.values():
+    for logical_id, resource in resources.items():
         properties = resource.get("Properties", {})
-        if resource["Type"] == "AWS::IAM::Role":
+        if resource["Type"] == "AWS::IAM::Role" and only in (None, logical_id):
             documents += [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
             assert not properties.get("ManagedPolicyArns"), "no managed policies"
-        elif resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        elif resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and \
+                only is None:
             documents.append(properties["PolicyDocument"])
+    return documents
+
+
+def _allowed(template, role_id=None):
+    """(actions, resource) for every Allow statement of every IAM policy in the template (or
+    of one role's)."""
+    resources = template["Resources"]
     allowed = []
-    for document in documents:
+    for document in _documents(resources, role_id):
         for statement in document["Statement"]:
             assert statement["Effect"] == "Allow"
             actions = statement["Action"]
@@ -369,37 +578,291 @@ def _allowed(template):
     return allowed
 
 
-@pytest.mark.parametrize("brand_id,other_id", [BRANDS, tuple(reversed(BRANDS))])
-def test_a_brands_role_reaches_only_that_brands_tables_and_secrets(synthesized, brand_id,
-                                                                   other_id):
-    expanded = synthesized.expanded(brand_id)
-    roles = _of_type(expanded, "AWS::IAM::Role")
-    assert len(roles) == 1
-    (role_id,) = roles
+def _function_roles(expanded):
+    """Function name -> the logical id of its role."""
+    roles = {}
     for function in _of_type(expanded, "AWS::Lambda::Function").values():
-        assert function["Properties"]["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
+        role = function["Properties"]["Role"]
+        assert set(role) == {"Fn::GetAtt"} and role["Fn::GetAtt"][1] == "Arn", role
+        roles[function["Properties"]["FunctionName"]] = role["Fn::GetAtt"][0]
+    return roles
+
+
+def _grants(expanded, role_id):
+    """What one role allows: {table: actions}, {(table, "index"): actions}, secret names, log
+    groups, and the actions granted on '*'."""
+    tables, secrets, log_groups, anywhere = {}, set(), set(), set()
+    for actions, resource in _allowed(expanded, role_id):
+        if resource == "*":
+            anywhere.update(actions)
+        elif "table/" in resource:
+            table = resource.split("table/")[1]
+            key = (table.split("/")[0], "index") if "/index/" in table else table
+            tables.setdefault(key, set()).update(actions)
+        elif ":secret:" in resource:
+            secrets.add(resource.split(":secret:")[1].removesuffix("-??????"))
+        elif ":log-group:" in resource:
+            log_groups.add(resource.split(":log-group:")[1].removesuffix(":*"))
+        else:
+            raise AssertionError(f"{role_id}: unexpected resource {resource}")
+    return tables, secrets, log_groups, anywhere
+
+
+@pytest.mark.parametrize("brand_id,other_id", [BRANDS, tuple(reversed(BRANDS))])
+def test_a_brands_roles_reach_only_that_brands_tables_and_secrets(synthesized, brand_id,
+                                                                  other_id):
+    expanded = synthesized.expanded(brand_id)
+    roles = _function_roles(expanded)
     own = (f"table/yutang-{brand_id}-", f"log-group:/aws/lambda/yutang-{brand_id}-",
            f":secret:yutang/{brand_id}/")
     other = (f"yutang-{other_id}-", f"yutang/{other_id}/")
     reached_tables, reached_secrets = set(), set()
-    for actions, resource in _allowed(expanded):
-        assert not any(action.endswith("*") for action in actions), actions
-        assert not any(other_name in resource for other_name in other), resource
-        if resource == "*":
-            assert all(action.startswith("xray:") for action in actions), actions
-            continue
-        assert any(marker in resource for marker in own), resource
-        assert "<" not in resource, resource
-        if "table/" in resource:
-            reached_tables.add(resource.split("table/")[1].split("/")[0])
-        if ":secret:" in resource:
-            reached_secrets.add(resource.split(":secret:")[1].removesuffix("-??????"))
-    # The check above is not vacuous: the role does reach every table and secret of its own.
+    for role_id in set(roles.values()):
+        for actions, resource in _allowed(expanded, role_id):
+            assert not any(action.endswith("*") for action in actions), actions
+            assert not any(other_name in resource for other_name in other), resource
+            if resource == "*":
+                assert all(action.startswith("xray:") for action in actions), actions
+                continue
+            assert any(marker in resource for marker in own), resource
+            assert "<" not in resource, resource
+            if "table/" in resource:
+                reached_tables.add(resource.split("table/")[1].split("/")[0])
+            if ":secret:" in resource:
+                reached_secrets.add(resource.split(":secret:")[1].removesuffix("-??????"))
+    # The check above is not vacuous: the roles do reach every table and secret of their own.
     assert reached_tables == set(_tables_by_name(expanded))
     assert reached_secrets == set(synthesized.brands[brand_id].secrets.values())
     # And nothing anywhere in the brand's stack names the other brand's resources.
     text = synthesized.template_path(brand_id).read_text()
     assert f"yutang-{other_id}-" not in text and f"yutang/{other_id}/" not in text
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_no_policy_in_the_stack_allows_scan_or_a_wildcard_action(synthesized, brand_id):
+    allowed = _allowed(synthesized.expanded(brand_id))
+    assert allowed
+    for actions, resource in allowed:
+        assert "dynamodb:Scan" not in actions, resource
+        assert not any(action == "*" or action.endswith(":*") for action in actions), actions
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_each_function_runs_under_a_role_of_its_own(synthesized, brand_id):
+    expanded = synthesized.expanded(brand_id)
+    roles = _function_roles(expanded)
+    assert len(set(roles.values())) == len(roles) == 1 + len(_schedules())
+    resources = expanded["Resources"]
+    for function_name, role_id in roles.items():
+        trust = resources[role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert [statement["Principal"] for statement in trust] == \
+            [{"Service": "lambda.amazonaws.com"}], function_name
+        # Each writes only its own log group.
+        _, _, log_groups, _ = _grants(expanded, role_id)
+        assert log_groups == {f"/aws/lambda/{function_name}"}, function_name
+
+
+def _job(brand_id, name):
+    return f"yutang-{brand_id}-{name}"
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_the_api_and_the_jobs_are_allowed_what_their_code_uses(synthesized, brand_id):
+    expanded = synthesized.expanded(brand_id)
+    brand = synthesized.brands[brand_id]
+    roles = _function_roles(expanded)
+    grants = {name: _grants(expanded, role_id) for name, role_id in roles.items()}
+    every_table = {name.removeprefix(brand.table_prefix)
+                   for name in _tables_by_name(expanded)}
+
+    def tables(name):
+        return {table.removeprefix(brand.table_prefix)
+                for table in grants[_job(brand_id, name)][0] if isinstance(table, str)}
+
+    def secrets(name):
+        return {secret.removeprefix(brand.secret_prefix)
+                for secret in grants[_job(brand_id, name)][1]}
+
+    # The API serves every route: every table, every secret; and its health check describes
+    # a table, which no job does.
+    assert tables("api") == every_table
+    assert secrets("api") == {"wechat-app-secret", "wechat-mch-key", "token-secret"}
+    for name, (table_grants, _, _, anywhere) in grants.items():
+        described = {table for table, actions in table_grants.items()
+                     if "dynamodb:DescribeTable" in actions}
+        assert bool(described) == name.endswith("-api"), name
+        assert anywhere == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, name
+    # Each role is what its function's code reaches (infra/yutang_infra/reach.py), table by
+    # table, index by index, secret by secret.
+    from yutang_infra.reach import reach
+
+    specs = {spec.name: spec for spec in yutang_app.function_specs(yutang_app.chalice_app())}
+    indexed = {spec.table for spec in yutang_app.table_specs()
+               if spec.global_indexes or spec.local_indexes}
+    for name, spec in specs.items():
+        reached = reach(spec.entries, yutang_app.models(), brand.secrets)
+        table_grants = grants[_job(brand_id, name)][0]
+        assert tables(name) == set(reached.tables), name
+        assert {table.removeprefix(brand.table_prefix) for table, kind in
+                (key for key in table_grants if isinstance(key, tuple))} == \
+            set(reached.tables) & indexed, name
+        assert secrets(name) == {brand.secrets[key].removeprefix(brand.secret_prefix)
+                                 for key in reached.secrets}, name
+    # And it separates them. Notifications, the sender of subscribe messages, has its queue,
+    # WeChat's access token and app secret, and nothing of orders, refunds or stock.
+    assert {"notifications", "send-credits", "wechat-tokens"} <= tables("notifications")
+    assert "wechat-app-secret" in secrets("notifications")
+    assert not {"orders", "refunds", "stock-shards", "store-stock"} & tables("notifications")
+    # Orders and refunds: WeChat Pay (reconciliation, refund queries), the stock they return.
+    for job in ("orders-minute", "refunds"):
+        assert {"orders", "refunds", "store-stock"} <= tables(job)
+        assert "wechat-mch-key" in secrets(job)
+    # Most jobs lack some table or secret of the API's (the rest of the order pipeline's).
+    narrower = [job for job in _schedules()
+                if tables(job) < every_table or secrets(job) < secrets("api")]
+    assert len(narrower) * 2 > len(_schedules()), narrower
+
+
+def _resolved(value, resources, brand):
+    """A policy value as IAM will store it: ARNs written out in the brand's region."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return [_resolved(item, resources, brand) for item in value]
+    if set(value) == {"Ref"}:
+        return {"AWS::Partition": "aws-cn", "AWS::Region": brand.region,
+                "AWS::AccountId": "111122223333"}[value["Ref"]]
+    if set(value) == {"Fn::GetAtt"}:
+        properties = resources[value["Fn::GetAtt"][0]]["Properties"]
+        arn = f"arn:aws-cn:{{}}:{brand.region}:111122223333:"
+        if "TableName" in properties:
+            return arn.format("dynamodb") + "table/" + properties["TableName"]
+        return arn.format("logs") + "log-group:" + properties["LogGroupName"] + ":*"
+    if set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return separator.join(_resolved(part, resources, brand) for part in parts)
+    return {key: _resolved(item, resources, brand) for key, item in value.items()}
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_every_role_fits_iams_limit_even_for_the_longest_brand_id(synthesized, brand_id):
+    """IAM takes at most 10,240 characters of inline policy per role (whitespace aside). The
+    API's role names every table: a brand id of 22 characters, the longest allowed, and the
+    tables to come must fit (past the limit, name the tables by their common prefix)."""
+    expanded = synthesized.expanded(brand_id)
+    resources, brand = expanded["Resources"], synthesized.brands[brand_id]
+    longest = 22
+    for role_id in set(_function_roles(expanded).values()):
+        size = 0
+        for policy in resources[role_id]["Properties"]["Policies"]:
+            text = json.dumps(_resolved(policy["PolicyDocument"], resources, brand),
+                              separators=(",", ":"))
+            size += len(policy["PolicyName"]) + len(text) + \
+                text.count(brand_id) * (longest - len(brand_id))
+        assert size <= 10_240, f"{role_id}: {size} characters of inline policy"
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_each_job_has_a_small_reserved_concurrency_and_the_api_the_rest(synthesized,
+                                                                       brand_id):
+    functions = _functions(synthesized.expanded(brand_id))
+    reserved = {name: function["Properties"].get("ReservedConcurrentExecutions")
+                for name, function in functions.items()}
+    assert reserved.pop(f"yutang-{brand_id}-api") is None   # the unreserved pool
+    assert set(reserved) == {_job(brand_id, name) for name in _schedules()}
+    assert set(reserved.values()) == {2}, reserved
+    # Lambda keeps at least 100 of the account's 1,000 (its default) unreserved.
+    assert sum(reserved.values()) <= 100
+
+
+def test_the_reach_of_code_that_builds_module_names_is_refused():
+    """A module name made at run time cannot be followed: the role would not know."""
+    import ast
+
+    from yutang_infra import reach
+
+    for source in ('import_module(f"chalicelib.{name}.jobs")',
+                   'importlib.import_module("chalicelib." + name)'):
+        with pytest.raises(reach.ReachError, match="builds a module name"):
+            reach._scan("chalicelib.example", [ast.parse(source)])
+    # Names held in constants are followed, as lifecycle's promotions are.
+    facts = reach._scan("chalicelib.example", [ast.parse(
+        'PROMOTIONS = {"flash_sale": "chalicelib.flash.buying"}\n'
+        'import_module(PROMOTIONS[channel])')])
+    assert "chalicelib.flash.buying" in facts.loads
+
+
+# -- the jobs, run: what they do stays within their roles -------------------------------------
+
+
+_SCHEDULED_EVENT = {"version": "0", "id": "0", "detail-type": "Scheduled Event",
+                    "source": "aws.events", "account": "123456789012",
+                    "time": "2026-01-01T00:00:00Z", "region": "cn-north-1", "resources": [],
+                    "detail": {}}
+
+
+def _calls(operation, params):
+    """(IAM action, table, index or None) of each item of one DynamoDB call."""
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        kinds = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                 "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+        return [(f"dynamodb:{kinds[kind]}", body["TableName"], None)
+                for item in params["TransactItems"] for kind, body in item.items()]
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        return [(f"dynamodb:{operation}", table, None) for table in params["RequestItems"]]
+    return [(f"dynamodb:{operation}", params["TableName"], params.get("IndexName"))]
+
+
+@pytest.fixture(scope="session")
+def job_calls(local_services):
+    """Every scheduled function run once, on whatever the suite's DynamoDB Local holds (the
+    demo catalog at least), recording each DynamoDB call it makes, by job."""
+    import importlib
+
+    import botocore.client
+
+    from app import app
+
+    calls, current = {}, []
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(client, operation, params):
+        if current and client.meta.service_model.service_name == "dynamodb":
+            calls[current[0]].extend(_calls(operation, params))
+        return original(client, operation, params)
+
+    botocore.client.BaseClient._make_api_call = recording
+    try:
+        for source in app.event_sources:
+            module, _, function_name = source.handler_string.rpartition(".")
+            handler = getattr(importlib.import_module(module), function_name)
+            current[:] = [source.name]
+            calls[source.name] = []
+            handler(dict(_SCHEDULED_EVENT), None)
+    finally:
+        botocore.client.BaseClient._make_api_call = original
+        current.clear()
+    return calls
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_each_job_runs_within_its_role(synthesized, job_calls, brand_id):
+    from chalicelib.config import settings
+
+    expanded = synthesized.expanded(brand_id)
+    roles = _function_roles(expanded)
+    prefix = settings.table_prefix
+    brand_prefix = synthesized.brands[brand_id].table_prefix
+    assert set(job_calls) == set(_schedules())
+    for job, made in job_calls.items():
+        assert made, f"{job} made no DynamoDB call (it reads its cursor at least)"
+        tables, _, _, _ = _grants(expanded, roles[_job(brand_id, job)])
+        for action, table, index in made:
+            granted = brand_prefix + table.removeprefix(prefix)
+            key = (granted, "index") if index else granted
+            assert action in tables.get(key, ()), \
+                f"{job} calls {action} on {table}{f'/index/{index}' if index else ''}, " \
+                "which its role does not allow"
 
 
 # -- alarms --------------------------------------------------------------------------------
@@ -463,6 +926,11 @@ def test_api_functions_and_tables_have_their_alarms(synthesized, brand_id):
     for table in _tables_by_name(template):
         for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
             assert ("AWS/DynamoDB", metric, (("TableName", table),)) in watched
+    # The WAF's per-IP rule blocking in volume: a flood, or a crowd the limit is too low for.
+    region = synthesized.brands[brand_id].region
+    assert ("AWS/WAFV2", "BlockedRequests",
+            (("Region", region), ("Rule", f"yutang-{brand_id}-ip-rate"),
+             ("WebACL", f"yutang-{brand_id}"))) in watched
 
 
 # -- brand configs ---------------------------------------------------------------------------
@@ -491,6 +959,11 @@ def _raw(**changes):
     ({"account": "12345"}, "12-digit"),
     ({"log_retention_days": 100}, "log_retention_days"),
     ({"colour": "red"}, "unknown keys colour"),
+    ({"throttle_rate_per_s": 0}, "throttle_rate_per_s must be a whole number"),
+    ({"throttle_burst": 2000.0}, "throttle_burst must be a whole number"),
+    ({"waf_ip_requests_per_5min": 50}, "waf_ip_requests_per_5min must be a whole number"),
+    ({"waf_ip_requests_per_5min": True}, "waf_ip_requests_per_5min must be a whole number"),
+    ({"manage_api_gateway_log_role": "yes"}, "manage_api_gateway_log_role must be true"),
 ])
 def test_a_wrong_brand_config_is_refused(changes, message):
     with pytest.raises(brand_configs.BrandError, match=message):
