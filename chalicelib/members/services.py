@@ -9,6 +9,8 @@ from chalicelib.errors import DomainError
 from chalicelib.members import loyalty, points, sessions, tags
 from chalicelib.members import program as loyalty_program
 from chalicelib.members.models import Member, PhoneClaim, WeChatIdentity
+from chalicelib.members.privacy import phone_seen_by
+from chalicelib.members.reading import get_member  # noqa: F401 (the one way to read a member)
 
 # Older versions stored WeChat's session_key on the identity; a login removes it.
 _OLD_SESSION_KEY = Path("session_key")
@@ -34,21 +36,6 @@ def member_view(member, program=None):
         "points_balance": member.points_balance,
         "created_at": member.created_at.isoformat(),
     }
-
-
-def masked_phone(phone):
-    """138****5678: enough to recognise a member at the till, not to call or copy them."""
-    if not phone:
-        return phone
-    if len(phone) <= 7:
-        return "*" * len(phone)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-
-
-def phone_seen_by(viewer, phone):
-    """A member's phone as a staff member sees it: brand admins in full (they find members by
-    phone), store staff (guides, clerks, managers) masked."""
-    return phone if viewer.role == "admin" else masked_phone(phone)
 
 
 def member_view_for_staff(member, viewer, program=None):
@@ -132,18 +119,6 @@ def bind_phone(member_id, code, wechat, clock=system_clock):
 
     member = bind(member_id, wechat.phone_number(code), clock)
     return {**sessions.start(member.member_id, clock), "member": member_view(member)}
-
-
-def get_member(member_id):
-    """The member, following a merge: a WeChat-only record merged into an imported member
-    answers with the member it became."""
-    try:
-        member = Member.get(member_id, consistent_read=True)
-        if member.merged_into:
-            member = Member.get(member.merged_into, consistent_read=True)
-        return member
-    except DoesNotExist:
-        raise DomainError("not_found", "No such member.") from None
 
 
 def points_page(member_id, limit, cursor):

@@ -119,7 +119,7 @@ def _retry_later(notification, now, error):
 def _send(notification, now, mini_program=None):
     """Sends one queued notification, at most once. Returns its status after."""
     from chalicelib.errors import DomainError
-    from chalicelib.members.services import get_member
+    from chalicelib.members.reading import get_member
 
     if notification.status != QUEUED or not _claim(notification):
         return None

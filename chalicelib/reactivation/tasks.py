@@ -4,6 +4,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.pagination import decode_cursor, page
 from chalicelib.errors import DomainError
+from chalicelib.members.privacy import phone_seen_by
 from chalicelib.reactivation.models import Task
 
 
@@ -14,12 +15,10 @@ def owner_of(guide_id, store_id):
 
 
 def task_view(task, viewer):
-    from chalicelib.members.services import phone_seen_by
-
     return {"task_id": task.task_id, "kind": task.kind, "member_id": task.member_id,
             "member_name": task.member_name, "phone": phone_seen_by(viewer, task.phone),
-            "store_id": task.store_id,
-            "guide_id": task.guide_id, "member_coupon_id": task.member_coupon_id,
+            "store_id": task.store_id, "guide_id": task.guide_id,
+            "member_coupon_id": task.member_coupon_id,
             "note": task.note, "status": task.status, "created_at": task.created_at.isoformat(),
             "done_at": task.done_at.isoformat() if task.done_at else None}
 

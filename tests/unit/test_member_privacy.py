@@ -1,7 +1,7 @@
 import pytest
 
 from chalicelib.members.importer import imported_member_id
-from chalicelib.members.services import masked_phone
+from chalicelib.members.privacy import masked_phone
 
 
 @pytest.mark.parametrize("phone, seen", [("13812345678", "138****5678"),
