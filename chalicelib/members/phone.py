@@ -1,7 +1,9 @@
 """Binding a phone number. A phone belongs to one member; when a WeChat member binds the phone
 of a member imported from the store's POS/CRM, the two become one: the imported member takes
 the WeChat identity (keeping its points, level and store) and the WeChat-only record points
-to it. The merge is one transaction, so it happens once however many requests race."""
+to it. The merge is one transaction, so it happens once however many requests race; it leaves
+a members_merged event in that transaction, whose subscribers carry the WeChat record's points
+(one transaction for both members) and growth across, until they have."""
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.core.clock import clock as system_clock
@@ -27,7 +29,10 @@ def _claim_for(member, phone):
                       condition=Member.phone.does_not_exist())
 
 
-def _merge(wechat_member, imported):
+def _merge(wechat_member, imported, now):
+    from chalicelib.db import events
+    from chalicelib.jobs.subscribers import MEMBERS_MERGED
+
     with transaction() as writes:
         writes.update(WeChatIdentity(wechat_member.openid),
                       actions=[WeChatIdentity.member_id.set(imported.member_id)],
@@ -40,24 +45,34 @@ def _merge(wechat_member, imported):
         writes.update(imported, actions=takes, condition=Member.openid.does_not_exist())
         writes.update(wechat_member, actions=[Member.merged_into.set(imported.member_id)],
                       condition=Member.merged_into.does_not_exist())
+        events.add_in(writes, MEMBERS_MERGED, now, merged=wechat_member.member_id,
+                      into=imported.member_id)
 
 
-def _carry_over_loyalty(wechat_member, imported, clock):
-    """Points and growth the WeChat-only record earned before the merge move across, once."""
-    from chalicelib.members import loyalty, points
+def merged_members(subject):
+    """The members_merged event's subscribers take (the WeChat-only record, the member it
+    became), as they are now."""
+    return (Member.get(subject["merged"], consistent_read=True),
+            Member.get(subject["into"], consistent_read=True))
 
-    if wechat_member.points_balance:
-        points.change_points(wechat_member.member_id, -wechat_member.points_balance, "merge",
-                             imported.member_id, clamp=True, clock=clock)
-        points.change_points(imported.member_id, wechat_member.points_balance, "merge",
-                             wechat_member.member_id, clock=clock)
-    if wechat_member.growth:
-        loyalty.change_growth(imported.member_id, wechat_member.growth, "merge",
-                              wechat_member.member_id, clock)
+
+def carry_over_points(merged, into, clock=system_clock):
+    """What the WeChat-only record held in points (or owed) moves across, once."""
+    from chalicelib.members import points
+
+    points.move_all(merged.member_id, into.member_id, clock)
+
+
+def carry_over_growth(merged, into, clock=system_clock):
+    from chalicelib.members import loyalty
+
+    if merged.growth:
+        loyalty.change_growth(into.member_id, merged.growth, "merge", merged.member_id, clock)
 
 
 def bind_phone(member_id, phone, clock=system_clock):
     """The member who now owns this phone: the caller, or the imported member it merged into."""
+    from chalicelib.jobs import subscribers
     from chalicelib.members.services import get_member
 
     for _ in range(ATTEMPTS):
@@ -77,8 +92,9 @@ def bind_phone(member_id, phone, clock=system_clock):
             if owner.openid:
                 raise DomainError("phone_taken",
                                   "This phone number belongs to another WeChat account.")
-            _merge(member, owner)
-            _carry_over_loyalty(member, owner, clock)
+            _merge(member, owner, clock.now())
+            subscribers.deliver(subscribers.MEMBERS_MERGED, clock, merged=member.member_id,
+                                into=owner.member_id)
             return get_member(owner.member_id)
         except TransactWriteError:
             continue  # another request changed one of these records: look again

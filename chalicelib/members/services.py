@@ -112,7 +112,7 @@ def get_member(member_id):
 
 def points_page(member_id, limit, cursor):
     member = get_member(member_id)
-    return {"balance": member.points_balance,
+    return {"balance": member.points_balance, "debt": member.points_debt or 0,
             **points.ledger_page(member.member_id, limit, cursor)}
 
 
