@@ -60,12 +60,8 @@ def change_points(member_id, delta, source, source_id, *, note=None, to_debt=Fal
         return plan_change(member, delta, source, source_id, now, program, note=note,
                            to_debt=to_debt)
 
-    return _applied(lambda: apply_once(member_id, marker, plan, now), source, source_id)
-
-
-def _applied(apply, source, source_id):
     try:
-        return {**entry_view(apply()), "applied": True}
+        return {**entry_view(apply_once(member_id, marker, plan, now)), "applied": True}
     except AlreadyApplied as repeat:
         return {"applied": False, "source": source, "source_id": source_id,
                 "delta": repeat.outcome}
