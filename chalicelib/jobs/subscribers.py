@@ -1,6 +1,7 @@
 """What follows each state change: the one table of event kinds and their subscribers, in the
-order they run (db/events.py delivers them until all have run). Names are resolved when an
-event is first delivered, so importing this costs nothing.
+order they run (db/events.py delivers them until all have run). Modules are imported when an
+event is first delivered, so importing this costs nothing (and infra's reach of a function
+follows the module names written here).
 
 Every subscriber is idempotent: a marker per source (points, growth, a guide's sale, a live
 room's figures, a contact's result, a message) or a conditional write, so it may run again
@@ -13,39 +14,39 @@ from chalicelib.core.clock import clock as system_clock
 
 ORDER_PAID, REFUND_SETTLED, MEMBERS_MERGED = "order_paid", "refund_settled", "members_merged"
 
+# kind: (the module of its subscribers, the loader of their arguments, [(name, subscriber)])
 _KINDS = {
-    ORDER_PAID: ("chalicelib.checkout.payments:paid_order", [
-        ("loyalty", "chalicelib.checkout.payments:earn_loyalty"),
-        ("group", "chalicelib.checkout.payments:fill_group"),
-        ("live_figures", "chalicelib.checkout.payments:count_live_sale"),
-        ("reactivation", "chalicelib.checkout.payments:count_reactivation"),
-        ("commissions", "chalicelib.checkout.payments:record_commissions"),
-        ("notification", "chalicelib.checkout.payments:tell_paid"),
+    ORDER_PAID: ("chalicelib.checkout.payments", "paid_order", [
+        ("loyalty", "earn_loyalty"),
+        ("group", "fill_group"),
+        ("live_figures", "count_live_sale"),
+        ("reactivation", "count_reactivation"),
+        ("commissions", "record_commissions"),
+        ("notification", "tell_paid"),
     ]),
-    REFUND_SETTLED: ("chalicelib.checkout.refunds:settled_refund", [
-        ("loyalty", "chalicelib.checkout.refunds:take_back_loyalty"),
-        ("commissions", "chalicelib.checkout.refunds:take_back_commissions"),
-        ("notification", "chalicelib.checkout.refunds:tell_refunded"),
+    REFUND_SETTLED: ("chalicelib.checkout.refunds", "settled_refund", [
+        ("loyalty", "take_back_loyalty"),
+        ("commissions", "take_back_commissions"),
+        ("notification", "tell_refunded"),
     ]),
-    MEMBERS_MERGED: ("chalicelib.members.phone:merged_members", [
-        ("points", "chalicelib.members.phone:carry_over_points"),
-        ("growth", "chalicelib.members.phone:carry_over_growth"),
+    MEMBERS_MERGED: ("chalicelib.members.phone", "merged_members", [
+        ("points", "carry_over_points"),
+        ("growth", "carry_over_growth"),
     ]),
 }
-
-
-def _resolve(name):
-    module, _, function = name.partition(":")
-    return getattr(import_module(module), function)
 
 
 @lru_cache(maxsize=1)
 def kinds():
     from chalicelib.db.events import Kind
 
-    return {kind: Kind(_resolve(load), tuple((name, _resolve(subscriber))
-                                             for name, subscriber in subscribers))
-            for kind, (load, subscribers) in _KINDS.items()}
+    resolved = {}
+    for kind, (module_name, load, subscribers) in _KINDS.items():
+        module = import_module(module_name)
+        resolved[kind] = Kind(getattr(module, load),
+                              tuple((name, getattr(module, function))
+                                    for name, function in subscribers))
+    return resolved
 
 
 def deliver(kind, clock=system_clock, **subject):
