@@ -26,6 +26,7 @@ STATUS_BY_CODE = {
     "order_not_shippable": 409,
     "refund_not_allowed": 409,
     "nothing_to_refund": 409,
+    "refund_in_progress": 409,  # the goods stay until the order's refund has settled
     "sold_out": 409,
     "flash_sale_not_live": 409,
     "flash_sale_limit": 409,

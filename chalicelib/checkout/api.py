@@ -164,18 +164,9 @@ def cancel_order(call):
        summary="Refund my whole order while it is not yet shipped or picked up")
 def refund_my_order(call):
     from chalicelib.checkout import orders, refunds
-    from chalicelib.errors import DomainError
 
     order = orders.get_own(call.member_id, call.params["order_id"])
-    if order.status != orders.PAID:
-        raise DomainError("refund_not_allowed", "Once an order is shipped or picked up, the "
-                                                "store refunds it.")
-    if order.group_id:
-        from chalicelib.groups import life
-
-        life.leave(order)  # a seat in a group still filling is free again
-    return refunds.refund_view(refunds.request(order.order_id, None, call.body["reason"],
-                                               call.member_id))
+    return refunds.refund_view(refunds.by_shopper(order, call.body["reason"]))
 
 
 @route(bp, "/orders/{order_id}/refunds", auth=MEMBER, response=schemas.REFUNDS,
@@ -210,7 +201,8 @@ STORE_MANAGER = staff("store_manager", store_param="store_id")
 
 
 @route(bp, "/stores/{store_id}/pickups", "POST", auth=STORE_COUNTER, body=schemas.PICKUP,
-       response=schemas.ORDER, summary="Hand a paid pickup order over against its code")
+       response=schemas.ORDER, error_codes=["refund_in_progress"],
+       summary="Hand a paid pickup order over against its code")
 def redeem_pickup(call):
     from chalicelib.checkout import fulfilment, orders
 
@@ -239,7 +231,8 @@ def store_order(call):
 
 
 @route(bp, "/stores/{store_id}/orders/{order_id}/ship", "POST", auth=STORE_COUNTER,
-       body=schemas.SHIPMENT, response=schemas.ORDER, error_codes=["order_not_shippable"],
+       body=schemas.SHIPMENT, response=schemas.ORDER,
+       error_codes=["order_not_shippable", "refund_in_progress"],
        summary="Mark a paid delivery order shipped")
 def ship_order(call):
     from chalicelib.checkout import fulfilment, orders
@@ -282,3 +275,27 @@ def store_order_refunds(call):
 
     order = fulfilment.store_order(call.params["store_id"], call.params["order_id"])
     return {"refunds": refunds.of_order(order.order_id)}
+
+
+@route(bp, "/stores/{store_id}/orders/{order_id}/refunds/{refund_id}/returned", "POST",
+       auth=STORE_COUNTER, response=schemas.REFUND, error_codes=["refund_in_progress"],
+       summary="Confirm that the goods of a refund of handed-over goods came back (they are "
+               "stock again, once)")
+def refund_goods_returned(call):
+    from chalicelib.checkout import fulfilment, refunds
+
+    order = fulfilment.store_order(call.params["store_id"], call.params["order_id"])
+    return refunds.refund_view(refunds.confirm_return(order, call.params["refund_id"],
+                                                      call.member_id))
+
+
+@route(bp, "/stores/{store_id}/orders/{order_id}/refunds/{refund_id}/resolution", "POST",
+       auth=STORE_MANAGER, body=schemas.REFUND_RESOLUTION, response=schemas.REFUND,
+       summary="Resolve a refund WeChat could not pay out (CHANGE): settled by hand on the "
+               "merchant platform, or released to be refunded again")
+def resolve_refund(call):
+    from chalicelib.checkout import fulfilment, refunds
+
+    order = fulfilment.store_order(call.params["store_id"], call.params["order_id"])
+    return refunds.refund_view(refunds.resolve(order, call.params["refund_id"],
+                                               call.body["outcome"], call.member_id))

@@ -1,6 +1,8 @@
 """Handing paid orders over. A pickup order gets a 6-digit code for its store with its
 payment; staff of that store hand the goods over against it, once. Delivery and cloud-shelf
-orders are marked shipped, then delivered, by the store's staff."""
+orders are marked shipped, then delivered, by the store's staff. Neither handover happens
+while a refund of the order is in flight (the order's count of them is 0 in the handover's
+condition): the goods stay until the refund has settled either way."""
 import secrets
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
@@ -8,8 +10,10 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from chalicelib.checkout.models import Order, PickupCode
 from chalicelib.checkout.orders import COMPLETED, PAID, SHIPPED
 from chalicelib.core.clock import clock as system_clock
-from chalicelib.db.base import transaction
+from chalicelib.db.base import transaction, unchanged
 from chalicelib.errors import DomainError
+
+NO_REFUND_IN_FLIGHT = unchanged(Order.refunds_in_flight, 0)
 
 
 def new_code(order):
@@ -43,7 +47,7 @@ def write_with_pickup_code(order, actions, condition, with_code=True, also_in=No
             return True
         except TransactWriteError as error:
             codes = cancellation_codes(error)
-            if codes[0] == "ConditionalCheckFailed":
+            if codes[:1] == ["ConditionalCheckFailed"]:
                 return False
             if "ConditionalCheckFailed" not in codes:  # lost a race: wait a little
                 time.sleep(random.uniform(0, 0.005 * 2 ** attempt))
@@ -73,12 +77,21 @@ def redeem(store_id, code, staff_id, clock=system_clock):
             writes.update(order, actions=[Order.status.set(COMPLETED),
                                           Order.completed_at.set(clock.now()),
                                           Order.completed_by.set(staff_id)],
-                          condition=(Order.status == PAID) & (Order.store_id == store_id))
+                          condition=(Order.status == PAID) & (Order.store_id == store_id)
+                          & NO_REFUND_IN_FLIGHT)
     except TransactWriteError:
+        order.refresh(consistent_read=True)
+        _refuse_if_refund_in_flight(order)
         raise DomainError("not_found", "No order waits for pickup with this code here.") \
             from None
     order.refresh()
     return order
+
+
+def _refuse_if_refund_in_flight(order):
+    if order.status == PAID and order.refunds_in_flight:
+        raise DomainError("refund_in_progress", "A refund of this order is in progress: "
+                                                "keep the goods until it has settled.")
 
 
 def store_order(store_id, order_id):
@@ -91,16 +104,20 @@ def store_order(store_id, order_id):
     return order
 
 
-def _move(store_id, order_id, from_status, actions, verb):
+def _move(store_id, order_id, from_status, actions, verb, condition=None):
     order = store_order(store_id, order_id)
     if order.fulfilment == "pickup":
         raise DomainError("order_not_shippable", "A pickup order is handed over with its code.")
+    moves = Order.status == from_status
+    if condition is not None:
+        moves &= condition
     try:
-        order.update(actions=actions, condition=Order.status == from_status)
+        order.update(actions=actions, condition=moves)
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
         order.refresh(consistent_read=True)
+        _refuse_if_refund_in_flight(order)
         raise DomainError("order_not_shippable",
                           f"This order is {order.status.lower()}: it cannot be {verb}.") \
             from None
@@ -116,7 +133,8 @@ def ship(store_id, order_id, delivery, staff_id, clock=system_clock):
 
     order = _move(store_id, order_id, PAID,
                   [Order.status.set(SHIPPED), Order.shipped_at.set(clock.now()),
-                   Order.delivery.set({**delivery, "shipped_by": staff_id})], "shipped")
+                   Order.delivery.set({**delivery, "shipped_by": staff_id})], "shipped",
+                  NO_REFUND_IN_FLIGHT)
     hooks.shipped(order, clock)  # queued once per order; never raises
     return order
 

@@ -36,9 +36,9 @@ def _release(order, reason, now):
     back."""
     from chalicelib.catalog import stock
     from chalicelib.members import points
-    from chalicelib.members.models import Member
+    from chalicelib.members.services import get_member
 
-    member = Member.get(order.member_id, consistent_read=True) if order.points_used else None
+    member = get_member(order.member_id) if order.points_used else None
     with transaction() as writes:
         writes.update(order, actions=[Order.status.set(CLOSED), Order.closed_at.set(now),
                                       Order.close_reason.set(reason),

@@ -142,6 +142,7 @@ class Order(Model):
     paid_at = UTCDateTimeAttribute(null=True)
     transaction_id = UnicodeAttribute(null=True)
     points_earned = NumberAttribute(null=True)
+    growth_earned = NumberAttribute(null=True)
     commissions = JSONAttribute(null=True)  # [{"guide_id", "tier"}], once paid
     pickup_code = UnicodeAttribute(null=True)
     shipped_at = UTCDateTimeAttribute(null=True)
@@ -153,6 +154,10 @@ class Order(Model):
     refund_count = NumberAttribute(default=0)  # refunds asked for, failed ones included
     refunded_quantities = JSONAttribute(null=True)  # {sku_id: units} claimed by refunds
     refunded_fen = NumberAttribute(default=0)
+    # Goods refunds claimed and not settled (REQUESTED, PROCESSING, CHANGE): while any is,
+    # the goods are not handed over (redeem and ship are conditioned on 0).
+    refunds_in_flight = NumberAttribute(default=0)
+    refunded_goods_fen = NumberAttribute(default=0)  # the goods of refunds that succeeded
     flash_sale_id = UnicodeAttribute(null=True)
     hot_takes = JSONAttribute(null=True)  # {shard: units}: where its hot stock came from
     group_id = UnicodeAttribute(null=True)
@@ -165,8 +170,9 @@ class Order(Model):
 
 
 class OpenRefunds(GlobalSecondaryIndex):
-    """Sparse: refunds WeChat has not finished, by the day they were asked for (UTC), for the
-    job that asks WeChat how they stand."""
+    """Sparse: refunds WeChat has not finished, by the day (UTC) they were asked for or last
+    asked about, for the job that asks WeChat how they stand: each check moves a refund still
+    open to that day, so the job reads only the days since its last run."""
 
     class Meta:
         index_name = "open-by-day"
@@ -186,7 +192,9 @@ class Refund(Model):
     order_id = UnicodeAttribute(hash_key=True)
     refund_id = UnicodeAttribute(range_key=True)
     kind = UnicodeAttribute()  # goods | late_payment
-    status = UnicodeAttribute()  # REQUESTED → PROCESSING → SUCCESS | FAILED
+    # REQUESTED → PROCESSING → SUCCESS | FAILED, or CHANGE (WeChat could not pay it out: the
+    # units stay claimed until staff record it settled by hand or released).
+    status = UnicodeAttribute()
     lines = JSONAttribute(default=list)  # [{"sku_id", "quantity", "refund_fen"}]
     refund_fen = NumberAttribute()
     delivery_fee_fen = NumberAttribute(default=0)
@@ -197,6 +205,13 @@ class Refund(Model):
     requested_at = UTCDateTimeAttribute()
     wechat_status = UnicodeAttribute(null=True)
     settled_at = UTCDateTimeAttribute(null=True)
+    in_flight_counted = BooleanAttribute(null=True)  # in the order's refunds_in_flight
+    refunded_goods_before = NumberAttribute(null=True)  # the order's, when this one succeeded
+    # Goods already handed over come back before they are stock again: awaited → returned.
+    goods_return = UnicodeAttribute(null=True)
+    returned_at = UTCDateTimeAttribute(null=True)
+    returned_by = UnicodeAttribute(null=True)
+    resolved_by = UnicodeAttribute(null=True)  # who settled or released a CHANGE refund
     open_day = UnicodeAttribute(null=True)
     open_refunds = OpenRefunds()
 

@@ -83,9 +83,9 @@ def _breakdown(member, request, now):
 
 
 def member_of(member_id):
-    from chalicelib.members.models import Member
+    from chalicelib.members.services import get_member
 
-    return Member.get(member_id, consistent_read=True)
+    return get_member(member_id)
 
 
 def preview(member_id, request, clock=system_clock):

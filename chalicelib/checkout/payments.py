@@ -2,11 +2,11 @@
 payment sets off.
 
 An order moves PENDING_PAYMENT → PAID in one conditional update, whoever gets there first:
-the notify, a repeat of it, or reconciliation asking WeChat. Whatever a payment sets off
-(points, growth, the guide's commission, the pickup code) is written once per order however
-many times it runs, so every path that sees the order paid runs it all again safely: a
-notify that failed half-way is finished by WeChat's retry. Money paid for an order that
-had already closed is refunded.
+the notify, a repeat of it, or reconciliation asking WeChat. The same transaction writes the
+order_paid event; its subscribers (points, growth, the guides' commissions, the group, the
+live room's figures, reactivation results, the message: jobs/subscribers.py) each run once
+per order, right after, and whatever failed runs again from the events job or from the next
+path that sees the order paid. Money paid for an order that had already closed is refunded.
 """
 from chalicelib.checkout.models import Order
 from chalicelib.checkout.orders import CLOSED, PAID, PENDING_PAYMENT, get_own
@@ -100,16 +100,21 @@ def on_notify(xml, pay=None, clock=system_clock):
 
 def _mark_paid(order, transaction_id, now):
     """PENDING_PAYMENT → PAID in one transaction, with the pickup code for a pickup order
-    (unless it waits for its group) and the member's holds given back. False if the order
-    was no longer pending."""
+    (unless it waits for its group), the member's holds given back and the order_paid event.
+    False if the order was no longer pending."""
     from chalicelib.checkout import fulfilment, holds
+    from chalicelib.db import events
+    from chalicelib.jobs.subscribers import ORDER_PAID
+
+    def also_in(writes):
+        holds.release_in(writes, order)
+        events.add_in(writes, ORDER_PAID, now, order_id=order.order_id)
 
     with_code = order.fulfilment == "pickup" and not order.awaiting_group
     return fulfilment.write_with_pickup_code(
         order, [Order.status.set(PAID), Order.paid_at.set(now),
                 Order.transaction_id.set(transaction_id), Order.pending_minute.remove()],
-        Order.status == PENDING_PAYMENT, with_code,
-        also_in=lambda writes: holds.release_in(writes, order))
+        Order.status == PENDING_PAYMENT, with_code, also_in=also_in)
 
 
 def record_payment(order, transaction_id, pay, clock=system_clock):
@@ -124,6 +129,7 @@ def record_payment(order, transaction_id, pay, clock=system_clock):
         refunds.refund_late_payment(order, pay, clock)
         return order
     after_payment(order, clock)
+    order.refresh(consistent_read=True)
     return order
 
 
@@ -133,34 +139,68 @@ def goods_paid_fen(order):
 
 
 def after_payment(order, clock=system_clock):
-    """Points and growth, the guides' commissions: each once per order."""
-    from chalicelib.guides import attribution
+    """Runs what the payment sets off and has not run yet (its order_paid event's
+    subscribers). Never raises: what fails is tried again."""
+    from chalicelib.jobs import subscribers
+
+    return subscribers.deliver(subscribers.ORDER_PAID, clock, order_id=order.order_id)
+
+
+# The order_paid event's subscribers (jobs/subscribers.py), each once per order.
+
+def paid_order(subject):
+    return (Order.get(subject["order_id"], consistent_read=True),)
+
+
+def earn_loyalty(order, clock=system_clock):
+    """Points and growth; the order keeps what it earned for its refunds."""
     from chalicelib.members import loyalty
 
-    paid_fen = goods_paid_fen(order)
-    earned = loyalty.on_order_paid(order.member_id, order.order_id, paid_fen, clock)
-    if order.points_earned is None:
-        order.update(actions=[Order.points_earned.set(earned)])
+    earned = loyalty.on_order_paid(order.member_id, order.order_id, goods_paid_fen(order),
+                                   clock)
+    if order.points_earned is None or order.growth_earned is None:
+        order.update(actions=[Order.points_earned.set(earned["points"]),
+                              Order.growth_earned.set(earned["growth"])])
+
+
+def fill_group(order, clock=system_clock):
     if order.group_id:
         from chalicelib.groups import life
 
         life.on_paid(order, clock)
+
+
+def count_live_sale(order, clock=system_clock):
     if order.live_session_id:
         from chalicelib.live import figures
 
         figures.on_paid(order)
+
+
+def count_reactivation(order, clock=system_clock):
     from chalicelib.reactivation import results
 
     results.on_paid(order, clock)  # a contact's result, once per contact
-    if order.guide_id:
-        earners = attribution.record_order(order.guide_id, order.order_id, order.member_id,
-                                           order.store_id, order.channel, paid_fen,
-                                           order.paid_at)
-        if order.commissions is None:
-            order.update(actions=[Order.commissions.set(earners)])
+
+
+def record_commissions(order, clock=system_clock):
+    """The guides' commissions (the order's guide, and their recruiter)."""
+    from chalicelib.guides import attribution
+
+    if not order.guide_id:
+        return
+    earners = attribution.record_order(order.guide_id, order.order_id, order.member_id,
+                                       order.store_id, order.channel, goods_paid_fen(order),
+                                       order.paid_at)
+    if order.commissions is None:
+        order.update(actions=[Order.commissions.set(earners)])
+
+
+def tell_paid(order, clock=system_clock):
     from chalicelib.notify import hooks
 
-    hooks.order_paid(order, clock)  # queued once per order; never raises
+    if hooks.order_paid(order, clock) is None:
+        raise RuntimeError("the payment message could not be queued")
 
 
 def reconcile(order, pay=None, clock=system_clock):

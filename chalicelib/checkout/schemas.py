@@ -218,18 +218,31 @@ REFUND = {
     "properties": {
         "refund_id": {"type": "string"}, "order_id": {"type": "string"},
         "kind": {"enum": ["goods", "late_payment"]},
-        "status": {"enum": ["REQUESTED", "PROCESSING", "SUCCESS", "FAILED"],
+        "status": {"enum": ["REQUESTED", "PROCESSING", "SUCCESS", "FAILED", "CHANGE"],
                    "description": "REQUESTED: WeChat has not accepted it yet (asked again "
                                   "every few minutes); PROCESSING: accepted, money on its "
-                                  "way"},
+                                  "way; CHANGE: WeChat could not pay it out, the store "
+                                  "resolves it"},
         "lines": {"type": "array", "items": {"type": "object", "properties": {
             "sku_id": {"type": "string"}, "quantity": {"type": "integer"},
             "refund_fen": {"type": "integer"}}}},
         "refund_fen": {"type": "integer"}, "delivery_fee_fen": {"type": "integer"},
         "points": {"type": "integer"}, "reason": {"type": ["string", "null"]},
         "requested_at": {"type": "string"}, "settled_at": {"type": ["string", "null"]},
+        "goods_return": {"enum": ["awaited", "returned", None],
+                         "description": "goods already handed over: awaited back, then "
+                                        "returned (stock again) when staff confirm it"},
     },
     "required": ["refund_id", "order_id", "status", "refund_fen"],
+}
+
+REFUND_RESOLUTION = {
+    "type": "object",
+    "properties": {"outcome": {"enum": ["settled", "released"],
+                               "description": "settled: the money was re-sent by hand; "
+                                              "released: the units may be refunded again"}},
+    "required": ["outcome"],
+    "additionalProperties": False,
 }
 
 REFUNDS = {"type": "object", "properties": {"refunds": {"type": "array", "items": REFUND}},

@@ -2,6 +2,8 @@
 import time
 from datetime import datetime, timezone
 
+MINUTE = "%Y-%m-%dT%H:%M"  # a minute as an index key (UTC): such keys sort as the minutes do
+
 
 class SystemClock:
     def now(self):

@@ -6,6 +6,7 @@ def all_models():
                                            StoreStock)
     from chalicelib.checkout import models as checkout
     from chalicelib.checkout.holds import PendingHold
+    from chalicelib.db.events import Event
     from chalicelib.flash import models as flash
     from chalicelib.groups import models as groups
     from chalicelib.hotstock import StockShard
@@ -28,7 +29,7 @@ def all_models():
             groups.GroupBuy, groups.Group, groups.GroupSeat,
             groups.GroupBuyPurchases, PromotionListing, live.LiveSession, live.LiveFigures,
             live.LiveMark, notify.SendCredit, notify.Notification,
-            reactivation.Contact, reactivation.Task, reactivation.DayFigures]
+            reactivation.Contact, reactivation.Task, reactivation.DayFigures, Event]
 
 
 def _add_missing_indexes(model):

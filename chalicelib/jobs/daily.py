@@ -12,18 +12,31 @@ from chalicelib.members.models import BrandSetting
 CATCH_UP_DAYS = 31
 
 
-def _days_to_cover(job, today):
+def last_day(job):
+    """The day a job's cursor (a BrandSetting) names, or None before its first run."""
     try:
-        last = date.fromisoformat(json.loads(BrandSetting.get(f"job:{job}").document)["last_day"])
+        return date.fromisoformat(json.loads(BrandSetting.get(f"job:{job}").document)
+                                  ["last_day"])
     except DoesNotExist:
-        last = today - timedelta(days=1)
-    first = max(last + timedelta(days=1), today - timedelta(days=CATCH_UP_DAYS))
-    return [first + timedelta(days=n) for n in range((today - first).days + 1)]
+        return None
+
+
+def cover_day(job, day, now):
+    BrandSetting(f"job:{job}", document=json.dumps({"last_day": day.isoformat()}),
+                 updated_at=now).save()
+
+
+def days(first, last):
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _days_to_cover(job, today):
+    last = last_day(job) or today - timedelta(days=1)
+    return days(max(last + timedelta(days=1), today - timedelta(days=CATCH_UP_DAYS)), today)
 
 
 def _covered(job, day, clock):
-    BrandSetting(f"job:{job}", document=json.dumps({"last_day": day.isoformat()}),
-                 updated_at=clock.now()).save()
+    cover_day(job, day, clock.now())
 
 
 def expire_points(clock=system_clock):

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from pynamodb.exceptions import DoesNotExist
 
-MINUTE = "%Y-%m-%dT%H:%M"
+from chalicelib.core.clock import MINUTE
 
 
 def minutes(first, last):

@@ -26,6 +26,13 @@ def orders_minute(event):
     lifecycle.run_minute_job()
 
 
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="events")
+def events(event):
+    from chalicelib.jobs import subscribers
+
+    subscribers.run_job()
+
+
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="refunds")
 def refunds_follow_up(event):
     from chalicelib.checkout import refunds

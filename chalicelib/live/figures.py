@@ -4,8 +4,8 @@ conversion (buyers / viewers).
 One item per session holds the counters. Each is moved in a transaction whose first item is
 a mark that may be written once (the viewer, the paid order, the buyer), so a repeated
 enter, a repeated pay notify or reconciliation finding the order paid counts nothing more.
-The order's own counters and its buyer's are two transactions: a notify that fails between
-them is finished by WeChat's retry (after_payment runs on every notify).
+The order's own counters and its buyer's are two transactions: a failure between them is
+finished when the order_paid event is delivered again.
 """
 import random
 import time

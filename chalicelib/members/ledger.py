@@ -53,21 +53,29 @@ def add_change(writes, member, marker_key, change, now):
 
 def apply_once(member_id, marker_key, plan, now):
     """plan(member) -> Change. Returns the change's result; AlreadyApplied if the marker exists."""
+    return apply_once_together([member_id], [marker_key], lambda members: [plan(members[0])],
+                               now)[0]
+
+
+def apply_once_together(member_ids, marker_keys, plan, now):
+    """Changes several members at once (a merge moves points from one to another): plan(the
+    members as read) -> a Change for each; all of them and their markers in one transaction.
+    Returns the changes' results; AlreadyApplied if the first marker exists."""
     for attempt in range(MAX_ATTEMPTS):
-        marker = _marker(marker_key)
+        marker = _marker(marker_keys[0])
         if marker is not None:
             raise AlreadyApplied(marker)
-        member = Member.get(member_id, consistent_read=True)
-        change = plan(member)
+        members = [Member.get(member_id, consistent_read=True) for member_id in member_ids]
+        changes = plan(members)
         try:
             with transaction() as writes:
-                add_change(writes, member, marker_key, change, now)
-            return change.result
+                for member, marker_key, change in zip(members, marker_keys, changes):
+                    add_change(writes, member, marker_key, change, now)
+            return [change.result for change in changes]
         except TransactWriteError as error:
             codes = cancellation_codes(error)
-            if codes[1:2] == ["ConditionalCheckFailed"]:
-                raise AlreadyApplied(_marker(marker_key)) from None
             if not _RACE_LOST & set(codes):
                 raise
+            # A marker already there means another call applied it: the loop's read says so.
         time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
     raise DomainError("conflict", "The member is changing too fast; try again.")

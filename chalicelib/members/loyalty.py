@@ -1,6 +1,8 @@
 """Growth value and levels, and what a paid or refunded order does to a member's loyalty.
 
-Checkout calls on_order_paid / on_order_refunded; each is safe to call more than once.
+Checkout calls on_order_paid / on_order_refunded; each is safe to call more than once. Both
+act on the member the order's member became (a merge), under markers of the order's member,
+so a call repeated across a merge still applies once.
 """
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.db.base import unchanged
@@ -10,52 +12,82 @@ from chalicelib.members.ledger import AlreadyApplied, Change, apply_once
 from chalicelib.members.models import Member
 
 
-def change_growth(member_id, delta, source, source_id, clock=system_clock, program=None):
-    """Adds growth once for this source (never below 0) and recomputes the level.
-    Returns the new level code, or None if this source had already changed growth."""
+def change_growth(member_id, delta, source, source_id, clock=system_clock, program=None, *,
+                  marker_member_id=None, also=()):
+    """Adds growth once for this source (never below 0) and recomputes the level; `also`:
+    more of the member's actions to write with it. Returns the growth it added (negative: took),
+    the same on a repeat."""
     now = clock.now()
     program = program or loyalty_program.current()
 
     def plan(member):
         growth = max(0, member.growth + delta)
         level = rules.level_for(growth, program, member.assigned_level)["code"]
-        return Change([Member.growth.set(growth), Member.level.set(level)],
-                      unchanged(Member.growth, member.growth), result=level)
+        return Change([Member.growth.set(growth), Member.level.set(level), *also],
+                      unchanged(Member.growth, member.growth), result=growth - member.growth,
+                      outcome=growth - member.growth)
 
+    marker = f"growth#{marker_member_id or member_id}#{source}#{source_id}"
     try:
-        return apply_once(member_id, f"growth#{member_id}#{source}#{source_id}", plan, now)
-    except AlreadyApplied:
-        return None
+        return apply_once(member_id, marker, plan, now)
+    except AlreadyApplied as repeat:
+        return repeat.outcome
 
 
 def current_level(member, program):
     return rules.level_for(member.growth, program, member.assigned_level)
 
 
+def _holder(member_id):
+    """The member who holds the loyalty of `member_id` (the member it was merged into)."""
+    from chalicelib.members.services import get_member
+
+    return get_member(member_id)
+
+
 def on_order_paid(member_id, order_id, paid_fen, clock=system_clock):
-    """Growth and points for a paid order, and the member's activity for computed tags.
-    Returns the points earned, which the order keeps for a later refund."""
+    """Points and growth for a paid order, and the member's activity for computed tags.
+    Returns {"points", "growth"}: what the order earned, which it keeps for its refunds."""
     program = loyalty_program.current()
+    holder = _holder(member_id)
     # Points first, at the level the member had before this order's growth.
-    level = current_level(Member.get(member_id, consistent_read=True), program)
-    earned = rules.points_for_payment(paid_fen, level, program)
+    earned = rules.points_for_payment(paid_fen, current_level(holder, program), program)
     if earned:
-        earned = points.change_points(member_id, earned, "order", order_id, clock=clock,
-                                      program=program)["delta"]
-    if change_growth(member_id, rules.growth_for_payment(paid_fen, program), "order", order_id,
-                     clock, program) is not None:
-        tags.record_order(member_id, order_id, paid_fen, clock)
-    return earned
+        earned = points.change_points(holder.member_id, earned, "order", order_id, clock=clock,
+                                      program=program, marker_member_id=member_id)["delta"]
+    growth = change_growth(holder.member_id, rules.growth_for_payment(paid_fen, program),
+                           "order", order_id, clock, program, marker_member_id=member_id,
+                           also=tags.order_counted(paid_fen, clock.now()))
+    tags.record_activity(holder.member_id, clock)
+    return {"points": earned, "growth": growth}
 
 
-def on_order_refunded(member_id, order_id, refund_id, refunded_fen, paid_fen, points_earned,
-                      clock=system_clock):
-    """Takes back the growth and the share of the order's points that the refunded amount
-    had earned (as far as those points are still there)."""
+def taken_back(earned, refunded_before_fen, refunded_fen, paid_fen):
+    """What a refund takes back of what an order earned: refunds take back, together,
+    earned × goods refunded so far / goods paid (rounded down), so the refunds of all an
+    order's goods take back exactly what it earned."""
+    if not paid_fen:
+        return 0
+    return (earned * (refunded_before_fen + refunded_fen) // paid_fen
+            - earned * refunded_before_fen // paid_fen)
+
+
+def on_order_refunded(member_id, refund_id, refunded_before_fen, refunded_fen, paid_fen,
+                      earned, clock=system_clock, note=None):
+    """Takes back the growth and the points the refunded goods had earned (earned: the
+    order's {"points", "growth"}; growth None: an order paid before orders kept it); what the
+    balance lacks of the points is owed (a debt)."""
     program = loyalty_program.current()
-    change_growth(member_id, -rules.growth_for_payment(refunded_fen, program), "refund",
-                  refund_id, clock, program)
-    taken_back = points_earned * refunded_fen // paid_fen if paid_fen else 0
-    if taken_back:
-        points.change_points(member_id, -taken_back, "refund", refund_id, clamp=True,
-                             clock=clock, program=program, note=f"refund of order {order_id}")
+    holder = _holder(member_id)
+    growth_earned = earned["growth"]
+    if growth_earned is None:
+        growth_earned = rules.growth_for_payment(paid_fen, program)
+    growth = taken_back(growth_earned, refunded_before_fen, refunded_fen, paid_fen)
+    if growth:
+        change_growth(holder.member_id, -growth, "refund", refund_id, clock, program,
+                      marker_member_id=member_id)
+    earned_points = taken_back(earned["points"], refunded_before_fen, refunded_fen, paid_fen)
+    if earned_points:
+        points.change_points(holder.member_id, -earned_points, "refund", refund_id,
+                             to_debt=True, clock=clock, program=program, note=note,
+                             marker_member_id=member_id)

@@ -46,6 +46,7 @@ class Member(Model):
     blocked_at = UTCDateTimeAttribute(null=True)  # an admin blocked them: no sign-in, no session
     blocked_by = UnicodeAttribute(null=True)
     points_balance = NumberAttribute(default=0)
+    points_debt = NumberAttribute(default=0)  # taken back but not there: paid by the next credits
     points_seq = NumberAttribute(default=0)
     points_spent_total = NumberAttribute(default=0)  # every debit but expiry
     points_expired_total = NumberAttribute(default=0)
@@ -123,9 +124,11 @@ class PointsEntry(Model):
 
     member_id = UnicodeAttribute(hash_key=True)
     seq = NumberAttribute(range_key=True)
-    delta = NumberAttribute()
+    delta = NumberAttribute()  # what the member holds (balance less debt) changes by
     balance_after = NumberAttribute()
-    source = UnicodeAttribute()  # order | refund | admin | import | expiry | merge
+    debt_change = NumberAttribute(default=0)  # a credit paying debt (-), a clawback owed (+)
+    debt_after = NumberAttribute(default=0)
+    source = UnicodeAttribute()  # order | refund | admin | import | expiry | merge | …
     source_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute(null=True)  # credits only

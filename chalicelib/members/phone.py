@@ -1,7 +1,9 @@
 """Binding a phone number. A phone belongs to one member; when a WeChat member binds the phone
 of a member imported from the store's POS/CRM, the two become one: the imported member takes
 the WeChat identity (keeping its points, level and store) and the WeChat-only record points
-to it. The merge is one transaction, so it happens once however many requests race."""
+to it. The merge is one transaction, so it happens once however many requests race; it leaves
+a members_merged event in that transaction, whose subscribers carry the WeChat record's
+sessions, points (one transaction for both members) and growth across, until they have."""
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.core.clock import clock as system_clock
@@ -28,7 +30,10 @@ def _claim_for(member, phone):
                       condition=Member.phone.does_not_exist())
 
 
-def _merge(wechat_member, imported):
+def _merge(wechat_member, imported, now):
+    from chalicelib.db import events
+    from chalicelib.jobs.subscribers import MEMBERS_MERGED
+
     with transaction() as writes:
         writes.update(WeChatIdentity(wechat_member.openid),
                       actions=[WeChatIdentity.member_id.set(imported.member_id)],
@@ -43,31 +48,45 @@ def _merge(wechat_member, imported):
                       & Member.blocked_at.does_not_exist())
         writes.update(wechat_member, actions=[Member.merged_into.set(imported.member_id)],
                       condition=Member.merged_into.does_not_exist())
+        events.add_in(writes, MEMBERS_MERGED, now, merged=wechat_member.member_id,
+                      into=imported.member_id)
 
 
-def _carry_over_loyalty(wechat_member, imported, clock):
-    """Points and growth the WeChat-only record earned before the merge move across, once."""
-    from chalicelib.members import loyalty, points
+def merged_members(subject):
+    """The members_merged event's subscribers take (the WeChat-only record, the member it
+    became), as they are now."""
+    return (Member.get(subject["merged"], consistent_read=True),
+            Member.get(subject["into"], consistent_read=True))
 
-    if wechat_member.points_balance:
-        points.change_points(wechat_member.member_id, -wechat_member.points_balance, "merge",
-                             imported.member_id, clamp=True, clock=clock)
-        points.change_points(imported.member_id, wechat_member.points_balance, "merge",
-                             wechat_member.member_id, clock=clock)
-    if wechat_member.growth:
-        loyalty.change_growth(imported.member_id, wechat_member.growth, "merge",
-                              wechat_member.member_id, clock)
+
+def carry_over_sessions(merged, into, clock=system_clock):
+    """The WeChat record's sessions act for the member it became (until this has run, the
+    door still lets them act for the record, which members' reads follow to the merge)."""
+    sessions.follow_merge(merged.member_id, into.member_id)
+
+
+def carry_over_points(merged, into, clock=system_clock):
+    """What the WeChat-only record held in points (or owed) moves across, once."""
+    from chalicelib.members import points
+
+    points.move_all(merged.member_id, into.member_id, clock)
+
+
+def carry_over_growth(merged, into, clock=system_clock):
+    from chalicelib.members import loyalty
+
+    if merged.growth:
+        loyalty.change_growth(into.member_id, merged.growth, "merge", merged.member_id, clock)
 
 
 def bind_phone(member_id, phone, clock=system_clock):
     """The member who now owns this phone: the caller, or the imported member it merged into."""
+    from chalicelib.jobs import subscribers
     from chalicelib.members.services import get_member, refuse_blocked
 
     for _ in range(ATTEMPTS):
         member = get_member(member_id)
         if member.phone == phone:
-            if member.member_id != member_id:  # merged by an earlier request
-                sessions.follow_merge(member_id, member.member_id)
             return member
         if member.phone:
             raise DomainError("conflict", "This member already has another phone number.")
@@ -77,16 +96,15 @@ def bind_phone(member_id, phone, clock=system_clock):
                 _claim_for(member, phone)
                 return get_member(member.member_id)
             owner = get_member(claim.member_id)
-            if owner.openid == member.openid:  # a racing request of this member merged them
-                sessions.follow_merge(member.member_id, owner.member_id)
-                return owner
+            if owner.openid == member.openid:
+                return owner  # a racing request of this member has just merged them
             if owner.openid:
                 raise DomainError("phone_taken",
                                   "This phone number belongs to another WeChat account.")
             refuse_blocked(owner)
-            _merge(member, owner)
-            sessions.follow_merge(member.member_id, owner.member_id)
-            _carry_over_loyalty(member, owner, clock)
+            _merge(member, owner, clock.now())
+            subscribers.deliver(subscribers.MEMBERS_MERGED, clock, merged=member.member_id,
+                                into=owner.member_id)
             return get_member(owner.member_id)
         except TransactWriteError:
             continue  # another request changed one of these records: look again

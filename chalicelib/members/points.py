@@ -1,12 +1,19 @@
-"""The points ledger: append-only entries, each with the balance after it; the balance on the
-member is never negative and each source (order, refund, admin adjustment, import, expiry,
-merge) changes it at most once."""
+"""The points ledger: append-only entries, each with the balance and the debt after it; each
+source (order, refund, admin adjustment, import, expiry, merge) changes points at most once.
+
+The debt model: a clawback (a refund taking back points its order earned, a merge moving a
+debt) takes what the balance has and leaves the rest as debt; every later credit pays the
+debt first. Spending needs the balance, which is 0 whenever there is a debt. So what a member
+holds, balance − debt, is always the sum of the ledger's deltas: points earned on goods kept
+− points spent on goods kept ± adjustments − points expired.
+"""
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.db.base import unchanged
 from chalicelib.errors import DomainError
 from chalicelib.members import program as loyalty_program
 from chalicelib.members import rules
-from chalicelib.members.ledger import AlreadyApplied, Change, add_change, apply_once
+from chalicelib.members.ledger import (AlreadyApplied, Change, add_change, apply_once,
+                                       apply_once_together)
 from chalicelib.members.models import Member, PointsEntry
 
 # "checkout": points paying part of an order; "release": given back when it is not paid;
@@ -25,6 +32,8 @@ def entry_view(entry):
         "seq": entry.seq,
         "delta": entry.delta,
         "balance_after": entry.balance_after,
+        "debt_change": entry.debt_change or 0,
+        "debt_after": entry.debt_after or 0,
         "source": entry.source,
         "source_id": entry.source_id,
         "created_at": entry.created_at.isoformat(),
@@ -33,35 +42,56 @@ def entry_view(entry):
     }
 
 
-def change_points(member_id, delta, source, source_id, *, note=None, clamp=False,
-                  clock=system_clock, program=None):
+def change_points(member_id, delta, source, source_id, *, note=None, to_debt=False,
+                  clock=system_clock, program=None, marker_member_id=None):
     """Adds (delta > 0) or takes (delta < 0) points once for this source.
 
-    Taking more than the balance is refused, or with clamp takes what is there (a refund
-    reversing points already spent). Returns the ledger entry's view, with "applied": False
-    if this source had already changed the points.
+    Taking more than the balance is refused, or with to_debt (a clawback) takes what is there
+    and leaves the rest as debt. A credit pays the debt first. marker_member_id: whose marker
+    says the source was applied (the order's member, when the points go to the member it was
+    merged into). Returns the ledger entry's view, with "applied": False if this source had
+    already changed the points.
     """
-    return _change(member_id, lambda member: delta, source, source_id, note=note,
-                   clamp=clamp, clock=clock, program=program)
+    marker = marker_key(marker_member_id or member_id, source, source_id)
+    now = clock.now()
+    program = program or loyalty_program.current()
+
+    def plan(member):
+        return plan_change(member, delta, source, source_id, now, program, note=note,
+                           to_debt=to_debt)
+
+    try:
+        return {**entry_view(apply_once(member_id, marker, plan, now)), "applied": True}
+    except AlreadyApplied as repeat:
+        return {"applied": False, "source": source, "source_id": source_id,
+                "delta": repeat.outcome}
 
 
-def plan_change(member, amount, source, source_id, now, program, *, note=None, clamp=False):
+def plan_change(member, amount, source, source_id, now, program, *, note=None, to_debt=False):
     """The ledger change `amount` makes to the member as read (a Change for ledger.apply_once,
     or for ledger.add_change inside a larger transaction such as an order's)."""
     if source not in SOURCES:
         raise ValueError(f"unknown points source {source!r}")
-    if member.points_balance + amount < 0:
-        if not clamp:
-            raise DomainError("insufficient_points",
-                              f"Only {member.points_balance} points are available.")
-        amount = -member.points_balance
-    seq, balance = member.points_seq + 1, member.points_balance + amount
+    balance, debt = member.points_balance, member.points_debt or 0
+    if amount >= 0:
+        debt_change = -min(debt, amount)  # a credit pays the debt first
+    elif balance + amount >= 0:
+        debt_change = 0
+    elif to_debt:
+        debt_change = -amount - balance  # what the balance lacks is owed
+    else:
+        raise DomainError("insufficient_points", f"Only {balance} points are available.")
+    balance, debt = balance + amount + debt_change, debt + debt_change
+    seq = member.points_seq + 1
     entry = PointsEntry(member.member_id, seq, delta=amount, balance_after=balance,
-                        source=source, source_id=source_id, created_at=now, note=note)
+                        debt_change=debt_change, debt_after=debt, source=source,
+                        source_id=source_id, created_at=now, note=note)
     if amount > 0:
         entry.expires_at = rules.credit_expiry(now, program)
         entry.expiry_day = entry.expires_at.strftime("%Y-%m-%d")
     actions = [Member.points_balance.set(balance), Member.points_seq.set(seq)]
+    if debt_change:
+        actions.append(Member.points_debt.set(debt))
     if amount < 0:
         total = Member.points_expired_total if source == EXPIRY else Member.points_spent_total
         actions.append(total.add(-amount))
@@ -77,21 +107,30 @@ def change_in(writes, member, amount, source, source_id, now, *, note=None):
     add_change(writes, member, marker_key(member.member_id, source, source_id), change, now)
 
 
-def _change(member_id, delta_for, source, source_id, *, note, clamp, clock, program):
-    """delta_for(member as read) gives the change, so a retry after a lost race recomputes it."""
+def move_all(from_id, into_id, clock=system_clock):
+    """What one member holds in points (balance less debt) moves to another, once, in one
+    transaction: a merge. Returns the points moved (negative: a debt moved)."""
     now = clock.now()
-    program = program or loyalty_program.current()
+    program = loyalty_program.current()
 
-    def plan(member):
-        return plan_change(member, delta_for(member), source, source_id, now, program,
-                           note=note, clamp=clamp)
+    def plan(members):
+        source, into = members
+        held = source.points_balance - (source.points_debt or 0)
+        return [plan_change(source, -held, "merge", into_id, now, program, to_debt=True,
+                            note=f"merged into {into_id}"),
+                plan_change(into, held, "merge", from_id, now, program, to_debt=True,
+                            note=f"merged from {from_id}")]
 
+    source = Member.get(from_id, consistent_read=True)
+    if source.points_balance == 0 and not source.points_debt:
+        return 0
     try:
-        return {**entry_view(apply_once(member_id, marker_key(member_id, source, source_id),
-                                        plan, now)), "applied": True}
+        changes = apply_once_together(
+            [from_id, into_id], [marker_key(from_id, "merge", into_id),
+                                 marker_key(into_id, "merge", from_id)], plan, now)
+        return changes[1].delta
     except AlreadyApplied as repeat:
-        return {"applied": False, "source": source, "source_id": source_id,
-                "delta": repeat.outcome}
+        return -repeat.outcome
 
 
 def ledger_page(member_id, limit, cursor=None):
@@ -103,23 +142,29 @@ def ledger_page(member_id, limit, cursor=None):
                 entry_view, "entries")
 
 
+class _NothingLapsed(Exception):
+    pass
+
+
 def expire_due(member_id, clock=system_clock):
     """Lapses the points whose validity has ended and that spends have not used."""
     now = clock.now()
+    day = now.strftime("%Y-%m-%d")  # one expiry per member per day at most
     credits_expired = sum(entry.delta for entry in PointsEntry.query(
         member_id, filter_condition=(PointsEntry.delta > 0) & (PointsEntry.expires_at <= now)))
+    program = loyalty_program.current()
 
+    def plan(member):
+        lapsed = rules.expired_points_due(credits_expired, member.points_spent_total,
+                                          member.points_expired_total)
+        if not lapsed:
+            raise _NothingLapsed
+        return plan_change(member, -lapsed, EXPIRY, day, now, program, note="validity ended")
 
-    def lapsed(member):
-        return -rules.expired_points_due(credits_expired, member.points_spent_total,
-                                         member.points_expired_total)
-
-    if lapsed(Member.get(member_id, consistent_read=True)) == 0:
+    try:
+        return -apply_once(member_id, marker_key(member_id, EXPIRY, day), plan, now).delta
+    except (AlreadyApplied, _NothingLapsed):
         return 0
-    # One expiry per member per day at most; a second run of the same day changes nothing.
-    result = _change(member_id, lapsed, EXPIRY, now.strftime("%Y-%m-%d"), clock=clock,
-                     note="validity ended", clamp=False, program=None)
-    return -result["delta"] if result["applied"] else 0
 
 
 def members_with_credits_expiring_on(day):

@@ -87,7 +87,11 @@ POINTS_ENTRY = {
     "type": "object",
     "properties": {
         "seq": {"type": "integer"}, "delta": {"type": "integer"},
-        "balance_after": {"type": "integer"}, "source": {"type": "string"},
+        "balance_after": {"type": "integer"},
+        "debt_change": {"type": "integer",
+                        "description": "a credit paying debt (negative), a clawback the "
+                                       "balance could not cover (positive)"},
+        "debt_after": {"type": "integer"}, "source": {"type": "string"},
         "source_id": {"type": "string"}, "created_at": {"type": "string"},
         "expires_at": _NULLABLE_STRING, "note": _NULLABLE_STRING,
     },
@@ -96,6 +100,9 @@ POINTS_ENTRY = {
 POINTS_PAGE = {
     "type": "object",
     "properties": {"balance": {"type": "integer"},
+                   "debt": {"type": "integer",
+                            "description": "points taken back that the balance did not "
+                                           "have; the next credits pay it first"},
                    "entries": {"type": "array", "items": POINTS_ENTRY},
                    "next_cursor": _NULLABLE_STRING},
     "required": ["balance", "entries"],

@@ -123,7 +123,7 @@ def bind_phone(member_id, code, wechat, clock=system_clock):
 
 def points_page(member_id, limit, cursor):
     member = get_member(member_id)
-    return {"balance": member.points_balance,
+    return {"balance": member.points_balance, "debt": member.points_debt or 0,
             **points.ledger_page(member.member_id, limit, cursor)}
 
 

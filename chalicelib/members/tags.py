@@ -63,13 +63,25 @@ def shanghai_day(moment):
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d")
 
 
+def order_counted(paid_fen, now):
+    """A paid order's counters on the member, as actions: loyalty writes them with the order's
+    growth, so they count once."""
+    return [Member.orders_count.add(1), Member.paid_total_fen.add(paid_fen),
+            Member.last_order_at.set(now)]
+
+
 def record_order(member_id, order_id, paid_fen, clock=system_clock):
     """A paid order: the member's order counters, its activity day and the tags they imply."""
-    now = clock.now()
-    member = Member.get(member_id)
-    member.update(actions=[Member.orders_count.add(1), Member.paid_total_fen.add(paid_fen),
-                           Member.last_order_at.set(now)])
-    ActivityDay(shanghai_day(now), member_id).save()
+    Member(member_id).update(actions=order_counted(paid_fen, clock.now()))
+    record_activity(member_id, clock)
+
+
+def record_activity(member_id, clock=system_clock):
+    """The day of the member's last order and the tags their orders imply (safe to repeat)."""
+    member = Member.get(member_id, consistent_read=True)
+    if member.last_order_at is None:
+        return
+    ActivityDay(shanghai_day(member.last_order_at), member_id).save()
     current = member.tags or set()
     gained = {RECENT_BUYER} | ({TOP_SPENDER} if member.paid_total_fen >= TOP_SPENDER_FEN else set())
     if gained - current:

@@ -31,22 +31,24 @@ def _goods(order):
 
 @_never_raises
 def order_paid(order, clock=system_clock):
-    """After payment: the order paid, and a pickup order's code if it has one."""
-    service.notify(order.member_id, "order_paid",
-                   {"order_id": order.order_id, "total_fen": order.total_fen,
-                    "goods": _goods(order), "paid_at": order.paid_at or clock.now()},
-                   reason=f"order {order.order_id} paid", clock=clock,
-                   once_key=order.order_id)
-    if order.pickup_code:
-        pickup_ready(order, clock)
+    """After payment: the order paid, and a pickup order's code if it has one. Returns the
+    notification's id, None if a message could not be queued."""
+    queued = service.notify(order.member_id, "order_paid",
+                            {"order_id": order.order_id, "total_fen": order.total_fen,
+                             "goods": _goods(order), "paid_at": order.paid_at or clock.now()},
+                            reason=f"order {order.order_id} paid", clock=clock,
+                            once_key=order.order_id)
+    if order.pickup_code and pickup_ready(order, clock) is None:
+        return None
+    return queued
 
 
 @_never_raises
 def pickup_ready(order, clock=system_clock):
-    service.notify(order.member_id, "pickup_ready",
-                   {"order_id": order.order_id, "pickup_code": order.pickup_code},
-                   reason=f"order {order.order_id} ready for pickup at {order.store_id}",
-                   clock=clock, once_key=order.order_id)
+    return service.notify(order.member_id, "pickup_ready",
+                          {"order_id": order.order_id, "pickup_code": order.pickup_code},
+                          reason=f"order {order.order_id} ready for pickup at {order.store_id}",
+                          clock=clock, once_key=order.order_id)
 
 
 @_never_raises
@@ -73,11 +75,11 @@ def refund_done(refund, clock=system_clock):
     from chalicelib.checkout.models import Order
 
     order = Order.get(refund.order_id)
-    service.notify(order.member_id, "refund_done",
-                   {"order_id": order.order_id, "refund_fen": refund.refund_fen,
-                    "settled_at": refund.settled_at or clock.now()},
-                   reason=f"refund {refund.refund_id} of order {order.order_id} done",
-                   clock=clock, once_key=refund.refund_id)
+    return service.notify(order.member_id, "refund_done",
+                          {"order_id": order.order_id, "refund_fen": refund.refund_fen,
+                           "settled_at": refund.settled_at or clock.now()},
+                          reason=f"refund {refund.refund_id} of order {order.order_id} done",
+                          clock=clock, once_key=refund.refund_id)
 
 
 @_never_raises

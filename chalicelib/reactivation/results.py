@@ -25,7 +25,7 @@ def _once(contact, actions, condition, **amounts):
 
 
 def on_paid(order, clock=system_clock):
-    """Called for every paid order (payments.after_payment): one Query of the member's latest
+    """Called for every paid order (the order_paid event's subscriber): one Query of the member's latest
     contact, and nothing more for a member never contacted."""
     latest = next(iter(Contact.query(order.member_id, scan_index_forward=False, limit=1,
                                      consistent_read=True)), None)

@@ -143,3 +143,40 @@ def test_a_bad_phone_code_is_refused(client, signed_in, code):
 
     assert response.status_code == 400
     assert body_of(response)["error"]["code"] == "wechat_code_invalid"
+
+
+def test_a_merge_whose_carry_over_fails_is_finished_by_the_events_job(client, admin,
+                                                                       monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    from chalicelib.core.clock import FixedClock
+    from chalicelib.members.models import Member
+    from tests.faults import inject, touches
+
+    phone = fresh_phone()
+    import_csv(client, admin, f"phone,name,points\n{phone},陈静,800\n")
+    imported_id = body_of(client.http.get(f"/admin/members?phone={phone}",
+                                          headers=admin))["members"][0]["member_id"]
+    headers, session = sign_in(client, WeChatUser(f"merge-{phone}"))
+    wechat_only_id = session["member"]["member_id"]
+    client.http.post(f"/admin/members/{wechat_only_id}/points", headers={**admin, **JSON},
+                     body=json.dumps({"delta": 25, "reason": "welcome",
+                                      "adjustment_id": f"welcome-{phone}"}))
+    # DynamoDB fails as the points are written to the imported member.
+    failed = inject(monkeypatch, "TransactWriteItems",
+                    touches("points-ledger", member_id=imported_id))
+
+    answer = bind(client, headers, phone, 1)
+
+    assert failed and answer.status_code == 200, answer.body
+    assert body_of(answer)["member"]["member_id"] == imported_id
+    from chalicelib.jobs import subscribers
+
+    later = FixedClock(datetime.now(timezone.utc) + timedelta(minutes=10))
+    subscribers.run_job(later)
+    subscribers.run_job(later)
+
+    merged = Member.get(imported_id, consistent_read=True)
+    left = Member.get(wechat_only_id, consistent_read=True)
+    assert (merged.points_balance, left.points_balance) == (825, 0)
+    assert merged.points_balance - merged.points_debt + left.points_balance == 825

@@ -240,3 +240,47 @@ def test_a_payment_for_a_cancelled_order_is_refunded(client, shopper, served_app
         sandbox_url, order["order_id"])) == 2)
     assert len(requests.get(f"{sandbox_url}/__sandbox__/pay/orders/{order['order_id']}",
                             timeout=5).json()["refunds"]) == 1
+
+
+def test_what_a_payment_sets_off_is_finished_by_the_events_job_after_dynamodb_failed(
+        client, shopper, sandbox_url, monkeypatch):
+    """Reconciliation finds the payment; DynamoDB fails as the points are credited and as
+    the message is queued. The events job finishes both, once."""
+    from chalicelib.checkout import lifecycle
+    from chalicelib.guides.models import GuideSale
+    from chalicelib.members.models import Member
+    from chalicelib.notify.models import Notification
+    from tests.faults import inject, touches
+
+    headers, member_id = shopper
+    _, guide_session = new_staff(client, "guide", STORE_A)
+    guide_id = guide_session["member"]["member_id"]
+    Member(member_id).update(actions=[Member.guide_id.set(guide_id)])
+    order = _place(client, headers, _sku(price_fen=10_000, stock=2))
+    monkeypatch.setenv("PUBLIC_API_URL", "http://127.0.0.1:9")  # the notify never arrives
+    _post(client, f"/orders/{order['order_id']}/pay", headers)
+    requests.post(f"{sandbox_url}/__sandbox__/pay/orders/{order['order_id']}/pay", timeout=5)
+    points_failed = inject(monkeypatch, "TransactWriteItems",
+                           touches("points-ledger", member_id=member_id))
+    message_failed = inject(monkeypatch, "PutItem", touches(
+        "notifications", notification_id=f"order_paid#{member_id}#{order['order_id']}"))
+    soon = FixedClock(datetime.now(timezone.utc) + timedelta(minutes=4))
+
+    lifecycle.run_minute_job(clock=soon)
+
+    assert points_failed and message_failed
+    assert _order(order["order_id"]).status == "PAID"
+    assert Member.get(member_id, consistent_read=True).points_balance == 0
+    from chalicelib.jobs import subscribers
+
+    later = FixedClock(datetime.now(timezone.utc) + timedelta(minutes=10))
+    subscribers.run_job(later)
+    subscribers.run_job(later)
+    lifecycle.run_minute_job(clock=later)
+
+    member = Member.get(member_id, consistent_read=True)
+    assert (member.points_balance, member.growth) == (100, 100)
+    assert _order(order["order_id"]).points_earned == 100
+    assert [(s.tier, s.commission_fen) for s in GuideSale.query(guide_id)] == [(1, 300)]
+    assert Notification.get(f"order_paid#{member_id}#{order['order_id']}").event \
+        == "order_paid"

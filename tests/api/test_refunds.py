@@ -389,3 +389,281 @@ def test_commissions_settle_after_the_return_window_once(client, shopper, served
     assert _settled(sandbox_url, kept["order_id"], body_of(late)["refund_id"]) == "SUCCESS"
     totals = attribution.month_totals(guide_id, month)
     assert (totals["commission_fen"], totals["settled_fen"]) == (150, 450)
+
+
+def _hold(sandbox_url, refund_id):
+    """WeChat keeps the refund PROCESSING (as a bank-card refund takes days) until settled."""
+    assert requests.post(f"{sandbox_url}/__sandbox__/pay/refunds/{refund_id}/hold",
+                         timeout=5).status_code == 200
+
+
+def _settle_in_wechat(sandbox_url, refund_id, result="SUCCESS"):
+    assert requests.post(f"{sandbox_url}/__sandbox__/pay/refunds/{refund_id}/settle",
+                         json={"result": result}, timeout=5).status_code == 200
+
+
+def _redeem(client, clerk, order_id):
+    return _post(client, f"/stores/{STORE_A}/pickups", clerk,
+                 {"code": _order(order_id).pickup_code})
+
+
+def _movements(sku):
+    from chalicelib.catalog.models import StockMovement
+
+    return [(m.delta, m.reason) for m in StockMovement.query(f"{STORE_A}#{sku}")]
+
+
+def test_while_a_refund_is_in_flight_the_goods_stay_and_come_back_to_stock_once(
+        client, shopper, served_app, sandbox_url):
+    from chalicelib.catalog.stock import current
+    from chalicelib.checkout import refunds
+
+    headers, _ = shopper
+    sku = _sku(price_fen=6_800, stock=3)
+    order = _paid(client, sandbox_url, headers, sku)
+    code = _order(order["order_id"]).pickup_code
+    _hold(sandbox_url, f"{order['order_id']}-r01")
+    asked = _post(client, f"/orders/{order['order_id']}/refund", headers, {"reason": "不想要了"})
+    assert asked.status_code == 201, asked.body
+    refund = body_of(asked)
+    assert refund["status"] == "PROCESSING"
+    clerk, _ = new_staff(client, "clerk", STORE_A)
+
+    refused = _redeem(client, clerk, order["order_id"])
+
+    assert refused.status_code == 409, refused.body
+    assert body_of(refused)["error"]["code"] == "refund_in_progress"
+    assert _order(order["order_id"]).status == "PAID" and current(STORE_A, sku) == 2
+    _settle_in_wechat(sandbox_url, refund["refund_id"])
+    assert _settled(sandbox_url, order["order_id"], refund["refund_id"]) == "SUCCESS"
+    assert _order(order["order_id"]).status == "REFUNDED"
+    assert current(STORE_A, sku) == 3
+    # A repeated notify and the refunds job give nothing more back.
+    _post_refund_notify(served_app, _refund_notify_xml(
+        order["order_id"], refund["refund_id"], refund["refund_fen"], order["total_fen"]))
+    refunds.follow_up()
+    assert current(STORE_A, sku) == 3
+    assert [delta for delta, reason in _movements(sku) if "refund" in reason] == [1]
+    assert _post(client, f"/stores/{STORE_A}/pickups", clerk, {"code": code}).status_code \
+        == 404
+
+
+def test_goods_handed_over_go_back_to_stock_only_when_staff_confirm_their_return(
+        client, shopper, served_app, sandbox_url):
+    from chalicelib.catalog.stock import current
+
+    headers, _ = shopper
+    sku = _sku(price_fen=6_800, stock=3)
+    order = _paid(client, sandbox_url, headers, sku)
+    clerk, clerk_session = new_staff(client, "clerk", STORE_A)
+    handed = _redeem(client, clerk, order["order_id"])
+    assert body_of(handed)["status"] == "COMPLETED"
+
+    mine = _post(client, f"/orders/{order['order_id']}/refund", headers, {"reason": "x"})
+    assert mine.status_code == 409 and body_of(mine)["error"]["code"] == "refund_not_allowed"
+    manager, _ = new_staff(client, "store_manager", STORE_A)
+    asked = _post(client, f"/stores/{STORE_A}/orders/{order['order_id']}/refunds", manager,
+                  {"reason": "退货"})
+    assert asked.status_code == 201, asked.body
+    refund = body_of(asked)
+    assert refund["goods_return"] == "awaited"
+    assert _settled(sandbox_url, order["order_id"], refund["refund_id"]) == "SUCCESS"
+    assert _order(order["order_id"]).status == "REFUNDED"
+    assert current(STORE_A, sku) == 2  # the money went back; the goods are not here yet
+
+    path = (f"/stores/{STORE_A}/orders/{order['order_id']}/refunds/{refund['refund_id']}"
+            f"/returned")
+    other_clerk, _ = new_staff(client, "clerk", STORE_B)
+    assert _post(client, path, other_clerk).status_code == 403
+    assert _post(client, path, headers).status_code == 403
+    assert _post(client, path.replace(refund["refund_id"], "nosuch"), clerk).status_code == 404
+    confirmed = _post(client, path, clerk)
+
+    assert confirmed.status_code == 200, confirmed.body
+    assert body_of(confirmed)["goods_return"] == "returned"
+    assert current(STORE_A, sku) == 3
+    assert (1, f"return of refund {refund['refund_id']}") in _movements(sku)
+    again = _post(client, path, clerk)
+    assert again.status_code == 409 and current(STORE_A, sku) == 3
+
+
+def test_a_shopper_refund_that_loses_the_race_to_a_redeem_is_refused(
+        client, shopper, served_app, sandbox_url, monkeypatch):
+    """The clerk redeems between the refund's read of the order and its write: the write
+    must see it."""
+    from chalicelib.catalog.stock import current
+    from chalicelib.checkout import fulfilment
+    from chalicelib.checkout.models import Refund
+    from tests.faults import inject, touches
+
+    headers, _ = shopper
+    sku = _sku(stock=2)
+    order = _paid(client, sandbox_url, headers, sku)
+    code = _order(order["order_id"]).pickup_code
+    _, clerk_session = new_staff(client, "clerk", STORE_A)
+    handed = []
+    inject(monkeypatch, "TransactWriteItems", touches("refunds"),
+           before=lambda: handed.append(fulfilment.redeem(
+               STORE_A, code, clerk_session["member"]["member_id"])))
+
+    asked = _post(client, f"/orders/{order['order_id']}/refund", headers, {"reason": "x"})
+
+    assert [o.status for o in handed] == ["COMPLETED"]
+    assert asked.status_code == 409, asked.body
+    assert body_of(asked)["error"]["code"] == "refund_not_allowed"
+    assert list(Refund.query(order["order_id"])) == []
+    assert _order(order["order_id"]).status == "COMPLETED" and current(STORE_A, sku) == 1
+
+
+def test_a_delivery_order_does_not_ship_while_a_refund_of_it_is_in_flight(
+        client, shopper, served_app, sandbox_url):
+    headers, _ = shopper
+    sku = _sku(price_fen=3_000, stock=3)
+    order = _paid(client, sandbox_url, headers, sku, 2, fulfilment="delivery", address=ADDRESS)
+    manager, _ = new_staff(client, "store_manager", STORE_A)
+    clerk, _ = new_staff(client, "clerk", STORE_A)
+    _hold(sandbox_url, f"{order['order_id']}-r01")
+    base = f"/stores/{STORE_A}/orders/{order['order_id']}"
+    refund = body_of(_post(client, base + "/refunds", manager,
+                           {"reason": "少一件", "lines": [{"sku_id": sku, "quantity": 1}]}))
+    shipment = {"carrier": "顺丰", "tracking_no": "SF1234567890"}
+
+    refused = _post(client, base + "/ship", clerk, shipment)
+
+    assert refused.status_code == 409
+    assert body_of(refused)["error"]["code"] == "refund_in_progress"
+    _settle_in_wechat(sandbox_url, refund["refund_id"])
+    assert _settled(sandbox_url, order["order_id"], refund["refund_id"]) == "SUCCESS"
+    assert body_of(_post(client, base + "/ship", clerk, shipment))["status"] == "SHIPPED"
+
+
+def _change_refund(client, sandbox_url, headers, sku):
+    """A paid order whose refund WeChat could not pay out (CHANGE: the money is stuck)."""
+    order = _paid(client, sandbox_url, headers, sku)
+    _hold(sandbox_url, f"{order['order_id']}-r01")
+    refund = body_of(_post(client, f"/orders/{order['order_id']}/refund", headers,
+                           {"reason": "x"}))
+    _settle_in_wechat(sandbox_url, refund["refund_id"], "CHANGE")
+    assert _settled(sandbox_url, order["order_id"], refund["refund_id"]) == "CHANGE"
+    return order, refund
+
+
+def test_a_change_refund_keeps_its_units_until_the_store_records_it_settled(
+        client, shopper, served_app, sandbox_url):
+    from chalicelib.catalog.stock import current
+
+    headers, _ = shopper
+    sku = _sku(price_fen=6_800, stock=2)
+    order, refund = _change_refund(client, sandbox_url, headers, sku)
+    manager, _ = new_staff(client, "store_manager", STORE_A)
+    clerk, _ = new_staff(client, "clerk", STORE_A)
+    base = f"/stores/{STORE_A}/orders/{order['order_id']}"
+
+    again = _post(client, base + "/refunds", manager, {"reason": "再退"})
+    assert again.status_code == 409 and body_of(again)["error"]["code"] == "nothing_to_refund"
+    assert _post(client, f"/orders/{order['order_id']}/refund", headers,
+                 {"reason": "再退"}).status_code == 409
+    assert body_of(_redeem(client, clerk, order["order_id"]))["error"]["code"] \
+        == "refund_in_progress"
+    assert current(STORE_A, sku) == 1
+    path = f"{base}/refunds/{refund['refund_id']}/resolution"
+    assert _post(client, path, clerk, {"outcome": "settled"}).status_code == 403
+    assert _post(client, path, manager, {"outcome": "paid"}).status_code == 400
+
+    resolved = _post(client, path, manager, {"outcome": "settled"})
+
+    assert resolved.status_code == 200, resolved.body
+    assert body_of(resolved)["status"] == "SUCCESS"
+    assert _order(order["order_id"]).status == "REFUNDED"
+    assert current(STORE_A, sku) == 2
+    twice = _post(client, path, manager, {"outcome": "released"})
+    assert twice.status_code == 409 and current(STORE_A, sku) == 2
+
+
+def test_a_change_refund_released_by_the_store_frees_its_units(client, shopper, served_app,
+                                                               sandbox_url, admin):
+    from chalicelib.catalog.stock import current
+
+    headers, _ = shopper
+    sku = _sku(price_fen=6_800, stock=2)
+    order, refund = _change_refund(client, sandbox_url, headers, sku)
+    path = (f"/stores/{STORE_A}/orders/{order['order_id']}/refunds/{refund['refund_id']}"
+            f"/resolution")
+
+    released = _post(client, path, admin, {"outcome": "released"})
+
+    assert released.status_code == 200, released.body
+    assert body_of(released)["status"] == "FAILED"
+    assert _order(order["order_id"]).refunded_quantities == {sku: 0}
+    assert current(STORE_A, sku) == 1
+    clerk, _ = new_staff(client, "clerk", STORE_A)
+    assert body_of(_redeem(client, clerk, order["order_id"]))["status"] == "COMPLETED"
+    assert _post(client, path, admin, {"outcome": "settled"}).status_code == 409
+
+
+def test_a_refund_wechat_has_not_accepted_for_weeks_is_still_asked_for(
+        client, shopper, served_app, sandbox_url, monkeypatch, capfd):
+    import os
+
+    from chalicelib.catalog.stock import current
+    from chalicelib.checkout import refunds
+
+    headers, _ = shopper
+    sku = _sku(price_fen=4_000, stock=3)
+    order = _paid(client, sandbox_url, headers, sku)
+    wechat_pay = os.environ["WECHAT_PAY_API_BASE"]
+    monkeypatch.setenv("WECHAT_PAY_API_BASE", "http://127.0.0.1:9")  # WeChat unreachable
+    refund = refunds.request(order["order_id"], None, "x", "test")
+    assert refund.status == "REQUESTED"
+    now = datetime.now(timezone.utc)
+
+    refunds.follow_up(clock=FixedClock(now + timedelta(days=31)))
+    assert _refund_status(order["order_id"], refund.refund_id) == "REQUESTED"
+    assert '"event": "refund_overdue"' in capfd.readouterr().out
+    monkeypatch.setenv("WECHAT_PAY_API_BASE", wechat_pay)
+    refunds.follow_up(clock=FixedClock(now + timedelta(days=32)))
+
+    assert _settled(sandbox_url, order["order_id"], refund.refund_id) == "SUCCESS"
+    assert current(STORE_A, sku) == 3
+
+
+def test_a_refund_settled_by_the_job_while_dynamodb_fails_takes_back_once(
+        client, shopper, served_app, sandbox_url, monkeypatch):
+    from chalicelib.checkout import refunds
+    from chalicelib.guides import attribution
+    from chalicelib.members.models import Member
+    from tests.faults import inject, touches
+
+    headers, member_id = shopper
+    _, guide_id = _bound_to_new_guide(client, member_id)
+    order = _paid(client, sandbox_url, headers, _sku(price_fen=10_000, stock=1))
+    assert (Member.get(member_id).points_balance, Member.get(member_id).growth) == (100, 100)
+    refund = _held_refund(client, sandbox_url, headers, order, monkeypatch)
+    _wait_for(lambda: _wechat_order(sandbox_url, order["order_id"])["refunds"][0]["status"]
+              == "SUCCESS")
+    # DynamoDB fails as the refund's growth is taken back.
+    failed = inject(monkeypatch, "TransactWriteItems", touches(
+        "applied-changes", key=f"growth#{member_id}#refund#{refund['refund_id']}"))
+
+    refunds.follow_up()
+
+    assert failed and _refund_status(order["order_id"], refund["refund_id"]) == "SUCCESS"
+    assert Member.get(member_id).growth == 100  # not yet taken back
+    from chalicelib.jobs import subscribers
+
+    later = FixedClock(datetime.now(timezone.utc) + timedelta(minutes=10))
+    subscribers.run_job(later)
+    subscribers.run_job(later)
+    refunds.follow_up()
+
+    member = Member.get(member_id, consistent_read=True)
+    assert (member.points_balance, member.points_debt, member.growth) == (0, 0, 0)
+    month = attribution.month_of(datetime.now(timezone.utc))
+    assert attribution.month_totals(guide_id, month)["commission_fen"] == 0
+    assert [e.source for e in _ledger(member_id)] == ["order", "refund"]
+
+
+def _ledger(member_id):
+    from chalicelib.members.models import PointsEntry
+
+    return list(PointsEntry.query(member_id))

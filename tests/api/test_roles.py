@@ -53,7 +53,7 @@ def _url(spec, target_member):
               "guide_id": "nosuch", "product_id": "nosuch", "category_id": "nosuch",
               "order_id": "nosuch", "coupon_id": "nosuch", "sale_id": "nosuch",
               "campaign_id": "nosuch", "group_id": "nosuch", "session_id": "nosuch",
-              "sku_id": "p-oolong-250g", "task_id": "nosuch"}
+              "sku_id": "p-oolong-250g", "task_id": "nosuch", "refund_id": "nosuch"}
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], spec.path)
 
 
