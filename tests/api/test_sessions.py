@@ -1,6 +1,7 @@
 """Sessions: refresh tokens rotate and a reused one ends its family, sign-out, an admin's block,
 and tokens that keep working for the member a phone merge made."""
 import json
+from datetime import datetime, timezone
 
 import pytest
 
@@ -187,3 +188,35 @@ def test_the_door_reads_dynamodb_once_and_a_login_costs_what_it_did(client, wech
     assert at_the_door == ["GetItem"]
     # the WeChat access token, the identity, the member, one transaction, the loyalty program
     assert len(logging_in) == 5, logging_in
+
+
+def test_sessions_follow_a_merge_even_when_moving_them_fails_the_first_time(client, admin,
+                                                                          monkeypatch):
+    from datetime import timedelta
+
+    from chalicelib.core.clock import FixedClock
+    from chalicelib.jobs import subscribers
+    from tests.faults import inject, touches
+
+    phone = fresh_phone()
+    import_csv(client, admin, f"phone,name\n{phone},许\n")
+    imported_id = body_of(client.http.get(f"/admin/members?phone={phone}",
+                                          headers=admin))["members"][0]["member_id"]
+    person = WeChatUser(f"merge-{phone}")
+    headers, before = sign_in(client, person)
+    # DynamoDB fails as the sessions of the WeChat record are moved to the imported member.
+    failed = inject(monkeypatch, "UpdateItem", touches("sessions"))
+
+    bound = bind(client, headers, phone, 1)
+
+    assert bound.status_code == 200 and failed
+    later = FixedClock(datetime.now(timezone.utc) + timedelta(minutes=10))
+    subscribers.run_job(later)
+
+    sku = _sku(stock=3)
+    client.http.post(f"/cart/{STORE_A}/items", headers={**_bearer(before), **JSON},
+                     body=json.dumps({"sku_id": sku, "quantity": 1}))
+    _, again = sign_in(client, person)
+    assert again["member"]["member_id"] == imported_id
+    cart = body_of(client.http.get(f"/cart/{STORE_A}", headers=_bearer(again)))
+    assert [(i["sku_id"], i["quantity"]) for i in cart["items"]] == [(sku, 1)]
