@@ -10,7 +10,7 @@ from chalicelib.members import loyalty, points, sessions, tags
 from chalicelib.members import program as loyalty_program
 from chalicelib.members.models import Member, PhoneClaim, WeChatIdentity
 from chalicelib.members.privacy import phone_seen_by
-from chalicelib.members.reading import get_member  # noqa: F401 (the one way to read a member)
+from chalicelib.members.reading import get_member
 
 # Older versions stored WeChat's session_key on the identity; a login removes it.
 _OLD_SESSION_KEY = Path("session_key")
