@@ -1,0 +1,70 @@
+"""Odd input is a 4xx in the error shape and changes nothing, never a 500: numbers that are
+not integers where integers are asked for, over-long ids, deep nesting, forged cursors,
+WeChat XML that repeats or nests its elements, unknown routes."""
+import json
+
+from tests.api.test_checkout import _sku
+from tests.api.test_payments import _order, _post
+from tests.api.test_refunds import _paid, _wechat_order
+from tests.conftest import JSON, STORE_A, body_of, new_staff
+
+
+def _refused(response, code="validation_error", status=400):
+    assert response.status_code == status, response.body
+    assert body_of(response)["error"]["code"] == code
+    return body_of(response)["error"]["message"]
+
+
+def _raw_post(client, path, headers, text):
+    return client.http.post(path, headers={**headers, **JSON}, body=text)
+
+
+def test_a_staff_refund_of_a_float_quantity_is_refused_before_wechat_hears_of_it(
+        client, shopper, served_app, sandbox_url):
+    headers, _ = shopper
+    sku = _sku(price_fen=6_800, stock=5)
+    order = _paid(client, sandbox_url, headers, sku, 2)
+    manager, _ = new_staff(client, "store_manager", STORE_A)
+    path = f"/stores/{STORE_A}/orders/{order['order_id']}/refunds"
+
+    for quantity in ("1.0", "1e0", "1E0", "-0.0"):
+        answer = _raw_post(client, path, manager, '{"reason": "破损", "lines": [{"sku_id": '
+                                                  f'"{sku}", "quantity": {quantity}}}]}}')
+        assert "integer" in _refused(answer)
+
+    assert _order(order["order_id"]).refund_count == 0  # no refund slot burnt
+    assert _wechat_order(sandbox_url, order["order_id"])["refunds"] == []
+    one = _post(client, path, manager, {"reason": "破损", "lines": [{"sku_id": sku,
+                                                                   "quantity": 1}]})
+    assert one.status_code == 201 and body_of(one)["refund_fen"] == 6_800
+
+
+def test_a_preview_of_float_quantities_or_points_is_a_validation_error(client, signed_in):
+    headers, _ = signed_in
+    sku = _sku(price_fen=6_800, stock=5)
+    line = f'{{"sku_id": "{sku}", "quantity": %s}}'
+
+    for body in (f'{{"store_id": "{STORE_A}", "items": [{line % "1.0"}]}}',
+                 f'{{"store_id": "{STORE_A}", "items": [{line % "1e2"}]}}',
+                 f'{{"store_id": "{STORE_A}", "items": [{line % 1}], "points": 40.0}}'):
+        _refused(_raw_post(client, "/checkout/preview", headers, body))
+    for not_json in ("NaN", "Infinity", "-Infinity"):
+        body = f'{{"store_id": "{STORE_A}", "items": [{line % 1}], "points": {not_json}}}'
+        _refused(_raw_post(client, "/checkout/preview", headers, body), "invalid_json")
+
+    fine = _raw_post(client, "/checkout/preview", headers,
+                     f'{{"store_id": "{STORE_A}", "items": [{line % 1}], "points": 0}}')
+    assert fine.status_code == 200, fine.body
+    assert json.loads(fine.body)["total_fen"] == 6_800
+
+
+def test_deeply_nested_json_is_invalid_json_on_every_route(client, signed_in, admin):
+    for path, headers in (("/auth/login", {}), ("/checkout/preview", signed_in[0]),
+                          ("/admin/flash-sales", admin)):
+        for body in ("[" * 100_000, '{"code": ' + "[" * 5_000 + "]" * 5_000 + "}"):
+            _refused(_raw_post(client, path, headers, body), "invalid_json")
+    # Within what the parser takes, but deeper than any request: the validator's uniqueItems
+    # check would recurse through it.
+    stores = "[" * 900 + "]" * 900
+    _refused(_raw_post(client, "/admin/flash-sales", admin, f'{{"stores": {stores}}}'),
+             "invalid_json")
