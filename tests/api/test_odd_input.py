@@ -2,6 +2,9 @@
 not integers where integers are asked for, over-long ids, deep nesting, forged cursors,
 WeChat XML that repeats or nests its elements, unknown routes."""
 import json
+import re
+
+import pytest
 
 from tests.api.test_checkout import _sku
 from tests.api.test_payments import _order, _post
@@ -68,3 +71,37 @@ def test_deeply_nested_json_is_invalid_json_on_every_route(client, signed_in, ad
     stores = "[" * 900 + "]" * 900
     _refused(_raw_post(client, "/admin/flash-sales", admin, f'{{"stores": {stores}}}'),
              "invalid_json")
+
+
+def _path_cases():
+    import app  # noqa: F401  (declares every route)
+    from chalicelib.core.routing import ROUTES
+
+    return [(spec, name) for spec in ROUTES for name in spec.path_params]
+
+
+@pytest.mark.parametrize("spec, name", _path_cases(),
+                         ids=[f"{s.method} {s.path} {n}" for s, n in _path_cases()])
+def test_an_over_long_path_id_is_a_validation_error_on_every_route(client, admin, spec, name):
+    values = {"store_id": STORE_A, "sku_id": "p-oolong-250g", "tag": "vip"}
+    limit = spec.path_schema["properties"][name]["maxLength"]
+    for too_long in ("x" * (limit + 1), "长" * 2_000):
+        url = re.sub(r"{(\w+)}", lambda m: too_long if m.group(1) == name
+                     else values.get(m.group(1), "nosuch"), spec.path)
+        answer = client.http.request(spec.method, url, headers={**admin, "Content-Type":
+                                                                spec.content_type},
+                                     body="" if spec.content_type == "text/csv" else "{}")
+        assert f"path.{name}" in _refused(answer)
+
+
+def test_path_parameters_publish_their_length_in_the_openapi_document(client):
+    document = body_of(client.http.get("/openapi.json"))
+
+    parameters = {(path, p["name"]): p["schema"] for path, item in document["paths"].items()
+                  for operation in item.values() for p in operation["parameters"]
+                  if p["in"] == "path"}
+    assert parameters[("/orders/{order_id}", "order_id")] == \
+        {"type": "string", "minLength": 1, "maxLength": 64}
+    assert parameters[("/links/{scene}", "scene")]["maxLength"] == 32
+    assert parameters[("/admin/members/{member_id}/tags/{tag}", "tag")]["maxLength"] == 20
+    assert all(schema.get("maxLength") for schema in parameters.values())
