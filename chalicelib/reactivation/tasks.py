@@ -2,7 +2,7 @@
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.core.clock import clock as system_clock
-from chalicelib.core.pagination import decode_cursor, page
+from chalicelib.core.pagination import query_page
 from chalicelib.errors import DomainError
 from chalicelib.reactivation.models import Task
 
@@ -23,9 +23,8 @@ def task_view(task):
 
 def listed(owner, limit=20, cursor=None):
     """One page of the owner's tasks, newest first."""
-    results = Task.query(owner, scan_index_forward=False, limit=limit,
-                         last_evaluated_key=decode_cursor(cursor))
-    return page(results, task_view, "tasks")
+    return query_page(Task, owner, task_view, "tasks", limit=limit, cursor=cursor,
+                      scan_index_forward=False)
 
 
 def mark_done(owner, task_id, by, clock=system_clock):

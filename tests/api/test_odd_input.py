@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from tests.api.test_checkout import _sku
+from tests.api.test_checkout import _id, _sku
 from tests.api.test_payments import _order, _post
 from tests.api.test_refunds import _paid, _wechat_order
-from tests.conftest import JSON, STORE_A, body_of, new_staff
+from tests.conftest import JSON, STORE_A, WeChatUser, body_of, new_staff, sign_in
 
 
 def _refused(response, code="validation_error", status=400):
@@ -105,3 +105,34 @@ def test_path_parameters_publish_their_length_in_the_openapi_document(client):
     assert parameters[("/links/{scene}", "scene")]["maxLength"] == 32
     assert parameters[("/admin/members/{member_id}/tags/{tag}", "tag")]["maxLength"] == 20
     assert all(schema.get("maxLength") for schema in parameters.values())
+
+
+def _cursor_of(raw_key):
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(raw_key).encode()).decode().rstrip("=")
+
+
+def test_a_cursor_is_good_only_for_the_list_it_came_from(client, local_services):
+    from tests.api.test_payments import _place
+
+    mine, my_session = sign_in(client, WeChatUser(_id("pager-a")))
+    theirs, _ = sign_in(client, WeChatUser(_id("pager-b")))
+    sku = _sku(price_fen=100, stock=10)
+    placed = [_place(client, headers, sku)["order_id"]
+              for headers in (mine, mine, theirs, theirs)]
+
+    first = body_of(client.http.get("/members/me/orders?limit=1", headers=mine))
+    cursor = first["next_cursor"]
+    rest = body_of(client.http.get(f"/members/me/orders?cursor={cursor}", headers=mine))
+    assert [o["order_id"] for o in first["orders"] + rest["orders"]] == placed[1::-1]
+
+    # Another member's list, an edited key, a key made up, plain values, not even base64:
+    key_text = cursor.partition(".")[0]
+    member_id = my_session["member"]["member_id"]
+    made_up = {"order_id": {"S": placed[0]}, "member_id": {"S": member_id},
+               "created_at": {"S": "2026-01-01T00:00:00"}}
+    for forged in (cursor, _cursor_of(made_up), key_text, f"{_cursor_of({'a': 1})}.x",
+                   _cursor_of({"order_id": 1, "member_id": [2]}), "%%%", "长" * 10):
+        answer = client.http.get(f"/members/me/orders?cursor={forged}", headers=theirs)
+        assert "cursor" in _refused(answer)
