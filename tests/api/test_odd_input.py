@@ -136,3 +136,100 @@ def test_a_cursor_is_good_only_for_the_list_it_came_from(client, local_services)
                    _cursor_of({"order_id": 1, "member_id": [2]}), "%%%", "长" * 10):
         answer = client.http.get(f"/members/me/orders?cursor={forged}", headers=theirs)
         assert "cursor" in _refused(answer)
+
+
+def _signed_notify_fields(order):
+    from wechatpy.pay.utils import calculate_signature
+
+    from tests.api.test_payments import MCH_KEY
+    from tests.conftest import TEST_ENVIRONMENT
+
+    fields = {"appid": TEST_ENVIRONMENT["WECHAT_APP_ID"],
+              "mch_id": TEST_ENVIRONMENT["WECHAT_MCH_ID"], "nonce_str": _id("nonce"),
+              "return_code": "SUCCESS", "result_code": "SUCCESS", "openid": "o-any",
+              "total_fee": str(order["total_fen"]), "out_trade_no": order["order_id"],
+              "transaction_id": "4200000000202611250000000009", "time_end": "20261125120000"}
+    return fields, calculate_signature(fields, MCH_KEY)
+
+
+def _xml(elements, root="xml"):
+    return f"<{root}>" + "".join(f"<{name}>{value}</{name}>" for name, value in elements) + \
+        f"</{root}>"
+
+
+NOTIFY_FORGERIES = {
+    "sign twice": lambda f, s: _xml([*f.items(), ("sign", s), ("sign", "0" * 32)]),
+    "sign twice, the genuine last": lambda f, s: _xml([("sign", "0" * 32), *f.items(),
+                                                       ("sign", s)]),
+    "nested sign": lambda f, s: _xml([*f.items(), ("sign", f"<v>{s}</v>")]),
+    "non-ASCII sign": lambda f, s: _xml([*f.items(), ("sign", "签名" * 16)]),
+    "sign with an attribute": lambda f, s: _xml(f.items()).replace(
+        "</xml>", f'<sign type="MD5">{s}</sign></xml>'),
+    "sign_type twice": lambda f, s: _xml([*f.items(), ("sign_type", "MD5"),
+                                          ("sign_type", "HMAC-SHA256"), ("sign", s)]),
+    "out_trade_no twice": lambda f, s: _xml([*f.items(), ("out_trade_no", "o_other"),
+                                             ("sign", s)]),
+    "nested total_fee": lambda f, s: _xml([*((k, f"<fen>{v}</fen>" if k == "total_fee" else v)
+                                             for k, v in f.items()), ("sign", s)]),
+    "text beside elements": lambda f, s: _xml([*f.items(), ("sign", s)]).replace(
+        "</xml>", "loose text</xml>"),
+    "another root": lambda f, s: _xml([*f.items(), ("sign", s)], root="notify"),
+    "nested xml": lambda f, s: _xml([("xml", _xml([*f.items(), ("sign", s)]))]),
+}
+
+
+@pytest.mark.parametrize("forgery", NOTIFY_FORGERIES)
+def test_a_pay_notify_that_repeats_or_nests_elements_is_rejected(client, shopper, served_app,
+                                                                  capfd, forgery):
+    import requests
+
+    from tests.api.test_payments import _place
+
+    headers, _ = shopper
+    order = _place(client, headers, _sku(price_fen=5_000, stock=3))
+    fields, sign = _signed_notify_fields(order)
+    capfd.readouterr()
+
+    answer = requests.post(f"{served_app}/wechat/pay/notify", timeout=10,
+                           data=NOTIFY_FORGERIES[forgery](fields, sign).encode(),
+                           headers={"Content-Type": "text/xml"})
+
+    assert answer.status_code == 200 and "<return_code><![CDATA[FAIL]]>" in answer.text
+    rejected = [json.loads(line) for line in capfd.readouterr().out.splitlines()
+                if '"pay_notify_rejected"' in line]
+    expected = "signature" if forgery == "non-ASCII sign" else "malformed"
+    assert [line["reason"] for line in rejected] == [expected], rejected
+    assert _order(order["order_id"]).status == "PENDING_PAYMENT"
+    genuine = _xml([*fields.items(), ("sign", sign)])  # the same notify, as WeChat sends it
+    assert "SUCCESS" in requests.post(f"{served_app}/wechat/pay/notify", data=genuine.encode(),
+                                      headers={"Content-Type": "text/xml"}, timeout=10).text
+    assert _order(order["order_id"]).status == "PAID"
+
+
+@pytest.mark.parametrize("forgery", ["req_info twice", "nested req_info", "appid twice"])
+def test_a_refund_notify_that_repeats_or_nests_elements_is_rejected(
+        client, shopper, served_app, sandbox_url, monkeypatch, capfd, forgery):
+    import requests
+
+    from tests.api.test_refunds import _held_refund, _refund_notify_xml, _refund_status
+
+    headers, _ = shopper
+    order = _paid(client, sandbox_url, headers, _sku(price_fen=5_000, stock=2))
+    refund = _held_refund(client, sandbox_url, headers, order, monkeypatch)
+    genuine = _refund_notify_xml(order["order_id"], refund["refund_id"], refund["refund_fen"],
+                                 order["total_fen"])
+    req_info = re.search(r"<req_info>(.*)</req_info>", genuine).group(0)
+    appid = re.search(r"<appid>.*</appid>", genuine).group(0)
+    xml = {"req_info twice": genuine.replace(req_info, req_info * 2),
+           "nested req_info": genuine.replace(req_info, f"<req_info>{req_info}</req_info>"),
+           "appid twice": genuine.replace(appid, appid * 2)}[forgery]
+    capfd.readouterr()
+
+    answer = requests.post(f"{served_app}/wechat/pay/refund-notify", data=xml.encode(),
+                           headers={"Content-Type": "text/xml"}, timeout=10)
+
+    assert answer.status_code == 200 and "<return_code><![CDATA[FAIL]]>" in answer.text
+    rejected = [json.loads(line) for line in capfd.readouterr().out.splitlines()
+                if '"refund_notify_rejected"' in line]
+    assert [line["reason"] for line in rejected] == ["malformed"], rejected
+    assert _refund_status(order["order_id"], refund["refund_id"]) == "PROCESSING"
