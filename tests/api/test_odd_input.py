@@ -233,3 +233,65 @@ def test_a_refund_notify_that_repeats_or_nests_elements_is_rejected(
                 if '"refund_notify_rejected"' in line]
     assert [line["reason"] for line in rejected] == ["malformed"], rejected
     assert _refund_status(order["order_id"], refund["refund_id"]) == "PROCESSING"
+
+
+def _import(client, admin, text):
+    return client.http.post("/admin/members/import", headers={**admin, "Content-Type":
+                                                              "text/csv"}, body=text)
+
+
+def _is_member(phone):
+    from chalicelib.members.models import PhoneClaim
+
+    return PhoneClaim.count(phone) > 0
+
+
+@pytest.mark.parametrize("points", ["²", "１２", "٣", "\u300012", "12\u00a0", "+5", "−5", "1e3",
+                                    "1.0", "0x10", "1_000"])
+def test_a_points_value_that_is_not_ascii_digits_rejects_its_row(client, admin, points):
+    from tests.api.test_import_and_phone import fresh_phone
+
+    bad, good = fresh_phone(), fresh_phone()
+    answer = _import(client, admin, f"phone,points\n{bad},{points}\n{good}, 12 \n")
+
+    assert answer.status_code == 200, answer.body
+    report = body_of(answer)
+    assert (report["imported"], report["rejected_count"]) == (1, 1)
+    assert [(r["row"], r["phone"]) for r in report["rejected"]] == [(2, bad)]
+    assert "points" in report["rejected"][0]["error"]
+    assert not _is_member(bad) and _is_member(good)
+
+
+def test_a_megabyte_of_bad_rows_answers_a_small_report(client, admin):
+    rows = ["phone,name,level,points,store_id"]
+    while sum(map(len, rows)) < 1_000_000:
+        rows += ["1" * 2_000 + ",,,,", "13800000000,,nosuch,,", "13800000000,,,,s" * 500,
+                 "13800000000,," + "l" * 3_000 + ",,"]
+    answer = _import(client, admin, "\n".join(rows))
+
+    assert answer.status_code == 200, answer.body
+    assert len(answer.body) < 40_000
+    report = body_of(answer)
+    assert report["rows"] == report["rejected_count"] == len(rows) - 1
+    assert len(report["rejected"]) == 100 and report["imported"] == 0
+    assert [r["row"] for r in report["rejected"]] == list(range(2, 102))
+
+
+def test_an_upload_of_more_rows_than_allowed_imports_none(client, admin, monkeypatch,
+                                                         tmp_path):
+    from devtools import import_members
+    from tests.api.test_import_and_phone import fresh_phone
+
+    monkeypatch.setenv("MEMBER_IMPORT_MAX_ROWS", "3")
+    phones = [fresh_phone() for _ in range(4)]
+    text = "phone\n" + "\n".join(phones) + "\n"
+
+    message = _refused(_import(client, admin, text), "payload_too_large", 413)
+    assert "3 rows" in message
+    assert not any(_is_member(phone) for phone in phones)
+    assert body_of(_import(client, admin, "phone\n" + "\n".join(phones[:3])))["imported"] == 3
+
+    export = tmp_path / "export.csv"  # the import command takes a file of any size
+    export.write_text(text)
+    assert import_members.main([str(export)]) == 0
+    assert all(_is_member(phone) for phone in phones)
