@@ -295,3 +295,18 @@ def test_an_upload_of_more_rows_than_allowed_imports_none(client, admin, monkeyp
     export.write_text(text)
     assert import_members.main([str(export)]) == 0
     assert all(_is_member(phone) for phone in phones)
+
+
+@pytest.mark.parametrize("path", ["/nosuch", "/order", "/orders/o_1/nosuch", "/admin",
+                                  "/stores/store-jingan/stock/x/y/z"])
+def test_an_unknown_route_is_not_found_in_the_error_shape(client, served_app, signed_in, path):
+    import requests
+
+    for headers in ({}, signed_in[0]):
+        answer = client.http.get(path, headers=headers)
+        assert _refused(answer, "not_found", 404)
+        served = requests.post(f"{served_app}{path}", headers=headers, timeout=10)
+        assert served.status_code == 404, served.text
+        assert served.headers["Content-Type"] == "application/json"
+        assert served.json()["error"]["code"] == "not_found"
+    assert _refused(client.http.delete("/stores"), "method_not_allowed", 405)
