@@ -22,6 +22,7 @@ PATH_PARAM_MAX_LENGTHS = {
     "tag": 20,  # the longest tag members.schemas.TAG allows
 }
 
+
 @dataclass(frozen=True)
 class Access:
     """Who may call a route: anyone, any signed-in member, or staff in given roles. With

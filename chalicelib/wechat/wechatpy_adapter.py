@@ -185,7 +185,7 @@ class WeChatPyPay:
         except Exception:
             raise InvalidNotify("decryption",
                                 "the refund notify does not decrypt with our key") from None
-        return _flat_fields({"root": result}, "root")
+        return _flat(result, "the decrypted req_info")
 
 
 MAX_NOTIFY_CHARS = 32_768  # WeChat's notifies have 1 to 3 KB
@@ -205,22 +205,23 @@ def _flat_xml(xml, root):
         parsed = xmltodict.parse(xml)
     except Exception:
         raise InvalidNotify("malformed", "not XML") from None
-    return _flat_fields(parsed, root)
+    if list(parsed) != [root]:
+        raise InvalidNotify("malformed", f"the root element is not <{root}>")
+    return _flat(parsed[root], f"<{root}>")
 
 
-def _flat_fields(parsed, root):
+def _flat(fields, where):
+    """Fields as xmltodict parsed them, if each holds only text."""
     from chalicelib.wechat.port import InvalidNotify
 
-    if not isinstance(parsed, dict) or list(parsed) != [root]:
-        raise InvalidNotify("malformed", f"the root element is not <{root}>")
-    fields = parsed[root] or {}
+    fields = fields or {}
     if not isinstance(fields, dict):
-        raise InvalidNotify("malformed", f"<{root}> holds text, not elements")
+        raise InvalidNotify("malformed", f"{where} holds text, not elements")
     for name, value in fields.items():
         if name.startswith(("@", "#")):
-            raise InvalidNotify("malformed", f"<{root}> has attributes or loose text")
+            raise InvalidNotify("malformed", f"{where} has attributes or loose text")
         if isinstance(value, list):
             raise InvalidNotify("malformed", f"<{name:.40}> repeats")
-        if not isinstance(value, (str, int, type(None))):
+        if not isinstance(value, (str, int, type(None))):  # wechatpy makes amounts int
             raise InvalidNotify("malformed", f"<{name:.40}> nests elements or has attributes")
     return dict(fields)
