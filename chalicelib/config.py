@@ -174,7 +174,7 @@ class Settings:
     @property
     def member_import_max_rows(self):
         """Rows one member import upload may have (larger exports go through the import
-        command); 100,000 rows of a usual export fill the 5 MB an upload may have."""
+        command): about what the 5 MB an upload may have holds of a usual export."""
         return int(_env("MEMBER_IMPORT_MAX_ROWS", "100000"))
 
     @property

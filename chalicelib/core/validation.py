@@ -1,8 +1,8 @@
 """Request validation against JSON Schema: the same schemas the OpenAPI document publishes.
 
 Two rules are stricter than the libraries underneath, for every route at once:
-- an integer is a JSON integer. Since draft 6 JSON Schema counts 1.0 as an integer and
-  fastjsonschema accepts any integral float, so `1.0`, `1e2` and `-0.0` would reach money as
+- an integer is a JSON integer. Since draft 6 JSON Schema counts 1.0 as an integer, and
+  fastjsonschema takes any integral float: `1.0`, `1e2` and `-0.0` would reach money as
   floats. Python's json module parses exactly the numbers written without a fraction or an
   exponent as int; the validator here takes only those (and never a bool).
 - a body is JSON text: no NaN or Infinity, no lone surrogates, and nested at most
@@ -14,6 +14,8 @@ import json
 from chalicelib.errors import DomainError
 
 MAX_JSON_DEPTH = 32  # arrays and objects inside each other, the body itself counting as one
+_NOT_JSON = "The body is not valid JSON text."
+_TOO_DEEP = f"The body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels."
 
 _compiled = {}
 
@@ -73,25 +75,20 @@ def _depth(value):
     return deepest
 
 
-def _invalid(reason="The body is not valid JSON text."):
-    return DomainError("invalid_json", reason)
-
-
 def parse_json_body(raw_body):
     if not raw_body:
         raise DomainError("validation_error", "A JSON body is required.")
-    too_deep = _invalid(f"The body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels.")
     try:
         body = json.loads(raw_body, parse_constant=_not_json)
     except RecursionError:  # nested beyond the parser's own stack
-        raise too_deep from None
+        raise DomainError("invalid_json", _TOO_DEEP) from None
     except ValueError:
-        raise _invalid() from None
+        raise DomainError("invalid_json", _NOT_JSON) from None
     if _depth(body) > MAX_JSON_DEPTH:
-        raise too_deep
+        raise DomainError("invalid_json", _TOO_DEEP)
     try:
         # JSON escapes can spell lone surrogates, which are not text and break every encoder.
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeError:
-        raise _invalid() from None
+        raise DomainError("invalid_json", _NOT_JSON) from None
     return body

@@ -14,7 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from chalicelib.config import settings
 from chalicelib.core.clock import clock as system_clock
+from chalicelib.errors import DomainError
 from chalicelib.members import program as loyalty_program
 from chalicelib.members import rules
 from chalicelib.members.models import Member, PhoneClaim, PointsEntry
@@ -160,8 +162,6 @@ def _import_chunk(rows, now, program):
 def import_members(data, clock=system_clock, progress=None, max_rows=None):
     """Imports a CSV (text or bytes). progress(done_rows, total_rows) is called as it goes.
     With more than `max_rows` rows, nothing is imported (DomainError payload_too_large)."""
-    from chalicelib.errors import DomainError
-
     now = clock.now()
     report = ImportReport()
     try:
@@ -212,9 +212,6 @@ def import_members_upload(body):
     """An upload through the admin API: files up to 5 MB and MEMBER_IMPORT_MAX_ROWS rows;
     larger exports go through `python -m devtools.import_members FILE`, which reports
     progress as it runs."""
-    from chalicelib.config import settings
-    from chalicelib.errors import DomainError
-
     size = len(body.encode("utf-8") if isinstance(body, str) else body)
     if size > MAX_UPLOAD_BYTES:
         raise DomainError("payload_too_large",
