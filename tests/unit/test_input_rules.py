@@ -4,7 +4,7 @@ import pytest
 from chalicelib.core.validation import MAX_JSON_DEPTH, parse_json_body, validate
 from chalicelib.errors import DomainError
 
-QUANTITY = {"type": "object", "properties": {"quantity": {"type": "integer", "minimum": 1}},
+QUANTITY = {"type": "object", "properties": {"quantity": {"type": "integer"}},
             "required": ["quantity"]}
 
 
