@@ -172,6 +172,12 @@ class Settings:
         return int(_env("RETURN_WINDOW_DAYS", "7"))
 
     @property
+    def member_import_max_rows(self):
+        """Rows one member import upload may have (larger exports go through the import
+        command): about what the 5 MB an upload may have holds of a usual export."""
+        return int(_env("MEMBER_IMPORT_MAX_ROWS", "100000"))
+
+    @property
     def public_api_url(self):
         """Where WeChat reaches this API (payment and refund notifies)."""
         return _env("PUBLIC_API_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -45,6 +45,7 @@ STATUS_BY_CODE = {
     "live_token_expired": 403,
     "payload_too_large": 413,
     "unsupported_media_type": 415,
+    "too_many_requests": 429,  # API Gateway's throttle and the WAF's rate rule answer it too
     "internal_error": 500,
     "wechat_unavailable": 502,
     "service_unavailable": 503,

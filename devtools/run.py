@@ -58,9 +58,9 @@ def main():
         print(f"DynamoDB Local on port {ports['dynamodb'][0]}, data in {data_dir}")
         children.append(processes.start_wechat_sandbox(ports["sandbox"][0]))
         _prepare_data()
-        chalice_cli = os.path.join(os.path.dirname(sys.executable), "chalice")
-        chalice = subprocess.Popen([chalice_cli, "local", "--stage",
-                                    "local", "--host", "127.0.0.1", "--port",
+        # `chalice local`, answering unknown routes as the deployed API does
+        chalice = subprocess.Popen([sys.executable, "-m", "devtools.local_api", "local",
+                                    "--stage", "local", "--host", "127.0.0.1", "--port",
                                     str(ports["api"][0]), "--no-autoreload"], cwd=ROOT)
         children.append(chalice)
         processes.wait_for_port(ports["api"][0], chalice, "chalice local")

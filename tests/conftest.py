@@ -11,7 +11,9 @@ import uuid
 
 import pytest
 
-from devtools import processes
+from devtools import local_api, processes
+
+local_api.install()  # unknown routes answer 404 in the error shape, as the deployed API does
 
 # The `test` stage of .chalice/config.json, which chalice.test.Client also applies per call.
 TEST_ENVIRONMENT = {

@@ -269,11 +269,10 @@ def shelf(store_id, category_id, level, limit, cursor):
     """A page of a category's products on sale, as sold in the store. Cost: one Query for the
     page and one BatchGet of the page's SKUs, another of their stock, whatever the catalog's
     size."""
-    from chalicelib.core.pagination import decode_cursor, page
+    from chalicelib.core.pagination import query_page
 
-    products = Product.on_shelf.query(category_id, limit=limit,
-                                      last_evaluated_key=decode_cursor(cursor))
-    listed = page(products, lambda product: product, "products")
+    listed = query_page(Product.on_shelf, category_id, lambda product: product, "products",
+                        limit=limit, cursor=cursor)
     sku_ids = [sku_id for product in listed["products"] for sku_id in product.sku_ids]
     skus = {sku.sku_id: sku for sku in Sku.batch_get(sku_ids)} if sku_ids else {}
     any_cloud = any(product.cloud_shelf for product in listed["products"])

@@ -102,12 +102,11 @@ def set_quantity(store_id, sku_id, quantity, reason, by, clock=system_clock):
 
 
 def movements(store_id, sku_id, limit, cursor):
-    from chalicelib.core.pagination import decode_cursor, page
+    from chalicelib.core.pagination import query_page
 
     def view(movement):
         return {"movement_id": movement.movement_id, "delta": movement.delta,
                 "reason": movement.reason, "by": movement.by, "at": movement.at}
 
-    return page(StockMovement.query(f"{store_id}#{sku_id}", scan_index_forward=False,
-                                    limit=limit, last_evaluated_key=decode_cursor(cursor)),
-                view, "movements")
+    return query_page(StockMovement, f"{store_id}#{sku_id}", view, "movements", limit=limit,
+                      cursor=cursor, scan_index_forward=False)

@@ -248,19 +248,17 @@ def get_own(member_id, order_id):
 
 
 def member_orders(member_id, limit, cursor):
-    from chalicelib.core.pagination import decode_cursor, page
+    from chalicelib.core.pagination import query_page
 
-    return page(Order.by_member.query(member_id, scan_index_forward=False, limit=limit,
-                                      last_evaluated_key=decode_cursor(cursor)),
-                order_view, "orders")
+    return query_page(Order.by_member, member_id, order_view, "orders", limit=limit,
+                      cursor=cursor, scan_index_forward=False)
 
 
 def store_orders(store_id, day, status, limit, cursor, clock=system_clock):
     """One store-day partition of the index: the cost is that day's orders at most."""
-    from chalicelib.core.pagination import decode_cursor, page
+    from chalicelib.core.pagination import query_page
 
     partition = f"{store_id}#{day}" if day else store_day(store_id, clock.now())
-    return page(Order.by_store_day.query(
-        partition, scan_index_forward=False, limit=limit,
-        filter_condition=(Order.status == status) if status else None,
-        last_evaluated_key=decode_cursor(cursor)), order_view, "orders")
+    return query_page(Order.by_store_day, partition, order_view, "orders", limit=limit,
+                      cursor=cursor, scan_index_forward=False,
+                      filter_condition=(Order.status == status) if status else None)

@@ -78,7 +78,7 @@ def on_notify(xml, pay=None, clock=system_clock):
     try:
         fields = pay.verified_notify(xml)
     except InvalidNotify as exc:
-        return _rejected("signature", detail=str(exc))
+        return _rejected(exc.reason, detail=str(exc))
     out_trade_no = fields.get("out_trade_no", "")
     if (fields.get("appid"), fields.get("mch_id")) != (settings.wechat_app_id,
                                                        settings.wechat_mch_id):

@@ -364,8 +364,8 @@ def on_notify(xml, pay=None, clock=system_clock):
     try:
         result = pay.decrypted_refund_notify(xml)
     except InvalidNotify as exc:
-        logs.warning("refund_notify_rejected", reason="decryption", detail=str(exc))
-        return fail_answer("decryption")
+        logs.warning("refund_notify_rejected", reason=exc.reason, detail=str(exc))
+        return fail_answer(exc.reason)
     try:
         refund = Refund.get(result.get("out_trade_no", ""), result.get("out_refund_no", ""),
                             consistent_read=True)

@@ -25,9 +25,8 @@ def _query_parameters(schema):
 def _operation(spec):
     from chalicelib.core.routing import PUBLIC, VISITOR
 
-    parameters = [{"name": name, "in": "path", "required": True,
-                   "schema": {"type": "string", "minLength": 1}}
-                  for name in spec.path_params]
+    parameters = [{"name": name, "in": "path", "required": True, "schema": schema}
+                  for name, schema in spec.path_schema["properties"].items()]
     if spec.query is not None:
         parameters += _query_parameters(spec.query)
     responses = {str(spec.status): {

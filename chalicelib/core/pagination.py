@@ -1,7 +1,17 @@
-"""Opaque cursors for paginated lists: DynamoDB's last evaluated key, base64url JSON."""
+"""Paginated lists: one page of a Query, and an opaque cursor for the next.
+
+A cursor is `<key>.<signature>`, both base64url: DynamoDB's last evaluated key as JSON, and an
+HMAC-SHA256 of it together with the list it belongs to (what is queried, the partition, the
+conditions and order). Anything else (edited, made up, or from another list, another member's
+included) is a validation error before DynamoDB sees it. The HMAC key is derived from
+TOKEN_SECRET for cursors alone, so no token is ever a valid cursor, nor a cursor a token.
+"""
 import base64
+import hashlib
+import hmac
 import json
 
+from chalicelib.config import settings
 from chalicelib.errors import DomainError
 
 PAGE_QUERY = {
@@ -10,33 +20,54 @@ PAGE_QUERY = {
                    "cursor": {"type": "string", "maxLength": 2048}},
 }
 
+# Not base64url, so never the payload of a session token (which signs its payload with
+# TOKEN_SECRET itself): the derived key cannot be had by asking for a token.
+_KEY_LABEL = b"yutang pagination cursor key"
 
-def encode_cursor(last_evaluated_key):
+
+def _b64encode(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _b64decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signature(list_id, key_text):
+    key = hmac.new(settings.token_secret.encode(), _KEY_LABEL, hashlib.sha256).digest()
+    message = f"{list_id}\n{key_text}".encode()  # list_id is JSON: it holds no raw newline
+    return _b64encode(hmac.new(key, message, hashlib.sha256).digest())
+
+
+def _list_id(source, hash_key, query_args):
+    name = getattr(source, "__name__", type(source).__name__)  # a model, or an index of one
+    return json.dumps([name, str(hash_key), sorted((arg, str(value))
+                                                   for arg, value in query_args.items())])
+
+
+def _encode(list_id, last_evaluated_key):
     if not last_evaluated_key:
         return None
-    raw = json.dumps(last_evaluated_key, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    key_text = _b64encode(json.dumps(last_evaluated_key, separators=(",", ":")).encode())
+    return f"{key_text}.{_signature(list_id, key_text)}"
 
 
-def decode_cursor(cursor):
+def _decode(list_id, cursor):
     if not cursor:
         return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError:
-        raise DomainError("validation_error", "The cursor is not one this API gave out.") from None
-    if not isinstance(key, dict):
-        raise DomainError("validation_error", "The cursor is not one this API gave out.")
-    return key
+    key_text, _, signature = cursor.partition(".")
+    if not (cursor.isascii() and signature
+            and hmac.compare_digest(signature, _signature(list_id, key_text))):
+        raise DomainError("validation_error", "The cursor is not one this API gave out for "
+                                              "this list.")
+    return json.loads(_b64decode(key_text))
 
 
-def page(results, view, name):
-    """One page of a PynamoDB query (run with a limit), in views, and the next page's cursor."""
-    from pynamodb.exceptions import QueryError
-
-    try:
-        items = [view(item) for item in results]
-    except QueryError:
-        # A cursor that decodes but names no key of this list.
-        raise DomainError("validation_error", "The cursor is not one this API gave out.") from None
-    return {name: items, "next_cursor": encode_cursor(results.last_evaluated_key)}
+def query_page(source, hash_key, view, name, *, limit, cursor, **query_args):
+    """One page of `source.query(hash_key, **query_args)` (a model or one of its indexes), in
+    views under `name`, and the cursor of the next page (None on the last)."""
+    list_id = _list_id(source, hash_key, query_args)
+    results = source.query(hash_key, limit=limit, last_evaluated_key=_decode(list_id, cursor),
+                           **query_args)
+    items = [view(item) for item in results]
+    return {name: items, "next_cursor": _encode(list_id, results.last_evaluated_key)}

@@ -13,6 +13,16 @@ from chalicelib.core import logs, tracing
 from chalicelib.core.validation import parse_json_body, validate
 from chalicelib.errors import CHALICE_ERROR_CODES, DomainError, error_body, error_response
 
+# Path parameters are ids: at most 64 characters (the app's own ids have about 30, the ids an
+# admin chooses at most 40), fewer where a value is shorter by its nature. They are checked
+# before anything reads a key with them: DynamoDB answers an over-long key with an error.
+PATH_PARAM_MAX_LENGTH = 64
+PATH_PARAM_MAX_LENGTHS = {
+    "scene": 32,  # WeChat's limit for a mini-program code's scene (the app's have 10)
+    "tag": 20,  # the longest tag members.schemas.TAG allows
+}
+
+
 @dataclass(frozen=True)
 class Access:
     """Who may call a route: anyone, any signed-in member, or staff in given roles. With
@@ -58,6 +68,15 @@ class RouteSpec:
     @property
     def path_params(self):
         return re.findall(r"{(\w+)}", self.path)
+
+    @functools.cached_property
+    def path_schema(self):
+        """What the path parameters may be: checked before the view runs, published in the
+        OpenAPI document."""
+        return {"type": "object", "properties": {
+            name: {"type": "string", "minLength": 1,
+                   "maxLength": PATH_PARAM_MAX_LENGTHS.get(name, PATH_PARAM_MAX_LENGTH)}
+            for name in self.path_params}}
 
 
 ROUTES = []
@@ -117,6 +136,7 @@ def _body(spec, raw_body):
 
 
 def _build_call(spec, request, path_params):
+    validate(spec.path_schema, path_params, "path")
     headers = {name.lower(): value for name, value in request.headers.items()}
     call = Call(params=path_params, headers=headers)
     if spec.auth != PUBLIC and (spec.auth != VISITOR or "authorization" in headers):

@@ -153,13 +153,12 @@ def sale_view(sale):
 def sales(guide_id, month, limit, cursor):
     """The guide's attributed orders paid in the month, newest first: one Query of their own
     partition, whatever the brand's volume."""
-    from chalicelib.core.pagination import decode_cursor, page
+    from chalicelib.core.pagination import query_page
 
     start, following = _month_bounds(month)
     in_month = GuideSale.sale_key.between(utc_text(start), utc_text(following))
-    return page(GuideSale.query(guide_id, in_month, scan_index_forward=False, limit=limit,
-                                last_evaluated_key=decode_cursor(cursor)),
-                sale_view, "orders")
+    return query_page(GuideSale, guide_id, sale_view, "orders", limit=limit, cursor=cursor,
+                      range_key_condition=in_month, scan_index_forward=False)
 
 
 def month_totals(guide_id, month):

@@ -126,7 +126,7 @@ def reassign(store_id, from_guide, to_guide, manager_id, clock=system_clock):
 
 
 def customers(guide_id, limit, cursor):
-    from chalicelib.core.pagination import decode_cursor, page
+    from chalicelib.core.pagination import query_page
 
     def view(member):
         return {"member_id": member.member_id, "nickname": member.nickname,
@@ -134,9 +134,7 @@ def customers(guide_id, limit, cursor):
                 "served_at": member.guide_served_at.isoformat()
                 if member.guide_served_at else None}
 
-    return page(Member.by_guide.query(guide_id, limit=limit,
-                                      last_evaluated_key=decode_cursor(cursor)),
-                view, "customers")
+    return query_page(Member.by_guide, guide_id, view, "customers", limit=limit, cursor=cursor)
 
 
 def history(member_id):

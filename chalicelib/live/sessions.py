@@ -413,11 +413,10 @@ def store_sessions(store_id, approval=None, clock=system_clock):
 
 
 def hosted(host_id, limit, cursor):
-    from chalicelib.core.pagination import decode_cursor, page
+    from chalicelib.core.pagination import query_page
 
-    return page(LiveSession.by_host.query(host_id, scan_index_forward=False, limit=limit,
-                                          last_evaluated_key=decode_cursor(cursor)),
-                session_view, "live_sessions")
+    return query_page(LiveSession.by_host, host_id, session_view, "live_sessions", limit=limit,
+                      cursor=cursor, scan_index_forward=False)
 
 
 # The live token: a viewer who entered the session may buy at its live prices.

@@ -2,8 +2,9 @@
 
 Columns: phone, name, level, points, store_id, joined_on (YYYY-MM-DD); only phone is required.
 Each row is checked on its own: a bad row is reported with its row number and the good rows
-still land. A phone that is already a member is left alone, so importing the same file twice
-changes nothing. Rows are written with batch writes, several batches at a time.
+still land (the report lists the first MAX_REJECTED_LISTED bad rows and counts them all). A
+phone that is already a member is left alone, so importing the same file twice changes
+nothing. Rows are written with batch writes, several batches at a time.
 """
 import csv
 import hashlib
@@ -14,7 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from chalicelib.config import settings
 from chalicelib.core.clock import clock as system_clock
+from chalicelib.errors import DomainError
 from chalicelib.members import program as loyalty_program
 from chalicelib.members import rules
 from chalicelib.members.models import Member, PhoneClaim, PointsEntry
@@ -23,7 +26,12 @@ COLUMNS = ("phone", "name", "level", "points", "store_id", "joined_on")
 CHUNK_ROWS = 100  # one BatchGet of phone claims
 WORKERS = 8
 MAX_POINTS = 100_000_000
-_PHONE = re.compile(r"^1[3-9]\d{9}$")
+MAX_REJECTED_LISTED = 100
+MAX_SHOWN_CHARS = 40  # of a rejected value, in the report
+MAX_STORE_ID_CHARS = 64
+# ASCII digits only: str.isdigit() takes ² (which int() refuses), int() takes １２ and ٣.
+_PHONE = re.compile(r"1[3-9][0-9]{9}")
+_POINTS = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass
@@ -32,10 +40,24 @@ class ImportReport:
     imported: int = 0
     already_members: int = 0
     rejected: list = field(default_factory=list)
+    rejected_count: int = 0
+
+    def reject(self, row, phone, error):
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_REJECTED_LISTED:
+            self.rejected.append({"row": row, "phone": phone and phone[:MAX_SHOWN_CHARS],
+                                  "error": error})
 
     def as_dict(self):
         return {"rows": self.rows, "imported": self.imported,
-                "already_members": self.already_members, "rejected": self.rejected}
+                "already_members": self.already_members, "rejected": self.rejected,
+                "rejected_count": self.rejected_count}
+
+
+def _shown(value):
+    """A rejected value as the report quotes it: cut short, so a huge cell stays small."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN_CHARS else text[:MAX_SHOWN_CHARS - 1] + "…"
 
 
 def normalise_phone(text):
@@ -67,27 +89,27 @@ def _decode(data):
 def _check_row(raw, level_codes, store_ids):
     """(row dict, None) or (None, error message)."""
     phone = normalise_phone(raw.get("phone"))
-    if not _PHONE.match(phone):
-        return None, f"phone {raw.get('phone')!r} is not a mainland mobile number"
+    if not _PHONE.fullmatch(phone):
+        return None, f"phone {_shown(raw.get('phone'))} is not a mainland mobile number"
     name = (raw.get("name") or "").strip()
     if len(name) > 32:
         return None, "name is longer than 32 characters"
     level = (raw.get("level") or "").strip() or None
     if level and level not in level_codes:
-        return None, f"level {level!r} is not one of {', '.join(level_codes)}"
-    points_text = (raw.get("points") or "0").strip()
-    if not points_text.isdigit() or int(points_text) > MAX_POINTS:
-        return None, f"points {points_text!r} is not a whole number from 0 to {MAX_POINTS}"
+        return None, f"level {_shown(level)} is not one of {', '.join(level_codes)}"
+    points_text = (raw.get("points") or "0").strip(" \t")
+    if not _POINTS.fullmatch(points_text) or int(points_text) > MAX_POINTS:
+        return None, f"points {_shown(points_text)} is not a whole number from 0 to {MAX_POINTS}"
     store_id = (raw.get("store_id") or "").strip() or None
     if store_id and store_id not in store_ids:
-        return None, f"store {store_id!r} does not exist"
+        return None, f"store {_shown(store_id)} does not exist"
     joined_text = (raw.get("joined_on") or "").strip()
     joined_at = None
     if joined_text:
         try:
             joined_at = datetime.strptime(joined_text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
         except ValueError:
-            return None, f"joined_on {joined_text!r} is not a date like 2024-03-01"
+            return None, f"joined_on {_shown(joined_text)} is not a date like 2024-03-01"
     return {"phone": phone, "name": name or None, "level": level, "points": int(points_text),
             "store_id": store_id, "joined_at": joined_at}, None
 
@@ -95,7 +117,9 @@ def _check_row(raw, level_codes, store_ids):
 def _existing_stores(rows):
     from chalicelib.catalog.models import Store
 
-    wanted = {(row.get("store_id") or "").strip() for row in rows} - {""}
+    # Longer ids name no store, and DynamoDB would refuse them as keys.
+    wanted = {store_id for store_id in ((row.get("store_id") or "").strip() for row in rows)
+              if 0 < len(store_id) <= MAX_STORE_ID_CHARS}
     return {store.store_id for store in Store.batch_get(list(wanted))} if wanted else set()
 
 
@@ -141,20 +165,23 @@ def _import_chunk(rows, now, program):
     return len(new_rows)
 
 
-def import_members(data, clock=system_clock, progress=None):
-    """Imports a CSV (text or bytes). progress(done_rows, total_rows) is called as it goes."""
+def import_members(data, clock=system_clock, progress=None, max_rows=None):
+    """Imports a CSV (text or bytes). progress(done_rows, total_rows) is called as it goes.
+    With more than `max_rows` rows, nothing is imported (DomainError payload_too_large)."""
     now = clock.now()
     report = ImportReport()
     try:
         reader = csv.DictReader(io.StringIO(_decode(data)))
         raw_rows = list(reader)
     except (ValueError, csv.Error) as exc:
-        report.rejected.append({"row": 1, "phone": None, "error": f"unreadable file: {exc}"})
+        report.reject(1, None, f"unreadable file: {exc}")
         return report.as_dict()
     if "phone" not in (reader.fieldnames or []):
-        report.rejected.append({"row": 1, "phone": None,
-                                "error": f"the header must name the columns {', '.join(COLUMNS)}"})
+        report.reject(1, None, f"the header must name the columns {', '.join(COLUMNS)}")
         return report.as_dict()
+    if max_rows is not None and len(raw_rows) > max_rows:
+        raise DomainError("payload_too_large", f"Upload at most {max_rows:,} rows; split the "
+                                               "file or use the import command.")
 
     program = loyalty_program.current()
     level_codes = [level["code"] for level in program["levels"]]
@@ -166,7 +193,7 @@ def import_members(data, clock=system_clock, progress=None):
         if row and row["phone"] in first_row_of_phone:
             row, error = None, f"phone repeats row {first_row_of_phone[row['phone']]}"
         if error:
-            report.rejected.append({"row": number, "phone": raw.get("phone"), "error": error})
+            report.reject(number, raw.get("phone"), error)
             continue
         first_row_of_phone[row["phone"]] = number
         good.append(row)
@@ -188,12 +215,11 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
 def import_members_upload(body):
-    """An upload through the admin API: files up to 5 MB (about 80,000 rows); larger exports
-    go through `python -m devtools.import_members FILE`, which reports progress as it runs."""
-    from chalicelib.errors import DomainError
-
+    """An upload through the admin API: files up to 5 MB and MEMBER_IMPORT_MAX_ROWS rows;
+    larger exports go through `python -m devtools.import_members FILE`, which reports
+    progress as it runs."""
     size = len(body.encode("utf-8") if isinstance(body, str) else body)
     if size > MAX_UPLOAD_BYTES:
         raise DomainError("payload_too_large",
                           "Upload at most 5 MB; split the file or use the import command.")
-    return import_members(body)
+    return import_members(body, max_rows=settings.member_import_max_rows)

@@ -135,11 +135,10 @@ def move_all(from_id, into_id, clock=system_clock):
 
 def ledger_page(member_id, limit, cursor=None):
     """Newest first."""
-    from chalicelib.core.pagination import decode_cursor, page
+    from chalicelib.core.pagination import query_page
 
-    return page(PointsEntry.query(member_id, scan_index_forward=False, limit=limit,
-                                  last_evaluated_key=decode_cursor(cursor)),
-                entry_view, "entries")
+    return query_page(PointsEntry, member_id, entry_view, "entries", limit=limit, cursor=cursor,
+                      scan_index_forward=False)
 
 
 class _NothingLapsed(Exception):

@@ -208,9 +208,11 @@ IMPORT_REPORT = {
         "rejected": {"type": "array", "items": {
             "type": "object",
             "properties": {"row": {"type": "integer"}, "phone": _NULLABLE_STRING,
-                           "error": {"type": "string"}}}},
+                           "error": {"type": "string"}}},
+                     "description": "The first 100 rejected rows"},
+        "rejected_count": {"type": "integer", "description": "All the rejected rows"},
     },
-    "required": ["rows", "imported", "already_members", "rejected"],
+    "required": ["rows", "imported", "already_members", "rejected", "rejected_count"],
 }
 
 PROGRAM = PROGRAM_SCHEMA

@@ -129,13 +129,12 @@ def refresh_computed_tags(today, clock=system_clock):
 
 def segment(tags, store_id=None, limit=50, cursor=None):
     """Members carrying every tag (in one home store, or brand-wide): one page of ids."""
-    from chalicelib.core.pagination import decode_cursor, page
+    from chalicelib.core.pagination import query_page
 
     scope = store_id or BRAND_WIDE
     first, others = tags[0], tags[1:]
-    results = TagMember.query(f"{first}@{scope}", limit=limit,
-                              last_evaluated_key=decode_cursor(cursor))
-    found = page(results, lambda item: item.member_id, "member_ids")
+    found = query_page(TagMember, f"{first}@{scope}", lambda item: item.member_id, "member_ids",
+                       limit=limit, cursor=cursor)
     for tag in others:
         keys = [(f"{tag}@{scope}", member_id) for member_id in found["member_ids"]]
         having = {item.member_id for item in TagMember.batch_get(keys)} if keys else set()

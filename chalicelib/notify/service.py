@@ -199,8 +199,7 @@ def notification_view(notification):
 
 def of_member(member_id, limit=20, cursor=None):
     """What was sent to a member and why, newest first, a page at a time."""
-    from chalicelib.core.pagination import decode_cursor, page
+    from chalicelib.core.pagination import query_page
 
-    return page(Notification.by_member.query(member_id, scan_index_forward=False, limit=limit,
-                                             last_evaluated_key=decode_cursor(cursor)),
-                notification_view, "notifications")
+    return query_page(Notification.by_member, member_id, notification_view, "notifications",
+                      limit=limit, cursor=cursor, scan_index_forward=False)

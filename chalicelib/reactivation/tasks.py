@@ -2,7 +2,7 @@
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.core.clock import clock as system_clock
-from chalicelib.core.pagination import decode_cursor, page
+from chalicelib.core.pagination import query_page
 from chalicelib.errors import DomainError
 from chalicelib.members.privacy import phone_seen_by
 from chalicelib.reactivation.models import Task
@@ -25,9 +25,8 @@ def task_view(task, viewer):
 
 def listed(owner, viewer, limit=20, cursor=None):
     """One page of the owner's tasks, newest first, as the viewer (a staff record) sees them."""
-    results = Task.query(owner, scan_index_forward=False, limit=limit,
-                         last_evaluated_key=decode_cursor(cursor))
-    return page(results, lambda task: task_view(task, viewer), "tasks")
+    return query_page(Task, owner, lambda task: task_view(task, viewer), "tasks", limit=limit,
+                      cursor=cursor, scan_index_forward=False)
 
 
 def mark_done(owner, task_id, by, clock=system_clock):

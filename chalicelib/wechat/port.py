@@ -30,7 +30,12 @@ class MiniProgram(Protocol):
 
 
 class InvalidNotify(ValueError):
-    """A payment or refund notify whose signature (or encryption) does not check out."""
+    """A payment or refund notify that is not WeChat's: `reason` is malformed (not WeChat's
+    flat XML), signature or decryption; the message says what was wrong."""
+
+    def __init__(self, reason, message):
+        super().__init__(message)
+        self.reason = reason
 
 
 class Pay(Protocol):

@@ -148,23 +148,20 @@ class WeChatPyPay:
     def verified_notify(self, xml):
         import hmac
 
-        import xmltodict
         from wechatpy.pay.utils import calculate_signature, calculate_signature_hmac
 
         from chalicelib.wechat.port import InvalidNotify
 
-        try:
-            fields = dict(xmltodict.parse(xml)["xml"])
-        except Exception:
-            raise InvalidNotify("not WeChat's XML") from None
+        fields = _flat_xml(xml, "xml")
         sign = fields.pop("sign", None)
         sign_type = fields.get("sign_type", "MD5")
         calculate = {"MD5": calculate_signature,
                      "HMAC-SHA256": calculate_signature_hmac}.get(sign_type)
         if not sign or calculate is None:
-            raise InvalidNotify(f"unsigned, or signed with {sign_type}")
-        if not hmac.compare_digest(calculate(fields, self.pay.api_key), sign):
-            raise InvalidNotify("signature does not match")
+            raise InvalidNotify("signature", f"unsigned, or signed with {sign_type!r:.40}")
+        if not sign.isascii() or not hmac.compare_digest(calculate(fields, self.pay.api_key),
+                                                         sign):
+            raise InvalidNotify("signature", "signature does not match")
         return fields
 
     def query(self, out_trade_no):
@@ -186,7 +183,49 @@ class WeChatPyPay:
     def decrypted_refund_notify(self, xml):
         from chalicelib.wechat.port import InvalidNotify
 
+        envelope = _flat_xml(xml, "xml")
         try:
-            return dict(self.pay.parse_refund_notify_result(xml))
+            result = self.pay.parse_refund_notify_result(envelope)
         except Exception:
-            raise InvalidNotify("the refund notify does not decrypt with our key") from None
+            raise InvalidNotify("decryption",
+                                "the refund notify does not decrypt with our key") from None
+        return _flat(result, "the decrypted req_info")
+
+
+MAX_NOTIFY_CHARS = 32_768  # WeChat's notifies have 1 to 3 KB
+
+
+def _flat_xml(xml, root):
+    """The fields of WeChat's XML, which is flat: one root element holding elements that hold
+    text. A repeated or nested element, an attribute or loose text means the XML is not
+    WeChat's (and would hand lists and dicts to code that expects text)."""
+    import xmltodict
+
+    from chalicelib.wechat.port import InvalidNotify
+
+    if len(xml) > MAX_NOTIFY_CHARS:
+        raise InvalidNotify("malformed", f"longer than {MAX_NOTIFY_CHARS} characters")
+    try:
+        parsed = xmltodict.parse(xml)
+    except Exception:
+        raise InvalidNotify("malformed", "not XML") from None
+    if list(parsed) != [root]:
+        raise InvalidNotify("malformed", f"the root element is not <{root}>")
+    return _flat(parsed[root], f"<{root}>")
+
+
+def _flat(fields, where):
+    """Fields as xmltodict parsed them, if each holds only text."""
+    from chalicelib.wechat.port import InvalidNotify
+
+    fields = fields or {}
+    if not isinstance(fields, dict):
+        raise InvalidNotify("malformed", f"{where} holds text, not elements")
+    for name, value in fields.items():
+        if name.startswith(("@", "#")):
+            raise InvalidNotify("malformed", f"{where} has attributes or loose text")
+        if isinstance(value, list):
+            raise InvalidNotify("malformed", f"<{name:.40}> repeats")
+        if not isinstance(value, (str, int, type(None))):  # wechatpy makes amounts int
+            raise InvalidNotify("malformed", f"<{name:.40}> nests elements or has attributes")
+    return dict(fields)

@@ -61,6 +61,9 @@ def test_run_serves_the_walkthrough_stops_cleanly_and_keeps_data(tmp_path):
     try:
         assert _wait_for_api(url, launcher).json() == {"status": "ok", "dynamodb": "reachable"}
         first = _sign_in(url, "sandbox:alice:1")
+        unknown = requests.get(f"{url}/no/such/route", timeout=10)
+        assert unknown.status_code == 404
+        assert unknown.json()["error"]["code"] == "not_found"
     finally:
         _ctrl_c(launcher)
     output = launcher.stdout.read()

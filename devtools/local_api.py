@@ -1,0 +1,55 @@
+"""The API served locally answers a path no route matches as the deployed one does: 404
+`not_found` in the error shape.
+
+API Gateway answers such a path itself, 403 {"message": "Missing Authentication Token"}, and
+the stack's gateway responses (infra/) give that answer our shape. `chalice local` and
+chalice's test Client imitate API Gateway in LocalGateway.handle_request, before the app sees
+the request, so nothing in the app can change it: `install()` wraps that method. The test
+suite installs it, and `make run` serves the API with `python -m devtools.local_api local …`,
+which is `chalice local` with it installed.
+"""
+import functools
+import json
+import sys
+
+from chalice import local
+
+from chalicelib.errors import error_body
+
+
+class UnknownRoute(local.LocalGatewayException):
+    CODE = 404
+
+    def __init__(self, headers):
+        body = json.dumps(error_body("not_found", "No route matches this path."),
+                          separators=(",", ":"))
+        super().__init__({"x-amzn-RequestId": headers.get("x-amzn-RequestId", ""),
+                          "Content-Type": "application/json"}, body.encode())
+
+
+def install():
+    """Makes every LocalGateway (chalice local's and the test Client's) answer unknown routes
+    with 404. Installing twice changes nothing."""
+    handle_request = local.LocalGateway.handle_request
+    if getattr(handle_request, "answers_unknown_routes", False):
+        return
+
+    @functools.wraps(handle_request)
+    def handle(self, method, path, headers, body):
+        try:
+            return handle_request(self, method, path, headers, body)
+        except local.ForbiddenError as refusal:
+            # Chalice raises it with this error type only when no route matches the path.
+            if refusal.headers.get("x-amzn-ErrorType") != "UnauthorizedException":
+                raise
+            raise UnknownRoute(refusal.headers) from None
+
+    handle.answers_unknown_routes = True
+    local.LocalGateway.handle_request = handle
+
+
+if __name__ == "__main__":
+    from chalice.cli import main
+
+    install()
+    sys.exit(main())
