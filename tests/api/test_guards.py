@@ -1,0 +1,406 @@
+"""The conditions that keep money, stock and points right, each tried exactly at its edge, so
+that breaking the condition fails a test (`make mutate` breaks them one at a time).
+
+Where the condition is about a race, the race is made deterministic: the competing write is
+run between the reads of a request and its transaction (see `lands_first`), never left to
+threads that happen to overlap."""
+import base64
+import hashlib
+import hmac
+import json
+from contextlib import contextmanager
+
+import requests
+
+from tests.api.test_checkout import _coupon, _id, _sku
+from tests.api.test_payments import (MCH_KEY, _notify_xml, _order, _pay_in_wechat, _place,
+                                     _post, _send_notify)
+from tests.api.test_refunds import _settled
+from tests.conftest import (STORE_A, TEST_ENVIRONMENT, WeChatUser, body_of, new_staff,
+                            sign_in)
+
+
+@contextmanager
+def lands_first(monkeypatch, mentioning, competing):
+    """The next DynamoDB transaction that names `mentioning` (an id unique to the test) is sent
+    only after `competing()` has run: whatever it read before is stale by then."""
+    from pynamodb.transactions import TransactWrite
+
+    send = TransactWrite._commit
+    pending = [competing]
+
+    def commit(transaction):
+        items = [transaction._condition_check_items, transaction._delete_items,
+                 transaction._put_items, transaction._update_items]
+        if pending and mentioning in json.dumps(items, default=str, ensure_ascii=False):
+            pending.pop()()
+        return send(transaction)
+
+    monkeypatch.setattr(TransactWrite, "_commit", commit)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(TransactWrite, "_commit", send)
+    assert not pending, "the competing write never ran: nothing named it"
+
+
+def _error(response, status, code):
+    assert response.status_code == status, response.body
+    assert body_of(response)["error"]["code"] == code, response.body
+
+
+def _key():
+    return {"Idempotency-Key": _id("key")}
+
+
+def _order_body(sku, quantity=1, **extra):
+    return {"store_id": STORE_A, "items": [{"sku_id": sku, "quantity": quantity}], **extra}
+
+
+def _balance(member_id):
+    from chalicelib.members.models import Member
+
+    return Member.get(member_id, consistent_read=True).points_balance
+
+
+def _ledger(member_id):
+    from chalicelib.members.points import ledger_page
+
+    return [(e["source"], e["delta"]) for e in ledger_page(member_id, 100)["entries"]]
+
+
+def _stock(sku):
+    from chalicelib.catalog.stock import current
+
+    return current(STORE_A, sku)
+
+
+def _claimed_coupon(member_id):
+    from chalicelib.checkout import coupons
+
+    return coupons.claim(member_id, _coupon()["coupon_id"])["member_coupon_id"]
+
+
+def _coupon_of(member_id, member_coupon_id):
+    from chalicelib.checkout import coupons
+
+    [mine] = [c for c in coupons.mine(member_id) if c["member_coupon_id"] == member_coupon_id]
+    return mine["status"], mine["order_id"]
+
+
+# The pay notify: every field it is checked on.
+
+def test_a_correctly_signed_notify_for_another_app_changes_nothing(client, shopper, served_app,
+                                                                    capfd):
+    headers, member_id = shopper
+    order = _place(client, headers, _sku(price_fen=5_000, stock=3))
+    xml = _notify_xml(order["order_id"], order["total_fen"], appid="wx00000000otherapp")
+
+    answer = _send_notify(served_app, xml)
+
+    assert "FAIL" in answer
+    seen = body_of(client.http.get(f"/orders/{order['order_id']}", headers=headers))
+    assert (seen["status"], seen["pickup_code"], seen["points_earned"]) == (
+        "PENDING_PAYMENT", None, None)
+    assert _balance(member_id) == 0
+    assert '"event": "pay_notify_rejected"' in capfd.readouterr().out
+    # The same notify for this app is taken: only the appid made the difference.
+    assert "SUCCESS" in _send_notify(served_app, _notify_xml(order["order_id"],
+                                                             order["total_fen"]))
+    assert _order(order["order_id"]).status == "PAID"
+
+
+# Reconciliation: WeChat's answer is believed only for the order's own amount.
+
+def _wechat_pay_client(sandbox_url):
+    from wechatpy.pay import WeChatPay
+
+    wechat = WeChatPay(TEST_ENVIRONMENT["WECHAT_APP_ID"], MCH_KEY,
+                       TEST_ENVIRONMENT["WECHAT_MCH_ID"], timeout=5)
+    wechat.API_BASE_URL = f"{sandbox_url}/"
+    return wechat
+
+
+def test_a_payment_wechat_reports_for_another_amount_leaves_the_order_unpaid(
+        client, shopper, served_app, sandbox_url):
+    """WeChat holds a paid trade under the order's number, for one fen more than the order
+    (made there directly, with the merchant key). The shopper's pay finds it paid and asks
+    WeChat how it stands: orderquery says SUCCESS, with another total_fee."""
+    headers, member_id = shopper
+    sku = _sku(price_fen=6_000, stock=3)
+    order = _place(client, headers, sku)
+    _wechat_pay_client(sandbox_url).order.create(
+        trade_type="JSAPI", body="another amount", total_fee=order["total_fen"] + 1,
+        notify_url="http://127.0.0.1:9/nowhere", client_ip="127.0.0.1", user_id="o-payer",
+        out_trade_no=order["order_id"])
+    assert requests.post(f"{sandbox_url}/__sandbox__/pay/orders/{order['order_id']}/pay",
+                         timeout=5).status_code == 200
+    wechat = requests.get(f"{sandbox_url}/__sandbox__/pay/orders/{order['order_id']}",
+                          timeout=5).json()
+    assert (wechat["trade_state"], wechat["total_fee"]) == ("SUCCESS", order["total_fen"] + 1)
+
+    started = _post(client, f"/orders/{order['order_id']}/pay", headers)
+
+    assert started.status_code == 409, started.body
+    seen = body_of(client.http.get(f"/orders/{order['order_id']}", headers=headers))
+    assert (seen["status"], seen["pickup_code"], seen["paid_at"]) == (
+        "PENDING_PAYMENT", None, None)
+    assert _balance(member_id) == 0 and _stock(sku) == 2
+
+
+# Closing an unpaid order: only while it is still unpaid.
+
+def test_closing_a_stale_copy_of_a_paid_order_gives_nothing_back(client, shopper, served_app,
+                                                                 sandbox_url):
+    """The expiry job works on copies of unpaid orders read from an index; the payment may
+    land after the copy was read. Closing it then must give back nothing."""
+    from chalicelib.checkout import lifecycle
+    from chalicelib.members import points
+
+    headers, member_id = shopper
+    points.change_points(member_id, 300, "admin", _id("gift"))
+    sku = _sku(price_fen=10_000, stock=4)
+    mine = _claimed_coupon(member_id)
+    order = _place(client, headers, sku, 2, member_coupon_id=mine, points=300)
+    stale = _order(order["order_id"])  # read while PENDING_PAYMENT
+    _post(client, f"/orders/{order['order_id']}/pay", headers)
+    _pay_in_wechat(sandbox_url, order["order_id"])
+    paid_balance, paid_ledger = _balance(member_id), _ledger(member_id)
+    assert _order(order["order_id"]).status == "PAID" and _stock(sku) == 2
+
+    ended = lifecycle.close_unpaid(stale, "expired")
+
+    assert ended.status == "PAID" and _order(order["order_id"]).status == "PAID"
+    assert _stock(sku) == 2
+    assert _coupon_of(member_id, mine) == ("used", order["order_id"])
+    assert (_balance(member_id), _ledger(member_id)) == (paid_balance, paid_ledger)
+
+
+# A member coupon pays for one order only.
+
+def test_a_coupon_read_as_available_by_two_orders_is_used_by_one(client, shopper, monkeypatch):
+    headers, member_id = shopper
+    sku = _sku(price_fen=5_000, stock=10)
+    mine = _claimed_coupon(member_id)
+    first = []
+
+    def first_order():
+        placed = _post(client, "/orders", headers, _order_body(sku, member_coupon_id=mine),
+                       **_key())
+        assert placed.status_code == 201, placed.body
+        first.append(body_of(placed)["order_id"])
+
+    with lands_first(monkeypatch, mine, first_order):
+        second = _post(client, "/orders", headers, _order_body(sku, 2, member_coupon_id=mine),
+                       **_key())
+
+    _error(second, 409, "coupon_unusable")
+    assert _coupon_of(member_id, mine) == ("used", first[0])
+    assert _stock(sku) == 9
+    listed = body_of(client.http.get("/members/me/orders", headers=headers))["orders"]
+    assert [o["order_id"] for o in listed] == first
+
+
+# Stock never goes below zero.
+
+def test_an_order_takes_at_most_the_stock_there_is(client, shopper):
+    headers, _ = shopper
+    sku = _sku(stock=2)
+
+    _error(_post(client, "/orders", headers, _order_body(sku, 3), **_key()), 409,
+           "insufficient_stock")
+    assert _stock(sku) == 2
+    assert _post(client, "/orders", headers, _order_body(sku, 2), **_key()).status_code == 201
+    assert _stock(sku) == 0
+
+
+def test_the_last_unit_read_by_two_orders_goes_to_one(client, shopper, monkeypatch):
+    headers, _ = shopper
+    other, _ = sign_in(client, WeChatUser(_id("rival")))
+    sku = _sku(stock=1)
+
+    def rival_order():
+        assert _post(client, "/orders", other, _order_body(sku), **_key()).status_code == 201
+
+    with lands_first(monkeypatch, sku, rival_order):
+        late = _post(client, "/orders", headers, _order_body(sku), **_key())
+
+    _error(late, 409, "insufficient_stock")
+    assert _stock(sku) == 0
+    assert body_of(client.http.get("/members/me/orders", headers=headers))["orders"] == []
+
+
+def test_staff_take_at_most_the_stock_there_is(client):
+    clerk, _ = new_staff(client, "clerk", STORE_A)
+    sku = _sku(stock=3)
+    url = f"/stores/{STORE_A}/stock/{sku}/adjustments"
+
+    _error(_post(client, url, clerk, {"delta": -4, "reason": "broken"}), 409,
+           "insufficient_stock")
+    assert _stock(sku) == 3
+    assert _post(client, url, clerk, {"delta": -3, "reason": "broken"}).status_code == 201
+    assert _stock(sku) == 0
+
+
+# Points: a spend never takes more than the balance, and never from a stale balance.
+
+def _adjust(client, admin, member_id, delta, adjustment_id=None):
+    return _post(client, f"/admin/members/{member_id}/points", admin,
+                 {"delta": delta, "reason": "test", "adjustment_id": adjustment_id
+                  or _id("adj")})
+
+
+def test_a_spend_of_one_point_more_than_the_balance_is_refused(client, shopper, admin):
+    _, member_id = shopper
+    assert _adjust(client, admin, member_id, 250).status_code == 201
+
+    _error(_adjust(client, admin, member_id, -251), 409, "insufficient_points")
+    assert _balance(member_id) == 250 and _ledger(member_id) == [("admin", 250)]
+    assert _adjust(client, admin, member_id, -250).status_code == 201
+    assert _balance(member_id) == 0
+
+
+def test_an_order_spends_the_whole_balance_and_not_a_point_more(client, shopper, admin):
+    headers, member_id = shopper
+    assert _adjust(client, admin, member_id, 400).status_code == 201
+    sku = _sku(price_fen=10_000, stock=2)
+
+    placed = _post(client, "/orders", headers, _order_body(sku, points=401), **_key())
+
+    assert placed.status_code == 201, placed.body
+    assert body_of(placed)["breakdown"]["points"] == 400
+    assert _balance(member_id) == 0
+
+
+def test_two_spends_from_one_balance_read_take_it_once(client, shopper, admin, monkeypatch):
+    _, member_id = shopper
+    assert _adjust(client, admin, member_id, 100).status_code == 201
+    late_id = _id("adj")
+
+    def first_spend():
+        assert _adjust(client, admin, member_id, -60).status_code == 201
+
+    with lands_first(monkeypatch, late_id, first_spend):
+        late = _adjust(client, admin, member_id, -60, late_id)
+
+    _error(late, 409, "insufficient_points")
+    assert _balance(member_id) == 40
+    assert _ledger(member_id) == [("admin", -60), ("admin", 100)]
+
+
+# Refunds: a unit is refunded once.
+
+def _paid_order(client, sandbox_url, headers, sku, quantity):
+    order = _place(client, headers, sku, quantity)
+    _post(client, f"/orders/{order['order_id']}/pay", headers)
+    _pay_in_wechat(sandbox_url, order["order_id"])
+    return order
+
+
+def test_two_refunds_of_the_last_unit_read_at_once_refund_it_once(
+        client, shopper, served_app, sandbox_url, monkeypatch):
+    headers, _ = shopper
+    manager, _ = new_staff(client, "store_manager", STORE_A)
+    sku = _sku(price_fen=3_000, stock=5)
+    order = _paid_order(client, sandbox_url, headers, sku, 2)
+    path = f"/stores/{STORE_A}/orders/{order['order_id']}/refunds"
+    one = {"reason": "破损", "lines": [{"sku_id": sku, "quantity": 1}]}
+    _error(_post(client, path, manager, {**one, "lines": [{"sku_id": sku, "quantity": 3}]}),
+           409, "nothing_to_refund")
+    earlier = _post(client, path, manager, one)
+    assert earlier.status_code == 201, earlier.body
+    assert _settled(sandbox_url, order["order_id"], body_of(earlier)["refund_id"]) == "SUCCESS"
+
+    def first_refund():
+        assert _post(client, path, manager, one).status_code == 201
+
+    with lands_first(monkeypatch, f"{order['order_id']}-r02", first_refund):
+        late = _post(client, path, manager, one)
+
+    _error(late, 409, "nothing_to_refund")
+    _error(_post(client, path, manager, one), 409, "nothing_to_refund")
+    refunds = body_of(client.http.get(path, headers=manager))["refunds"]
+    assert [r["lines"] for r in refunds] == [[{"sku_id": sku, "quantity": 1,
+                                               "refund_fen": 3_000}]] * 2
+    assert _order(order["order_id"]).refunded_quantities == {sku: 2}
+    wechat = requests.get(f"{sandbox_url}/__sandbox__/pay/orders/{order['order_id']}",
+                          timeout=5).json()
+    assert len(wechat["refunds"]) == 2
+
+
+# The live token: live prices only for the viewer it was signed for.
+
+def _b64(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _claims(token):
+    payload = token.partition(".")[0]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def _payload(claims):
+    return _b64(json.dumps(claims, separators=(",", ":")).encode())
+
+
+def _hmac(key, message):
+    return _b64(hmac.new(key.encode(), message.encode(), hashlib.sha256).digest())
+
+
+def test_a_live_token_is_good_only_with_its_own_signature(client, shopper):
+    from tests.api.test_live import _guide, _session
+
+    headers, member_id = shopper
+    other_headers, _ = sign_in(client, WeChatUser(_id("viewer")))
+    _, host = _guide(client)
+    sku = _sku(price_fen=5_000, stock=10)
+    session, other_session = _session(host, sku, 3), _session(host, sku, 3)
+
+    def enter(who, live):
+        entered = _post(client, f"/live-sessions/{live.session_id}/enter", who)
+        assert entered.status_code == 200, entered.body
+        return body_of(entered)["live_token"]
+
+    mine, theirs = enter(headers, session), enter(other_headers, session)
+    mine_elsewhere = enter(headers, other_session)
+    payload = mine.partition(".")[0]
+    assert _claims(mine)["m"] == member_id  # the shape the forgeries copy
+    secret = TEST_ENVIRONMENT["TOKEN_SECRET"]
+    forged = {
+        "another token's signature": f"{payload}.{theirs.partition('.')[2]}",
+        "signed as an access token": f"{payload}.{_hmac(secret, payload)}",
+        "their token made mine, signed with a guessed key": (
+            lambda p: f"{p}.{_hmac('guessed-secret', 'live-token.' + p)}")(
+            _payload({**_claims(theirs), "m": member_id})),
+        "another session's token moved here, signed as an access token": (
+            lambda p: f"{p}.{_hmac(secret, p)}")(
+            _payload({**_claims(mine_elsewhere), "s": session.session_id})),
+    }
+    path = f"/live-sessions/{session.session_id}/orders"
+    request = {"store_id": STORE_A, "sku_id": sku, "quantity": 1}
+
+    for name, token in forged.items():
+        refused = _post(client, path, headers, {**request, "live_token": token}, **_key())
+        assert refused.status_code == 403, (name, refused.body)
+        assert body_of(refused)["error"]["code"] == "live_token_invalid", name
+    assert body_of(client.http.get("/members/me/orders", headers=headers))["orders"] == []
+    shown = body_of(client.http.get(f"/live-sessions/{session.session_id}"))
+    assert shown["lineup"][0]["remaining"] == 3
+
+    bought = _post(client, path, headers, {**request, "live_token": mine}, **_key())
+    assert bought.status_code == 201, bought.body
+    assert body_of(bought)["total_fen"] < 5_000  # the live price, for the genuine token
+
+
+def test_an_idempotency_key_names_one_order_request(client, shopper):
+    headers, _ = shopper
+    sku = _sku(stock=5)
+    key = _key()
+
+    first = _post(client, "/orders", headers, _order_body(sku, 1), **key)
+    _error(_post(client, "/orders", headers, _order_body(sku, 2), **key), 409,
+           "idempotency_key_reused")
+
+    assert first.status_code == 201 and _stock(sku) == 4
+    assert len(body_of(client.http.get("/members/me/orders", headers=headers))["orders"]) == 1
+
