@@ -10,7 +10,7 @@ OWNERSHIP fails `test_every_route_with_a_path_id_is_classified`, so a route adde
 either covered here or said to need no ownership check (and why)."""
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -26,8 +26,8 @@ from tests.conftest import JSON, STORE_A, STORE_B, WeChatUser, body_of, new_staf
 
 @dataclass(frozen=True)
 class Theirs:
-    """A member's or a guide's own thing, named in the path: `intruder` ("member" or "guide")
-    names one that is the owner's (or the host guide's)."""
+    """The path names a member's own thing (or a guide's): `intruder`, another member (or
+    another guide of the same store), names the owner's."""
 
     intruder: str
     params: dict
@@ -48,8 +48,8 @@ class Store:
 
 @dataclass(frozen=True)
 class Mine:
-    """The path names nothing of anyone else: the caller's own (their cart at a store). The
-    owner's stays as it was, and the caller is not shown it."""
+    """The path names nothing of anyone else: the caller's own (their cart at the store, and
+    a SKU in it). The owner's cart there stays as it was, and the caller is not shown it."""
 
     body: dict = None
 
@@ -135,16 +135,16 @@ def _is_store_route(spec):
 
 def _classified_by_itself(spec):
     if spec.auth.kind == "staff" and spec.auth.roles == ("admin",):
-        return "an admin holds the whole brand"
+        return Shared("an admin holds the whole brand")
     if spec.auth.kind in ("public", "visitor") and spec.method == "GET":
-        return "anyone may read it"
+        return Shared("anyone may read it")
     if _is_store_route(spec) and spec.path_params == ["store_id"]:
         return Store({})
     return None
 
 
-def _with_ids(spec):
-    return [spec for spec in ROUTES if spec.path_params]
+def _with_ids(routes):
+    return [spec for spec in routes if spec.path_params]
 
 
 @dataclass
@@ -155,7 +155,7 @@ class Case:
     body: dict = None
     status: int = 404
     mine: bool = False
-    name: str = field(default="")
+    name: str = ""
 
 
 def _names_a_resource(body):
@@ -173,11 +173,11 @@ def _cases():
                               entry.body, 200, mine=True))
         elif isinstance(entry, Store):
             cases.append(Case(spec, "other_store", {"store_id": "store", **entry.params},
-                              entry.body, 403, name="at the door"))
+                              entry.body, 403, name="at-the-door"))
             if entry.cross and (entry.params or _names_a_resource(entry.body)):
                 cases.append(Case(spec, "other_store",
                                   {"store_id": "other_store_id", **entry.params}, entry.body,
-                                  404, name="through their own store"))
+                                  404, name="through-own-store"))
     return cases
 
 
@@ -214,6 +214,7 @@ def world(local_services, served_app):
     from chalicelib.checkout import coupons
     from chalicelib.core.ids import new_id
     from chalicelib.members import points
+    from chalicelib.members.models import Member
     from chalicelib.reactivation.models import Task
     from tests.api.test_flash_sales import _sale
     from tests.api.test_live import _session
@@ -224,6 +225,7 @@ def world(local_services, served_app):
         owner = owner_session["member"]["member_id"]
         assert client.http.put("/members/me/store", headers={**owner_headers, **JSON},
                                body=json.dumps({"store_id": STORE_A})).status_code == 200
+        Member(owner).update(actions=[Member.home_store_id.set(STORE_A)])  # the store's member
         guide_headers, guide_session = new_staff(client, "guide", STORE_A)
         guide = guide_session["member"]["member_id"]
         scene = body_of(_post(client, "/guides/me/links", guide_headers))["scene"]
@@ -349,7 +351,7 @@ def _call(client, world, case):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[
-    f"{c.spec.method} {c.spec.path} by {c.intruder}{' ' + c.name if c.name else ''}"
+    f"{c.spec.method} {c.spec.path} by-{c.intruder}{' ' + c.name if c.name else ''}"
     for c in CASES])
 def test_another_callers_resource_is_not_theirs_to_see_or_change(client, world, case):
     before = snapshot(world)
@@ -395,7 +397,8 @@ def test_the_world_is_what_the_cases_expect(client, world):
             for name in (UNPAID, PAID, "order_delivery", "order_shipped")}
     assert seen == {UNPAID: "PENDING_PAYMENT", PAID: "PAID", "order_delivery": "PAID",
                     "order_shipped": "SHIPPED"}
-    assert Member.get(ids["owner"]).guide_id == ids["guide"]
+    owner = Member.get(ids["owner"])
+    assert (owner.guide_id, owner.home_store_id) == (ids["guide"], STORE_A)
     live = body_of(client.http.get(f"/live-sessions/{ids['live']}"))
     assert live["status"] == "SCHEDULED"
 
