@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install java clean-data infra-install need-brand synth deploy diff
+.PHONY: run test bench mutate install java clean-data infra-install need-brand synth deploy diff
 
 run: install
 	$(PY) -m devtools.run
@@ -14,6 +14,11 @@ test: install infra-install
 
 bench: install
 	$(PY) -m bench $(if $(SCENARIO),--scenario $(SCENARIO),)
+
+# Not part of `make test`: breaks each critical condition in turn, in a copy of the tree, and
+# runs the tests that guard it (devtools/mutate.py). MUTATIONS="name ..." runs some of them.
+mutate: install
+	$(PY) -m devtools.mutate $(MUTATIONS)
 
 install: $(STAMP) node_modules/.installed java
 

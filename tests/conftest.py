@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import uuid
+from contextlib import contextmanager, nullcontext
 
 import pytest
 
@@ -23,9 +24,9 @@ TEST_ENVIRONMENT = {
 }
 
 
-@pytest.fixture(scope="session")
-def local_services():
-    """DynamoDB Local (in memory) and the WeChat sandbox, with the app's env pointing at them."""
+@contextmanager
+def running_services():
+    """DynamoDB Local (in memory) and the WeChat sandbox on free ports: (their ports)."""
     dynamodb_port, sandbox_port = processes.free_port(), processes.free_port()
     started = []
     try:
@@ -34,6 +35,23 @@ def local_services():
         sandbox_env = {**os.environ, **TEST_ENVIRONMENT, "WECHAT_SANDBOX_TIME_SCALE": "0.001"}
         started.append(processes.start_wechat_sandbox(sandbox_port, env=sandbox_env,
                                                       stdout=subprocess.DEVNULL))
+        yield dynamodb_port, sandbox_port
+    finally:
+        processes.stop(started)
+
+
+# "<DynamoDB Local port>,<sandbox port>": use ones already running (devtools/mutate.py starts
+# them once for its many short runs) instead of starting a pair for this run.
+SHARED_SERVICES = "YUTANG_TEST_SERVICES"
+
+
+@pytest.fixture(scope="session")
+def local_services():
+    """DynamoDB Local (in memory) and the WeChat sandbox, with the app's env pointing at them."""
+    shared = os.environ.get(SHARED_SERVICES)
+    services = nullcontext(tuple(map(int, shared.split(",")))) if shared \
+        else running_services()
+    with services as (dynamodb_port, sandbox_port):
         os.environ.update(TEST_ENVIRONMENT)
         os.environ.update(processes.local_environment(dynamodb_port, sandbox_port))
         from chalicelib.db.tables import create_missing_tables
@@ -43,8 +61,6 @@ def local_services():
         seed_demo_brand()
         yield {"dynamodb": f"http://127.0.0.1:{dynamodb_port}",
                "sandbox": f"http://127.0.0.1:{sandbox_port}"}
-    finally:
-        processes.stop(started)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,256 @@
+"""`make mutate`: each critical condition broken in turn, and the tests that guard it run; a
+broken condition that no test notices is a guard nobody guards.
+
+A mutation is an exact snippet of a source file and what it becomes (a condition dropped or
+loosened by one). It is applied in a copy of the tree in a temporary directory, never in the
+tree itself. A snippet that is not found exactly once is an error, not a pass: the guard
+moved or changed, and its mutation must be anchored again. Exits 0 only if every mutation
+was killed (at least one of its tests failed) and the unmutated copy passes them all.
+
+One DynamoDB Local and one WeChat sandbox serve every pytest run (starting a pair and creating
+the tables is most of a short run); each run's data is its own, as in `make test`.
+
+    python -m devtools.mutate              # all of them (one pytest run each: minutes)
+    python -m devtools.mutate NAME ...     # some of them
+    python -m devtools.mutate --list
+"""
+import argparse
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+from devtools.processes import ROOT
+from tests.conftest import SHARED_SERVICES, running_services
+
+GUARDS = "tests/api/test_guards.py"
+OWNERSHIP = "tests/api/test_ownership.py"
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    what: str  # the guard, in a few words
+    edits: tuple  # (file, snippet, what it becomes), each snippet found exactly once
+    tests: str  # pytest arguments: files and a -k selection
+
+
+def mutation(name, what, path, snippet, becomes, tests, *more_edits):
+    return Mutation(name, what, ((path, snippet, becomes), *more_edits), tests)
+
+
+MUTATIONS = [
+    mutation("order-owner", "a member reaches only their own orders",
+             "chalicelib/checkout/orders.py",
+             "if order is None or order.member_id != member_id:", "if order is None:",
+             f"{OWNERSHIP} -k 'orders and by-member'"),
+    mutation("store-order-owner", "store staff reach only their store's orders",
+             "chalicelib/checkout/fulfilment.py",
+             "if order is None or order.store_id != store_id:", "if order is None:",
+             f"{OWNERSHIP} -k 'order_id and through-own-store'"),
+    mutation("store-door", "store roles count only in the store the path names",
+             "chalicelib/core/routing.py",
+             "if record.store_id != path_params.get(access.store_param):", "if False:",
+             f"{OWNERSHIP} -k at-the-door"),
+    mutation("live-host", "a guide runs only the live sessions they host",
+             "chalicelib/live/sessions.py",
+             "if session.host_id != host_id:", "if False:",
+             f"{OWNERSHIP} -k 'live and by-guide'"),
+    mutation("live-token-signature", "a live token is signed by us",
+             "chalicelib/live/sessions.py",
+             "if not signature or not hmac.compare_digest(signature, _signature(payload_text)):",
+             "if not signature:",
+             f"{GUARDS} -k live_token"),
+    mutation("notify-signature", "a pay notify is signed with the merchant key",
+             "chalicelib/wechat/wechatpy_adapter.py",
+             "if not hmac.compare_digest(calculate(fields, self.pay.api_key), sign):",
+             "if False:",
+             "tests/api/test_payments.py -k does_not_check_out"),
+    mutation("notify-appid", "a pay notify is for our app",
+             "chalicelib/checkout/payments.py",
+             'if (fields.get("appid"), fields.get("mch_id")) != (settings.wechat_app_id,',
+             'if (settings.wechat_app_id, fields.get("mch_id")) != (settings.wechat_app_id,',
+             f"{GUARDS} -k another_app"),
+    mutation("reconcile-amount", "a payment found by asking WeChat is for the order's amount",
+             "chalicelib/checkout/payments.py",
+             'and answer.get("total_fee") == str(order.total_fen):',
+             'and answer.get("total_fee") is not None:',
+             f"{GUARDS} -k another_amount"),
+    mutation("close-only-unpaid", "closing an order gives back only while it is unpaid",
+             "chalicelib/checkout/lifecycle.py",
+             "condition=Order.status == PENDING_PAYMENT)", "condition=None)",
+             f"{GUARDS} -k stale_copy"),
+    mutation("coupon-use-once", "a member coupon pays for one order",
+             "chalicelib/checkout/coupons.py",
+             'condition=MemberCoupon.status == "available")', "condition=None)",
+             f"{GUARDS} -k coupon_read_as_available"),
+    mutation("stock-take", "an order never takes stock below zero",
+             "chalicelib/catalog/stock.py",
+             "StoreStock.quantity >= quantity", "None",
+             f"{GUARDS} -k 'order_takes_at_most or last_unit_read_by_two'"),
+    mutation("stock-adjust", "staff never take stock below zero",
+             "chalicelib/catalog/stock.py",
+             "enough = StoreStock.quantity >= -delta", "enough = None",
+             f"{GUARDS} -k staff_take_at_most"),
+    mutation("points-boundary", "a spend takes at most the balance",
+             "chalicelib/members/points.py",
+             "if member.points_balance + amount < 0:",
+             "if member.points_balance + amount < -1:",
+             f"{GUARDS} -k 'one_point_more or whole_balance'"),
+    mutation("points-balance-read", "a points change applies to the balance it read",
+             "chalicelib/members/points.py",
+             "unchanged(Member.points_seq, member.points_seq)", "None",
+             f"{GUARDS} -k from_one_balance_read"),
+    mutation("refund-unit-claim", "a unit is claimed by one refund",
+             "chalicelib/checkout/refunds.py",
+             "condition=unchanged(Order.refund_count, order.refund_count)\n"
+             "                    & Order.status.is_in(*REFUNDABLE))",
+             "condition=Order.status.is_in(*REFUNDABLE))",
+             f"{GUARDS} -k last_unit_read_at_once",
+             ("chalicelib/checkout/refunds.py",
+              "writes.save(refund, condition=Refund.refund_id.does_not_exist())",
+              "writes.save(refund)")),
+    mutation("idempotency-key-reuse", "an Idempotency-Key names one order request",
+             "chalicelib/checkout/orders.py",
+             "if earlier.request_hash != request_hash:", "if False:",
+             f"{GUARDS} -k idempotency_key"),
+]
+
+KILLED, SURVIVED, NOT_FOUND, BROKEN = "killed", "SURVIVED", "SNIPPET NOT FOUND", "ERROR"
+
+
+def _copy_of_tree():
+    """The tree as it is (committed or not, ignored files left out) in a temporary
+    directory, with the installed dependencies linked in."""
+    target = tempfile.mkdtemp(prefix="yutang-mutate-")
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
+                             "-z"], cwd=ROOT, check=True, capture_output=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source, copy = ROOT / name, os.path.join(target, name)
+        if source.is_symlink() or not source.is_file():
+            continue
+        os.makedirs(os.path.dirname(copy), exist_ok=True)
+        shutil.copy2(source, copy)
+    for installed in ("node_modules", ".venv"):
+        if (ROOT / installed).exists():
+            os.symlink((ROOT / installed).resolve(), os.path.join(target, installed))
+    return target
+
+
+def _anchored(tree, found):
+    """The mutated text of each file, or the first edit whose snippet is not there once."""
+    texts = {}
+    for path, snippet, becomes in found.edits:
+        text = texts.get(path)
+        if text is None:
+            with open(os.path.join(tree, path), encoding="utf-8") as source:
+                text = source.read()
+        if text.count(snippet) != 1:
+            return None, f"{path}: {snippet!r} found {text.count(snippet)} times"
+        texts[path] = text.replace(snippet, becomes)
+    return texts, None
+
+
+def _pytest(tree, arguments, services):
+    command = [sys.executable, "-m", "pytest", "-x", "-p", "no:cacheprovider", "-r", "fE",
+               *shlex.split(arguments)]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", SHARED_SERVICES: services}
+    return subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
+
+
+def _outcome(run):
+    """pytest's exit status: 0 all passed, 1 some failed, 5 none selected, else it broke."""
+    return {0: SURVIVED, 1: KILLED}.get(run.returncode, BROKEN)
+
+
+def run_one(tree, found, services):
+    texts, missing = _anchored(tree, found)
+    if missing:
+        return NOT_FOUND, missing
+    originals = {}
+    try:
+        for path, text in texts.items():
+            with open(os.path.join(tree, path), encoding="utf-8") as source:
+                originals[path] = source.read()
+            with open(os.path.join(tree, path), "w", encoding="utf-8") as mutated:
+                mutated.write(text)
+        run = _pytest(tree, found.tests, services)
+    finally:
+        for path, text in originals.items():
+            with open(os.path.join(tree, path), "w", encoding="utf-8") as restored:
+                restored.write(text)
+    return _outcome(run), _said(run)
+
+
+def _said(run):
+    """The first failure pytest reports, else its last line."""
+    lines = run.stdout.strip().splitlines() or run.stderr.strip().splitlines() or [""]
+    failed = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    return (failed or lines[-1:])[0][:300]
+
+
+def baseline(tree, chosen, services):
+    """The unmutated copy must pass every chosen mutation's tests, or a kill means nothing."""
+    files, selections = [], []
+    for found in chosen:
+        arguments = shlex.split(found.tests)
+        if "-k" in arguments:
+            at = arguments.index("-k")
+            selections.append(f"({arguments[at + 1]})")
+            arguments = arguments[:at] + arguments[at + 2:]
+        files += [name for name in arguments if name not in files]
+    return _pytest(tree, " ".join([*map(shlex.quote, files),
+                                   "-k", shlex.quote(" or ".join(selections))]), services)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="mutations to run (all by default)")
+    parser.add_argument("--list", action="store_true", help="list the mutations")
+    options = parser.parse_args(argv)
+    if options.list:
+        for found in MUTATIONS:
+            print(f"{found.name:24} {found.what}")
+        return 0
+    unknown = set(options.names) - {found.name for found in MUTATIONS}
+    if unknown:
+        parser.error(f"no mutation {', '.join(sorted(unknown))} (see --list)")
+    chosen = [found for found in MUTATIONS if not options.names or found.name in options.names]
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still clean up
+    started = time.monotonic()
+    tree = _copy_of_tree()
+    try:
+        with running_services() as ports:
+            return _run(tree, chosen, ",".join(map(str, ports)), started)
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+
+
+def _run(tree, chosen, services, started):
+    """The unmutated copy first, then each mutation: (0 if every one was killed)."""
+    unmutated = baseline(tree, chosen, services)
+    if unmutated.returncode != 0:
+        print(unmutated.stdout[-3000:], unmutated.stderr[-2000:], sep="\n")
+        print("The unmutated tree fails these tests; fix that first.")
+        return 1
+    print(f"unmutated: the tests pass ({time.monotonic() - started:.0f}s)", flush=True)
+    failures = 0
+    for found in chosen:
+        began = time.monotonic()
+        outcome, detail = run_one(tree, found, services)
+        failures += outcome != KILLED
+        print(f"{outcome:8} {found.name:24} {time.monotonic() - began:4.0f}s  "
+              f"{found.what}: {detail}", flush=True)
+    print(f"{len(chosen) - failures} of {len(chosen)} mutations killed in "
+          f"{time.monotonic() - started:.0f}s")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
