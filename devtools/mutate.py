@@ -233,15 +233,22 @@ def main(argv=None):
 
 
 def _run(tree, chosen, services, started):
-    """The unmutated copy first, then each mutation: (0 if every one was killed)."""
-    unmutated = baseline(tree, chosen, services)
+    """Snippets first (cheap), the unmutated copy, then each mutation: 0 if all were killed."""
+    moved = {found.name: _anchored(tree, found)[1] for found in chosen}
+    for name, why in moved.items():
+        if why:
+            print(f"{NOT_FOUND} {name}: {why}", flush=True)
+    runnable = [found for found in chosen if not moved[found.name]]
+    failures = len(chosen) - len(runnable)
+    if not runnable:
+        return 1
+    unmutated = baseline(tree, runnable, services)
     if unmutated.returncode != 0:
         print(unmutated.stdout[-3000:], unmutated.stderr[-2000:], sep="\n")
         print("The unmutated tree fails these tests; fix that first.")
         return 1
     print(f"unmutated: the tests pass ({time.monotonic() - started:.0f}s)", flush=True)
-    failures = 0
-    for found in chosen:
+    for found in runnable:
         began = time.monotonic()
         outcome, detail = run_one(tree, found, services)
         failures += outcome != KILLED
