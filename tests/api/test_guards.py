@@ -21,7 +21,7 @@ from tests.conftest import (STORE_A, TEST_ENVIRONMENT, WeChatUser, body_of, new_
 
 
 @contextmanager
-def lands_first(monkeypatch, mentioning, competing):
+def lands_first(mentioning, competing):
     """The next DynamoDB transaction that names `mentioning` (an id unique to the test) is sent
     only after `competing()` has run: whatever it read before is stale by then."""
     from pynamodb.transactions import TransactWrite
@@ -36,11 +36,11 @@ def lands_first(monkeypatch, mentioning, competing):
             pending.pop()()
         return send(transaction)
 
-    monkeypatch.setattr(TransactWrite, "_commit", commit)
+    TransactWrite._commit = commit
     try:
         yield
     finally:
-        monkeypatch.setattr(TransactWrite, "_commit", send)
+        TransactWrite._commit = send
     assert not pending, "the competing write never ran: nothing named it"
 
 
@@ -178,7 +178,7 @@ def test_closing_a_stale_copy_of_a_paid_order_gives_nothing_back(client, shopper
 
 # A member coupon pays for one order only.
 
-def test_a_coupon_read_as_available_by_two_orders_is_used_by_one(client, shopper, monkeypatch):
+def test_a_coupon_read_as_available_by_two_orders_is_used_by_one(client, shopper):
     headers, member_id = shopper
     sku = _sku(price_fen=5_000, stock=10)
     mine = _claimed_coupon(member_id)
@@ -190,7 +190,7 @@ def test_a_coupon_read_as_available_by_two_orders_is_used_by_one(client, shopper
         assert placed.status_code == 201, placed.body
         first.append(body_of(placed)["order_id"])
 
-    with lands_first(monkeypatch, mine, first_order):
+    with lands_first(mine, first_order):
         second = _post(client, "/orders", headers, _order_body(sku, 2, member_coupon_id=mine),
                        **_key())
 
@@ -214,7 +214,7 @@ def test_an_order_takes_at_most_the_stock_there_is(client, shopper):
     assert _stock(sku) == 0
 
 
-def test_the_last_unit_read_by_two_orders_goes_to_one(client, shopper, monkeypatch):
+def test_the_last_unit_read_by_two_orders_goes_to_one(client, shopper):
     headers, _ = shopper
     other, _ = sign_in(client, WeChatUser(_id("rival")))
     sku = _sku(stock=1)
@@ -222,7 +222,7 @@ def test_the_last_unit_read_by_two_orders_goes_to_one(client, shopper, monkeypat
     def rival_order():
         assert _post(client, "/orders", other, _order_body(sku), **_key()).status_code == 201
 
-    with lands_first(monkeypatch, sku, rival_order):
+    with lands_first(sku, rival_order):
         late = _post(client, "/orders", headers, _order_body(sku), **_key())
 
     _error(late, 409, "insufficient_stock")
@@ -272,7 +272,7 @@ def test_an_order_spends_the_whole_balance_and_not_a_point_more(client, shopper,
     assert _balance(member_id) == 0
 
 
-def test_two_spends_from_one_balance_read_take_it_once(client, shopper, admin, monkeypatch):
+def test_two_spends_from_one_balance_read_take_it_once(client, shopper, admin):
     _, member_id = shopper
     assert _adjust(client, admin, member_id, 100).status_code == 201
     late_id = _id("adj")
@@ -280,7 +280,7 @@ def test_two_spends_from_one_balance_read_take_it_once(client, shopper, admin, m
     def first_spend():
         assert _adjust(client, admin, member_id, -60).status_code == 201
 
-    with lands_first(monkeypatch, late_id, first_spend):
+    with lands_first(late_id, first_spend):
         late = _adjust(client, admin, member_id, -60, late_id)
 
     _error(late, 409, "insufficient_points")
@@ -298,7 +298,7 @@ def _paid_order(client, sandbox_url, headers, sku, quantity):
 
 
 def test_two_refunds_of_the_last_unit_read_at_once_refund_it_once(
-        client, shopper, served_app, sandbox_url, monkeypatch):
+        client, shopper, served_app, sandbox_url):
     headers, _ = shopper
     manager, _ = new_staff(client, "store_manager", STORE_A)
     sku = _sku(price_fen=3_000, stock=5)
@@ -317,7 +317,7 @@ def test_two_refunds_of_the_last_unit_read_at_once_refund_it_once(
     def first_refund():
         assert _post(client, path, manager, one).status_code == 201
 
-    with lands_first(monkeypatch, f"{order['order_id']}-r02", first_refund):
+    with lands_first(f"{order['order_id']}-r02", first_refund):
         late = _post(client, path, manager, one)
 
     _error(late, 409, "nothing_to_refund")
@@ -393,17 +393,4 @@ def test_a_live_token_is_good_only_with_its_own_signature(client, shopper):
     bought = _post(client, path, headers, {**request, "live_token": mine}, **_key())
     assert bought.status_code == 201, bought.body
     assert body_of(bought)["total_fen"] < 5_000  # the live price, for the genuine token
-
-
-def test_an_idempotency_key_names_one_order_request(client, shopper):
-    headers, _ = shopper
-    sku = _sku(stock=5)
-    key = _key()
-
-    first = _post(client, "/orders", headers, _order_body(sku, 1), **key)
-    _error(_post(client, "/orders", headers, _order_body(sku, 2), **key), 409,
-           "idempotency_key_reused")
-
-    assert first.status_code == 201 and _stock(sku) == 4
-    assert len(body_of(client.http.get("/members/me/orders", headers=headers))["orders"]) == 1
 
