@@ -351,12 +351,12 @@ def _hmac(key, message):
 
 
 def test_a_live_token_is_good_only_with_its_own_signature(client, shopper):
-    from tests.api.test_live import _guide, _session
+    from tests.api.test_live import LIVE_PRICE, _guide, _session
 
     headers, member_id = shopper
     other_headers, _ = sign_in(client, WeChatUser(_id("viewer")))
     _, host = _guide(client)
-    sku = _sku(price_fen=5_000, stock=10)
+    sku = _sku(price_fen=10_000, stock=10)
     session, other_session = _session(host, sku, 3), _session(host, sku, 3)
 
     def enter(who, live):
@@ -392,5 +392,5 @@ def test_a_live_token_is_good_only_with_its_own_signature(client, shopper):
 
     bought = _post(client, path, headers, {**request, "live_token": mine}, **_key())
     assert bought.status_code == 201, bought.body
-    assert body_of(bought)["total_fen"] < 5_000  # the live price, for the genuine token
+    assert body_of(bought)["total_fen"] == LIVE_PRICE  # for the genuine token
 

@@ -20,7 +20,8 @@ import app  # noqa: F401  (declares every route)
 from chalicelib.core.routing import ROUTES
 from tests.api.test_checkout import _coupon, _id, _sku
 from tests.api.test_payments import _pay_in_wechat, _post
-from tests.api.test_refunds import ADDRESS, _settled
+from tests.api.test_live import ROOM
+from tests.api.test_refunds import ADDRESS, _hold, _redeem, _settle_in_wechat, _settled
 from tests.conftest import JSON, STORE_A, STORE_B, WeChatUser, body_of, new_staff, sign_in
 
 
@@ -62,6 +63,7 @@ class Shared:
 
 
 PAID, UNPAID = "order_paid", "order_unpaid"
+ORDERS = (UNPAID, PAID, "order_delivery", "order_shipped", "order_handed_over", "order_change")
 SALE_TERMS = {"name": "改价", "items": [{"sku_id": "@sku", "flash_price_fen": 10_000,
                                        "quantity": 1}],
               "per_member_limit": 1, "starts_at": "@later", "ends_at": "@much_later"}
@@ -112,6 +114,14 @@ OWNERSHIP = {
     "POST /stores/{store_id}/orders/{order_id}/refunds": Store({"order_id": PAID},
                                                                {"reason": "不是我的店"}),
     "GET /stores/{store_id}/orders/{order_id}/refunds": Store({"order_id": PAID}),
+    "POST /stores/{store_id}/orders/{order_id}/refunds/{refund_id}/returned": Store(
+        {"order_id": "order_handed_over", "refund_id": "refund_awaiting_goods"}),
+    "POST /stores/{store_id}/orders/{order_id}/refunds/{refund_id}/resolution": Store(
+        {"order_id": "order_change", "refund_id": "refund_change"}, {"outcome": "settled"}),
+    "POST /stores/{store_id}/live-sessions/{session_id}/approve": Store(
+        {"session_id": "pending_live"}),
+    "POST /stores/{store_id}/live-sessions/{session_id}/reject": Store(
+        {"session_id": "pending_live"}),
     "PUT /stores/{store_id}/flash-sales/{sale_id}": Store({"sale_id": "sale"}, SALE_TERMS),
     "POST /stores/{store_id}/flash-sales/{sale_id}/end": Store({"sale_id": "sale"}),
     "POST /stores/{store_id}/guides/{guide_id}/reassign": Store(
@@ -264,8 +274,34 @@ def world(local_services, served_app):
         assert _settled(sandbox_url, orders[PAID], body_of(refunded)["refund_id"]) == "SUCCESS"
         pickup_code = body_of(client.http.get(f"/orders/{orders[PAID]}",
                                               headers=owner_headers))["pickup_code"]
+        # Goods handed over, then refunded by the store: awaited back, to be stock again.
+        handed_over = orders["order_handed_over"] = _place_and_pay(
+            client, sandbox_url, owner_headers, {"items": [{"sku_id": sku, "quantity": 1}]})
+        assert body_of(_redeem(client, clerk_a, handed_over))["status"] == "COMPLETED"
+        taken_back = body_of(_post(client, f"/stores/{STORE_A}/orders/{handed_over}/refunds",
+                                   manager_a, {"reason": "退货"}))
+        assert taken_back["goods_return"] == "awaited"
+        assert _settled(sandbox_url, handed_over, taken_back["refund_id"]) == "SUCCESS"
+        # A refund WeChat could not pay out (CHANGE): its units stay claimed until resolved.
+        change = orders["order_change"] = _place_and_pay(
+            client, sandbox_url, owner_headers, {"items": [{"sku_id": sku, "quantity": 1}]})
+        _hold(sandbox_url, f"{change}-r01")
+        stuck = body_of(_post(client, f"/orders/{change}/refund", owner_headers,
+                              {"reason": "不想要了"}))
+        _settle_in_wechat(sandbox_url, stuck["refund_id"], "CHANGE")
+        assert _settled(sandbox_url, change, stuck["refund_id"]) == "CHANGE"
+        # The guide's own session, waiting for the store's approval; at the brand's price, so
+        # the store's manager may approve it.
+        now = datetime.now(timezone.utc)
+        pending = _post(client, "/guides/me/live-sessions", guide_headers, {
+            "title": "待批直播", "room": ROOM,
+            "lineup": [{"sku_id": sku, "live_price_fen": 10_000, "quantity": 2}],
+            "starts_at": (now + timedelta(hours=1)).isoformat(),
+            "ends_at": (now + timedelta(hours=2)).isoformat()})
+        assert pending.status_code == 201, pending.body
+        assert body_of(pending)["approval"] == "pending"
 
-    now = datetime.now(timezone.utc)
+
     live = _session(guide, sku, 2, starts_in=timedelta(hours=1), go_live=False)
     sale = _sale(sku, quantity=2, starts_in=timedelta(hours=2))
     tasks = {}
@@ -279,6 +315,9 @@ def world(local_services, served_app):
         "ids": {"store": STORE_A, "other_store_id": STORE_B, "owner": owner, "guide": guide,
                 "guide_b": guide_b, "sku": sku, "cart_sku": cart_sku, "live": live.session_id,
                 "sale": sale.sale_id, "pickup_code": pickup_code,
+                "pending_live": body_of(pending)["session_id"],
+                "refund_awaiting_goods": taken_back["refund_id"],
+                "refund_change": stuck["refund_id"],
                 "guide_task": tasks["guide_task"].task_id,
                 "store_task": tasks["store_task"].task_id,
                 "later": (now + timedelta(hours=3)).isoformat(),
@@ -311,7 +350,7 @@ def snapshot(world):
     from chalicelib.reactivation.models import Task
 
     ids = world["ids"]
-    orders = [ids[name] for name in (UNPAID, PAID, "order_delivery", "order_shipped")]
+    orders = [ids[name] for name in ORDERS]
     owner, sku = ids["owner"], ids["sku"]
     return {
         "orders": [_item(Order, order_id) for order_id in orders],
@@ -325,7 +364,7 @@ def snapshot(world):
         "coupons": _items(MemberCoupon, owner),
         "cart": _items(CartLine, f"{owner}#{STORE_A}"),
         "guides": [_item(Staff, guide) for guide in (ids["guide"], ids["guide_b"])],
-        "live session": _item(LiveSession, ids["live"]),
+        "live sessions": [_item(LiveSession, ids[name]) for name in ("live", "pending_live")],
         "flash sale": _item(FlashSale, ids["sale"]),
         "tasks": [_item(Task, task.owner, task.task_id) for task in world["tasks"].values()],
         "store b's task": _item(Task, f"store#{STORE_B}", ids["store_task"]),
@@ -388,19 +427,32 @@ def test_another_members_coupon_pays_for_nothing(client, world):
 
 def test_the_world_is_what_the_cases_expect(client, world):
     """The resources are in the states that make each case telling: a wrong answer would
-    pay, cancel, refund, ship, deliver, start, tag or reassign something real."""
+    pay, cancel, refund, ship, deliver, restock, resolve, approve, start, tag or reassign
+    something real."""
+    from chalicelib.live.models import LiveSession
     from chalicelib.members.models import Member
 
     ids = world["ids"]
     seen = {name: body_of(client.http.get(f"/orders/{ids[name]}",
                                           headers=world["owner_headers"]))["status"]
-            for name in (UNPAID, PAID, "order_delivery", "order_shipped")}
+            for name in ORDERS}
     assert seen == {UNPAID: "PENDING_PAYMENT", PAID: "PAID", "order_delivery": "PAID",
-                    "order_shipped": "SHIPPED"}
+                    "order_shipped": "SHIPPED", "order_handed_over": "REFUNDED",
+                    "order_change": "PAID"}
+    refunds = {name: body_of(client.http.get(f"/orders/{ids[order]}/refunds",
+                                             headers=world["owner_headers"]))["refunds"]
+               for name, order in (("refund_awaiting_goods", "order_handed_over"),
+                                   ("refund_change", "order_change"))}
+    assert [(r["refund_id"], r["status"], r["goods_return"]) for r in
+            refunds["refund_awaiting_goods"]] == [(ids["refund_awaiting_goods"], "SUCCESS",
+                                                    "awaited")]
+    assert [(r["refund_id"], r["status"]) for r in refunds["refund_change"]] == [
+        (ids["refund_change"], "CHANGE")]
     owner = Member.get(ids["owner"])
     assert (owner.guide_id, owner.home_store_id) == (ids["guide"], STORE_A)
-    live = body_of(client.http.get(f"/live-sessions/{ids['live']}"))
-    assert live["status"] == "SCHEDULED"
+    sessions = [LiveSession.get(ids[name]) for name in ("live", "pending_live")]
+    assert [(s.status, s.approval, s.stores) for s in sessions] == [
+        ("SCHEDULED", "approved", [STORE_A]), ("SCHEDULED", "pending", [STORE_A])]
 
 
 def test_every_route_with_a_path_id_is_classified():
