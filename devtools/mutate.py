@@ -70,7 +70,17 @@ MUTATIONS = [
              "chalicelib/members/staff.py",
              "(BrandSetting.counter > 1)", "(BrandSetting.counter > 0)",
              "tests/api/test_staff_and_tags.py -k last_admin"),
+    mutation("self-referral", "a guide's own link binds nobody to themselves",
+             "chalicelib/guides/bindings.py",
+             "if new_guide == shopper:", "if False:",
+             "tests/api/test_bindings.py -k cannot_bind_themselves"),
     # Tokens, cursors and WeChat's word.
+    mutation("refresh-once", "a refresh token moves its family on once; a second use ends it",
+             "chalicelib/members/sessions.py",
+             "condition=(SessionFamily.generation == generation)\n"
+             "                          & SessionFamily.ended.does_not_exist())",
+             "condition=SessionFamily.ended.does_not_exist())",
+             "tests/api/test_sessions.py -k loses_the_race"),
     mutation("live-token-signature", "a live token is signed by us",
              "chalicelib/live/sessions.py",
              "if not signature or not hmac.compare_digest(signature, _signature(payload_text)):",
@@ -176,10 +186,6 @@ MUTATIONS = [
              "chalicelib/checkout/refunds.py",
              "elif wechat_status == CHANGE:", "elif False:",
              "tests/api/test_refunds.py -k change_refund_keeps_its_units"),
-    mutation("self-referral", "a guide's own link binds nobody to themselves",
-             "chalicelib/guides/bindings.py",
-             "if new_guide == shopper:", "if False:",
-             "tests/api/test_bindings.py -k cannot_bind_themselves"),
 ]
 
 KILLED, SURVIVED, NOT_FOUND, BROKEN = "killed", "SURVIVED", "SNIPPET NOT FOUND", "ERROR"
