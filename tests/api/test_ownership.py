@@ -1,7 +1,8 @@
 """Every route whose path names a resource, called by someone the resource is not theirs:
 another member (member routes), another guide of the same store (a guide's own pages), the
 manager of another store (store routes: through the other store's path, 403 at the door, and
-through their own store's path naming this store's order, guide, member, task or sale, 404).
+through their own store's path naming this store's order, refund, guide, member, task, sale
+or live session, 404).
 Each answer is a 404 or 403 in the error shape, and nothing changes: the DynamoDB items of
 every resource below, and WeChat's (the sandbox's) trades, read the same before and after.
 
