@@ -52,6 +52,9 @@ class Store(Model):
     def locate(self, lat, lng):
         from chalicelib.catalog import geo
 
+        # To 6 decimals (about 0.1 m): DynamoDB keeps no number nearer zero than 1e-130, and
+        # JSON gives 5e-324. + 0.0 turns -0.0 into 0.0.
+        lat, lng = round(lat, 6) + 0.0, round(lng, 6) + 0.0
         self.lat, self.lng = lat, lng
         self.cell5, self.cell4 = geo.encode(lat, lng, 5), geo.encode(lat, lng, 4)
 

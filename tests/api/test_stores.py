@@ -67,3 +67,20 @@ def test_a_search_near_the_pole_is_refused_not_a_crash(client):
 
     assert response.status_code == 400
     assert body_of(response)["error"]["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("lat, lng", [(31.2, -6.8217755226416935e-171), (5e-324, 121.5),
+                                      (-1e-131, 1e-129)])
+def test_a_store_at_a_tiny_coordinate_is_kept_to_the_tenth_of_a_metre(client, admin, lat, lng):
+    """DynamoDB keeps no number of magnitude below 1e-130; a coordinate is worth 6 decimals."""
+    store_id = f"store-test-tiny-{abs(hash((lat, lng))) % 10 ** 8}"
+    created = client.http.post("/admin/stores", headers={**admin, **JSON}, body=json.dumps({
+        "store_id": store_id, "name": "零度店", "ownership": "direct", "city": "上海",
+        "address": "赤道", "lat": lat, "lng": lng, "opening_hours": "00:00-23:59"}))
+
+    assert created.status_code == 201, created.body
+    assert (body_of(created)["lat"], body_of(created)["lng"]) == (round(lat, 6), round(lng, 6))
+    moved = client.http.put(f"/admin/stores/{store_id}", headers={**admin, **JSON},
+                            body=json.dumps({"lat": lng if abs(lng) <= 90 else 0.1, "lng": lat}))
+    assert moved.status_code == 200, moved.body
+    assert body_of(client.http.get(f"/stores/{store_id}"))["lng"] == round(lat, 6)
