@@ -160,7 +160,8 @@ def cancel_order(call):
 
 
 @route(bp, "/orders/{order_id}/refund", "POST", auth=MEMBER, body=schemas.MY_REFUND,
-       response=schemas.REFUND, status=201, error_codes=["refund_not_allowed"],
+       response=schemas.REFUND, status=201,
+       error_codes=["refund_not_allowed", "refund_in_progress"],
        summary="Refund my whole order while it is not yet shipped or picked up")
 def refund_my_order(call):
     from chalicelib.checkout import orders, refunds
@@ -253,7 +254,7 @@ def deliver_order(call):
 
 @route(bp, "/stores/{store_id}/orders/{order_id}/refunds", "POST", auth=STORE_MANAGER,
        body=schemas.STAFF_REFUND, response=schemas.REFUND, status=201,
-       error_codes=["refund_not_allowed", "nothing_to_refund"],
+       error_codes=["refund_not_allowed", "nothing_to_refund", "refund_in_progress"],
        summary="Refund units of an order's lines, or all that is left of it")
 def refund_store_order(call):
     from chalicelib.checkout import fulfilment, refunds

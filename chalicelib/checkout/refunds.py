@@ -2,7 +2,8 @@
 that arrived after its order had closed.
 
 A refund is written first, together with the units it claims on the order (one conditional
-write: two refunds cannot take back the same unit, and an order has at most 50). The same
+write: two refunds cannot take back the same unit, and an order has at most 50), once the
+order has no refund in flight (each is planned on the refunds settled before it). The same
 write counts the refund in flight on the order and requires the order's status as read, so a
 refund and a handover (redeem, ship: conditioned on no refund in flight) exclude each other.
 The shopper's own refund claims only a PAID order; staff may refund goods already handed over,
@@ -127,6 +128,12 @@ def _check_refundable(order, now, statuses=REFUNDABLE):
     if order.refund_count >= MAX_REFUNDS_PER_ORDER:
         raise DomainError("refund_not_allowed",
                           f"An order can be refunded at most {MAX_REFUNDS_PER_ORDER} times.")
+    if order.refunds_in_flight:
+        # Each refund is planned on the units refunded before it (its amounts, the delivery
+        # fee, whether it is the last): those must have settled. The claim's condition on
+        # refund_count keeps a refund asked for meanwhile out.
+        raise DomainError("refund_in_progress", "A refund of this order is in progress: "
+                                                "refund more once it has settled.")
 
 
 def _race_lost(error):

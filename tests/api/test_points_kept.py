@@ -141,7 +141,8 @@ class Shopping:
     def refund(self):
         from chalicelib.checkout import refunds
 
-        open_orders = [o for o in self.paid if self._left(_order(o))]
+        open_orders = [o for o in self.paid if self._left(_order(o))
+                       and not _order(o).refunds_in_flight]  # one refund at a time
         if not open_orders:
             return "skip"
         order = _order(self.rng.choice(open_orders))

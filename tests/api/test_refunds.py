@@ -125,6 +125,7 @@ def test_the_store_refunds_units_and_the_refunds_add_up_to_what_was_paid(
         answer = _post(client, path, manager, body)
         assert answer.status_code == 201, answer.body
         amounts.append(body_of(answer)["refund_fen"])
+        _settled(sandbox_url, order["order_id"], body_of(answer)["refund_id"])  # one at a time
 
     assert sum(amounts) == order["total_fen"]
     refunds = body_of(client.http.get(path, headers=manager))["refunds"]
@@ -284,7 +285,8 @@ def test_at_most_50_refunds_and_none_after_a_year(client, shopper, served_app, s
     assert too_late.value.code == "refund_not_allowed"
 
     for _ in range(50):
-        refunds.request(order["order_id"], {sku: 1}, "one by one", "test")
+        refund = refunds.request(order["order_id"], {sku: 1}, "one by one", "test")
+        _settled(sandbox_url, order["order_id"], refund.refund_id)  # one at a time
     with pytest.raises(DomainError) as too_many:
         refunds.request(order["order_id"], {sku: 1}, "the 51st", "test")
 
@@ -537,6 +539,38 @@ def test_a_delivery_order_does_not_ship_while_a_refund_of_it_is_in_flight(
     assert body_of(_post(client, base + "/ship", clerk, shipment))["status"] == "SHIPPED"
 
 
+def test_a_refund_of_an_order_waits_until_its_refund_in_flight_has_settled(
+        client, shopper, served_app, sandbox_url):
+    """Had the rest been refunded beside a unit in flight, the order would be REFUNDED on the
+    rest's success, and the unit, if its refund then failed, neither refunded nor to be had
+    (its pickup code gone); amounts planned on units that came back could refund a fen
+    more than was paid."""
+    headers, _ = shopper
+    sku = _sku(price_fen=3_333, stock=3)
+    order = _paid(client, sandbox_url, headers, sku, 3)
+    manager, _ = new_staff(client, "store_manager", STORE_A)
+    path = f"/stores/{STORE_A}/orders/{order['order_id']}/refunds"
+    _hold(sandbox_url, f"{order['order_id']}-r01")
+    one = body_of(_post(client, path, manager, {"reason": "破损",
+                                                "lines": [{"sku_id": sku, "quantity": 1}]}))
+
+    for refused in (_post(client, path, manager, {"reason": "整单退"}),
+                    _post(client, f"/orders/{order['order_id']}/refund", headers,
+                          {"reason": "不要了"})):
+        assert refused.status_code == 409, refused.body
+        assert body_of(refused)["error"]["code"] == "refund_in_progress"
+    assert _order(order["order_id"]).refunded_quantities == {sku: 1}
+
+    _settle_in_wechat(sandbox_url, one["refund_id"], "REFUNDCLOSE")
+    assert _settled(sandbox_url, order["order_id"], one["refund_id"]) == "FAILED"
+    assert _order(order["order_id"]).status == "PAID"
+    rest = body_of(_post(client, path, manager, {"reason": "整单退"}))
+    assert rest["refund_fen"] == order["total_fen"]
+    assert _settled(sandbox_url, order["order_id"], rest["refund_id"]) == "SUCCESS"
+    assert _order(order["order_id"]).status == "REFUNDED"
+    assert _wechat_order(sandbox_url, order["order_id"])["refunded_fee"] == order["total_fen"]
+
+
 def _change_refund(client, sandbox_url, headers, sku):
     """A paid order whose refund WeChat could not pay out (CHANGE: the money is stuck)."""
     order = _paid(client, sandbox_url, headers, sku)
@@ -560,7 +594,7 @@ def test_a_change_refund_keeps_its_units_until_the_store_records_it_settled(
     base = f"/stores/{STORE_A}/orders/{order['order_id']}"
 
     again = _post(client, base + "/refunds", manager, {"reason": "再退"})
-    assert again.status_code == 409 and body_of(again)["error"]["code"] == "nothing_to_refund"
+    assert again.status_code == 409 and body_of(again)["error"]["code"] == "refund_in_progress"
     assert _post(client, f"/orders/{order['order_id']}/refund", headers,
                  {"reason": "再退"}).status_code == 409
     assert body_of(_redeem(client, clerk, order["order_id"]))["error"]["code"] \
