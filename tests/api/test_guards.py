@@ -320,8 +320,9 @@ def test_two_refunds_of_the_last_unit_read_at_once_refund_it_once(
     with lands_first(f"{order['order_id']}-r02", first_refund):
         late = _post(client, path, manager, one)
 
-    _error(late, 409, "nothing_to_refund")
-    _error(_post(client, path, manager, one), 409, "nothing_to_refund")
+    # Read again, the order has r02 in flight: one refund at a time.
+    _error(late, 409, "refund_in_progress")
+    _error(_post(client, path, manager, one), 409, "refund_in_progress")
     refunds = body_of(client.http.get(path, headers=manager))["refunds"]
     assert [r["lines"] for r in refunds] == [[{"sku_id": sku, "quantity": 1,
                                                "refund_fen": 3_000}]] * 2
