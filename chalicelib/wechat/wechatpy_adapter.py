@@ -162,7 +162,7 @@ class WeChatPyPay:
         if not sign.isascii() or not hmac.compare_digest(calculate(fields, self.pay.api_key),
                                                          sign):
             raise InvalidNotify("signature", "signature does not match")
-        return fields
+        return _with_ids(fields, "the notify", "out_trade_no")
 
     def query(self, out_trade_no):
         return _pay_call("orderquery", lambda: self.pay.order.query(out_trade_no=out_trade_no))
@@ -189,7 +189,8 @@ class WeChatPyPay:
         except Exception:
             raise InvalidNotify("decryption",
                                 "the refund notify does not decrypt with our key") from None
-        return _flat(result, "the decrypted req_info")
+        return _with_ids(_flat(result, "the decrypted req_info"), "the decrypted req_info",
+                         "out_trade_no", "out_refund_no")
 
 
 MAX_NOTIFY_CHARS = 32_768  # WeChat's notifies have 1 to 3 KB
@@ -212,6 +213,21 @@ def _flat_xml(xml, root):
     if list(parsed) != [root]:
         raise InvalidNotify("malformed", f"the root element is not <{root}>")
     return _flat(parsed[root], f"<{root}>")
+
+
+# WeChat's ids of our order and refund are text of at most these lengths; anything else is not
+# WeChat's notify (and no key DynamoDB would take).
+_ID_LENGTHS = {"out_trade_no": 32, "out_refund_no": 64}
+
+
+def _with_ids(fields, where, *names):
+    from chalicelib.wechat.port import InvalidNotify
+
+    for name in names:
+        value = fields.get(name)
+        if not (isinstance(value, str) and 0 < len(value) <= _ID_LENGTHS[name]):
+            raise InvalidNotify("malformed", f"{where} has no {name} of WeChat's")
+    return fields
 
 
 def _flat(fields, where):

@@ -235,6 +235,57 @@ def test_a_refund_notify_that_repeats_or_nests_elements_is_rejected(
     assert _refund_status(order["order_id"], refund["refund_id"]) == "PROCESSING"
 
 
+def _rejected_notify(served_app, capfd, path, xml, event):
+    import requests
+
+    capfd.readouterr()
+    answer = requests.post(f"{served_app}{path}", data=xml.encode(),
+                           headers={"Content-Type": "text/xml"}, timeout=10)
+    assert answer.status_code == 200 and "<return_code><![CDATA[FAIL]]>" in answer.text
+    return [json.loads(line)["reason"] for line in capfd.readouterr().out.splitlines()
+            if f'"{event}"' in line]
+
+
+# WeChat's out_trade_no has at most 32 characters, its out_refund_no at most 64; only the
+# merchant key signs or encrypts these, but a key DynamoDB refuses answered 500 (and WeChat
+# retries a notify for a day).
+NOT_ORDER_IDS = [None, "", "o" * 33, "o" * 3_000]
+
+
+@pytest.mark.parametrize("out_trade_no", NOT_ORDER_IDS)
+def test_a_signed_pay_notify_without_an_order_id_of_wechats_is_rejected(served_app, capfd,
+                                                                       out_trade_no):
+    from wechatpy.pay.utils import calculate_signature
+
+    from tests.api.test_payments import MCH_KEY
+    from tests.conftest import TEST_ENVIRONMENT
+
+    fields = {"appid": TEST_ENVIRONMENT["WECHAT_APP_ID"], "return_code": "SUCCESS",
+              "mch_id": TEST_ENVIRONMENT["WECHAT_MCH_ID"], "result_code": "SUCCESS",
+              "nonce_str": _id("nonce"), "total_fee": "100", "transaction_id": "4200000001",
+              **({} if out_trade_no is None else {"out_trade_no": out_trade_no})}
+    xml = _xml([*fields.items(), ("sign", calculate_signature(fields, MCH_KEY))])
+
+    assert _rejected_notify(served_app, capfd, "/wechat/pay/notify", xml,
+                            "pay_notify_rejected") == ["malformed"]
+
+
+@pytest.mark.parametrize("out_trade_no, out_refund_no", [
+    *((order_id, "o_1-r01") for order_id in NOT_ORDER_IDS),
+    *(("o_1", refund_id) for refund_id in (None, "", "r" * 65, "r" * 3_000))])
+def test_a_refund_result_without_ids_of_wechats_is_rejected(served_app, capfd, out_trade_no,
+                                                            out_refund_no):
+    from tests.api.fuzz_inputs import _flat_document, _refund_envelope
+
+    result = [("out_trade_no", out_trade_no), ("out_refund_no", out_refund_no),
+              ("refund_fee", "100"), ("refund_status", "SUCCESS")]
+    inner = _xml([(name, value) for name, value in result if value is not None], root="root")
+
+    assert _rejected_notify(served_app, capfd, "/wechat/pay/refund-notify",
+                            _flat_document(_refund_envelope(inner)),
+                            "refund_notify_rejected") == ["malformed"]
+
+
 def _import(client, admin, text):
     return client.http.post("/admin/members/import", headers={**admin, "Content-Type":
                                                               "text/csv"}, body=text)
