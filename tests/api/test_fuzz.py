@@ -98,8 +98,8 @@ class Persona:
     needs another order or refund than the others, by path), and their ids, which the fuzz
     plants in body fields of the same name."""
 
-    def __init__(self, served_app, headers, values, by_path=None, own=None):
-        self.served_app, self.headers = served_app, headers
+    def __init__(self, served_app, headers, values, by_path=None, own=None, admin=False):
+        self.served_app, self.headers, self.admin = served_app, headers, admin
         self.values, self.by_path, self.own = values, by_path or {}, own or {}
 
     def call(self, case):
@@ -113,18 +113,17 @@ class Persona:
 
     @contextlib.contextmanager
     def _brand_setting_kept(self, case):
-        """A brand-wide setting the persona may change (a PUT without an id, read at the same
-        path) is put back as it was after each example, so that no other test meets what the
-        fuzz made of it."""
+        """A brand-wide setting an admin changes (a PUT without an id, read at the same path)
+        is put back as it was after each example, so that no other test meets what the fuzz
+        made of it."""
         spec = SPECS.get((case.method.upper(), case.path))
-        before = None
-        if spec and spec.method == "PUT" and not spec.path_params and ("GET", spec.path) in SPECS:
-            read = requests.get(f"{self.served_app}{spec.path}", headers=self.headers, timeout=20)
-            before = read.json() if read.status_code == 200 else None
+        kept = self.admin and spec is not None and spec.method == "PUT" \
+            and not spec.path_params and ("GET", spec.path) in SPECS
+        before = _api(self.served_app, "GET", spec.path, self.headers) if kept else None
         try:
             yield
         finally:
-            if before is not None:
+            if kept:
                 _api(self.served_app, "PUT", spec.path, self.headers, before)
 
 
@@ -301,7 +300,7 @@ def admin_persona(served_app, setup_client):
               "session_id": _live_session(sku, brand_admin(), host_id, [store_id]).session_id}
     own = {"store_id": store_id, "sku_id": sku, "product_id": product_id,
            "category_id": category_id, "coupon_id": coupon_id, "host_id": host_id}
-    return Persona(served_app, headers, values, own=own)
+    return Persona(served_app, headers, values, own=own, admin=True)
 
 
 def _store_persona(served_app, sandbox_url, client, role):

@@ -275,14 +275,14 @@ def test_a_signed_pay_notify_without_an_order_id_of_wechats_is_rejected(served_a
     *(("o_1", refund_id) for refund_id in (None, "", "r" * 65, "r" * 3_000))])
 def test_a_refund_result_without_ids_of_wechats_is_rejected(served_app, capfd, out_trade_no,
                                                             out_refund_no):
-    from tests.api.fuzz_inputs import _flat_document, _refund_envelope
+    from tests.api.fuzz_inputs import refund_notify
 
     result = [("out_trade_no", out_trade_no), ("out_refund_no", out_refund_no),
               ("refund_fee", "100"), ("refund_status", "SUCCESS")]
     inner = _xml([(name, value) for name, value in result if value is not None], root="root")
 
     assert _rejected_notify(served_app, capfd, "/wechat/pay/refund-notify",
-                            _flat_document(_refund_envelope(inner)),
+                            refund_notify(inner),
                             "refund_notify_rejected") == ["malformed"]
 
 
