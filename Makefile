@@ -9,8 +9,11 @@ STAMP := $(VENV)/.installed
 run: install
 	$(PY) -m devtools.run
 
+# Each pytest-xdist worker starts its own DynamoDB Local and sandbox; TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
 test: install infra-install
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 bench: install
 	$(PY) -m bench $(if $(SCENARIO),--scenario $(SCENARIO),)
