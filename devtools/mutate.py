@@ -186,6 +186,10 @@ MUTATIONS = [
              "chalicelib/checkout/refunds.py",
              "elif wechat_status == CHANGE:", "elif False:",
              "tests/api/test_refunds.py -k change_refund_keeps_its_units"),
+    mutation("refund-one-at-a-time", "an order has one refund in flight at a time",
+             "chalicelib/checkout/refunds.py",
+             "    if order.refunds_in_flight:\n", "    if False:\n",
+             "tests/api/test_refunds.py -k waits_until_its_refund_in_flight"),
 ]
 
 KILLED, SURVIVED, NOT_FOUND, BROKEN = "killed", "SURVIVED", "SNIPPET NOT FOUND", "ERROR"
