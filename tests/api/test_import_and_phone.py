@@ -21,6 +21,14 @@ def import_csv(client, admin, text):
     return body_of(response)
 
 
+def imported_member_id(client, admin, phone, columns="name", values="陈静"):
+    """Imports one member by phone (with more columns, if given) and returns their id."""
+    import_csv(client, admin, f"phone,{columns}\n{phone},{values}\n")
+    [found] = body_of(client.http.get(f"/admin/members?phone={phone}",
+                                      headers=admin))["members"]
+    return found["member_id"]
+
+
 def bind(client, headers, phone, nonce):
     return client.http.post("/members/me/phone", headers={**headers, **JSON},
                             body=json.dumps({"code": f"sandbox-phone:{phone}:{nonce}"}))
@@ -94,9 +102,8 @@ def test_binding_an_imported_phone_merges_once_keeping_points_level_and_store(cl
     from chalicelib.members.models import Member
 
     phone = fresh_phone()
-    import_csv(client, admin, f"phone,name,level,points,store_id\n{phone},陈静,gold,800,{STORE_A}\n")
-    imported_id = body_of(client.http.get(f"/admin/members?phone={phone}",
-                                          headers=admin))["members"][0]["member_id"]
+    imported_id = imported_member_id(client, admin, phone, "name,level,points,store_id",
+                                     f"陈静,gold,800,{STORE_A}")
     shopper = WeChatUser(f"merge-{phone}")
     headers, session = sign_in(client, shopper)
     wechat_only_id = session["member"]["member_id"]
@@ -154,9 +161,7 @@ def test_a_merge_whose_carry_over_fails_is_finished_by_the_events_job(client, ad
     from tests.faults import inject, touches
 
     phone = fresh_phone()
-    import_csv(client, admin, f"phone,name,points\n{phone},陈静,800\n")
-    imported_id = body_of(client.http.get(f"/admin/members?phone={phone}",
-                                          headers=admin))["members"][0]["member_id"]
+    imported_id = imported_member_id(client, admin, phone, "name,points", "陈静,800")
     headers, session = sign_in(client, WeChatUser(f"merge-{phone}"))
     wechat_only_id = session["member"]["member_id"]
     client.http.post(f"/admin/members/{wechat_only_id}/points", headers={**admin, **JSON},

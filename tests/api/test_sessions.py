@@ -7,7 +7,7 @@ import pytest
 
 from bench.members import counting_dynamodb_requests
 from tests.api.test_checkout import _sku
-from tests.api.test_import_and_phone import bind, fresh_phone, import_csv
+from tests.api.test_import_and_phone import bind, fresh_phone, imported_member_id
 from tests.conftest import JSON, STORE_A, WeChatUser, body_of, new_staff, sign_in
 
 
@@ -142,9 +142,7 @@ def _merged_pair(client, admin):
     """A WeChat member who bound the phone of an imported member: (their login before the
     merge, the answer of the binding, the imported member's id)."""
     phone = fresh_phone()
-    import_csv(client, admin, f"phone,name\n{phone},许\n")
-    imported_id = body_of(client.http.get(f"/admin/members?phone={phone}",
-                                          headers=admin))["members"][0]["member_id"]
+    imported_id = imported_member_id(client, admin, phone, values="许")
     headers, before = sign_in(client, WeChatUser(f"merge-{phone}"))
     bound = body_of(bind(client, headers, phone, 1))
     assert bound["member"]["member_id"] == imported_id
@@ -199,9 +197,7 @@ def test_sessions_follow_a_merge_even_when_moving_them_fails_the_first_time(clie
     from tests.faults import inject, touches
 
     phone = fresh_phone()
-    import_csv(client, admin, f"phone,name\n{phone},许\n")
-    imported_id = body_of(client.http.get(f"/admin/members?phone={phone}",
-                                          headers=admin))["members"][0]["member_id"]
+    imported_id = imported_member_id(client, admin, phone, values="许")
     person = WeChatUser(f"merge-{phone}")
     headers, before = sign_in(client, person)
     # DynamoDB fails as the sessions of the WeChat record are moved to the imported member.
