@@ -25,5 +25,13 @@ def default_port():
     return int(os.environ.get("WECHAT_SANDBOX_PORT", "8200"))
 
 
+def default_tls_port():
+    return int(os.environ.get("WECHAT_SANDBOX_TLS_PORT", "8201"))
+
+
+def default_ca_dir():
+    return os.environ.get("WECHAT_SANDBOX_CA_DIR") or None
+
+
 def default_time_scale():
     return float(os.environ.get("WECHAT_SANDBOX_TIME_SCALE", "1.0"))

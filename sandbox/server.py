@@ -1,15 +1,19 @@
-"""The HTTP server: routes, the request handler, and start() for tests and `python -m sandbox`."""
+"""The HTTP and HTTPS servers: routes, the request handler, and start() for tests and
+`python -m sandbox`."""
 import re
+import shutil
+import ssl
 import sys
+import tempfile
 import threading
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
-from sandbox import control, miniprogram, pay
+from sandbox import control, miniprogram, pay, tls
 from sandbox.config import Credentials
 from sandbox.state import SandboxState
-from sandbox.web import BadRequest, Request, json_response
+from sandbox.web import BadRequest, Request, Response, json_response
 
 ROUTES = [
     ("GET", "/sns/jscode2session", miniprogram.code_to_session),
@@ -83,37 +87,78 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self):
         length = int(self.headers.get("Content-Length") or 0)
         request = Request.from_raw(self.command, self.path, self.rfile.read(length))
-        response = dispatch(self.server.state, request)
+        if request.path.startswith(tls.SECURE_PREFIX) and not self._has_client_certificate():
+            response = Response(400, "text/html", tls.NO_CERTIFICATE_PAGE.encode())
+        else:
+            response = dispatch(self.server.state, request)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         self.wfile.write(response.body)
 
+    def _has_client_certificate(self):
+        """Whether the client presented a certificate the CA signed (over HTTPS only; the
+        handshake refuses one it did not sign)."""
+        return isinstance(self.connection, ssl.SSLSocket) \
+            and bool(self.connection.getpeercert())
+
     def log_message(self, format, *args):
         """Quiet: tests and `make run` read the sandbox through its control endpoints."""
 
 
+class _HttpsServer(ThreadingHTTPServer):
+    """Each connection's TLS handshake happens in its own thread, so a slow or failing
+    client holds up no other."""
+
+    def __init__(self, address, context):
+        super().__init__(address, _Handler)
+        self._context = context
+
+    def finish_request(self, request, client_address):
+        request.settimeout(_Handler.timeout)
+        try:
+            with self._context.wrap_socket(request, server_side=True) as secure:
+                super().finish_request(secure, client_address)
+        except OSError:
+            pass  # e.g. a client certificate the CA did not sign: the handshake refused it
+
+
 class SandboxServer:
-    def __init__(self, host, port, state):
+    """WeChat over HTTP on `port` and over HTTPS on `tls_port` (0: any free port), with a test
+    CA made in `ca_dir` (default: a temporary directory, removed on stop)."""
+
+    def __init__(self, host, port, state, tls_port=0, ca_dir=None):
         self.state = state
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.state = state
-        bound_host, bound_port = self._httpd.server_address[:2]
+        self._own_ca_dir = ca_dir is None
+        self.ca_dir = ca_dir or tempfile.mkdtemp(prefix="wechat-sandbox-ca-")
+        tls.make_certificates(self.ca_dir, state.credentials.mch_id)
+        self._servers = [ThreadingHTTPServer((host, port), _Handler),
+                         _HttpsServer((host, tls_port), tls.server_context(self.ca_dir))]
+        for httpd in self._servers:
+            httpd.state = state
+        (bound_host, bound_port), (_, bound_tls_port) = \
+            [httpd.server_address[:2] for httpd in self._servers]
         self.url = f"http://{bound_host}:{bound_port}"
+        self.tls_url = f"https://{bound_host}:{bound_tls_port}"
         # serve_forever notices shutdown() between polls: a short interval makes stop() quick.
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
-                                        name="wechat-sandbox", daemon=True)
+        self._threads = [threading.Thread(target=httpd.serve_forever, args=(0.05,),
+                                          name="wechat-sandbox", daemon=True)
+                         for httpd in self._servers]
 
     def serve_in_background(self):
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self):
         self.state.shut_down()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
+        for httpd, thread in zip(self._servers, self._threads):
+            httpd.shutdown()
+            httpd.server_close()
+            thread.join()
+        if self._own_ca_dir:
+            shutil.rmtree(self.ca_dir, ignore_errors=True)
 
     def __enter__(self):
         return self
@@ -122,8 +167,8 @@ class SandboxServer:
         self.stop()
 
 
-def start(host="127.0.0.1", port=0, time_scale=1.0, **credentials):
-    """Serves the sandbox in a daemon thread. Credentials (app_id, app_secret, mch_id, mch_key)
+def start(host="127.0.0.1", port=0, time_scale=1.0, tls_port=0, ca_dir=None, **credentials):
+    """Serves the sandbox in daemon threads. Credentials (app_id, app_secret, mch_id, mch_key)
     default to the WECHAT_* environment variables, then to the local defaults."""
     state = SandboxState(Credentials.from_env(**credentials), time_scale)
-    return SandboxServer(host, port, state).serve_in_background()
+    return SandboxServer(host, port, state, tls_port, ca_dir).serve_in_background()

@@ -5,17 +5,20 @@ wechatpy has no base-URL option, so pointing it at the sandbox takes:
   `wxa.API_BASE_URL` ("<base>/"), and an override of `fetch_access_token`, whose token URL is
   hardcoded to https://api.weixin.qq.com/cgi-bin/token.
 - WeChatPay: the instance attribute `API_BASE_URL` ("<base>/"), with `sandbox=False` (True
-  would add WeChat's own /sandboxnew/ prefix and fetch a sandbox key).
+  would add WeChat's own /sandboxnew/ prefix and fetch a sandbox key). It talks HTTPS, as to
+  WeChat Pay, trusting the sandbox's test CA, with the merchant certificate (`mch_cert`,
+  `mch_key`: the files the sandbox made) that refunds require.
 """
 import json
 import time
+from pathlib import Path
 
 import pytest
 import requests
 from wechatpy.client import WeChatClient
 from wechatpy.pay import WeChatPay
 
-from sandbox import server
+from sandbox import server, tls
 from tests.sandbox.receiver import NotifyReceiver
 
 
@@ -61,10 +64,15 @@ def wechat_client(make_wechat_client):
 
 @pytest.fixture
 def make_wechat_pay(sandbox, credentials):
-    def make(api_key=None):
+    def make(api_key=None, certificate=True, base_url=None):
+        ca_dir = Path(sandbox.ca_dir)
+        cert = (ca_dir / tls.MERCHANT_CERT_FILE, ca_dir / tls.MERCHANT_KEY_FILE) \
+            if certificate else (None, None)
         pay = WeChatPay(credentials.app_id, api_key or credentials.mch_key, credentials.mch_id,
-                        timeout=5)
-        pay.API_BASE_URL = f"{sandbox.url}/"
+                        mch_cert=cert[0], mch_key=cert[1], timeout=5)
+        pay.API_BASE_URL = f"{base_url or sandbox.tls_url}/"
+        pay._http.verify = str(ca_dir / tls.CA_FILE)
+        pay._http.trust_env = False  # else REQUESTS_CA_BUNDLE, if set, overrides verify
         return pay
     return make
 

@@ -1,3 +1,4 @@
+import re
 import signal
 import socket
 import subprocess
@@ -13,9 +14,11 @@ def run_sandbox(*arguments):
 
 
 def test_it_says_where_it_listens_and_stops_cleanly_on_sigterm():
-    process = run_sandbox("--port", "0")
+    process = run_sandbox("--port", "0", "--tls-port", "0")
     ready = process.stdout.readline()
-    assert ready.startswith("WeChat sandbox listening on http://127.0.0.1:")
+    assert re.match(r"WeChat sandbox listening on http://127\.0\.0\.1:\d+ and "
+                    r"https://127\.0\.0\.1:\d+ \(its CA and the merchant certificate in ",
+                    ready)
 
     process.send_signal(signal.SIGTERM)
 
@@ -28,9 +31,9 @@ def test_a_taken_port_is_one_clear_line_and_status_2():
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        process = run_sandbox("--port", str(port))
+        process = run_sandbox("--port", str(port), "--tls-port", "0")
         _, stderr = process.communicate(timeout=10)
 
     assert process.returncode == 2
-    assert stderr == (f"WeChat sandbox: port {port} is already in use; "
-                      "set WECHAT_SANDBOX_PORT to another port\n")
+    assert stderr == (f"WeChat sandbox: port {port} is already in use; set "
+                      "WECHAT_SANDBOX_PORT or WECHAT_SANDBOX_TLS_PORT to another port\n")

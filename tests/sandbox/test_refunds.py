@@ -5,8 +5,10 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
+import requests
 from wechatpy.exceptions import WeChatPayException
 
+from sandbox import tls
 from sandbox.signing import parse_xml
 from tests.sandbox.receiver import FAIL_ANSWER
 
@@ -63,6 +65,40 @@ def test_a_refund_is_processing_until_it_settles(wechat_pay, control, slow_settl
     assert (shown["out_trade_no"], shown["refund_id"]) == (trade_no, accepted["refund_id"])
     # No notify_url in the request: nothing is notified.
     assert control.wait_for_notifies(trade_no, len, timeout_s=0.2, kind="refund") == []
+
+
+def test_a_refund_needs_the_merchant_certificate(make_wechat_pay, sandbox, control):
+    with_certificate = make_wechat_pay()
+    trade_no = paid_order(with_certificate, control)
+    over_https, over_http = make_wechat_pay(certificate=False), \
+        make_wechat_pay(certificate=False, base_url=sandbox.url)
+
+    for without in (over_https, over_http):
+        with pytest.raises(WeChatPayException) as refused:
+            without.refund.apply(1000, 300, "R1", out_trade_no=trade_no)
+        assert refused.value.response.status_code == 400
+        assert refused.value.errcode is None
+        assert "No required SSL certificate was sent" in refused.value.response.text
+        # Only the paths under /secapi/ need it.
+        assert without.order.query(out_trade_no=trade_no)["trade_state"] == "SUCCESS"
+    assert control.get("pay/refunds/R1").status_code == 404
+
+    accepted = with_certificate.refund.apply(1000, 300, "R1", out_trade_no=trade_no)
+    assert accepted["result_code"] == "SUCCESS"
+
+
+def test_a_certificate_the_ca_did_not_sign_is_refused(make_wechat_pay, credentials, control,
+                                                      tmp_path):
+    trade_no = paid_order(make_wechat_pay(), control)
+    tls.make_certificates(tmp_path, credentials.mch_id)  # another CA, another certificate
+    forged = make_wechat_pay()
+    forged.mch_cert, forged.mch_key = (tmp_path / tls.MERCHANT_CERT_FILE,
+                                       tmp_path / tls.MERCHANT_KEY_FILE)
+
+    with pytest.raises(requests.RequestException):
+        forged.refund.apply(1000, 300, "R1", out_trade_no=trade_no)
+
+    assert control.get("pay/refunds/R1").status_code == 404
 
 
 def test_a_held_refund_stays_processing_until_settled(wechat_pay, control):
