@@ -1,7 +1,9 @@
 """Members: the CSV import at scale, and what a returning member's login costs in DynamoDB
 requests. Runs on its own in-memory DynamoDB Local and WeChat sandbox."""
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 from contextlib import contextmanager
 
@@ -22,20 +24,24 @@ def _forget_connections():
 @contextmanager
 def local_stack():
     _forget_connections()
-    dynamodb_port, sandbox_port = processes.free_port(), processes.free_port()
+    dynamodb_port, sandbox_port, sandbox_tls_port = (processes.free_port() for _ in range(3))
+    ca_dir = tempfile.mkdtemp(prefix="wechat-sandbox-ca-")
     started = [processes.start_dynamodb_local(dynamodb_port, stdout=subprocess.DEVNULL)]
     try:
-        started.append(processes.start_wechat_sandbox(sandbox_port, stdout=subprocess.DEVNULL))
+        started.append(processes.start_wechat_sandbox(sandbox_port, sandbox_tls_port, ca_dir,
+                                                      stdout=subprocess.DEVNULL))
         os.environ.update({"YUTANG_STAGE": "bench", "TABLE_PREFIX": "yutang-bench-",
                            "WECHAT_APP_SECRET": "sandbox-app-secret",
                            "TOKEN_SECRET": "bench-token-secret", "YUTANG_TRACING": "off"})
-        os.environ.update(processes.local_environment(dynamodb_port, sandbox_port))
+        os.environ.update(processes.local_environment(dynamodb_port, sandbox_port,
+                                                      sandbox_tls_port, ca_dir))
         from chalicelib.db.tables import create_missing_tables
 
         create_missing_tables()
         yield
     finally:
         processes.stop(started)
+        shutil.rmtree(ca_dir, ignore_errors=True)
         _forget_connections()
 
 

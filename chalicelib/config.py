@@ -79,6 +79,23 @@ class Settings:
         return secret("WECHAT_MCH_KEY")
 
     @property
+    def wechat_mch_cert(self):
+        """The merchant's API certificate (apiclient_cert.pem, PEM): WeChat Pay refunds only
+        over TLS with it (two-way TLS)."""
+        return secret("WECHAT_MCH_CERT")
+
+    @property
+    def wechat_mch_cert_key(self):
+        """The API certificate's private key (apiclient_key.pem, PEM)."""
+        return secret("WECHAT_MCH_CERT_KEY")
+
+    @property
+    def wechat_pay_ca_bundle(self):
+        """A CA file that WeChat Pay's server certificate must chain to, instead of the
+        system's CAs: the sandbox's test CA locally; unset on AWS."""
+        return _env("WECHAT_PAY_CA_BUNDLE")
+
+    @property
     def wechat_api_base(self):
         return _env("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/")
 

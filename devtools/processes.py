@@ -66,22 +66,33 @@ def start_dynamodb_local(port, data_dir=None, **popen_kwargs):
     return process
 
 
-def start_wechat_sandbox(port, env=None, **popen_kwargs):
-    process = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port)],
+def start_wechat_sandbox(port, tls_port, ca_dir, env=None, **popen_kwargs):
+    """The sandbox on `port` (HTTP) and `tls_port` (HTTPS), its test CA and the merchant
+    certificate written to ca_dir before it listens."""
+    process = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port),
+                                "--tls-port", str(tls_port), "--ca-dir", str(ca_dir)],
                                cwd=ROOT, env=env, **popen_kwargs)
     wait_for_port(port, process, "WeChat sandbox")
+    wait_for_port(tls_port, process, "WeChat sandbox (HTTPS)")
     return process
 
 
-def local_environment(dynamodb_port, sandbox_port):
-    """What the app needs to find the local parts (merged into os.environ by callers)."""
+def local_environment(dynamodb_port, sandbox_port, sandbox_tls_port, ca_dir):
+    """What the app needs to find the local parts (merged into os.environ by callers): WeChat
+    Pay over HTTPS, trusting the sandbox's CA, with the merchant certificate it made."""
+    from sandbox import tls
+
+    ca_dir = Path(ca_dir)
     return {
         "DYNAMODB_HOST": f"http://127.0.0.1:{dynamodb_port}",
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": "cn-north-1",
         "WECHAT_API_BASE": f"http://127.0.0.1:{sandbox_port}",
-        "WECHAT_PAY_API_BASE": f"http://127.0.0.1:{sandbox_port}",
+        "WECHAT_PAY_API_BASE": f"https://127.0.0.1:{sandbox_tls_port}",
+        "WECHAT_PAY_CA_BUNDLE": str(ca_dir / tls.CA_FILE),
+        "WECHAT_MCH_CERT": (ca_dir / tls.MERCHANT_CERT_FILE).read_text(),
+        "WECHAT_MCH_CERT_KEY": (ca_dir / tls.MERCHANT_KEY_FILE).read_text(),
     }
 
 

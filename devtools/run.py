@@ -1,9 +1,11 @@
 """`make run`: DynamoDB Local (data kept in .data/), the WeChat sandbox, tables, the demo
 brand, and `chalice local`. Ctrl-C stops them all."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 
 from devtools import processes
 from devtools.processes import ROOT, PortTaken
@@ -16,6 +18,8 @@ def _ports():
                      "DYNAMODB_PORT"),
         "sandbox": (int(os.environ.get("WECHAT_SANDBOX_PORT", 8200)), "WeChat sandbox",
                     "WECHAT_SANDBOX_PORT"),
+        "sandbox_tls": (int(os.environ.get("WECHAT_SANDBOX_TLS_PORT", 8201)),
+                        "WeChat sandbox (HTTPS)", "WECHAT_SANDBOX_TLS_PORT"),
     }
 
 
@@ -45,9 +49,9 @@ def main():
         print(exc, file=sys.stderr)
         return 2
 
-    os.environ.update(processes.local_environment(ports["dynamodb"][0], ports["sandbox"][0]))
     os.environ.setdefault("YUTANG_STAGE", "local")
     children = []
+    ca_dir = tempfile.mkdtemp(prefix="wechat-sandbox-ca-")  # the sandbox makes a CA each start
     # Also SIGINT explicitly: a shell starting us in the background would have it ignored.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _stop_like_ctrl_c)
@@ -56,7 +60,10 @@ def main():
         children.append(processes.start_dynamodb_local(ports["dynamodb"][0], data_dir=data_dir,
                                                        stdout=subprocess.DEVNULL))
         print(f"DynamoDB Local on port {ports['dynamodb'][0]}, data in {data_dir}")
-        children.append(processes.start_wechat_sandbox(ports["sandbox"][0]))
+        children.append(processes.start_wechat_sandbox(ports["sandbox"][0],
+                                                       ports["sandbox_tls"][0], ca_dir))
+        os.environ.update(processes.local_environment(
+            ports["dynamodb"][0], ports["sandbox"][0], ports["sandbox_tls"][0], ca_dir))
         _prepare_data()
         # `chalice local`, answering unknown routes as the deployed API does
         chalice = subprocess.Popen([sys.executable, "-m", "devtools.local_api", "local",
@@ -74,6 +81,7 @@ def main():
         return 1
     finally:
         processes.stop(children)
+        shutil.rmtree(ca_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

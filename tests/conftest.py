@@ -6,7 +6,9 @@ independent by working only with data of their own: a fresh WeChat user per test
 """
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import uuid
 from contextlib import contextmanager, nullcontext
 
@@ -26,34 +28,44 @@ TEST_ENVIRONMENT = {
 
 @contextmanager
 def running_services():
-    """DynamoDB Local (in memory) and the WeChat sandbox on free ports: (their ports)."""
-    dynamodb_port, sandbox_port = processes.free_port(), processes.free_port()
+    """DynamoDB Local (in memory) and the WeChat sandbox on free ports: (DynamoDB Local's
+    port, the sandbox's HTTP and HTTPS ports, the directory of its test CA)."""
+    dynamodb_port, sandbox_port, sandbox_tls_port = (processes.free_port() for _ in range(3))
+    ca_dir = tempfile.mkdtemp(prefix="wechat-sandbox-ca-")
     started = []
     try:
         started.append(processes.start_dynamodb_local(dynamodb_port,
                                                       stdout=subprocess.DEVNULL))
         sandbox_env = {**os.environ, **TEST_ENVIRONMENT, "WECHAT_SANDBOX_TIME_SCALE": "0.001"}
-        started.append(processes.start_wechat_sandbox(sandbox_port, env=sandbox_env,
+        started.append(processes.start_wechat_sandbox(sandbox_port, sandbox_tls_port, ca_dir,
+                                                      env=sandbox_env,
                                                       stdout=subprocess.DEVNULL))
-        yield dynamodb_port, sandbox_port
+        yield dynamodb_port, sandbox_port, sandbox_tls_port, ca_dir
     finally:
         processes.stop(started)
+        shutil.rmtree(ca_dir, ignore_errors=True)
 
 
-# "<DynamoDB Local port>,<sandbox port>": use ones already running (devtools/mutate.py starts
-# them once for its many short runs) instead of starting a pair for this run.
+# "<DynamoDB Local port>,<sandbox port>,<sandbox HTTPS port>,<sandbox CA directory>": use
+# ones already running (devtools/mutate.py starts them once for its many short runs) instead
+# of starting a pair for this run.
 SHARED_SERVICES = "YUTANG_TEST_SERVICES"
+
+
+def _shared_services(value):
+    dynamodb_port, sandbox_port, sandbox_tls_port, ca_dir = value.split(",")
+    return int(dynamodb_port), int(sandbox_port), int(sandbox_tls_port), ca_dir
 
 
 @pytest.fixture(scope="session")
 def local_services():
     """DynamoDB Local (in memory) and the WeChat sandbox, with the app's env pointing at them."""
     shared = os.environ.get(SHARED_SERVICES)
-    services = nullcontext(tuple(map(int, shared.split(",")))) if shared \
-        else running_services()
-    with services as (dynamodb_port, sandbox_port):
+    services = nullcontext(_shared_services(shared)) if shared else running_services()
+    with services as (dynamodb_port, sandbox_port, sandbox_tls_port, ca_dir):
         os.environ.update(TEST_ENVIRONMENT)
-        os.environ.update(processes.local_environment(dynamodb_port, sandbox_port))
+        os.environ.update(processes.local_environment(dynamodb_port, sandbox_port,
+                                                      sandbox_tls_port, ca_dir))
         from chalicelib.db.tables import create_missing_tables
         from devtools.seed import seed_demo_brand
 

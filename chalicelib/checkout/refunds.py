@@ -46,7 +46,12 @@ OVERDUE_DAYS = 7  # a bank-card refund takes up to 3 working days; after a week,
 JOB = "refunds"
 # WeChat answers that are about the request's moment, not its content: ask again later.
 RETRYABLE = ("UNREACHABLE", "SYSTEMERROR", "BIZERR_NEED_RETRY", "FREQUENCY_LIMITED",
-             "NOTENOUGH")
+             "INVALID_REQ_TOO_MUCH", "NOTENOUGH")
+# WeChat's answers that it will never make this refund (its documented meanings): the refund
+# fails and its units are free again. Any other answer, one with no code (a non-200, a
+# request refused whole) included, leaves the refund open: asked again, ops told.
+REFUSED = ("ORDERNOTEXIST", "TRADE_OVERDUE", "REFUND_FEE_INVALID", "USER_ACCOUNT_ABNORMAL",
+           "ERROR")
 NOTIFY_PATH = "/wechat/pay/refund-notify"
 _RACE_LOST = {"ConditionalCheckFailed", "TransactionConflict"}
 
@@ -224,11 +229,14 @@ def send(refund, total_fen, pay=None, clock=system_clock):
         pay.refund(refund.order_id, refund.refund_id, total_fen, refund.refund_fen,
                    refund_notify_url())
     except PayFailed as failure:
-        if failure.code in RETRYABLE:
-            return refund
-        logs.warning("refund_refused", order_id=refund.order_id, refund_id=refund.refund_id,
-                   errcode=failure.code, error=str(failure))
-        return apply_result(refund, failure.code, clock)
+        if failure.code in REFUSED:
+            logs.warning("refund_refused", order_id=refund.order_id,
+                         refund_id=refund.refund_id, errcode=failure.code, error=str(failure))
+            return apply_result(refund, failure.code, clock)
+        if failure.code not in RETRYABLE:
+            logs.warning("refund_not_accepted", order_id=refund.order_id,
+                         refund_id=refund.refund_id, errcode=failure.code, error=str(failure))
+        return refund
     try:
         refund.update(actions=[Refund.status.set(PROCESSING)],
                       condition=Refund.status == REQUESTED)

@@ -17,12 +17,15 @@ def mini_program():
 
 
 @lru_cache(maxsize=4)
-def _pay(app_id, mch_id, api_base):
+def _pay(app_id, mch_id, api_base, ca_bundle):
     from chalicelib.wechat.wechatpy_adapter import WeChatPyPay
 
-    return WeChatPyPay(app_id, mch_id, lambda: settings.wechat_mch_key, api_base)
+    return WeChatPyPay(app_id, mch_id, lambda: settings.wechat_mch_key, api_base,
+                       lambda: (settings.wechat_mch_cert, settings.wechat_mch_cert_key),
+                       ca_bundle)
 
 
 def pay():
     """The WeChat Pay client for this brand's merchant, one per container."""
-    return _pay(settings.wechat_app_id, settings.wechat_mch_id, settings.wechat_pay_api_base)
+    return _pay(settings.wechat_app_id, settings.wechat_mch_id, settings.wechat_pay_api_base,
+                settings.wechat_pay_ca_bundle)

@@ -3,6 +3,7 @@
 Base URLs are configurable so local runs and tests talk to the WeChat sandbox.
 """
 import requests
+import requests.adapters
 from wechatpy.client import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
@@ -107,22 +108,58 @@ def _pay_call(action, call):
     try:
         return call()
     except WeChatPayException as exc:
-        logs.warning("wechat_pay_failed", action=action, errcode=exc.errcode,
-                     error=exc.errmsg)
-        raise PayFailed(exc.errcode, exc.errmsg) from None
+        # No err_code: a non-200 answer (e.g. 400 without the merchant certificate) or a
+        # request refused whole (return_code FAIL, e.g. a bad signature).
+        status = getattr(exc.response, "status_code", None)
+        message = exc.errmsg or exc.return_msg or f"HTTP {status}"
+        logs.warning("wechat_pay_failed", action=action, errcode=exc.errcode, error=message,
+                     http_status=status)
+        raise PayFailed(exc.errcode, message) from None
     except requests.RequestException as exc:
         logs.warning("wechat_pay_unreachable", action=action, error=str(exc))
         raise PayFailed("UNREACHABLE", str(exc)) from None
 
 
-class WeChatPyPay:
-    """WeChat Pay v2 through wechatpy's WeChatPay. Orders are created with MD5 signatures;
-    notifies are verified with whichever signature type they declare."""
+class _TrustingOnly(requests.adapters.HTTPAdapter):
+    """Verifies the server against this CA file only. (A session's own `verify` does not hold:
+    requests lets REQUESTS_CA_BUNDLE, if set, override it.)"""
 
-    def __init__(self, app_id, mch_id, key_getter, api_base):
+    def __init__(self, ca_bundle):
+        super().__init__()
+        self._ca_bundle = ca_bundle
+
+    def send(self, request, **kwargs):
+        return super().send(request, **{**kwargs, "verify": self._ca_bundle})
+
+
+def _private_files(**texts):
+    """Each text in a file only this process's user may read (requests, like OpenSSL, takes a
+    client certificate and its key only as files): {name: path}."""
+    import os
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix="wechat-pay-")  # mode 0700
+    paths = {}
+    for name, text in texts.items():
+        paths[name] = os.path.join(directory, f"{name}.pem")
+        with os.fdopen(os.open(paths[name], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+                       "w") as file:
+            file.write(text)
+    return paths
+
+
+class WeChatPyPay:
+    """WeChat Pay v2 through wechatpy's WeChatPay, with the merchant's API certificate (two-way
+    TLS, which refunds require). Orders are created with MD5 signatures; notifies are verified
+    with whichever signature type they declare."""
+
+    def __init__(self, app_id, mch_id, key_getter, api_base, certificate_getter,
+                 ca_bundle=None):
         self._app_id, self._mch_id = app_id, mch_id
         self._key_getter = key_getter
         self._api_base = api_base
+        self._certificate_getter = certificate_getter  # () -> (certificate PEM, its key PEM)
+        self._ca_bundle = ca_bundle
         self._pay = None
 
     @property
@@ -132,8 +169,15 @@ class WeChatPyPay:
 
             key = self._key_getter()
             logs.keep_secret(key)
-            self._pay = WeChatPay(self._app_id, key, self._mch_id, timeout=4)
-            self._pay.API_BASE_URL = f"{self._api_base}/"
+            certificate, certificate_key = self._certificate_getter()
+            logs.keep_secret(certificate_key)
+            files = _private_files(cert=certificate, key=certificate_key)
+            pay = WeChatPay(self._app_id, key, self._mch_id, mch_cert=files["cert"],
+                            mch_key=files["key"], timeout=4)
+            pay.API_BASE_URL = f"{self._api_base}/"
+            if self._ca_bundle:
+                pay._http.mount(pay.API_BASE_URL, _TrustingOnly(self._ca_bundle))
+            self._pay = pay
         return self._pay
 
     def unified_order(self, out_trade_no, total_fee, openid, body, notify_url):

@@ -49,7 +49,7 @@ def _sign_in(url, code):
 
 def test_run_serves_the_walkthrough_stops_cleanly_and_keeps_data(tmp_path):
     ports = {"API_PORT": free_port(), "DYNAMODB_PORT": free_port(),
-             "WECHAT_SANDBOX_PORT": free_port()}
+             "WECHAT_SANDBOX_PORT": free_port(), "WECHAT_SANDBOX_TLS_PORT": free_port()}
     env = {**os.environ, **{k: str(v) for k, v in ports.items()},
            "YUTANG_DATA_DIR": str(tmp_path / "dynamodb")}
     for name in ("DYNAMODB_HOST", "WECHAT_API_BASE", "WECHAT_PAY_API_BASE", "TABLE_PREFIX",
