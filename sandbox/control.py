@@ -1,8 +1,9 @@
-"""The sandbox's own endpoints under /__sandbox__/: drive payments and refunds, inspect and
-reset state."""
+"""The sandbox's own endpoints under /__sandbox__/: drive payments and refunds, make faults,
+inspect and reset state."""
 from dataclasses import asdict
 from datetime import timedelta
 
+from sandbox import faults
 from sandbox.clock import parse_wechat_pay_time, wechat_pay_time
 from sandbox.pay import NOTPAY, PROCESSING, REFUND_RESULTS, SUCCESS, find_refund, \
     notify_payment, settle, settle_refund
@@ -143,6 +144,29 @@ def refuse_messages(state, request):
 def list_wxacodes(state, request):
     with state.lock:
         return json_response(list(state.wxacodes))
+
+
+def add_fault(state, request):
+    """Makes the next `times` requests to a WeChat path (whose fields match) fail: see
+    sandbox/faults.py."""
+    from sandbox.server import WECHAT_PATHS
+
+    fault = faults.parse(request.json(), WECHAT_PATHS)
+    with state.lock:
+        state.faults.append(fault)
+    return json_response(fault.to_json())
+
+
+def list_faults(state, request):
+    """The faults still to hit, with how often each has."""
+    with state.lock:
+        return json_response([fault.to_json() for fault in state.faults])
+
+
+def clear_faults(state, request):
+    with state.lock:
+        state.faults.clear()
+    return json_response({"faults": []})
 
 
 def stats(state, request):
