@@ -1,10 +1,14 @@
-"""Faults the sandbox makes when told to, on any WeChat path, as WeChat makes them."""
+"""Faults the sandbox makes when told to, on any WeChat path, as WeChat makes them; notifies
+held, then delivered out of order, duplicated, or after the order closed."""
+import time
+
 import pytest
 import requests
 from wechatpy.exceptions import WeChatClientException, WeChatPayException
 from wechatpy.pay import WeChatPay
 
 from sandbox.signing import parse_xml
+from tests.sandbox.test_notify import delivered, place_order
 from tests.sandbox.test_pay import assert_signed, create_order, new_trade_no
 
 
@@ -125,3 +129,68 @@ def test_faults_are_listed_and_cleared_by_delete_and_by_reset(
     wechat_faults.add("/pay/orderquery", http_status=503)
     assert control.post("reset").status_code == 200
     assert wechat_faults.pending() == []
+
+
+def held_paid_order(wechat_pay, control, receiver):
+    trade_no = place_order(wechat_pay, receiver.url)
+    assert control.post(f"pay/orders/{trade_no}/notifies/hold").status_code == 200
+    assert control.post(f"pay/orders/{trade_no}/pay").status_code == 200
+    return trade_no
+
+
+def test_held_notifies_arrive_when_released_out_of_order(wechat_pay, control, make_receiver):
+    receiver = make_receiver()
+    trade_no = held_paid_order(wechat_pay, control, receiver)
+    wechat_pay.refund.apply(total_fee=2590, refund_fee=2590, out_refund_no=f"R{trade_no}",
+                            out_trade_no=trade_no, notify_url=receiver.url)
+    while control.get(f"pay/refunds/R{trade_no}").json()["status"] == "PROCESSING":
+        time.sleep(0.01)
+    assert control.wait_for_notifies(trade_no, delivered, timeout_s=0.2) == []
+
+    released = control.post(f"pay/orders/{trade_no}/notifies/release", {"reverse": True})
+    assert released.json()["released"] == 2
+    attempts = control.wait_for_notifies(trade_no, lambda found: len(found) == 2)
+
+    assert [attempt["kind"] for attempt in attempts] == ["refund", "payment"]
+    assert "req_info" in parse_xml(receiver.bodies[0])
+    assert wechat_pay.parse_payment_result(receiver.bodies[1])["result_code"] == "SUCCESS"
+
+
+def test_released_copies_of_a_notify_arrive_at_the_same_moment(
+        wechat_pay, control, make_receiver):
+    receiver = make_receiver()
+    trade_no = held_paid_order(wechat_pay, control, receiver)
+
+    control.post(f"pay/orders/{trade_no}/notifies/release", {"copies": 3})
+    attempts = control.wait_for_notifies(trade_no, lambda found: len(found) == 3)
+
+    assert sorted((a["delivery"], a["copy"], a["delivered"]) for a in attempts) \
+        == [(1, 1, True), (1, 2, True), (1, 3, True)]
+    assert len(set(receiver.bodies)) == 1
+    control.post(f"pay/orders/{trade_no}/renotify")
+    assert len(control.wait_for_notifies(trade_no, lambda found: len(found) == 4)) == 4
+
+
+def test_a_payment_can_land_after_the_close_and_notify_late(wechat_pay, control, make_receiver):
+    receiver = make_receiver()
+    trade_no = place_order(wechat_pay, receiver.url)
+    wechat_pay.order.close(trade_no)
+
+    assert control.post(f"pay/orders/{trade_no}/pay-after-close").status_code == 200
+    control.wait_for_notifies(trade_no, delivered)
+
+    assert wechat_pay.order.query(out_trade_no=trade_no)["trade_state"] == "SUCCESS"
+    assert wechat_pay.parse_payment_result(receiver.bodies[0])["out_trade_no"] == trade_no
+    assert control.post(f"pay/orders/{trade_no}/pay-after-close").status_code == 409
+
+
+def test_notify_controls_refuse_what_they_cannot_do(wechat_pay, control, make_receiver):
+    trade_no = held_paid_order(wechat_pay, control, make_receiver())
+    release = f"pay/orders/{trade_no}/notifies/release"
+    assert control.post(release, {"copies": 0}).status_code == 400
+    assert control.post(release, {"reverse": "yes"}).status_code == 400
+    assert control.post("pay/orders/nope/notifies/release").status_code == 409
+    assert control.post("pay/orders/nope/pay-after-close").status_code == 404
+
+    control.post("reset")
+    assert control.post(release).status_code == 409
