@@ -661,6 +661,59 @@ def test_a_refund_wechat_has_not_accepted_for_weeks_is_still_asked_for(
     assert current(STORE_A, sku) == 3
 
 
+def test_a_refund_refused_for_want_of_the_merchant_certificate_stays_open_until_it_goes(
+        client, shopper, served_app, sandbox_url, monkeypatch, capfd):
+    """WeChat Pay refunds only over TLS with the merchant's API certificate: over plain HTTP
+    (where no certificate can be shown) it answers 400 No required SSL certificate was sent,
+    with no err_code. The refund stays open and goes through, with the certificate, when the
+    job asks again."""
+    import os
+
+    from chalicelib.catalog.stock import current
+    from chalicelib.checkout import refunds
+
+    headers, _ = shopper
+    sku = _sku(price_fen=4_000, stock=3)
+    order = _paid(client, sandbox_url, headers, sku)
+    configured = os.environ["WECHAT_PAY_API_BASE"]
+    assert configured.startswith("https://")
+    monkeypatch.setenv("WECHAT_PAY_API_BASE", sandbox_url)  # plain HTTP
+
+    refund = refunds.request(order["order_id"], None, "x", "test")
+
+    assert refund.status == "REQUESTED"
+    assert _order(order["order_id"]).refunded_quantities == {sku: 1}
+    logged = capfd.readouterr().out
+    assert '"event": "refund_not_accepted"' in logged and '"http_status": 400' in logged
+    assert requests.get(f"{sandbox_url}/__sandbox__/pay/refunds/{refund.refund_id}",
+                        timeout=5).status_code == 404
+    monkeypatch.setenv("WECHAT_PAY_API_BASE", configured)
+    refunds.follow_up()
+
+    assert _settled(sandbox_url, order["order_id"], refund.refund_id) == "SUCCESS"
+    assert current(STORE_A, sku) == 3
+
+
+@pytest.mark.parametrize("http_status", [502, 503])
+def test_a_refund_answered_with_a_gateway_error_stays_open_and_is_asked_again(
+        client, shopper, served_app, sandbox_url, wechat_faults, http_status):
+    from chalicelib.checkout import refunds
+
+    headers, _ = shopper
+    sku = _sku(price_fen=4_000, stock=3)
+    order = _paid(client, sandbox_url, headers, sku)
+    wechat_faults.add("/secapi/pay/refund", match={"out_trade_no": order["order_id"]},
+                      times=2, http_status=http_status)
+
+    refund = refunds.request(order["order_id"], None, "x", "test")
+    refunds.follow_up()
+
+    assert _refund_status(order["order_id"], refund.refund_id) == "REQUESTED"
+    assert _order(order["order_id"]).refunded_quantities == {sku: 1}
+    refunds.follow_up()
+    assert _settled(sandbox_url, order["order_id"], refund.refund_id) == "SUCCESS"
+
+
 def test_a_refund_settled_by_the_job_while_dynamodb_fails_takes_back_once(
         client, shopper, served_app, sandbox_url, monkeypatch):
     from chalicelib.checkout import refunds
