@@ -167,6 +167,13 @@ class Settings:
         return int(_env("NOTIFY_MAX_ATTEMPTS", "5"))
 
     @property
+    def refund_from_available_funds(self):
+        """When the payments not yet settled to the merchant fall short of a refund (WeChat's
+        NOTENOUGH), ask again at once to pay it from the merchant's available balance. Off: the
+        refund waits for funds (the refunds job asks again) and ops are told."""
+        return _flag("REFUND_FROM_AVAILABLE_FUNDS")
+
+    @property
     def guide_commission_bp(self):
         """A guide's commission on an attributed order, in basis points of what was paid."""
         return int(_env("GUIDE_COMMISSION_BP", "300"))

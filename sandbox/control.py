@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from sandbox import faults, notify
 from sandbox.clock import parse_wechat_pay_time, wechat_pay_time
-from sandbox.pay import CLOSED, NOTPAY, PROCESSING, REFUND_RESULTS, SUCCESS, find_refund, \
-    notify_payment, settle, settle_refund
+from sandbox.pay import AVAILABLE_FUNDS, CLOSED, NOTPAY, PROCESSING, REFUND_RESULTS, \
+    SUCCESS, UNSETTLED_FUNDS, find_refund, notify_payment, settle, settle_refund
 from sandbox.web import BadRequest, json_response
 
 PAYMENT_RESULTS = ("SUCCESS", "FAIL")
@@ -140,6 +140,26 @@ def hold_refund(state, request):
             return control_error(409, f"the refund is already {refund.status}")
         state.held_refunds.add(out_refund_no)
         return json_response({"out_refund_no": out_refund_no, "held": True})
+
+
+def refund_funds(state, request):
+    """What the merchant has to refund from: {"unsettled_fen", "available_fen"}, each a whole
+    number of fen, or null for no limit (as at start); a refund draws on the account it names
+    and is refused with NOTENOUGH when that falls short. POST sets those given; GET shows."""
+    names = {"unsettled_fen": UNSETTLED_FUNDS, "available_fen": AVAILABLE_FUNDS}
+    body = request.json() if request.method == "POST" else {}
+    for name, value in body.items():
+        if name not in names or not (value is None or type(value) is int and value >= 0):
+            raise BadRequest("give unsettled_fen and/or available_fen: a whole number of fen "
+                             "from 0, or null")
+    with state.lock:
+        for name, value in body.items():
+            if value is None:
+                state.refund_funds.pop(names[name], None)
+            else:
+                state.refund_funds[names[name]] = value
+        return json_response({name: state.refund_funds.get(account)
+                              for name, account in names.items()})
 
 
 def settle_refund_now(state, request):

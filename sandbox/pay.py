@@ -28,6 +28,11 @@ PROCESSING, CHANGE, REFUNDCLOSE = "PROCESSING", "CHANGE", "REFUNDCLOSE"
 REFUND_RESULTS = (SUCCESS, CHANGE, REFUNDCLOSE)
 REFUND_SETTLE_DELAY_S = 1
 MAX_REFUNDS_PER_ORDER = 50
+# Where a refund's money comes from (refund_account): the payments not yet settled to the
+# merchant (WeChat's default), or the merchant's available balance.
+UNSETTLED_FUNDS, AVAILABLE_FUNDS = "REFUND_SOURCE_UNSETTLED_FUNDS", "REFUND_SOURCE_RECHARGE_FUNDS"
+SHORT_OF_FUNDS = {UNSETTLED_FUNDS: "交易未结算资金不足，请使用可用余额退款",
+                  AVAILABLE_FUNDS: "基本账户余额不足，请充值后重新发起"}
 REFUND_PERIOD = timedelta(days=365)  # no refund for a payment older than this
 PAID_STATES = (SUCCESS, REFUND)
 TRADE_STATE_DESCRIPTIONS = {
@@ -67,6 +72,7 @@ class Refund:
     refund_id: str
     refund_fee: int
     notify_url: str = ""
+    refund_account: str = UNSETTLED_FUNDS
     status: str = PROCESSING
     success_time: str = ""  # yyyy-MM-dd HH:mm:ss, once SUCCESS
     deliveries: int = 0
@@ -275,19 +281,27 @@ def refund(state, params):
         if (total_fee, refund_fee) != (order.total_fee, existing.refund_fee):
             raise _inconsistent_refund()
         return _refund_fields(order, existing)
-    if order.trade_state not in PAID_STATES:
-        raise TradeFail("TRADE_STATE_ERROR", "订单状态错误，订单未支付")
+    account = params.get("refund_account") or UNSETTLED_FUNDS
+    if account not in SHORT_OF_FUNDS:
+        raise TradeFail("PARAM_ERROR", "refund_account参数格式错误")
+    if order.trade_state not in PAID_STATES:  # WeChat: an unpaid order has nothing to refund
+        raise TradeFail("ORDERNOTEXIST", "订单号不存在")
     if now_shanghai() - parse_wechat_pay_time(order.time_end) > REFUND_PERIOD:
-        raise TradeFail("ERROR", "订单已经超过退款期限")
+        raise TradeFail("TRADE_OVERDUE", "订单已经超过退款期限")
     if len(order.refunds) >= MAX_REFUNDS_PER_ORDER:
         raise TradeFail("ERROR", "订单已经超过可退款的最大次数")
     if total_fee != order.total_fee:
         raise _inconsistent_refund()
     if order.refunded_fee + refund_fee > order.total_fee:
-        raise TradeFail("NOTENOUGH", "订单可退金额不足，累计退款金额不能超过订单金额")
+        raise TradeFail("REFUND_FEE_INVALID", "累计退款金额大于支付金额")
+    funds = state.refund_funds.get(account)  # None: as much as it takes
+    if funds is not None and funds < refund_fee:
+        raise TradeFail("NOTENOUGH", SHORT_OF_FUNDS[account])
+    if funds is not None:
+        state.refund_funds[account] = funds - refund_fee
     new_refund = Refund(out_refund_no=params["out_refund_no"],
                         refund_id="50300" + _today() + _digits(16), refund_fee=refund_fee,
-                        notify_url=params.get("notify_url", ""))
+                        notify_url=params.get("notify_url", ""), refund_account=account)
     order.refunds[new_refund.out_refund_no] = new_refund
     order.trade_state = REFUND
     threading.Thread(target=_settle_later, args=(state, state.cancelled, order, new_refund),
@@ -408,7 +422,7 @@ def refund_notify(state, order, refund):
     result is the <root> XML in req_info, encrypted with the merchant key."""
     credentials = state.credentials
     result = {"out_refund_no": refund.out_refund_no, "out_trade_no": order.out_trade_no,
-              "refund_account": "REFUND_SOURCE_RECHARGE_FUNDS", "refund_fee": refund.refund_fee,
+              "refund_account": refund.refund_account, "refund_fee": refund.refund_fee,
               "refund_id": refund.refund_id, "refund_recv_accout": "支付用户的零钱",
               "refund_request_source": "API", "refund_status": refund.status,
               "settlement_refund_fee": refund.refund_fee,

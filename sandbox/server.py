@@ -37,6 +37,8 @@ ROUTES = [
     ("GET", "/__sandbox__/pay/refunds/{out_refund_no}", control.get_refund),
     ("POST", "/__sandbox__/pay/refunds/{out_refund_no}/hold", control.hold_refund),
     ("POST", "/__sandbox__/pay/refunds/{out_refund_no}/settle", control.settle_refund_now),
+    ("GET", "/__sandbox__/pay/refund-funds", control.refund_funds),
+    ("POST", "/__sandbox__/pay/refund-funds", control.refund_funds),
     ("GET", "/__sandbox__/pay/notifies", control.list_notifies),
     ("GET", "/__sandbox__/messages", control.list_messages),
     ("POST", "/__sandbox__/messages/refuse", control.refuse_messages),

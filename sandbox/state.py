@@ -25,6 +25,7 @@ class SandboxState:
             self.refusing_users = set()
             self.orders = {}  # out_trade_no -> pay.Order
             self.held_refunds = set()  # out_refund_no of refunds that must stay PROCESSING
+            self.refund_funds = {}  # refund_account -> fen left for refunds (absent: no limit)
             self.notify_attempts = []
             self.held_notifies = {}  # out_trade_no -> [(delivery, xml)] kept from delivery
             self.faults = []  # faults.Fault, in the order they were asked for

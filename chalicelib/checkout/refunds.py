@@ -18,6 +18,7 @@ guides' commissions (until they have). A refund WeChat gives up on releases its 
 staff can refund them again; one whose money is stuck (CHANGE) keeps them until staff record
 it settled by hand or released.
 """
+import functools
 import random
 import time
 from datetime import timedelta
@@ -46,7 +47,8 @@ OVERDUE_DAYS = 7  # a bank-card refund takes up to 3 working days; after a week,
 JOB = "refunds"
 # WeChat answers that are about the request's moment, not its content: ask again later.
 RETRYABLE = ("UNREACHABLE", "SYSTEMERROR", "BIZERR_NEED_RETRY", "FREQUENCY_LIMITED",
-             "INVALID_REQ_TOO_MUCH", "NOTENOUGH")
+             "INVALID_REQ_TOO_MUCH")
+FUNDS_SHORT = "NOTENOUGH"  # the unsettled funds (or the balance asked) fall short: wait, or top up
 # WeChat's answers that it will never make this refund (its documented meanings): the refund
 # fails and its units are free again. Any other answer, one with no code (a non-200, a
 # request refused whole) included, leaves the refund open: asked again, ops told.
@@ -226,16 +228,17 @@ def send(refund, total_fen, pay=None, clock=system_clock):
 
     pay = pay or _pay()
     try:
-        pay.refund(refund.order_id, refund.refund_id, total_fen, refund.refund_fen,
-                   refund_notify_url())
+        _ask_wechat(pay, refund, total_fen)
     except PayFailed as failure:
         if failure.code in REFUSED:
             logs.warning("refund_refused", order_id=refund.order_id,
                          refund_id=refund.refund_id, errcode=failure.code, error=str(failure))
             return apply_result(refund, failure.code, clock)
-        if failure.code not in RETRYABLE:
-            logs.warning("refund_not_accepted", order_id=refund.order_id,
-                         refund_id=refund.refund_id, errcode=failure.code, error=str(failure))
+        if failure.code not in RETRYABLE:  # ops: funds to top up, or something to set right
+            logs.warning("refund_funds_short" if failure.code == FUNDS_SHORT
+                         else "refund_not_accepted", order_id=refund.order_id,
+                         refund_id=refund.refund_id, refund_fen=refund.refund_fen,
+                         errcode=failure.code, error=str(failure))
         return refund
     try:
         refund.update(actions=[Refund.status.set(PROCESSING)],
@@ -245,6 +248,21 @@ def send(refund, total_fen, pay=None, clock=system_clock):
             raise
         refund.refresh(consistent_read=True)  # its result came first
     return refund
+
+
+def _ask_wechat(pay, refund, total_fen):
+    """The refund from the unsettled payments, as WeChat pays by default; if those fall short
+    and the brand allows it, from its available balance."""
+    from chalicelib.wechat.wechatpy_adapter import PayFailed
+
+    ask = functools.partial(pay.refund, refund.order_id, refund.refund_id, total_fen,
+                            refund.refund_fen, refund_notify_url())
+    try:
+        ask()
+    except PayFailed as failure:
+        if failure.code != FUNDS_SHORT or not settings.refund_from_available_funds:
+            raise
+        ask(from_available_funds=True)
 
 
 def _goods_fen(refund):

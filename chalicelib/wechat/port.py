@@ -59,8 +59,10 @@ class Pay(Protocol):
         """closeorder."""
 
     def refund(self, out_trade_no: str, out_refund_no: str, total_fee: int,
-               refund_fee: int, notify_url: str) -> dict:
-        """Asks for a refund; the same out_refund_no again is the same refund."""
+               refund_fee: int, notify_url: str, from_available_funds: bool = False) -> dict:
+        """Asks for a refund; the same out_refund_no again is the same refund. It is paid from
+        the payments not yet settled to the merchant, or from_available_funds: from the
+        merchant's available balance."""
 
     def refund_status(self, out_refund_no: str) -> str:
         """SUCCESS, PROCESSING, REFUNDCLOSE or CHANGE."""

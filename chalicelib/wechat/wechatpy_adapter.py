@@ -214,10 +214,13 @@ class WeChatPyPay:
     def close(self, out_trade_no):
         _pay_call("closeorder", lambda: self.pay.order.close(out_trade_no))
 
-    def refund(self, out_trade_no, out_refund_no, total_fee, refund_fee, notify_url):
+    def refund(self, out_trade_no, out_refund_no, total_fee, refund_fee, notify_url,
+               from_available_funds=False):
+        account = "REFUND_SOURCE_RECHARGE_FUNDS" if from_available_funds \
+            else "REFUND_SOURCE_UNSETTLED_FUNDS"
         return _pay_call("refund", lambda: self.pay.refund.apply(
             total_fee=total_fee, refund_fee=refund_fee, out_refund_no=out_refund_no,
-            out_trade_no=out_trade_no, notify_url=notify_url))
+            out_trade_no=out_trade_no, notify_url=notify_url, refund_account=account))
 
     def refund_status(self, out_refund_no):
         answer = _pay_call("refundquery",

@@ -714,6 +714,40 @@ def test_a_refund_answered_with_a_gateway_error_stays_open_and_is_asked_again(
     assert _settled(sandbox_url, order["order_id"], refund.refund_id) == "SUCCESS"
 
 
+@pytest.fixture
+def refund_funds(sandbox_url):
+    """Sets what the merchant has in WeChat to refund from; no limit again after the test."""
+    url = f"{sandbox_url}/__sandbox__/pay/refund-funds"
+    yield lambda **funds: requests.post(url, json=funds, timeout=5).raise_for_status()
+    requests.post(url, json={"unsettled_fen": None, "available_fen": None},
+                  timeout=5).raise_for_status()
+
+
+def test_a_refund_short_of_unsettled_funds_waits_or_comes_from_the_available_balance(
+        client, shopper, served_app, sandbox_url, refund_funds, monkeypatch, capfd):
+    """NOTENOUGH: the payments not yet settled to the merchant fall short. The refund waits,
+    ops are told; a brand that allows it is refunded from its available balance."""
+    from chalicelib.checkout import refunds
+
+    headers, _ = shopper
+    sku = _sku(price_fen=4_000, stock=3)
+    order = _paid(client, sandbox_url, headers, sku)
+    refund_funds(unsettled_fen=3_999)
+
+    refund = refunds.request(order["order_id"], None, "x", "test")
+    refunds.follow_up()
+
+    assert _refund_status(order["order_id"], refund.refund_id) == "REQUESTED"
+    assert capfd.readouterr().out.count('"event": "refund_funds_short"') == 2
+    monkeypatch.setenv("REFUND_FROM_AVAILABLE_FUNDS", "true")
+    refunds.follow_up()
+
+    assert _settled(sandbox_url, order["order_id"], refund.refund_id) == "SUCCESS"
+    in_wechat = requests.get(f"{sandbox_url}/__sandbox__/pay/refunds/{refund.refund_id}",
+                             timeout=5).json()
+    assert in_wechat["refund_account"] == "REFUND_SOURCE_RECHARGE_FUNDS"
+
+
 def test_a_refund_settled_by_the_job_while_dynamodb_fails_takes_back_once(
         client, shopper, served_app, sandbox_url, monkeypatch):
     from chalicelib.checkout import refunds

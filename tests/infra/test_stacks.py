@@ -686,7 +686,8 @@ def test_the_api_and_the_jobs_are_allowed_what_their_code_uses(synthesized, bran
     # The API serves every route: every table, every secret; and its health check describes
     # a table, which no job does.
     assert tables("api") == every_table
-    assert secrets("api") == {"wechat-app-secret", "wechat-mch-key", "token-secret"}
+    assert secrets("api") == {"wechat-app-secret", "wechat-mch-key", "wechat-mch-cert",
+                              "wechat-mch-cert-key", "token-secret"}
     for name, (table_grants, _, _, anywhere) in grants.items():
         described = {table for table, actions in table_grants.items()
                      if "dynamodb:DescribeTable" in actions}
@@ -716,7 +717,7 @@ def test_the_api_and_the_jobs_are_allowed_what_their_code_uses(synthesized, bran
     # Orders and refunds: WeChat Pay (reconciliation, refund queries), the stock they return.
     for job in ("orders-minute", "refunds"):
         assert {"orders", "refunds", "store-stock"} <= tables(job)
-        assert "wechat-mch-key" in secrets(job)
+        assert {"wechat-mch-key", "wechat-mch-cert", "wechat-mch-cert-key"} <= secrets(job)
     # Most jobs lack some table or secret of the API's (the rest of the order pipeline's).
     narrower = [job for job in _schedules()
                 if tables(job) < every_table or secrets(job) < secrets("api")]

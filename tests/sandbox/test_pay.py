@@ -114,7 +114,7 @@ def test_refunds_are_idempotent_and_bounded(wechat_pay, credentials, control):
     create_order(wechat_pay, trade_no, total_fee=1000)
     with pytest.raises(WeChatPayException) as unpaid:
         wechat_pay.refund.apply(1000, 100, "R1", out_trade_no=trade_no)
-    assert unpaid.value.errcode == "TRADE_STATE_ERROR"
+    assert (unpaid.value.errcode, unpaid.value.errmsg) == ("ORDERNOTEXIST", "订单号不存在")
     pay_order(control, trade_no)
 
     first = wechat_pay.refund.apply(1000, 600, "R1", out_trade_no=trade_no)
@@ -124,7 +124,7 @@ def test_refunds_are_idempotent_and_bounded(wechat_pay, credentials, control):
     assert (first["refund_fee"], first["out_refund_no"]) == ("600", "R1")
     with pytest.raises(WeChatPayException) as over:
         wechat_pay.refund.apply(1000, 500, "R2", out_trade_no=trade_no)
-    assert over.value.errcode == "NOTENOUGH"
+    assert over.value.errcode == "REFUND_FEE_INVALID"
     with pytest.raises(WeChatPayException) as wrong_total:
         wechat_pay.refund.apply(999, 100, "R3", out_trade_no=trade_no)
     assert wrong_total.value.errcode == "INVALID_REQUEST"
@@ -157,7 +157,7 @@ def test_hmac_sha256_requests_get_hmac_sha256_answers(wechat_pay, credentials, c
     with pytest.raises(WeChatPayException) as over:
         call("secapi/pay/refund", out_trade_no=trade_no, out_refund_no="R2", total_fee=1990,
              refund_fee=1)
-    assert over.value.errcode == "NOTENOUGH"
+    assert over.value.errcode == "REFUND_FEE_INVALID"
     closing = new_trade_no()
     create_order(wechat_pay, closing, sign_type=HMAC)
     assert_signed(call("pay/closeorder", out_trade_no=closing), key, HMAC)

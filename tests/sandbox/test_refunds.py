@@ -142,7 +142,7 @@ def test_settling_as_change_or_refundclose(wechat_pay, control, make_receiver):
     wechat_pay.refund.apply(1000, 400, "R3", out_trade_no=trade_no)
     with pytest.raises(WeChatPayException) as over:
         wechat_pay.refund.apply(1000, 1, "R4", out_trade_no=trade_no)
-    assert over.value.errcode == "NOTENOUGH"
+    assert (over.value.errcode, over.value.errmsg) == ("REFUND_FEE_INVALID", "累计退款金额大于支付金额")
 
 
 def test_the_refund_notify_decrypts_with_wechatpy(wechat_pay, credentials, control,
@@ -169,9 +169,41 @@ def test_the_refund_notify_decrypts_with_wechatpy(wechat_pay, credentials, contr
     assert (notify["total_fee"], notify["settlement_total_fee"]) == (2590, 2590)
     assert notify["success_time"] == refund_status(wechat_pay, "R1")[1]
     assert (notify["refund_account"], notify["refund_recv_accout"],
-            notify["refund_request_source"]) == ("REFUND_SOURCE_RECHARGE_FUNDS", "支付用户的零钱",
+            notify["refund_request_source"]) == ("REFUND_SOURCE_UNSETTLED_FUNDS", "支付用户的零钱",
                                                  "API")
     assert [parse_xml(body).get("req_info") for body in payments.bodies] == [None]
+
+
+def test_a_refund_draws_on_the_funds_it_names_and_notenough_when_they_fall_short(
+        wechat_pay, control, make_receiver):
+    receiver = make_receiver()
+    trade_no = paid_order(wechat_pay, control)
+    funds = control.post("pay/refund-funds", {"unsettled_fen": 250, "available_fen": 500})
+    assert funds.json() == {"unsettled_fen": 250, "available_fen": 500}
+
+    with pytest.raises(WeChatPayException) as short:
+        wechat_pay.refund.apply(1000, 300, "R1", out_trade_no=trade_no)
+    assert (short.value.errcode, short.value.errmsg) == ("NOTENOUGH", "交易未结算资金不足，请使用可用余额退款")
+    wechat_pay.refund.apply(1000, 300, "R1", out_trade_no=trade_no, notify_url=receiver.url,
+                            refund_account="REFUND_SOURCE_RECHARGE_FUNDS")
+    wechat_pay.refund.apply(1000, 250, "R2", out_trade_no=trade_no)
+    with pytest.raises(WeChatPayException) as short:
+        wechat_pay.refund.apply(1000, 300, "R3", out_trade_no=trade_no,
+                                refund_account="REFUND_SOURCE_RECHARGE_FUNDS")
+    assert (short.value.errcode, short.value.errmsg) == ("NOTENOUGH", "基本账户余额不足，请充值后重新发起")
+
+    assert control.get("pay/refund-funds").json() == {"unsettled_fen": 0, "available_fen": 200}
+    assert control.get("pay/refunds/R1").json()["refund_account"] == "REFUND_SOURCE_RECHARGE_FUNDS"
+    control.wait_for_notifies(trade_no, delivered, kind="refund")
+    notify = wechat_pay.parse_refund_notify_result(receiver.bodies[0])
+    assert notify["refund_account"] == "REFUND_SOURCE_RECHARGE_FUNDS"
+    for wrong in ({"unsettled_fen": -1}, {"available_fen": 1.5}, {"other_fen": 1}):
+        assert control.post("pay/refund-funds", wrong).status_code == 400
+    assert control.post("pay/refund-funds", {"unsettled_fen": None}).json()["unsettled_fen"] \
+        is None
+    control.post("reset")
+    assert control.get("pay/refund-funds").json() == {"unsettled_fen": None,
+                                                      "available_fen": None}
 
 
 def test_an_unacknowledged_refund_notify_is_retried(wechat_pay, control, make_receiver):
@@ -212,7 +244,7 @@ def test_no_refund_a_year_after_the_payment(wechat_pay, control):
 
     with pytest.raises(WeChatPayException) as refused:
         wechat_pay.refund.apply(1000, 100, "R2", out_trade_no=trade_no)
-    assert (refused.value.errcode, refused.value.errmsg) == ("ERROR", "订单已经超过退款期限")
+    assert (refused.value.errcode, refused.value.errmsg) == ("TRADE_OVERDUE", "订单已经超过退款期限")
     assert wechat_pay.order.query(out_trade_no=trade_no)["time_end"] == (
         paid_at - timedelta(days=366)).strftime(PAY_TIME)
 
