@@ -188,7 +188,8 @@ MUTATIONS = [
              "tests/api/test_refunds.py -k change_refund_keeps_its_units"),
     mutation("refund-certificate", "WeChat Pay refunds only to the merchant's certificate",
              "sandbox/server.py",
-             "if request.path.startswith(tls.SECURE_PREFIX) and not self._has_client_certificate():",
+             "if request.path.startswith(tls.SECURE_PREFIX) "
+             "and not self._has_client_certificate():",
              "if False:", "tests/sandbox/test_refunds.py -k merchant_certificate"),
     mutation("refund-codeless-open", "a refund WeChat answered with no err_code stays open",
              "chalicelib/checkout/refunds.py",

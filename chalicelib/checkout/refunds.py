@@ -48,7 +48,7 @@ JOB = "refunds"
 # WeChat answers that are about the request's moment, not its content: ask again later.
 RETRYABLE = ("UNREACHABLE", "SYSTEMERROR", "BIZERR_NEED_RETRY", "FREQUENCY_LIMITED",
              "INVALID_REQ_TOO_MUCH")
-FUNDS_SHORT = "NOTENOUGH"  # the unsettled funds (or the balance asked) fall short: wait, or top up
+FUNDS_SHORT = "NOTENOUGH"  # the funds the refund draws on fall short: wait, or top up
 # WeChat's answers that it will never make this refund (its documented meanings): the refund
 # fails and its units are free again. Any other answer, one with no code (a non-200, a
 # request refused whole) included, leaves the refund open: asked again, ops told.
