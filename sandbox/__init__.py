@@ -11,8 +11,9 @@ Conventions the real WeChat does not have:
 - Endpoints under /__sandbox__/ drive and inspect it: pay (or fail) an order, which notifies
   its notify_url with WeChat's retry schedule; renotify; age a paid order; hold a refund
   PROCESSING or settle it (SUCCESS, CHANGE, REFUNDCLOSE), which notifies the refund's
-  notify_url; show orders and refunds; list notify attempts, messages, wxacodes; refuse
-  messages for a user; stats; reset.
+  notify_url; show orders and refunds; list notify attempts, messages, wxacodes; accept
+  subscribe-message templates for a user (one message each); release a version of the
+  mini-program with its pages; stats; reset.
 - A refund that is neither held nor settled through those endpoints settles as SUCCESS about
   one second (times the time scale) after WeChat accepted it.
 """

@@ -1,4 +1,5 @@
-"""The mini-program server APIs (JSON): login, access token, phone number, wxacode, messages.
+"""The mini-program server APIs (JSON): login, access token, phone number, wxacode (messages
+are in sandbox/messages.py).
 
 Test codes stand in for what the mini-program would get from wx.login() and the phone button:
 `sandbox:<user>:<nonce>` and `sandbox-phone:<digits>:<nonce>`, each accepted once.
@@ -20,7 +21,6 @@ from sandbox.web import Response, json_response, wechat_error
 ACCESS_TOKEN_LIFETIME_S = 7200
 SCENE_MAX_LENGTH = 32
 SCENE_CHARACTERS = frozenset(string.ascii_letters + string.digits + "!#$&'()*+,/:;=?@-._~")
-FIRST_MSGID = 2_000_000_000
 
 
 def invalid_code():
@@ -185,36 +185,3 @@ def wxacode_unlimited(state, request):
             "check_path": body.get("check_path", True),
         })
     return Response(200, "image/png", png)
-
-
-def _message_error(body):
-    if body is None:
-        return wechat_error(47001, "data format error")
-    if not isinstance(body.get("touser"), str) or not body["touser"]:
-        return wechat_error(40003, "invalid openid")
-    if not isinstance(body.get("template_id"), str) or not body["template_id"]:
-        return wechat_error(40037, "invalid template id")
-    if not isinstance(body.get("data"), dict):
-        return wechat_error(47003, "argument invalid! data is not a json object")
-    return None
-
-
-@requires_access_token
-def send_subscribe_message(state, request):
-    body = _json_body(request)
-    error = _message_error(body)
-    if error:
-        return error
-    with state.lock:
-        refused = body["touser"] in state.refusing_users
-        msgid = None if refused else FIRST_MSGID + len(state.messages)
-        state.messages.append({
-            "touser": body["touser"], "template_id": body["template_id"],
-            "page": body.get("page"), "data": body["data"],
-            "miniprogram_state": body.get("miniprogram_state", "formal"),
-            "lang": body.get("lang", "zh_CN"), "at": now_iso(),
-            "errcode": 43101 if refused else 0, "msgid": msgid,
-        })
-    if refused:
-        return wechat_error(43101, "user refuse to accept the msg")
-    return json_response({"errcode": 0, "errmsg": "ok", "msgid": msgid})

@@ -11,6 +11,7 @@ import uuid
 from contextlib import contextmanager, nullcontext
 
 import pytest
+import requests
 
 from devtools import local_api, processes
 
@@ -86,6 +87,22 @@ def served_app(local_services):
 @pytest.fixture
 def sandbox_url(local_services):
     return local_services["sandbox"]
+
+
+def subscribe(member_id, *events):
+    """The member accepted these events' templates in wx.requestSubscribeMessage: WeChat (the
+    sandbox) lets one message of each through, and the mini-program reports them to us (for a
+    member with no openid, only the report). Returns our credits view."""
+    from chalicelib.members.models import Member
+    from chalicelib.notify import EVENTS, credits
+
+    template_ids = [EVENTS[event].template_id for event in events]
+    openid = Member.get(member_id).openid
+    if openid:
+        requests.post(f"{os.environ['WECHAT_API_BASE']}/__sandbox__/messages/accept",
+                      json={"touser": openid, "template_ids": template_ids},
+                      timeout=5).raise_for_status()
+    return credits.accept(member_id, template_ids)
 
 
 class WeChatUser:
