@@ -93,6 +93,16 @@ class Settings:
         return version
 
     @property
+    def code_images_bucket(self):
+        """The S3 bucket of mini-program code images (on AWS); unset, they are files under
+        code_images_dir."""
+        return _env("CODE_IMAGES_BUCKET")
+
+    @property
+    def code_images_dir(self):
+        return _env("CODE_IMAGES_DIR", ".data/code-images")
+
+    @property
     def wechat_pay_api_base(self):
         return _env("WECHAT_PAY_API_BASE", "https://api.mch.weixin.qq.com").rstrip("/")
 

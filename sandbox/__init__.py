@@ -7,7 +7,7 @@ Run it with `python -m sandbox`; tests use `sandbox.server.start()`.
 Conventions the real WeChat does not have:
 - wx.login() codes are `sandbox:<user>:<nonce>` (same <user>, same openid and unionid) and phone
   codes `sandbox-phone:<digits>:<nonce>`; each code works once.
-- The QR code in a getwxacodeunlimit PNG holds exactly the scene text.
+- The QR code in a getwxacodeunlimit image holds exactly the scene text.
 - Endpoints under /__sandbox__/ drive and inspect it: pay (or fail) an order, which notifies
   its notify_url with WeChat's retry schedule; renotify; age a paid order; hold a refund
   PROCESSING or settle it (SUCCESS, CHANGE, REFUNDCLOSE), which notifies the refund's

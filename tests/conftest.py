@@ -7,6 +7,7 @@ independent by working only with data of their own: a fresh WeChat user per test
 import json
 import os
 import subprocess
+import tempfile
 import uuid
 from contextlib import contextmanager, nullcontext
 
@@ -55,6 +56,7 @@ def local_services():
     with services as (dynamodb_port, sandbox_port):
         os.environ.update(TEST_ENVIRONMENT)
         os.environ.update(processes.local_environment(dynamodb_port, sandbox_port))
+        os.environ["CODE_IMAGES_DIR"] = tempfile.mkdtemp(prefix="yutang-code-images-")
         from chalicelib.db.tables import create_missing_tables
         from devtools.seed import seed_demo_brand
 

@@ -207,19 +207,64 @@ def test_a_page_the_released_mini_program_lacks_is_41030(wechat_client, control)
     assert answer["errcode"] == 0  # a developer build's pages are not checked
 
 
-def decoded_qr_texts(png):
-    return [barcode.text for barcode in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+def decoded_qr_texts(image):
+    return [barcode.text for barcode in zxingcpp.read_barcodes(Image.open(io.BytesIO(image)))]
 
 
-def test_wxacode_is_a_png_qr_code_of_the_scene(wechat_client, control):
+def get_code(client, **body):
+    return client.post("wxa/getwxacodeunlimit", data=body, api_base_url=client.wxa.API_BASE_URL)
+
+
+def test_wxacode_is_a_jpeg_qr_code_of_the_scene_of_realistic_size(wechat_client, control):
     scene = "s=a1b2c3&t=9!#$'()*+,/:;?@-._~"
-    response = wechat_client.wxa.get_wxa_code_unlimited(scene, page="pages/shop/index")
+    response = wechat_client.wxa.get_wxa_code_unlimited(scene, page="pages/store/index")
 
-    assert response.headers["Content-Type"] == "image/png"
+    assert response.headers["Content-Type"] == "image/jpeg"
+    assert response.content[:3] == b"\xff\xd8\xff"  # a JPEG's start of image
+    assert Image.open(io.BytesIO(response.content)).size == (430, 430)
+    assert 10_000 < len(response.content) < 200_000  # WeChat's codes weigh tens of KB
     assert decoded_qr_texts(response.content) == [scene]
+    large = get_code(wechat_client, scene="s=1", width=1280)
+    assert Image.open(io.BytesIO(large.content)).size == (1280, 1280)
+    transparent = get_code(wechat_client, scene="s=1", is_hyaline=True)
+    assert transparent.headers["Content-Type"] == "image/png"
     codes = control.get("wxacodes").json()
-    assert [(code["scene"], code["page"]) for code in codes] == [(scene, "pages/shop/index")]
-    assert control.get("stats").json()["wxacodes_generated"] == 1
+    assert [(code["scene"], code["page"], code["check_path"], code["env_version"])
+            for code in codes][0] == (scene, "pages/store/index", True, "release")
+    assert control.get("stats").json()["wxacodes_generated"] == 3
+
+
+def test_wxacode_checks_the_page_against_the_release_unless_told_not_to(wechat_client,
+                                                                        control):
+    with pytest.raises(WeChatClientException) as unreleased:
+        get_code(wechat_client, scene="s=1", page="pages/new/index")
+    assert unreleased.value.errcode == 41030
+    with pytest.raises(WeChatClientException) as checked:
+        get_code(wechat_client, scene="s=1", page="pages/new/index", check_path=True,
+                 env_version="trial")
+    assert checked.value.errcode == 41030
+
+    trial = get_code(wechat_client, scene="s=1", page="pages/new/index", check_path=False,
+                     env_version="trial")
+    assert trial.headers["Content-Type"] == "image/jpeg"
+    released = get_code(wechat_client, scene="s=1", page="pages/product/index",
+                        check_path=True, env_version="release")
+    assert released.headers["Content-Type"] == "image/jpeg"
+    codes = control.get("wxacodes").json()
+    assert [(code["page"], code["check_path"], code["env_version"]) for code in codes] == [
+        ("pages/new/index", False, "trial"), ("pages/product/index", True, "release")]
+
+
+@pytest.mark.parametrize("body,errcode", [
+    ({"page": "/pages/store/index"}, 41030), ({"page": "pages/store/index?id=1"}, 41030),
+    ({"page": "/pages/new/index", "check_path": False}, 41030),
+    ({"check_path": "false"}, 47001), ({"env_version": "beta"}, 47001),
+    ({"env_version": "formal"}, 47001),
+])
+def test_wxacode_refuses_pages_and_arguments_wechat_refuses(wechat_client, body, errcode):
+    with pytest.raises(WeChatClientException) as refused:
+        get_code(wechat_client, scene="s=1", **body)
+    assert refused.value.errcode == errcode
 
 
 @pytest.mark.parametrize("scene", ["x" * 33, "", "中文", "has space"])
