@@ -47,8 +47,6 @@ VALUE_RULES = {
     "phrase": rf"[{_HAN}]{{1,5}}",
 }
 _COMPILED_RULES = {kind: re.compile(rule) for kind, rule in VALUE_RULES.items()}
-
-
 AMOUNT_DIGITS = 10
 
 
