@@ -341,3 +341,24 @@ def test_the_job_reads_only_what_is_due(client):
     assert _notification(nid).status == "queued"  # not due yet
     service.run_job(clock=FixedClock(later + timedelta(minutes=10)))
     assert _notification(nid).status == "no_credit"
+
+
+def test_a_trial_builds_messages_open_its_pages_unchecked(client, sandbox_url, monkeypatch):
+    from chalicelib.notify import service
+
+    control = f"{sandbox_url}/__sandbox__/miniprogram"
+    released = requests.get(f"{control}/pages", timeout=5).json()["pages"]
+    member_id = _member()
+    subscribe(member_id, "flash_reminder")
+    nid = _reminder(member_id)
+    monkeypatch.setenv("WECHAT_MINIPROGRAM_VERSION", "trial")
+    requests.post(f"{control}/release", json={"pages": []}, timeout=5)
+    try:
+        service.run_job()
+    finally:
+        requests.post(f"{control}/release", json={"pages": released}, timeout=5)
+
+    assert _notification(nid).status == "sent"
+    sent = _sent(sandbox_url, _openid(member_id))
+    assert [(m["errcode"], m["page"], m["miniprogram_state"]) for m in sent] == [
+        (0, "pages/flash/index?id=fs-test", "trial")]
