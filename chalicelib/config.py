@@ -100,6 +100,26 @@ class Settings:
         return _env("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/")
 
     @property
+    def wechat_miniprogram_version(self):
+        """The mini-program version that codes and subscribe messages open: release, trial or
+        develop. Codes of the release are checked by WeChat to open a released page."""
+        version = _env("WECHAT_MINIPROGRAM_VERSION", "release")
+        if version not in ("release", "trial", "develop"):
+            raise RuntimeError(f"WECHAT_MINIPROGRAM_VERSION is release, trial or develop, "
+                               f"not {version!r}")
+        return version
+
+    @property
+    def code_images_bucket(self):
+        """The S3 bucket of mini-program code images (on AWS); unset, they are files under
+        code_images_dir."""
+        return _env("CODE_IMAGES_BUCKET")
+
+    @property
+    def code_images_dir(self):
+        return _env("CODE_IMAGES_DIR", ".data/code-images")
+
+    @property
     def wechat_pay_api_base(self):
         return _env("WECHAT_PAY_API_BASE", "https://api.mch.weixin.qq.com").rstrip("/")
 

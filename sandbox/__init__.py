@@ -7,14 +7,15 @@ Run it with `python -m sandbox`; tests use `sandbox.server.start()`.
 Conventions the real WeChat does not have:
 - wx.login() codes are `sandbox:<user>:<nonce>` (same <user>, same openid and unionid) and phone
   codes `sandbox-phone:<digits>:<nonce>`; each code works once.
-- The QR code in a getwxacodeunlimit PNG holds exactly the scene text.
+- The QR code in a getwxacodeunlimit image holds exactly the scene text.
 - WeChat Pay is served over HTTPS as well, with a test CA made at start; the merchant
   certificate that refunds require is one it signed (see sandbox/tls.py).
 - Endpoints under /__sandbox__/ drive and inspect it: pay (or fail) an order, which notifies
   its notify_url with WeChat's retry schedule; renotify; age a paid order; hold a refund
   PROCESSING or settle it (SUCCESS, CHANGE, REFUNDCLOSE), which notifies the refund's
   notify_url; limit the merchant's funds to refund from; show orders and refunds; list notify
-  attempts, messages, wxacodes; refuse messages for a user; stats; reset.
+  attempts, messages, wxacodes; accept subscribe-message templates for a user (one message
+  each); release a version of the mini-program with its pages; script faults; stats; reset.
 - A refund that is neither held nor settled through those endpoints settles as SUCCESS about
   one second (times the time scale) after WeChat accepted it.
 """

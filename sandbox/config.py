@@ -3,6 +3,14 @@ import os
 from dataclasses import dataclass
 
 
+# The pages of the released mini-program (its app.json) until POST /__sandbox__/miniprogram/release
+# releases another version.
+RELEASED_PAGES = (
+    "pages/index/index", "pages/store/index", "pages/product/index", "pages/order/detail",
+    "pages/group/index", "pages/flash/index", "pages/live/room", "pages/coupons/index",
+)
+
+
 @dataclass(frozen=True)
 class Credentials:
     app_id: str

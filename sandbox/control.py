@@ -196,13 +196,37 @@ def list_messages(state, request):
         return json_response(_filtered(state.messages, request, "touser"))
 
 
-def refuse_messages(state, request):
-    touser = request.json().get("touser")
+def accept_messages(state, request):
+    """The user accepted these templates in wx.requestSubscribeMessage: one message each."""
+    body = request.json()
+    touser, template_ids = body.get("touser"), body.get("template_ids")
     if not isinstance(touser, str) or not touser:
         raise BadRequest("touser is required")
+    if not isinstance(template_ids, list) or not all(
+            isinstance(template_id, str) and template_id for template_id in template_ids):
+        raise BadRequest("template_ids must be a list of template ids")
     with state.lock:
-        state.refusing_users.add(touser)
-    return json_response({"touser": touser, "refusing": True})
+        for template_id in template_ids:
+            state.subscriptions[(touser, template_id)] += 1
+        return json_response({"touser": touser, "subscriptions": {
+            template_id: state.subscriptions[(touser, template_id)]
+            for template_id in template_ids}})
+
+
+def released_pages(state, request):
+    with state.lock:
+        return json_response({"pages": sorted(state.released_pages)})
+
+
+def release_pages(state, request):
+    """Releases a version of the mini-program with these pages (and no others)."""
+    pages = request.json().get("pages")
+    if not isinstance(pages, list) or not all(
+            isinstance(page, str) and page and not page.startswith("/") for page in pages):
+        raise BadRequest("pages must be a list of page paths such as pages/index/index")
+    with state.lock:
+        state.released_pages = set(pages)
+        return json_response({"pages": sorted(state.released_pages)})
 
 
 def list_wxacodes(state, request):

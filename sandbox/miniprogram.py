@@ -1,4 +1,5 @@
-"""The mini-program server APIs (JSON): login, access token, phone number, wxacode, messages.
+"""The mini-program server APIs (JSON): login, access token, phone number, wxacode (messages
+are in sandbox/messages.py).
 
 Test codes stand in for what the mini-program would get from wx.login() and the phone button:
 `sandbox:<user>:<nonce>` and `sandbox-phone:<digits>:<nonce>`, each accepted once.
@@ -20,7 +21,6 @@ from sandbox.web import Response, json_response, wechat_error
 ACCESS_TOKEN_LIFETIME_S = 7200
 SCENE_MAX_LENGTH = 32
 SCENE_CHARACTERS = frozenset(string.ascii_letters + string.digits + "!#$&'()*+,/:;=?@-._~")
-FIRST_MSGID = 2_000_000_000
 
 
 def invalid_code():
@@ -151,13 +151,24 @@ def is_valid_scene(scene):
             and set(scene) <= SCENE_CHARACTERS)
 
 
-def qr_png(text, width):
-    """A real QR code of `text`, about `width` pixels wide."""
+def wxacode_image(text, width, transparent=False):
+    """A real QR code of `text`, `width` pixels square, as WeChat draws its codes: a JPEG
+    (quality 90, as large as WeChat's tens of KB), or a PNG when asked for a transparent
+    background (is_hyaline)."""
+    from PIL import Image
+
     qr = segno.make_qr(text, error="m")
     modules_wide, _ = qr.symbol_size(scale=1, border=4)
-    png = io.BytesIO()
-    qr.save(png, kind="png", scale=max(1, width // modules_wide), border=4)
-    return png.getvalue()
+    drawn = io.BytesIO()
+    qr.save(drawn, kind="png", scale=max(1, width // modules_wide), border=4)
+    image = Image.open(drawn).convert("RGBA" if transparent else "RGB")
+    image = image.resize((width, width), Image.NEAREST)
+    out = io.BytesIO()
+    if transparent:
+        image.save(out, format="PNG")
+    else:
+        image.save(out, format="JPEG", quality=90)
+    return out.getvalue()
 
 
 def _requested_width(body):
@@ -167,54 +178,42 @@ def _requested_width(body):
     return min(max(width, 280), 1280)
 
 
-@requires_access_token
-def wxacode_unlimited(state, request):
-    """The PNG's QR code holds the scene text exactly (what the page gets as `scene`)."""
-    body = _json_body(request)
+ENV_VERSIONS = ("release", "trial", "develop")
+
+
+def _wxacode_error(state, body):
+    """check_path (default true) asks WeChat to check that the page is in the released
+    mini-program; false lets a trial or develop build's page through unchecked."""
     if body is None or not is_valid_scene(body.get("scene")):
         return wechat_error(40169, "invalid length for scene, or the data is not json string")
-    page = body.get("page") or ""
-    if not isinstance(page, str) or page.startswith("/"):
-        return wechat_error(41030, "invalid page")
-    width = _requested_width(body)
-    png = qr_png(body["scene"], width)
-    with state.lock:
-        state.wxacodes.append({
-            "scene": body["scene"], "page": page, "width": width, "at": now_iso(),
-            "env_version": body.get("env_version", "release"),
-            "check_path": body.get("check_path", True),
-        })
-    return Response(200, "image/png", png)
-
-
-def _message_error(body):
-    if body is None:
+    check_path = body.get("check_path", True)
+    env_version = body.get("env_version", "release")
+    if not isinstance(check_path, bool) or env_version not in ENV_VERSIONS \
+            or not isinstance(body.get("is_hyaline", False), bool):
         return wechat_error(47001, "data format error")
-    if not isinstance(body.get("touser"), str) or not body["touser"]:
-        return wechat_error(40003, "invalid openid")
-    if not isinstance(body.get("template_id"), str) or not body["template_id"]:
-        return wechat_error(40037, "invalid template id")
-    if not isinstance(body.get("data"), dict):
-        return wechat_error(47003, "argument invalid! data is not a json object")
+    page = body.get("page") or ""
+    if not isinstance(page, str) or page.startswith("/") or "?" in page:
+        return wechat_error(41030, "invalid page")
+    with state.lock:
+        unreleased = page and page not in state.released_pages
+    if check_path and unreleased:
+        return wechat_error(41030, "invalid page")
     return None
 
 
 @requires_access_token
-def send_subscribe_message(state, request):
+def wxacode_unlimited(state, request):
+    """The image's QR code holds the scene text exactly (what the page gets as `scene`)."""
     body = _json_body(request)
-    error = _message_error(body)
+    error = _wxacode_error(state, body)
     if error:
         return error
+    width, transparent = _requested_width(body), body.get("is_hyaline", False)
+    image = wxacode_image(body["scene"], width, transparent)
     with state.lock:
-        refused = body["touser"] in state.refusing_users
-        msgid = None if refused else FIRST_MSGID + len(state.messages)
-        state.messages.append({
-            "touser": body["touser"], "template_id": body["template_id"],
-            "page": body.get("page"), "data": body["data"],
-            "miniprogram_state": body.get("miniprogram_state", "formal"),
-            "lang": body.get("lang", "zh_CN"), "at": now_iso(),
-            "errcode": 43101 if refused else 0, "msgid": msgid,
+        state.wxacodes.append({
+            "scene": body["scene"], "page": body.get("page") or "", "width": width,
+            "at": now_iso(), "env_version": body.get("env_version", "release"),
+            "check_path": body.get("check_path", True), "bytes": len(image),
         })
-    if refused:
-        return wechat_error(43101, "user refuse to accept the msg")
-    return json_response({"errcode": 0, "errmsg": "ok", "msgid": msgid})
+    return Response(200, "image/png" if transparent else "image/jpeg", image)

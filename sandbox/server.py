@@ -10,7 +10,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
-from sandbox import control, faults, miniprogram, pay, tls
+from sandbox import control, faults, messages, miniprogram, pay, tls
 from sandbox.config import Credentials
 from sandbox.state import SandboxState
 from sandbox.web import BadRequest, Request, Response, json_response, wechat_error
@@ -20,7 +20,7 @@ ROUTES = [
     ("GET", "/cgi-bin/token", miniprogram.issue_access_token),
     ("POST", "/wxa/business/getuserphonenumber", miniprogram.phone_number),
     ("POST", "/wxa/getwxacodeunlimit", miniprogram.wxacode_unlimited),
-    ("POST", "/cgi-bin/message/subscribe/send", miniprogram.send_subscribe_message),
+    ("POST", "/cgi-bin/message/subscribe/send", messages.send_subscribe_message),
     ("POST", "/pay/unifiedorder", pay.unified_order),
     ("POST", "/pay/orderquery", pay.order_query),
     ("POST", "/pay/closeorder", pay.close_order),
@@ -41,7 +41,9 @@ ROUTES = [
     ("POST", "/__sandbox__/pay/refund-funds", control.refund_funds),
     ("GET", "/__sandbox__/pay/notifies", control.list_notifies),
     ("GET", "/__sandbox__/messages", control.list_messages),
-    ("POST", "/__sandbox__/messages/refuse", control.refuse_messages),
+    ("POST", "/__sandbox__/messages/accept", control.accept_messages),
+    ("GET", "/__sandbox__/miniprogram/pages", control.released_pages),
+    ("POST", "/__sandbox__/miniprogram/release", control.release_pages),
     ("GET", "/__sandbox__/wxacodes", control.list_wxacodes),
     ("GET", "/__sandbox__/stats", control.stats),
     ("POST", "/__sandbox__/faults", control.add_fault),

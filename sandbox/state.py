@@ -2,6 +2,8 @@
 import threading
 from collections import Counter
 
+from sandbox.config import RELEASED_PAGES
+
 
 class SandboxState:
     def __init__(self, credentials, time_scale=1.0):
@@ -22,7 +24,8 @@ class SandboxState:
             self.access_tokens = {}  # token -> expiry (time.monotonic())
             self.wxacodes = []
             self.messages = []
-            self.refusing_users = set()
+            self.subscriptions = Counter()  # (touser, template_id) -> messages it may be sent
+            self.released_pages = set(RELEASED_PAGES)
             self.orders = {}  # out_trade_no -> pay.Order
             self.held_refunds = set()  # out_refund_no of refunds that must stay PROCESSING
             self.refund_funds = {}  # refund_account -> fen left for refunds (absent: no limit)

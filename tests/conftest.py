@@ -13,6 +13,7 @@ import uuid
 from contextlib import contextmanager, nullcontext
 
 import pytest
+import requests
 
 from devtools import local_api, processes
 
@@ -66,6 +67,7 @@ def local_services():
         os.environ.update(TEST_ENVIRONMENT)
         os.environ.update(processes.local_environment(dynamodb_port, sandbox_port,
                                                       sandbox_tls_port, ca_dir))
+        os.environ["CODE_IMAGES_DIR"] = tempfile.mkdtemp(prefix="yutang-code-images-")
         from chalicelib.db.tables import create_missing_tables
         from devtools.seed import seed_demo_brand
 
@@ -133,6 +135,22 @@ def wechat_faults(sandbox_url):
     faults = WeChatFaults(sandbox_url)
     yield faults
     faults.clear()
+
+
+def subscribe(member_id, *events):
+    """The member accepted these events' templates in wx.requestSubscribeMessage: WeChat (the
+    sandbox) lets one message of each through, and the mini-program reports them to us (for a
+    member with no openid, only the report). Returns our credits view."""
+    from chalicelib.members.models import Member
+    from chalicelib.notify import EVENTS, credits
+
+    template_ids = [EVENTS[event].template_id for event in events]
+    openid = Member.get(member_id).openid
+    if openid:
+        requests.post(f"{os.environ['WECHAT_API_BASE']}/__sandbox__/messages/accept",
+                      json={"touser": openid, "template_ids": template_ids},
+                      timeout=5).raise_for_status()
+    return credits.accept(member_id, template_ids)
 
 
 class WeChatUser:

@@ -26,7 +26,7 @@ def resolve_link(call):
     return links.link_view(links.resolve(call.params["scene"]))
 
 
-@route(bp, "/links/{scene}/code.png", auth=PUBLIC, produces="image/png",
+@route(bp, "/links/{scene}/code.jpg", auth=PUBLIC, produces="image/jpeg",
        response={"type": "string", "format": "binary"},
        summary="The link's mini-program code (fetched from WeChat once, then kept)")
 def link_code(call):

@@ -1,6 +1,6 @@
 """Share links: a guide shares their store or a product; the link's scene (short, as WeChat
 requires) names the guide, the store and the product, and its mini-program code is fetched
-from WeChat once and kept."""
+from WeChat once and kept (guides/code_images)."""
 import secrets
 
 from pynamodb.exceptions import DoesNotExist, PutError
@@ -17,7 +17,7 @@ SCENE_LENGTH = 10  # 32^10 scenes, within WeChat's 32 characters
 def link_view(link):
     return {"scene": link.scene, "guide_id": link.guide_id, "store_id": link.store_id,
             "product_id": link.product_id, "page": link.page,
-            "code_url": f"/links/{link.scene}/code.png"}
+            "code_url": f"/links/{link.scene}/code.jpg"}
 
 
 def create(guide, product_id=None, clock=system_clock):
@@ -49,10 +49,12 @@ def resolve(scene):
 
 
 def mini_program_code(scene, wechat):
-    """The link's code PNG: from WeChat the first time, from the table after that."""
+    """The link's code JPEG: from WeChat the first time, kept after that."""
+    from chalicelib.guides import code_images
+
     link = resolve(scene)
-    if link.code_png is None:
-        png = wechat.mini_program_code(link.scene, link.page)
-        link.update(actions=[ShareLink.code_png.set(png)])
-        return png
-    return link.code_png
+    image = code_images.load(link.scene)
+    if image is None:
+        image = wechat.mini_program_code(link.scene, link.page)
+        code_images.save(link.scene, image)
+    return image

@@ -1,5 +1,5 @@
-from pynamodb.attributes import (BinaryAttribute, NumberAttribute, UnicodeAttribute,
-                                 UnicodeSetAttribute, UTCDateTimeAttribute)
+from pynamodb.attributes import (NumberAttribute, UnicodeAttribute, UnicodeSetAttribute,
+                                 UTCDateTimeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -19,7 +19,6 @@ class ShareLink(Model):
     product_id = UnicodeAttribute(null=True)
     page = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
-    code_png = BinaryAttribute(null=True, legacy_encoding=False)  # fetched from WeChat once
 
 
 class BindingEvent(Model):

@@ -2,20 +2,27 @@
 settings: `TEMPLATE_<EVENT>`), how its data is built within WeChat's field rules, and the
 mini-program page the message opens.
 
-WeChat's rules for template fields (the key's prefix names its kind):
+WeChat's rules for template fields (the key's prefix names its kind; the sandbox enforces the
+same, answering 47003 as WeChat does, and tests/api/test_notifications.py sends every event's
+data through it):
   thing             at most 20 characters (we cut with "…")
-  amount            a currency sign and a number: "¥12.30" (we give fen)
-  time              "YYYY-MM-DD HH:MM", shown as Shanghai time
-  phrase            at most 5 characters (Chinese)
-  character_string  at most 32 letters, digits and symbols
+  amount            one currency sign and at most 10 digits: "¥12.30" (we give fen; the
+                    cents are left out of amounts too large for 10 digits)
+  time              a 24-hour time, the date before it allowed: "YYYY-MM-DD HH:MM", shown as
+                    Shanghai time
+  phrase            at most 5 Chinese characters (we keep only those)
+  character_string  at most 32 letters, digits and ASCII symbols (we keep only those)
   number            at most 32 digits
 """
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-THING_MAX, PHRASE_MAX, STRING_MAX, NUMBER_MAX = 20, 5, 32, 32
+THING_MAX, PHRASE_MAX, STRING_MAX, NUMBER_MAX, AMOUNT_DIGITS = 20, 5, 32, 32, 10
+_NOT_HAN = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff]")
+_NOT_ASCII_GRAPHIC = re.compile(r"[^!-~]")
 
 
 def thing(value):
@@ -27,9 +34,12 @@ def amount(value_fen):
     from chalicelib.core.money import fen
 
     value_fen = fen(value_fen)
-    sign = "-" if value_fen < 0 else ""
-    whole, cents = divmod(abs(value_fen), 100)
-    return f"{sign}¥{whole}.{cents:02d}"
+    if value_fen < 0:
+        raise ValueError("WeChat's amounts have no sign")
+    whole, cents = divmod(value_fen, 100)
+    if len(str(whole)) + 2 > AMOUNT_DIGITS:
+        return f"¥{whole}"
+    return f"¥{whole}.{cents:02d}"
 
 
 def time(value):
@@ -39,15 +49,21 @@ def time(value):
 
 
 def phrase(value):
-    return (str(value).strip() or "-")[:PHRASE_MAX]
+    text = _NOT_HAN.sub("", str(value))[:PHRASE_MAX]
+    if not text:
+        raise ValueError(f"a phrase is Chinese characters, not {str(value)[:20]!r}")
+    return text
 
 
 def character_string(value):
-    return (str(value).strip() or "-")[:STRING_MAX]
+    return _NOT_ASCII_GRAPHIC.sub("", str(value))[:STRING_MAX] or "-"
 
 
 def number(value):
-    return str(int(value))[:NUMBER_MAX]
+    value = int(value)
+    if value < 0:
+        raise ValueError("WeChat's numbers have no sign")
+    return str(value)[:NUMBER_MAX]
 
 
 FORMATS = {"thing": thing, "amount": amount, "time": time, "phrase": phrase,

@@ -5,10 +5,12 @@ what it sends.
 
 Sending one: claim it (queued → sending, a conditional update, so it goes at most once),
 spend a credit (a conditional decrement; none → "no_credit", nothing sent), send. WeChat's
-answer: 0 → "sent"; 43101 → "refused" (the member has no quota: the credit is gone); another
-errcode → "failed" and the credit given back; WeChat unreachable → the credit given back and
-the message queued again with backoff, until it has been tried NOTIFY_MAX_ATTEMPTS times
-("failed").
+answer: 0 → "sent"; 43101 → "refused" (the member has no quota: the credit is gone); 41030
+(the released mini-program lacks the page) → sent again without the page, which opens the
+mini-program's home; another errcode (47003: a value WeChat's rules refuse) → "failed" and
+the credit given back, since WeChat spends a subscription only on a message it takes; WeChat
+unreachable → the credit given back and the message queued again with backoff, until it has
+been tried NOTIFY_MAX_ATTEMPTS times ("failed").
 """
 from datetime import timedelta
 
@@ -26,7 +28,7 @@ from chalicelib.notify.models import Notification
 
 QUEUED, SENDING, SENT = "queued", "sending", "sent"
 NO_CREDIT, REFUSED, FAILED, UNREACHABLE = "no_credit", "refused", "failed", "unreachable"
-NO_QUOTA = 43101
+NO_QUOTA, PAGE_NOT_RELEASED = 43101, 41030
 CATCH_UP = timedelta(hours=24)
 BACKOFF = timedelta(minutes=1)  # then 2, 4, 8 … minutes
 JOB = "job:notifications"
@@ -141,6 +143,12 @@ def _send(notification, now, mini_program=None):
             mini_program = wechat.mini_program()
         errcode = mini_program.send_subscribe_message(openid, template_id, notification.page,
                                                       notification.data)
+        if errcode == PAGE_NOT_RELEASED and notification.page:
+            logs.warning("notification_page_not_released",
+                         notification_id=notification.notification_id,
+                         page=notification.page.split("?")[0])
+            errcode = mini_program.send_subscribe_message(openid, template_id, None,
+                                                          notification.data)
     except Exception as error:  # DomainError("wechat_unavailable"), a timeout …
         credits.give_back(member_id, template_id)
         message = error.message if isinstance(error, DomainError) else str(error)

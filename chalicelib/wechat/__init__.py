@@ -5,15 +5,16 @@ from chalicelib.config import settings
 
 
 @lru_cache(maxsize=4)
-def _mini_program(app_id, api_base):
+def _mini_program(app_id, api_base, version):
     from chalicelib.wechat.wechatpy_adapter import WeChatPyMiniProgram
 
-    return WeChatPyMiniProgram(app_id, lambda: settings.wechat_app_secret, api_base)
+    return WeChatPyMiniProgram(app_id, lambda: settings.wechat_app_secret, api_base, version)
 
 
 def mini_program():
     """The mini-program client for this brand, one per container."""
-    return _mini_program(settings.wechat_app_id, settings.wechat_api_base)
+    return _mini_program(settings.wechat_app_id, settings.wechat_api_base,
+                         settings.wechat_miniprogram_version)
 
 
 @lru_cache(maxsize=4)

@@ -22,7 +22,7 @@ class MiniProgram(Protocol):
         """The phone number behind a getPhoneNumber button code."""
 
     def mini_program_code(self, scene: str, page: str) -> bytes:
-        """A mini-program code PNG (getwxacodeunlimit) that opens `page` with `scene`."""
+        """A mini-program code JPEG (getwxacodeunlimit) that opens `page` with `scene`."""
 
     def send_subscribe_message(self, openid: str, template_id: str, page: str,
                                data: dict) -> int:

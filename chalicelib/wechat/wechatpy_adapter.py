@@ -41,11 +41,16 @@ def _wechat_failure(action, exc):
     return DomainError("wechat_unavailable", "WeChat did not answer as expected; try again.")
 
 
+# The mini-program version a subscribe message opens, as WeChat names it there.
+_MINIPROGRAM_STATES = {"release": "formal", "trial": "trial", "develop": "developer"}
+
+
 class WeChatPyMiniProgram:
-    def __init__(self, app_id, secret_getter, api_base):
+    def __init__(self, app_id, secret_getter, api_base, version="release"):
         self._app_id = app_id
         self._secret_getter = secret_getter
         self._api_base = api_base
+        self._version = version
         self._client = None
 
     @property
@@ -72,19 +77,29 @@ class WeChatPyMiniProgram:
         return answer["phone_info"]["purePhoneNumber"]
 
     def mini_program_code(self, scene, page):
+        """A released page is checked by WeChat (41030 if the release lacks it); a trial or
+        develop build's pages cannot be."""
         if not 0 < len(scene) <= MAX_SCENE_LENGTH:
             raise ValueError(f"a scene has 1 to {MAX_SCENE_LENGTH} characters, not {len(scene)}")
         try:
-            answer = self.client.wxa.get_wxa_code_unlimited(scene, page=page)
+            answer = self.client.post("wxa/getwxacodeunlimit", api_base_url=f"{self._api_base}/",
+                                      data={"scene": scene, "page": page,
+                                            "check_path": self._version == "release",
+                                            "env_version": self._version})
         except (WeChatClientException, requests.RequestException) as exc:
             raise _wechat_failure("getwxacodeunlimit", exc) from None
         return answer.content
 
     def send_subscribe_message(self, openid, template_id, page, data):
         """0 when WeChat took the message, else WeChat's errcode (43101: the member has no
-        subscription left for this template)."""
+        subscription left for this template; 47003: a value breaks its keyword's rule;
+        41030: the released mini-program has no such page)."""
+        message = {"touser": openid, "template_id": template_id, "data": data,
+                   "miniprogram_state": _MINIPROGRAM_STATES[self._version]}
+        if page:
+            message["page"] = page
         try:
-            self.client.wxa.send_subscribe_message(openid, template_id, data, page=page)
+            self.client.post("message/subscribe/send", data=message)
         except WeChatClientException as exc:
             logs.warning("subscribe_message_refused", template_id=template_id,
                          errcode=exc.errcode, error=exc.errmsg)

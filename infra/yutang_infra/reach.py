@@ -1,5 +1,5 @@
 """What each of the app's Lambda functions can reach, read from its code: the tables (the
-PynamoDB models its code names) and the secrets (the settings it reads), so that each
+PynamoDB models its code names), the secrets and the buckets (the settings it reads), so that each
 function's role grants only those, and a job added later gets its role without anyone
 writing a list.
 
@@ -9,7 +9,8 @@ imported anywhere in a module (at the top or inside any function: the app import
 every module named in a string (what `importlib.import_module` is given), and every parent
 package (Python runs its `__init__`). In what it reaches, every model whose class is named
 is a table the function may use, and every secret setting named (`settings.token_secret`)
-or spelled (`"TOKEN_SECRET"`) is a secret it may read. A module that builds a module name at
+or spelled (`"TOKEN_SECRET"`) is a secret it may read; a bucket setting likewise
+(`settings.code_images_bucket`) is a bucket it may use. A module that builds a module name at
 run time cannot be followed, so it is refused: the stack would not know what it needs.
 """
 import ast
@@ -33,6 +34,7 @@ class Reach:
     modules: frozenset
     tables: frozenset       # Meta.table of each model reached
     secrets: frozenset      # keys of the brand's `secrets` (wechat_app_secret, ...)
+    buckets: frozenset      # the settings naming the stack's buckets (code_images_bucket)
     describes_tables: bool  # the code describes tables (the health check's Model.exists())
 
 
@@ -159,7 +161,7 @@ def _entry_facts(module, function_name, model_names):
     return _scan(module, used, model_names)
 
 
-def reach(entries, models, secret_keys):
+def reach(entries, models, secret_keys, bucket_keys=()):
     """The Reach of a Lambda function whose code starts at `entries` ("module.function")."""
     model_names = frozenset(model.__name__ for model in models)
     facts = _Facts(set(), set(), set(), False)
@@ -182,5 +184,7 @@ def reach(entries, models, secret_keys):
                        if model.__module__ in defined_in and model.__name__ in facts.names)
     secrets = frozenset(key for key in secret_keys
                         if key in facts.names or key.upper() in facts.strings)
-    return Reach(modules=frozenset(reached), tables=tables, secrets=secrets,
+    buckets = frozenset(key for key in bucket_keys
+                        if key in facts.names or key.upper() in facts.strings)
+    return Reach(modules=frozenset(reached), tables=tables, secrets=secrets, buckets=buckets,
                  describes_tables=facts.describes)

@@ -1,6 +1,6 @@
 """One role per Lambda function of the app (the API handler, each scheduled job), allowed only
 what that function's code reaches (yutang_infra.reach): its tables and their indexes, its
-secrets, its own log group, and X-Ray. A job added to the app gets its role from its code.
+secrets, its buckets' objects, its own log group, and X-Ray. A job added to the app gets its role from its code.
 
 No role may Scan: the app never does. DescribeTable is for code that describes tables (the
 health check); a transaction needs no action of its own (IAM checks each of its items as the
@@ -15,10 +15,15 @@ DATA_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
 DESCRIBE_ACTIONS = ["dynamodb:DescribeTable"]
 INDEX_ACTIONS = ["dynamodb:Query"]
 XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject"]
+# Without ListBucket, S3 answers AccessDenied for a missing object where the code expects
+# NoSuchKey.
+BUCKET_ACTIONS = ["s3:ListBucket"]
 
 
-def function_role(scope, *, brand, spec, reach, tables, table_specs, log_group):
-    """The role of the function `spec`; `tables` and `table_specs` by Meta.table."""
+def function_role(scope, *, brand, spec, reach, tables, table_specs, log_group, buckets):
+    """The role of the function `spec`; `tables` and `table_specs` by Meta.table, `buckets`
+    by the setting that names each."""
     stack = Stack.of(scope)
     reached = sorted(reach.tables)
     statements = []
@@ -40,6 +45,14 @@ def function_role(scope, *, brand, spec, reach, tables, table_specs, log_group):
                                         resource_name=f"{name}-??????",
                                         arn_format=ArnFormat.COLON_RESOURCE_NAME)
                        for name in secrets]))
+    reached_buckets = [buckets[key] for key in sorted(reach.buckets)]
+    if reached_buckets:
+        statements += [
+            iam.PolicyStatement(sid="Buckets", actions=BUCKET_ACTIONS,
+                                resources=[bucket.bucket_arn for bucket in reached_buckets]),
+            iam.PolicyStatement(sid="BucketObjects", actions=OBJECT_ACTIONS,
+                                resources=[bucket.arn_for_objects("*")
+                                           for bucket in reached_buckets])]
     statements += [
         iam.PolicyStatement(sid="OwnLogGroup",
                             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -52,11 +65,11 @@ def function_role(scope, *, brand, spec, reach, tables, table_specs, log_group):
                     description=f"Yutang {brand.id}: {what}",
                     inline_policies={"yutang-function": iam.PolicyDocument(
                         statements=statements)})
-    _acknowledge_wildcards(role, tables, indexed)
+    _acknowledge_wildcards(role, tables, indexed, reached_buckets)
     return role
 
 
-def _acknowledge_wildcards(role, tables, indexed):
+def _acknowledge_wildcards(role, tables, indexed, buckets):
     """Each wildcard of the role's policy, with why it is there (cdk-nag IAM5)."""
     def ack(resource, reason):
         return Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{resource}]", reason=reason)
@@ -68,4 +81,9 @@ def _acknowledge_wildcards(role, tables, indexed):
         acks.append(ack(f"<{logical_id}.Arn>/index/*",
                         f"Query on the indexes of this brand's own table {table}, which this "
                         "function's code uses: the app queries them by name."))
+    for bucket in buckets:
+        logical_id = Stack.of(role).get_logical_id(bucket.node.default_child)
+        acks.append(ack(f"<{logical_id}.Arn>/*",
+                        "The objects of this brand's own bucket, which this function's code "
+                        "reads and writes by key (one object per mini-program code)."))
     Validations.of(role).acknowledge(*acks)

@@ -5,17 +5,19 @@
   Chalice's CDK construct, with the brand's stage made from the `brand-template` stage;
 - in front of the API (yutang_infra.gateway): the stage's throttle, access logs, API
   Gateway's answers in the app's error shape, and a WAF web ACL;
+- an S3 bucket of mini-program code images (CODE_IMAGES_BUCKET), private, TLS only;
 - a role per function (yutang_infra.roles), each reaching only what that function's code
-  uses of this brand's tables, indexes and secrets, its own log group, and X-Ray;
+  uses of this brand's tables, indexes, secrets and buckets, its own log group, and X-Ray;
 - a small reserved concurrency for every scheduled job;
 - alarms to an SNS topic that e-mails the brand's ops team.
 """
 import os
 
-from aws_cdk import Acknowledgment, CfnOutput, Fn, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Aws, CfnOutput, Fn, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from chalice.cdk import Chalice
 
 from yutang_infra import yutang_app
@@ -31,6 +33,9 @@ API_STAGE = "api"
 # must still open and close windows and release unpaid orders' stock), and a runaway job
 # cannot take the account's concurrency: ten jobs hold 20 of the account's 1,000 by default.
 JOB_RESERVED_CONCURRENCY = 2
+# The stack's buckets: the setting that names each (its environment variable, upper-cased,
+# is set for the functions whose code reaches it) and the bucket's name within the brand.
+BUCKETS = {"code_images_bucket": "code-images"}
 
 
 def _pascal(name):
@@ -46,15 +51,18 @@ class YutangStack(Stack):
             tags={"yutang:brand": brand.id}, **kwargs)
         self.brand = brand
         self.tables = {spec.table: self._table(spec) for spec in tables}
+        self.buckets = {key: self._bucket(name) for key, name in BUCKETS.items()}
         self.log_groups = {spec.logical_id: self._log_group(spec) for spec in functions}
         models = [spec.model for spec in tables]
         table_specs = {spec.table: spec for spec in tables}
-        self.reaches = {spec.logical_id: reach(spec.entries, models, brand.secrets)
+        self.reaches = {spec.logical_id: reach(spec.entries, models, brand.secrets,
+                                               self.buckets)
                         for spec in functions}
         self.roles = {spec.logical_id: function_role(
             self, brand=brand, spec=spec, reach=self.reaches[spec.logical_id],
             tables=self.tables, table_specs=table_specs,
-            log_group=self.log_groups[spec.logical_id]) for spec in functions}
+            log_group=self.log_groups[spec.logical_id], buckets=self.buckets)
+            for spec in functions}
         self.chalice = self._chalice_app(functions)
         self.rest_api = self.chalice.get_resource("RestAPI")
         self.gateway = Gateway(self, "Gateway", brand=brand, rest_api=self.rest_api,
@@ -116,6 +124,22 @@ class YutangStack(Stack):
         table.node.add_metadata("yutang:model", spec.model.__name__)
         return table
 
+    # -- buckets -----------------------------------------------------------------------------
+
+    def _bucket(self, name):
+        bucket = s3.Bucket(
+            self, "Bucket" + _pascal(name),
+            # Bucket names are global: the account's id keeps the brand's its own.
+            bucket_name=f"yutang-{self.brand.id}-{name}-{Aws.ACCOUNT_ID}",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED, enforce_ssl=True,
+            removal_policy=RemovalPolicy.RETAIN)
+        Validations.of(bucket).acknowledge(Acknowledgment(
+            id="AwsSolutions-S1",
+            reason="It holds mini-program codes, each fetched from WeChat again if lost; the "
+                   "API's access logs record every request for one."))
+        return bucket
+
     # -- logs --------------------------------------------------------------------------------
 
     def _log_group(self, spec):
@@ -152,6 +176,9 @@ class YutangStack(Stack):
             function = app.get_resource(spec.logical_id)
             function.add_property_override("FunctionName", self.brand.function_name(spec.name))
             function.add_property_override("Role", self.roles[spec.logical_id].role_arn)
+            for key in sorted(self.reaches[spec.logical_id].buckets):
+                function.add_property_override(f"Environment.Variables.{key.upper()}",
+                                               self.buckets[key].bucket_name)
             if spec.is_job:
                 function.add_property_override("ReservedConcurrentExecutions",
                                                JOB_RESERVED_CONCURRENCY)

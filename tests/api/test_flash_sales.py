@@ -11,7 +11,7 @@ import requests
 
 from chalicelib.core.clock import FixedClock
 from tests.api.test_checkout import _id, _member, _sku
-from tests.conftest import JSON, STORE_A, STORE_B, body_of, new_staff
+from tests.conftest import JSON, STORE_A, STORE_B, body_of, new_staff, subscribe
 
 FLASH_PRICE = 5_990  # the test SKUs' brand price is 10,000; the floor is half of it
 
@@ -248,7 +248,7 @@ def test_store_managers_run_sales_only_in_their_store(client):
 def test_reminders_go_out_once_before_the_start(client, sandbox_url):
     from chalicelib.flash import reminders, window
     from chalicelib.members.models import Member
-    from chalicelib.notify import EVENTS, credits, service
+    from chalicelib.notify import service
 
     sku = _sku(stock=10)
     sale = _sale(sku, quantity=5, starts_in=timedelta(minutes=30), reminders=True)
@@ -256,8 +256,8 @@ def test_reminders_go_out_once_before_the_start(client, sandbox_url):
     reminders.ask(member_id, sale.sale_id)
     reminders.ask(member_id, sale.sale_id)  # asking twice is one reminder
     # the mini-program asked for the subscription as the member asked: two credits, one used
-    credits.accept(member_id, [EVENTS["flash_reminder"].template_id])
-    credits.accept(member_id, [EVENTS["flash_reminder"].template_id])
+    subscribe(member_id, "flash_reminder")
+    subscribe(member_id, "flash_reminder")
     openid = Member.get(member_id).openid
 
     def sent():

@@ -10,7 +10,7 @@ from chalicelib.core.clock import FixedClock
 from tests.api.test_checkout import _id, _member, _sku
 from tests.api.test_flash_sales import brand_admin
 from tests.api.test_payments import _order, _pay_in_wechat, _post
-from tests.conftest import JSON, STORE_A, STORE_B, WeChatUser, body_of, sign_in
+from tests.conftest import JSON, STORE_A, STORE_B, WeChatUser, body_of, sign_in, subscribe
 
 GROUP_PRICE = 5_900  # the test SKUs' brand price is 10,000; the floor is half of it
 
@@ -87,10 +87,10 @@ def test_the_group_completes_when_the_last_member_pays(client, served_app, sandb
     sku = _sku(stock=10)
     campaign = _campaign(sku, size=2)
     (leader, leader_id), (friend, friend_id) = _shopper(client), _shopper(client)
-    from chalicelib.notify import EVENTS, credits, service
+    from chalicelib.notify import service
 
     for member_id in (leader_id, friend_id):  # they accepted the group-result template
-        credits.accept(member_id, [EVENTS["group_result"].template_id])
+        subscribe(member_id, "group_result")
     opened = _open(client, leader, campaign, sku)
     assert opened["total_fen"] == GROUP_PRICE and opened["channel"] == "group_buy"
     group_id = _group_of(opened["order_id"])

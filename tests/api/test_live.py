@@ -13,7 +13,7 @@ from chalicelib.core.clock import FixedClock
 from tests.api.test_checkout import _id, _member, _sku
 from tests.api.test_flash_sales import brand_admin
 from tests.api.test_payments import _notify_xml, _pay_in_wechat, _send_notify
-from tests.conftest import JSON, STORE_A, STORE_B, body_of, new_staff
+from tests.conftest import JSON, STORE_A, STORE_B, body_of, new_staff, subscribe
 
 LIVE_PRICE = 5_900  # the test SKUs' brand price is 10,000 (or 5,000); the floor is half of it
 ROOM = {"kind": "miniprogram_live", "id": "room-1"}
@@ -314,14 +314,14 @@ def test_members_who_asked_are_told_once_when_the_session_goes_live(client, sand
 
     from chalicelib.live import sessions
     from chalicelib.members.models import Member
-    from chalicelib.notify import EVENTS, credits, service
+    from chalicelib.notify import service
 
     _, host_id = _guide(client)
     session = _session(host_id, _sku(stock=5), 5, starts_in=timedelta(minutes=30),
                        go_live=False)
     asked, silent = _member(), _member()
     for _ in range(2):  # two credits: still one message
-        credits.accept(asked, [EVENTS["live_starting"].template_id])
+        subscribe(asked, "live_starting")
     sessions.ask_reminder(asked, session.session_id)
     sessions.ask_reminder(asked, session.session_id)  # asking twice is one reminder
 

@@ -1,6 +1,7 @@
 """Subscribe messages against DynamoDB Local and the WeChat sandbox: a credit per accepted
-template, no credit no send, each message sent at most once, WeChat's refusals recorded,
-retries while WeChat is away, and staff's view of what was sent to a member and why."""
+template, no credit no send, each message sent at most once, every event's data within the
+rules the sandbox enforces as WeChat does, WeChat's refusals survived, retries while WeChat is
+away, and staff's view of what was sent to a member and why."""
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -10,7 +11,8 @@ import requests
 from chalicelib.core.clock import FixedClock
 from tests.api.test_checkout import _id, _member, _sku
 from tests.api.test_payments import _notify_xml, _place, _send_notify
-from tests.conftest import JSON, STORE_A, STORE_B, WeChatUser, body_of, new_staff, sign_in
+from tests.conftest import JSON, STORE_A, STORE_B, WeChatUser, body_of, new_staff, sign_in, \
+    subscribe
 
 
 def _sent(sandbox_url, openid):
@@ -65,7 +67,7 @@ def test_a_credit_sends_one_message_once_and_is_spent(client, sandbox_url):
     from chalicelib.notify import credits, service
 
     member_id = _member()
-    credits.accept(member_id, [_template("flash_reminder")])
+    subscribe(member_id, "flash_reminder")
     assert credits.has_credit(member_id, "flash_reminder")
     first = _reminder(member_id)
 
@@ -92,17 +94,16 @@ def test_a_43101_answer_is_recorded_and_the_credit_is_gone(client, sandbox_url):
 
     member_id = _member()
     openid = _openid(member_id)
-    credits.accept(member_id, [_template("flash_reminder")])
-    credits.accept(member_id, [_template("flash_reminder")])
-    requests.post(f"{sandbox_url}/__sandbox__/messages/refuse", json={"touser": openid},
-                  timeout=5).raise_for_status()
-    nid = _reminder(member_id)
+    subscribe(member_id, "flash_reminder")  # WeChat counted one acceptance
+    credits.accept(member_id, [_template("flash_reminder")])  # the mini-program reported two
+    first, second = _reminder(member_id, once_key="1"), _reminder(member_id, once_key="2")
 
     service.run_job()
 
-    shown = _notification(nid)
+    assert _notification(first).status == "sent"
+    shown = _notification(second)
     assert (shown.status, shown.errcode, shown.sent_at) == ("refused", 43101, None)
-    assert [m["errcode"] for m in _sent(sandbox_url, openid)] == [43101]
+    assert [m["errcode"] for m in _sent(sandbox_url, openid)] == [0, 43101]
     assert credits.credits_of(member_id, _template("flash_reminder")) == 0  # WeChat: no quota
 
 
@@ -122,7 +123,7 @@ def test_wechat_unreachable_gives_the_credit_back_and_retries_with_backoff(clien
     from chalicelib.notify import credits, service
 
     member_id = _member()
-    credits.accept(member_id, [_template("flash_reminder")])
+    subscribe(member_id, "flash_reminder")
     start = datetime.now(timezone.utc) + timedelta(hours=2)
     nid = _reminder(member_id, clock=FixedClock(start))
     away = _Unreachable()
@@ -146,28 +147,90 @@ def test_wechat_unreachable_gives_the_credit_back_and_retries_with_backoff(clien
     assert _sent(sandbox_url, _openid(member_id)) == []
 
 
-def test_template_data_keeps_to_wechats_field_rules(client, sandbox_url):
-    from chalicelib.notify import EVENTS, credits, service
+LONG_NAME = "  春季新茶限时秒杀\n特惠专场 龙井碧螺春白茶大红袍🍵  "
+SHOP_TEXT = {  # what shoppers, staff and the catalog may put in an event's fields
+    "order_id": "o_" + "x" * 40, "group_id": "g_1", "sale_id": "fs-1", "session_id": "l_1",
+    "goods": LONG_NAME, "store": LONG_NAME, "note": LONG_NAME, "carrier": "顺丰速运\t(SF)",
+    "tracking_no": "SF 1234 5678 中国", "pickup_code": "042917", "campaign": LONG_NAME,
+    "result": "拼团 成功!", "sale": LONG_NAME, "title": LONG_NAME, "host": LONG_NAME,
+    "coupon": LONG_NAME, "total_fen": 123_456_789_012, "refund_fen": 5,
+    "paid_at": "2026-11-27T16:30:00Z", "settled_at": datetime(2026, 1, 1, tzinfo=timezone.utc),
+    "shipped_at": "2026-11-27T16:30:00+00:00", "starts_at": "2026-11-27T16:30:00Z",
+    "expires_at": "2026-12-31T15:59:00Z",
+}
+
+
+def test_every_events_data_is_what_wechat_takes(client, sandbox_url):
+    """Each event's message, from the fields as they come, passes WeChat's rules as the sandbox
+    checks them, and opens a page of the released mini-program."""
+    from chalicelib.notify import EVENTS, service
 
     member_id = _member()
-    credits.accept(member_id, [_template("flash_reminder")])
-    long_name = "春季新茶限时秒杀特惠专场龙井碧螺春白茶大红袍"  # 23 characters
-    nid = _reminder(member_id, name=long_name)
+    subscribe(member_id, *EVENTS)
+    queued = {event: service.notify(member_id, event, SHOP_TEXT, reason="test", once_key="1")
+              for event in EVENTS}
+    for nid in queued.values():
+        service.send_now(nid)
+
+    assert {event: _notification(nid).status for event, nid in queued.items()} == \
+        {event: "sent" for event in EVENTS}
+    sent = {m["template_id"]: m for m in _sent(sandbox_url, _openid(member_id))}
+    assert all(m["errcode"] == 0 and m["page"] for m in sent.values())
+    paid = sent[_template("order_paid")]["data"]
+    assert paid["time4"]["value"] == "2026-11-28 00:30"  # Shanghai time
+    assert paid["thing3"]["value"] == "春季新茶限时秒杀 特惠专场 龙井碧螺春…"
+    assert paid["amount2"]["value"] == "¥1234567890"  # ten digits: no room for the cents
+    assert sent[_template("refund_done")]["data"]["amount2"]["value"] == "¥0.05"
+    assert sent[_template("shipped")]["data"]["character_string3"]["value"] == "SF12345678"
+    assert sent[_template("group_result")]["data"]["phrase2"]["value"] == "拼团成功"
+
+
+def test_a_message_wechat_refuses_with_47003_fails_once_and_keeps_the_credit(client,
+                                                                           sandbox_url):
+    from chalicelib.notify import credits, service
+    from chalicelib.notify.models import Notification
+
+    member_id = _member()
+    subscribe(member_id, "flash_reminder")
+    nid = _reminder(member_id, once_key="old")
+    # queued before the template's rules were kept (a release that formatted differently)
+    _notification(nid).update(actions=[Notification.data.set(
+        {"thing1": {"value": "秒杀"}, "time2": {"value": "明天上午十点"}})])
+
+    service.run_job()
     service.run_job()
 
-    sent = _sent(sandbox_url, _openid(member_id))
-    assert _notification(nid).status == "sent"
-    thing = sent[0]["data"]["thing1"]["value"]
-    assert len(thing) == 20 and thing == long_name[:19] + "…"
-    assert sent[0]["data"]["time2"]["value"] == "2026-11-28 10:00"  # Shanghai time
+    shown = _notification(nid)
+    assert (shown.status, shown.errcode, shown.attempts) == ("failed", 47003, 1)
+    assert credits.has_credit(member_id, "flash_reminder")  # WeChat spent nothing
+    later = _reminder(member_id, once_key="new")
+    service.run_job()
+    assert _notification(later).status == "sent"
+    assert [m["errcode"] for m in _sent(sandbox_url, _openid(member_id))] == [47003, 0]
 
-    paid = EVENTS["order_paid"].data({"order_id": "o_" + "x" * 40, "total_fen": 1_230,
-                                      "goods": "铁观音", "paid_at": "2026-11-27T16:30:00Z"})
-    assert paid["amount2"]["value"] == "¥12.30"
-    assert len(paid["character_string1"]["value"]) == 32
-    assert paid["time4"]["value"] == "2026-11-28 00:30"
-    result = EVENTS["group_result"].data({"campaign": "三人团", "result": "拼团成功啦朋友们"})
-    assert result["phrase2"]["value"] == "拼团成功啦"
+
+def test_a_page_the_released_mini_program_lacks_is_left_out_and_the_message_goes(
+        client, sandbox_url):
+    from chalicelib.notify import credits, service
+
+    control = f"{sandbox_url}/__sandbox__/miniprogram"
+    released = requests.get(f"{control}/pages", timeout=5).json()["pages"]
+    member_id = _member()
+    subscribe(member_id, "flash_reminder")
+    nid = _reminder(member_id)
+    requests.post(f"{control}/release", timeout=5,
+                  json={"pages": [p for p in released if p != "pages/flash/index"]})
+    try:
+        service.run_job()
+        service.run_job()
+    finally:
+        requests.post(f"{control}/release", json={"pages": released}, timeout=5)
+
+    assert (_notification(nid).status, _notification(nid).errcode) == ("sent", 0)
+    sent = _sent(sandbox_url, _openid(member_id))
+    assert [(m["errcode"], m["page"]) for m in sent] == [
+        (41030, "pages/flash/index?id=fs-test"), (0, None)]
+    assert not credits.has_credit(member_id, "flash_reminder")
 
 
 def test_notify_never_raises_into_the_caller(client):
@@ -208,7 +271,7 @@ def test_a_repeated_payment_notify_queues_one_order_paid_message(client, served_
 
     headers, session = sign_in(client, WeChatUser(_id("payer")))
     member_id = session["member"]["member_id"]
-    credits.accept(member_id, [_template("order_paid"), _template("pickup_ready")])
+    subscribe(member_id, "order_paid", "pickup_ready")
     order = _place(client, headers, _sku(price_fen=1_230, stock=3), fulfilment="pickup")
     xml = _notify_xml(order["order_id"], order["total_fen"])
 
@@ -237,7 +300,7 @@ def test_staff_see_what_was_sent_to_a_member_and_why(client, sandbox_url):
 
     member_id = _member()
     Member(member_id).update(actions=[Member.home_store_id.set(STORE_A)])
-    credits.accept(member_id, [_template("flash_reminder")])
+    subscribe(member_id, "flash_reminder")
     sent_id = _reminder(member_id, once_key="first")
     service.run_job()
     unsent_id = _reminder(member_id, once_key="second")
@@ -278,3 +341,24 @@ def test_the_job_reads_only_what_is_due(client):
     assert _notification(nid).status == "queued"  # not due yet
     service.run_job(clock=FixedClock(later + timedelta(minutes=10)))
     assert _notification(nid).status == "no_credit"
+
+
+def test_a_trial_builds_messages_open_its_pages_unchecked(client, sandbox_url, monkeypatch):
+    from chalicelib.notify import service
+
+    control = f"{sandbox_url}/__sandbox__/miniprogram"
+    released = requests.get(f"{control}/pages", timeout=5).json()["pages"]
+    member_id = _member()
+    subscribe(member_id, "flash_reminder")
+    nid = _reminder(member_id)
+    monkeypatch.setenv("WECHAT_MINIPROGRAM_VERSION", "trial")
+    requests.post(f"{control}/release", json={"pages": []}, timeout=5)
+    try:
+        service.run_job()
+    finally:
+        requests.post(f"{control}/release", json={"pages": released}, timeout=5)
+
+    assert _notification(nid).status == "sent"
+    sent = _sent(sandbox_url, _openid(member_id))
+    assert [(m["errcode"], m["page"], m["miniprogram_state"]) for m in sent] == [
+        (0, "pages/flash/index?id=fs-test", "trial")]

@@ -9,13 +9,12 @@ from datetime import date, datetime, time as day_time, timedelta, timezone
 from bench import reactivation as pond
 from chalicelib.core.clock import FixedClock
 from tests.api.test_checkout import _sku
-from tests.conftest import JSON, STORE_A, WeChatUser, body_of, new_staff, sign_in
+from tests.conftest import JSON, STORE_A, WeChatUser, body_of, new_staff, sign_in, subscribe
 
 
 def _dormant(dormancy_day, member_id=None, credit=False, **attributes):
     """A member whose last order was on dormancy_day (indexed in ActivityDay)."""
     from chalicelib.members.models import ActivityDay, Member
-    from chalicelib.notify import EVENTS, credits
 
     last_order = datetime.combine(dormancy_day, day_time(12), pond.SHANGHAI)
     if member_id is None:
@@ -25,7 +24,7 @@ def _dormant(dormancy_day, member_id=None, credit=False, **attributes):
         getattr(Member, name).set(value) for name, value in attributes.items()])
     ActivityDay(dormancy_day.isoformat(), member_id).save()
     if credit:
-        credits.accept(member_id, [EVENTS["reactivation"].template_id])
+        subscribe(member_id, "reactivation")
     return member_id
 
 

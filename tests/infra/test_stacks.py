@@ -541,6 +541,8 @@ def _render(value, resources):
             return f"arn:dynamodb:table/{properties['TableName']}"
         if resource["Type"] == "AWS::Logs::LogGroup" and attribute == "Arn":
             return f"arn:logs:log-group:{properties['LogGroupName']}:*"
+        if resource["Type"] == "AWS::S3::Bucket" and attribute == "Arn":
+            return f"arn:s3:::{_render(properties['BucketName'], resources)}"
         return f"<{logical_id}.{attribute}>"
     if function == "Fn::Join":
         separator, parts = argument
@@ -603,6 +605,8 @@ def _grants(expanded, role_id):
             secrets.add(resource.split(":secret:")[1].removesuffix("-??????"))
         elif ":log-group:" in resource:
             log_groups.add(resource.split(":log-group:")[1].removesuffix(":*"))
+        elif ":s3:::" in resource:
+            continue  # buckets: _bucket_grants
         else:
             raise AssertionError(f"{role_id}: unexpected resource {resource}")
     return tables, secrets, log_groups, anywhere
@@ -614,7 +618,7 @@ def test_a_brands_roles_reach_only_that_brands_tables_and_secrets(synthesized, b
     expanded = synthesized.expanded(brand_id)
     roles = _function_roles(expanded)
     own = (f"table/yutang-{brand_id}-", f"log-group:/aws/lambda/yutang-{brand_id}-",
-           f":secret:yutang/{brand_id}/")
+           f":secret:yutang/{brand_id}/", f":s3:::yutang-{brand_id}-")
     other = (f"yutang-{other_id}-", f"yutang/{other_id}/")
     reached_tables, reached_secrets = set(), set()
     for role_id in set(roles.values()):
@@ -724,6 +728,46 @@ def test_the_api_and_the_jobs_are_allowed_what_their_code_uses(synthesized, bran
     assert len(narrower) * 2 > len(_schedules()), narrower
 
 
+def _bucket_grants(expanded, role_id):
+    """What one role allows on buckets: {bucket ARN or its objects' ARN: actions}."""
+    granted = {}
+    for actions, resource in _allowed(expanded, role_id):
+        if ":s3:::" in resource:
+            granted.setdefault(resource, set()).update(actions)
+    return granted
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_code_images_live_in_the_brands_private_bucket_which_only_their_code_reaches(
+        synthesized, brand_id):
+    expanded = synthesized.expanded(brand_id)
+    buckets = _of_type(expanded, "AWS::S3::Bucket")
+    assert len(buckets) == 1
+    (logical_id, bucket), = buckets.items()
+    properties = bucket["Properties"]
+    name = _render(properties["BucketName"], expanded["Resources"])
+    assert name == f"yutang-{brand_id}-code-images-${{AWS::AccountId}}"
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True}
+    assert bucket["DeletionPolicy"] == "Retain"
+    policy, = _of_type(expanded, "AWS::S3::BucketPolicy").values()
+    denied = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(statement["Effect"] == "Deny" and statement["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}} for statement in denied)
+    roles = _function_roles(expanded)
+    functions = _functions(expanded)
+    for function_name, role_id in roles.items():
+        grants = _bucket_grants(expanded, role_id)
+        variables = functions[function_name]["Properties"]["Environment"]["Variables"]
+        if function_name == f"yutang-{brand_id}-api":  # the route that serves a link's code
+            assert grants == {f"arn:s3:::{name}": {"s3:ListBucket"},
+                              f"arn:s3:::{name}/*": {"s3:GetObject", "s3:PutObject"}}
+            assert variables["CODE_IMAGES_BUCKET"] == {"Ref": logical_id}
+        else:
+            assert grants == {} and "CODE_IMAGES_BUCKET" not in variables, function_name
+
+
 def _resolved(value, resources, brand):
     """A policy value as IAM will store it: ARNs written out in the brand's region."""
     if isinstance(value, str):
@@ -738,6 +782,8 @@ def _resolved(value, resources, brand):
         arn = f"arn:aws-cn:{{}}:{brand.region}:111122223333:"
         if "TableName" in properties:
             return arn.format("dynamodb") + "table/" + properties["TableName"]
+        if "BucketName" in properties:
+            return "arn:aws-cn:s3:::" + _resolved(properties["BucketName"], resources, brand)
         return arn.format("logs") + "log-group:" + properties["LogGroupName"] + ":*"
     if set(value) == {"Fn::Join"}:
         separator, parts = value["Fn::Join"]

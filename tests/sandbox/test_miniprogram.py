@@ -88,37 +88,183 @@ def test_phone_number_code_works_once(wechat_client, credentials):
         assert refused.value.errcode == 40029
 
 
-def test_subscribe_messages_are_recorded_until_the_user_refuses(wechat_client, control):
-    data = {"thing1": {"value": "订单已发货"}}
-    sent = wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1", data, page="pages/x")
-    assert sent["errcode"] == 0 and isinstance(sent["msgid"], int)
+def accept(control, touser, *template_ids):
+    """The user taps "accept" for these templates in wx.requestSubscribeMessage."""
+    answer = control.post("messages/accept", {"touser": touser, "template_ids": template_ids})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
 
-    assert control.post("messages/refuse", {"touser": "o-alice"}).status_code == 200
-    with pytest.raises(WeChatClientException) as refused:
+
+def test_each_acceptance_lets_one_message_through_then_43101(wechat_client, control):
+    data = {"thing1": {"value": "订单已发货"}}
+    with pytest.raises(WeChatClientException) as never_accepted:
         wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1", data)
-    assert refused.value.errcode == 43101
-    wechat_client.wxa.send_subscribe_message("o-bob", "tmpl-1", data)
+    assert never_accepted.value.errcode == 43101
+
+    assert accept(control, "o-alice", "tmpl-1", "tmpl-2")["subscriptions"] == \
+        {"tmpl-1": 1, "tmpl-2": 1}
+    accept(control, "o-alice", "tmpl-1")
+    sent = [wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1", data,
+                                                     page="pages/order/detail?id=o_1")
+            for _ in range(2)]
+    assert all(answer["errcode"] == 0 and isinstance(answer["msgid"], int) for answer in sent)
+    with pytest.raises(WeChatClientException) as spent:
+        wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1", data)
+    assert spent.value.errcode == 43101
+    with pytest.raises(WeChatClientException) as someone_else:
+        wechat_client.wxa.send_subscribe_message("o-bob", "tmpl-2", data)
+    assert someone_else.value.errcode == 43101
+    wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-2", data)
 
     messages = control.get("messages", touser="o-alice").json()
-    assert [(m["template_id"], m["page"], m["data"], m["errcode"]) for m in messages] == [
-        ("tmpl-1", "pages/x", data, 0), ("tmpl-1", None, data, 43101)]
+    assert [(m["template_id"], m["errcode"]) for m in messages] == [
+        ("tmpl-1", 43101), ("tmpl-1", 0), ("tmpl-1", 0), ("tmpl-1", 43101), ("tmpl-2", 0)]
+    assert messages[1]["page"] == "pages/order/detail?id=o_1" and messages[1]["data"] == data
     stats = control.get("stats").json()
-    assert stats["messages_sent"] == 2 and stats["messages_refused"] == 1
+    assert stats["messages_sent"] == 3 and stats["messages_refused"] == 3
 
 
-def decoded_qr_texts(png):
-    return [barcode.text for barcode in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+VALUES_WECHAT_TAKES = {
+    "thing": ["订单已发货", "a" * 20, "春季新茶限时秒杀特惠专场龙井碧螺春白茶大", "Tea & Co. #1!"],
+    "number": ["0", "12", "3.5", "9" * 32],
+    "letter": ["abc", "Z" * 32],
+    "symbol": ["-", "!?#@%"],
+    "character_string": ["o_x9-2026", "SF1234567890", "A" * 32],
+    "time": ["15:01", "15:01:30", "2019年10月1日 15:01", "2026-11-28 10:00",
+             "2026/11/28 10:00", "10:00~12:00", "2026-11-28 10:00 ~ 2026-11-28 12:00"],
+    "date": ["2019年10月1日", "2026-11-28", "2026-11-28 10:00", "2026-11-28~2026-11-30"],
+    "amount": ["¥12.30", "¥0.05", "￥1000", "$9.99", "¥12.30元", "¥" + "9" * 10],
+    "phone_number": ["13800138000", "+86-0766-66888866"],
+    "car_number": ["粤A8Z888挂", "京A12345"],
+    "name": ["张三", "欧阳娜娜娜娜娜娜娜娜", "John Smith", "Li.Lei"],
+    "phrase": ["配送中", "拼团成功", "已完成退款"],
+}
+VALUES_WECHAT_REFUSES = {
+    "thing": ["a" * 21, "春季新茶限时秒杀特惠专场龙井碧螺春白茶大红"],
+    "number": ["-1", "1e3", "12a", "9" * 33, "1,000"],
+    "letter": ["abc1", "中文", "a" * 33],
+    "symbol": ["a", "!!!!!!"],
+    "character_string": ["订单1", "has space", "A" * 33],
+    "time": ["2026-11-28T10:00", "25:00", "10点", "2026-11-28", "tomorrow"],
+    "date": ["10:00", "28/11/2026", "明天"],
+    "amount": ["12.30", "-¥12.30", "¥-12.30", "¥1.", "¥12,300", "¥" + "9" * 11, "¥1.2.3",
+               "12.30元"],
+    "phone_number": ["1380013800a", "1" * 18],
+    "car_number": ["粤A8Z888挂9", "粤-A8Z88"],
+    "name": ["张三" * 6, "a" * 21, "张三3"],
+    "phrase": ["拼团成功啦朋", "ok", "拼团 成功", "成功!"],
+}
 
 
-def test_wxacode_is_a_png_qr_code_of_the_scene(wechat_client, control):
+def _keyword_cases(values):
+    return [(kind, value) for kind, kinds_values in values.items() for value in kinds_values]
+
+
+@pytest.mark.parametrize("kind,value", _keyword_cases(VALUES_WECHAT_TAKES))
+def test_a_value_within_its_keywords_rule_is_sent(wechat_client, control, kind, value):
+    accept(control, "o-alice", "tmpl-1")
+    wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1",
+                                             {f"{kind}3": {"value": value}})
+
+
+@pytest.mark.parametrize("kind,value", _keyword_cases(VALUES_WECHAT_REFUSES)
+                         + [("thing", ""), ("thing", None), ("unknownkind", "x")])
+def test_a_value_outside_its_keywords_rule_is_47003_and_spends_nothing(
+        wechat_client, control, kind, value):
+    accept(control, "o-alice", "tmpl-1")
+    data = {"thing1": {"value": "好"}, f"{kind}3": {"value": value}}
+    with pytest.raises(WeChatClientException) as refused:
+        wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1", data)
+    assert refused.value.errcode == 47003
+    empty = value in ("", None)
+    assert refused.value.errmsg == \
+        f"argument invalid! data.{kind}3.value {'is empty' if empty else 'invalid'}"
+    data = {"thing1": {"value": "改好了"}}  # the quota is still there
+    assert wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1", data)["errcode"] == 0
+
+
+def test_a_page_the_released_mini_program_lacks_is_41030(wechat_client, control):
+    data = {"thing1": {"value": "新品上架"}}
+    accept(control, "o-alice", "tmpl-1")
+    with pytest.raises(WeChatClientException) as refused:
+        wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1", data,
+                                                 page="pages/new/index?id=1")
+    assert refused.value.errcode == 41030
+
+    released = control.post("miniprogram/release", {"pages": ["pages/new/index"]})
+    assert released.json() == {"pages": ["pages/new/index"]}
+    sent = wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1", data,
+                                                    page="pages/new/index?id=1")
+    assert sent["errcode"] == 0
+    accept(control, "o-alice", "tmpl-1")
+    with pytest.raises(WeChatClientException) as unreleased:  # no longer in the release
+        wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1", data,
+                                                 page="pages/order/detail")
+    assert unreleased.value.errcode == 41030
+    answer = wechat_client.post("message/subscribe/send", data={
+        "touser": "o-alice", "template_id": "tmpl-1", "data": data,
+        "page": "pages/order/detail", "miniprogram_state": "developer"})
+    assert answer["errcode"] == 0  # a developer build's pages are not checked
+
+
+def decoded_qr_texts(image):
+    return [barcode.text for barcode in zxingcpp.read_barcodes(Image.open(io.BytesIO(image)))]
+
+
+def get_code(client, **body):
+    return client.post("wxa/getwxacodeunlimit", data=body, api_base_url=client.wxa.API_BASE_URL)
+
+
+def test_wxacode_is_a_jpeg_qr_code_of_the_scene_of_realistic_size(wechat_client, control):
     scene = "s=a1b2c3&t=9!#$'()*+,/:;?@-._~"
-    response = wechat_client.wxa.get_wxa_code_unlimited(scene, page="pages/shop/index")
+    response = wechat_client.wxa.get_wxa_code_unlimited(scene, page="pages/store/index")
 
-    assert response.headers["Content-Type"] == "image/png"
+    assert response.headers["Content-Type"] == "image/jpeg"
+    assert response.content[:3] == b"\xff\xd8\xff"  # a JPEG's start of image
+    assert Image.open(io.BytesIO(response.content)).size == (430, 430)
+    assert 10_000 < len(response.content) < 200_000  # WeChat's codes weigh tens of KB
     assert decoded_qr_texts(response.content) == [scene]
+    large = get_code(wechat_client, scene="s=1", width=1280)
+    assert Image.open(io.BytesIO(large.content)).size == (1280, 1280)
+    transparent = get_code(wechat_client, scene="s=1", is_hyaline=True)
+    assert transparent.headers["Content-Type"] == "image/png"
     codes = control.get("wxacodes").json()
-    assert [(code["scene"], code["page"]) for code in codes] == [(scene, "pages/shop/index")]
-    assert control.get("stats").json()["wxacodes_generated"] == 1
+    assert [(code["scene"], code["page"], code["check_path"], code["env_version"])
+            for code in codes][0] == (scene, "pages/store/index", True, "release")
+    assert control.get("stats").json()["wxacodes_generated"] == 3
+
+
+def test_wxacode_checks_the_page_against_the_release_unless_told_not_to(wechat_client,
+                                                                        control):
+    with pytest.raises(WeChatClientException) as unreleased:
+        get_code(wechat_client, scene="s=1", page="pages/new/index")
+    assert unreleased.value.errcode == 41030
+    with pytest.raises(WeChatClientException) as checked:
+        get_code(wechat_client, scene="s=1", page="pages/new/index", check_path=True,
+                 env_version="trial")
+    assert checked.value.errcode == 41030
+
+    trial = get_code(wechat_client, scene="s=1", page="pages/new/index", check_path=False,
+                     env_version="trial")
+    assert trial.headers["Content-Type"] == "image/jpeg"
+    released = get_code(wechat_client, scene="s=1", page="pages/product/index",
+                        check_path=True, env_version="release")
+    assert released.headers["Content-Type"] == "image/jpeg"
+    codes = control.get("wxacodes").json()
+    assert [(code["page"], code["check_path"], code["env_version"]) for code in codes] == [
+        ("pages/new/index", False, "trial"), ("pages/product/index", True, "release")]
+
+
+@pytest.mark.parametrize("body,errcode", [
+    ({"page": "/pages/store/index"}, 41030), ({"page": "pages/store/index?id=1"}, 41030),
+    ({"page": "/pages/new/index", "check_path": False}, 41030),
+    ({"check_path": "false"}, 47001), ({"env_version": "beta"}, 47001),
+    ({"env_version": "formal"}, 47001),
+])
+def test_wxacode_refuses_pages_and_arguments_wechat_refuses(wechat_client, body, errcode):
+    with pytest.raises(WeChatClientException) as refused:
+        get_code(wechat_client, scene="s=1", **body)
+    assert refused.value.errcode == errcode
 
 
 @pytest.mark.parametrize("scene", ["x" * 33, "", "中文", "has space"])
@@ -136,9 +282,17 @@ def test_unknown_routes_are_404(sandbox):
 
 def test_reset_forgets_everything(wechat_client, control):
     wechat_client.wxa.code_to_session("sandbox:alice:1")
-    wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1", {})
+    accept(control, "o-alice", "tmpl-1")
+    control.post("miniprogram/release", {"pages": []})
 
     assert control.post("reset").status_code == 200
+
+    with pytest.raises(WeChatClientException) as no_quota:
+        wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1",
+                                                 {"thing1": {"value": "好"}})
+    assert no_quota.value.errcode == 43101
+    assert "pages/index/index" in control.get("miniprogram/pages").json()["pages"]
+    control.post("reset")
 
     assert control.get("messages").json() == []
     assert control.get("stats").json()["access_tokens_issued"] == 0
