@@ -36,6 +36,13 @@ def link_code(call):
     return links.mini_program_code(call.params["scene"], wechat.mini_program())
 
 
+@route(bp, "/links/{scene}/code.png", auth=PUBLIC, produces="image/jpeg",
+       response={"type": "string", "format": "binary"},
+       summary="The same code at its first address (WeChat makes it a JPEG)")
+def link_code_at_first_address(call):
+    return link_code(call)
+
+
 @route(bp, "/bindings", "POST", auth=MEMBER, body=schemas.BINDING_REQUEST,
        response=schemas.BINDING, error_codes=["self_referral"],
        summary="I opened a guide's link: bind me to that guide")

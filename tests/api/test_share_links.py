@@ -43,6 +43,11 @@ def test_a_guide_shares_a_product_and_the_code_is_fetched_once_and_kept_as_a_fil
     assert first.headers["Content-Type"] == "image/jpeg"
     assert first.body == second.body and _decode_qr(first.body) == [link["scene"]]
     assert _codes_generated(sandbox_url) - before == 1
+    # Clients built on the code's first address (code.png) get the same image.
+    first_address = client.http.get(link["code_url"].replace("code.jpg", "code.png"),
+                                    headers={"Accept": "image/png"})
+    assert (first_address.status_code, first_address.body) == (200, first.body)
+    assert _codes_generated(sandbox_url) - before == 1
     kept = Path(os.environ["CODE_IMAGES_DIR"]) / "codes" / f"{link['scene']}.jpg"
     assert kept.read_bytes() == first.body
     item = ShareLink._get_connection().get_item(link["scene"])["Item"]
