@@ -5,6 +5,12 @@ reads only the orders it acts on.
 Closing and paying race on one condition (the order is still PENDING_PAYMENT): exactly one
 wins. Before closing we ask WeChat, and a payment that still lands on a closed order is
 refunded (see payments.record_payment).
+
+WeChat refuses to close its order in the first 5 minutes after it was placed (and a close it
+did not answer may not have happened), while the shopper can still pay it. Ours closes at
+once all the same; it stays in the pending-by-minute index, and each minute the job asks
+WeChat about it (a payment found is recorded, so refunded) and closes WeChat's when WeChat
+allows it. Only then does it leave the index.
 """
 import random
 import time
@@ -16,6 +22,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.checkout import coupons, holds, payments
 from chalicelib.checkout.models import Order
 from chalicelib.checkout.orders import CLOSED, PENDING_PAYMENT, get_own
+from chalicelib.core.clock import MINUTE
 from chalicelib.config import settings
 from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
@@ -28,12 +35,14 @@ _PROMOTIONS = {"flash_sale": "chalicelib.flash.buying", "group_buy": "chalicelib
                "live": "chalicelib.live.buying"}
 CATCH_UP = timedelta(hours=24)
 RECONCILE_AFTER = timedelta(minutes=3)
+WECHAT_CLOSES_AFTER = timedelta(minutes=5)  # of placing its order (the first prepay id)
+PAID_AT_WECHAT = ("SUCCESS", "REFUND")
 JOB = "job:orders-minute"
 
 
-def _release(order, reason, now):
+def _release(order, reason, now, ask_wechat_at=None):
     """One transaction: the order closes, and its stock, coupon, points and holds come
-    back."""
+    back. With ask_wechat_at (a minute), it stays in the pending-by-minute index."""
     from chalicelib.catalog import stock
     from chalicelib.members import points
     from chalicelib.members.services import get_member
@@ -42,7 +51,8 @@ def _release(order, reason, now):
     with transaction() as writes:
         writes.update(order, actions=[Order.status.set(CLOSED), Order.closed_at.set(now),
                                       Order.close_reason.set(reason),
-                                      Order.pending_minute.remove()],
+                                      Order.pending_minute.set(ask_wechat_at)
+                                      if ask_wechat_at else Order.pending_minute.remove()],
                       condition=Order.status == PENDING_PAYMENT)
         promotion = _PROMOTIONS.get(order.channel)
         if promotion:
@@ -60,38 +70,72 @@ def _release(order, reason, now):
         holds.release_in(writes, order)
 
 
-def close_unpaid(order, reason, pay=None, clock=system_clock):
-    """Closes an unpaid order unless WeChat says it was paid. Returns the order as it ends."""
+def _wechat_may_close(order, now):
+    if order.prepay_expires_at is None:
+        return True
+    return now >= order.prepay_expires_at - payments.PREPAY_LIFE + WECHAT_CLOSES_AFTER
+
+
+def _next_wechat_look(order, now):
+    """The minute to ask WeChat again about an order it has not closed."""
+    later = now + timedelta(minutes=1)
+    if order.prepay_expires_at is not None:
+        later = max(later, order.prepay_expires_at - payments.PREPAY_LIFE + WECHAT_CLOSES_AFTER)
+    return later.strftime(MINUTE)
+
+
+def _closed_at_wechat(order, pay, clock):
+    """Asks WeChat about the order and closes WeChat's if it may. True once WeChat takes no
+    more money for it: closed, never placed, or paid (the payment is recorded, which refunds
+    it if ours has closed). False while WeChat may still take a payment."""
     from chalicelib.wechat.wechatpy_adapter import PayFailed
 
+    if not order.prepay_id:
+        return True
+    try:
+        if payments.reconcile(order, pay, clock) in PAID_AT_WECHAT:
+            return True
+        if not _wechat_may_close(order, clock.now()):
+            return False
+        pay.close(order.order_id)
+    except PayFailed as failure:
+        if failure.code != "ORDERPAID":
+            return False  # asked again a minute later
+        payments.reconcile(order, pay, clock)
+    return True
+
+
+def close_unpaid(order, reason, pay=None, clock=system_clock):
+    """Closes an unpaid order unless WeChat says it was paid; WeChat's order too, or later
+    (see the module's docstring). Returns the order as it ends."""
     pay = pay or payments._pay()
-    if order.prepay_id:
-        if payments.reconcile(order, pay, clock) in ("SUCCESS", "REFUND"):
-            order.refresh(consistent_read=True)
-            return order
-        try:
-            pay.close(order.order_id)
-        except PayFailed as failure:
-            if failure.code == "ORDERPAID":
-                payments.reconcile(order, pay, clock)
-                order.refresh(consistent_read=True)
-                return order
-            # Otherwise close ours anyway: a payment that still lands is refunded.
+    closed_at_wechat = _closed_at_wechat(order, pay, clock)
+    order.refresh(consistent_read=True)
     for attempt in range(20):
+        if order.status != PENDING_PAYMENT:
+            break  # paid (or closed) meanwhile
         try:
-            _release(order, reason, clock.now())
+            _release(order, reason, clock.now(),
+                     None if closed_at_wechat else _next_wechat_look(order, clock.now()))
             logs.info("order_closed", order_id=order.order_id, reason=reason)
             break
         except TransactWriteError as error:
-            order.refresh(consistent_read=True)
-            if order.status != PENDING_PAYMENT:
-                break  # paid (or closed) meanwhile
             if not {"ConditionalCheckFailed", "TransactionConflict"} & set(
                     cancellation_codes(error)):
                 raise
         time.sleep(random.uniform(0, 0.004 * (attempt + 1)))
+        order.refresh(consistent_read=True)
     order.refresh(consistent_read=True)
     return order
+
+
+def _close_at_wechat(order, pay, clock):
+    """An order closed here while WeChat could still take its money: out of the index once
+    WeChat takes none, else asked about again a minute later."""
+    if _closed_at_wechat(order, pay, clock):
+        order.update(actions=[Order.pending_minute.remove()])
+    else:
+        order.update(actions=[Order.pending_minute.set(_next_wechat_look(order, clock.now()))])
 
 
 def cancel(member_id, order_id, pay=None, clock=system_clock):
@@ -113,7 +157,9 @@ def run_minute_job(pay=None, clock=system_clock):
     closed = recovered = 0
     for minute in minutes.minutes(first, done):
         for order in Order.pending_by_minute.query(minute):
-            if order.pay_by <= now:
+            if order.status == CLOSED:
+                _close_at_wechat(order, pay, clock)
+            elif order.pay_by <= now:
                 ended = close_unpaid(order, "expired", pay, clock)
                 closed += ended.status == CLOSED
                 recovered += ended.status != CLOSED
@@ -121,7 +167,8 @@ def run_minute_job(pay=None, clock=system_clock):
     window = timedelta(minutes=settings.order_pay_minutes)
     for minute in minutes.minutes(done + timedelta(minutes=1), now + window - RECONCILE_AFTER):
         for order in Order.pending_by_minute.query(minute):
-            if order.prepay_id and payments.reconcile(order, pay, clock) == "SUCCESS":
+            if order.status == PENDING_PAYMENT and order.prepay_id \
+                    and payments.reconcile(order, pay, clock) == "SUCCESS":
                 recovered += 1
     logs.info("job_done", job="orders-minute", closed=closed, recovered=recovered)
     return closed, recovered
