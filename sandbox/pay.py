@@ -6,7 +6,8 @@ request's sign_type), app id. Answers with return_code SUCCESS are signed with t
 sign type; business failures are result_code FAIL with err_code/err_code_des.
 
 An order is WeChat's for good once placed: placing it again must repeat its parameters
-(time_start and time_expire included) and gives the same prepay id while that lives (2 hours);
+(time_start and time_expire included, and time_expire at least 5 minutes ahead) and gives the
+same prepay id while that lives (2 hours);
 it cannot be closed in its first 5 minutes, and stays payable while it is not closed. A failed
 payment leaves it NOTPAY, to pay again.
 
@@ -36,6 +37,7 @@ MAX_REFUNDS_PER_ORDER = 50
 REFUND_PERIOD = timedelta(days=365)  # no refund for a payment older than this
 PREPAY_LIFE = timedelta(hours=2)
 NO_CLOSE_WITHIN = timedelta(minutes=5)  # of the order's placing
+SHORTEST_EXPIRY = timedelta(minutes=5)  # from now to time_expire, when asked to place an order
 PAID_STATES = (SUCCESS, REFUND)
 TRADE_STATE_DESCRIPTIONS = {
     NOTPAY: "订单未支付",
@@ -203,12 +205,19 @@ def unified_order(state, params):
         raise TradeFail("PARAM_ERROR", "trade_type参数格式错误")
     if trade_type == "JSAPI" and not params.get("openid"):
         raise TradeFail("PARAM_ERROR", "JSAPI支付必须传openid")
-    for name in ORDER_TIMES:
-        if params.get(name):
-            _wechat_time(params, name)
+    times = {name: _wechat_time(params, name) for name in ORDER_TIMES if params.get(name)}
     terms = {name: params.get(name, "") for name in ORDER_TERMS}
     order = state.orders.get(params["out_trade_no"])
     now = now_shanghai()
+    if order is not None:
+        if order.is_paid:
+            raise TradeFail("ORDERPAID", "该订单已支付")
+        if order.trade_state == CLOSED:
+            raise TradeFail("ORDERCLOSED", "该订单已关闭")
+        if order.terms != terms:
+            raise TradeFail("INVALID_REQUEST", "201 商户订单号重复")
+    if "time_expire" in times and times["time_expire"] - now < SHORTEST_EXPIRY:
+        raise TradeFail("PARAM_ERROR", "time_expire时间过短，刷卡至少1分钟，其他5分钟")
     if order is None:
         order = Order(  # with a prepay id that has expired: it gets its first one below
             out_trade_no=params["out_trade_no"], prepay_id="", prepay_expires_at=now,
@@ -216,12 +225,6 @@ def unified_order(state, params):
             notify_url=params["notify_url"], sign_type=params.get("sign_type") or MD5,
             openid=params.get("openid", ""), attach=params.get("attach", ""))
         state.orders[order.out_trade_no] = order
-    elif order.is_paid:
-        raise TradeFail("ORDERPAID", "该订单已支付")
-    elif order.trade_state == CLOSED:
-        raise TradeFail("ORDERCLOSED", "该订单已关闭")
-    elif order.terms != terms:
-        raise TradeFail("INVALID_REQUEST", "201 商户订单号重复")
     if now >= order.prepay_expires_at:
         _new_prepay_id(order)
     answer = {"trade_type": trade_type, "prepay_id": order.prepay_id}

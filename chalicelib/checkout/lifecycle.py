@@ -22,9 +22,9 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.checkout import coupons, holds, payments
 from chalicelib.checkout.models import Order
 from chalicelib.checkout.orders import CLOSED, PENDING_PAYMENT, get_own
-from chalicelib.core.clock import MINUTE
 from chalicelib.config import settings
 from chalicelib.core import logs
+from chalicelib.core.clock import MINUTE
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.db.base import cancellation_codes, transaction
 from chalicelib.errors import DomainError
@@ -35,8 +35,7 @@ _PROMOTIONS = {"flash_sale": "chalicelib.flash.buying", "group_buy": "chalicelib
                "live": "chalicelib.live.buying"}
 CATCH_UP = timedelta(hours=24)
 RECONCILE_AFTER = timedelta(minutes=3)
-WECHAT_CLOSES_AFTER = timedelta(minutes=5)  # of placing its order (the first prepay id)
-PAID_AT_WECHAT = ("SUCCESS", "REFUND")
+WECHAT_CLOSES_AFTER = timedelta(minutes=5)  # WeChat refuses closeorder before
 JOB = "job:orders-minute"
 
 
@@ -70,18 +69,17 @@ def _release(order, reason, now, ask_wechat_at=None):
         holds.release_in(writes, order)
 
 
-def _wechat_may_close(order, now):
-    if order.prepay_expires_at is None:
-        return True
-    return now >= order.prepay_expires_at - payments.PREPAY_LIFE + WECHAT_CLOSES_AFTER
+def _wechat_closes_from(order):
+    """5 minutes after WeChat's order was placed: with the prepay id we keep (never earlier
+    than the first), or else with ours."""
+    placed = order.prepay_expires_at - payments.PREPAY_LIFE if order.prepay_expires_at \
+        else order.created_at
+    return placed + WECHAT_CLOSES_AFTER
 
 
 def _next_wechat_look(order, now):
     """The minute to ask WeChat again about an order it has not closed."""
-    later = now + timedelta(minutes=1)
-    if order.prepay_expires_at is not None:
-        later = max(later, order.prepay_expires_at - payments.PREPAY_LIFE + WECHAT_CLOSES_AFTER)
-    return later.strftime(MINUTE)
+    return max(now + timedelta(minutes=1), _wechat_closes_from(order)).strftime(MINUTE)
 
 
 def _closed_at_wechat(order, pay, clock):
@@ -93,9 +91,9 @@ def _closed_at_wechat(order, pay, clock):
     if not order.prepay_id:
         return True
     try:
-        if payments.reconcile(order, pay, clock) in PAID_AT_WECHAT:
+        if payments.reconcile(order, pay, clock) in payments.PAID_AT_WECHAT:
             return True
-        if not _wechat_may_close(order, clock.now()):
+        if clock.now() < _wechat_closes_from(order):
             return False
         pay.close(order.order_id)
     except PayFailed as failure:

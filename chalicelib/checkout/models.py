@@ -142,6 +142,7 @@ class Order(Model):
     out_trade_no = UnicodeAttribute(null=True)
     prepay_id = UnicodeAttribute(null=True)
     prepay_expires_at = UTCDateTimeAttribute(null=True)  # WeChat's prepay id lives 2 hours
+    wechat_expires_at = UTCDateTimeAttribute(null=True)  # the time_expire of WeChat's order
     paid_at = UTCDateTimeAttribute(null=True)
     transaction_id = UnicodeAttribute(null=True)
     points_earned = NumberAttribute(null=True)

@@ -318,6 +318,25 @@ def test_a_second_tap_on_pay_gets_a_payable_prepay_id(client, shopper, served_ap
     assert _order(order["order_id"]).status == "PAID"
 
 
+def test_an_order_with_less_than_five_minutes_left_to_pay_can_be_paid(
+        client, shopper, served_app, sandbox_url, monkeypatch):
+    headers, _ = shopper
+    monkeypatch.setenv("ORDER_PAY_MINUTES", "3")
+    order = _place(client, headers, _sku(stock=2))
+    tapped = datetime.now(timezone.utc)
+
+    first = _post(client, f"/orders/{order['order_id']}/pay", headers)
+
+    assert first.status_code == 200, first.body
+    expires_at = datetime.strptime(
+        _wechat_order(sandbox_url, order["order_id"])["terms"]["time_expire"] + "+0800",
+        "%Y%m%d%H%M%S%z")
+    assert expires_at >= tapped + timedelta(minutes=5)  # WeChat's shortest
+    again = body_of(_post(client, f"/orders/{order['order_id']}/pay", headers))
+    _pay_in_wechat(sandbox_url, order["order_id"], prepay_id=_prepay_id(again))
+    assert _order(order["order_id"]).status == "PAID"
+
+
 def _beijing(moment):
     return moment.astimezone(timezone(timedelta(hours=8))).strftime("%Y%m%d%H%M%S")
 

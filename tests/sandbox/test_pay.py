@@ -110,6 +110,18 @@ def test_placing_the_same_order_again(wechat_pay, control):
     assert paid.value.errcode == "ORDERPAID"
 
 
+def test_time_expire_must_be_five_minutes_ahead(wechat_pay):
+    trade_no, now = new_trade_no(), datetime.now(SHANGHAI)
+    with pytest.raises(WeChatPayException) as refused:
+        create_order(wechat_pay, trade_no, time_expire=now + timedelta(minutes=4, seconds=50))
+    assert (refused.value.errcode, refused.value.errmsg) == (
+        "PARAM_ERROR", "time_expire时间过短，刷卡至少1分钟，其他5分钟")
+    with pytest.raises(WeChatPayException):
+        wechat_pay.order.query(out_trade_no=trade_no)  # nothing was placed
+
+    assert create_order(wechat_pay, trade_no, time_expire=now + timedelta(minutes=6))
+
+
 def test_a_prepay_id_lives_two_hours(wechat_pay, control):
     trade_no = new_trade_no()
     start = datetime.now(SHANGHAI)
