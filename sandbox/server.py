@@ -117,11 +117,14 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         request = Request.from_raw(self.command, self.path, self.rfile.read(length))
         response = dispatch(self.server.state, request)
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        self.wfile.write(response.body)
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up on a slow answer
+            self.close_connection = True
 
     def log_message(self, format, *args):
         """Quiet: tests and `make run` read the sandbox through its control endpoints."""

@@ -111,17 +111,32 @@ def run_minute_job(pay=None, clock=system_clock):
     done = now.replace(second=0, microsecond=0) - timedelta(minutes=1)
     first = max(minutes.last_minute_covered(JOB, now) + timedelta(minutes=1), done - CATCH_UP)
     closed = recovered = 0
+    behind = None  # the first minute with an order left as it was, for the next run
     for minute in minutes.minutes(first, done):
         for order in Order.pending_by_minute.query(minute):
             if order.pay_by <= now:
-                ended = close_unpaid(order, "expired", pay, clock)
+                try:
+                    ended = close_unpaid(order, "expired", pay, clock)
+                except Exception as error:  # the others still close; this one next run
+                    _left_as_it_was(order, "close", error)
+                    behind = behind or minute
+                    continue
                 closed += ended.status == CLOSED
                 recovered += ended.status != CLOSED
-    minutes.cover(JOB, done, now)
+    minutes.cover(JOB, minutes.minute_before(behind) if behind else done, now)
     window = timedelta(minutes=settings.order_pay_minutes)
     for minute in minutes.minutes(done + timedelta(minutes=1), now + window - RECONCILE_AFTER):
         for order in Order.pending_by_minute.query(minute):
-            if order.prepay_id and payments.reconcile(order, pay, clock) == "SUCCESS":
-                recovered += 1
+            if not order.prepay_id:
+                continue
+            try:
+                recovered += payments.reconcile(order, pay, clock) == "SUCCESS"
+            except Exception as error:  # every run asks about these orders again
+                _left_as_it_was(order, "reconcile", error)
     logs.info("job_done", job="orders-minute", closed=closed, recovered=recovered)
     return closed, recovered
+
+
+def _left_as_it_was(order, step, error):
+    logs.warning("order_check_failed", order_id=order.order_id, step=step,
+                 error=type(error).__name__, code=getattr(error, "code", None))
