@@ -85,16 +85,17 @@ def _next_wechat_look(order, now):
 def _closed_at_wechat(order, pay, clock):
     """Asks WeChat about the order and closes WeChat's if it may. True once WeChat takes no
     more money for it: closed, never placed, or paid (the payment is recorded, which refunds
-    it if ours has closed). False while WeChat may still take a payment."""
+    it if ours has closed). False while WeChat may still take a payment. PayFailed if WeChat
+    did not answer the question: nothing is known, so nothing changes."""
     from chalicelib.wechat.wechatpy_adapter import PayFailed
 
     if not order.prepay_id:
         return True
+    if payments.reconcile(order, pay, clock) in payments.PAID_AT_WECHAT:
+        return True
+    if clock.now() < _wechat_closes_from(order):
+        return False
     try:
-        if payments.reconcile(order, pay, clock) in payments.PAID_AT_WECHAT:
-            return True
-        if clock.now() < _wechat_closes_from(order):
-            return False
         pay.close(order.order_id)
     except PayFailed as failure:
         if failure.code != "ORDERPAID":
@@ -137,11 +138,17 @@ def _close_at_wechat(order, pay, clock):
 
 
 def cancel(member_id, order_id, pay=None, clock=system_clock):
+    from chalicelib.wechat.wechatpy_adapter import PayFailed
+
     order = get_own(member_id, order_id)
     if order.status != PENDING_PAYMENT:
         raise DomainError("order_not_payable",
                           f"This order is {order.status.lower()}; ask for a refund instead.")
-    return close_unpaid(order, "cancelled", pay, clock)
+    try:
+        return close_unpaid(order, "cancelled", pay, clock)
+    except PayFailed:
+        raise DomainError("wechat_unavailable", "WeChat Pay did not say whether this order "
+                                                "was paid; try again.") from None
 
 
 def run_minute_job(pay=None, clock=system_clock):
@@ -153,20 +160,36 @@ def run_minute_job(pay=None, clock=system_clock):
     done = now.replace(second=0, microsecond=0) - timedelta(minutes=1)
     first = max(minutes.last_minute_covered(JOB, now) + timedelta(minutes=1), done - CATCH_UP)
     closed = recovered = 0
+    behind = None  # the first minute with an order left as it was, for the next run
     for minute in minutes.minutes(first, done):
         for order in Order.pending_by_minute.query(minute):
-            if order.status == CLOSED:
-                _close_at_wechat(order, pay, clock)
-            elif order.pay_by <= now:
+            if order.status == PENDING_PAYMENT and order.pay_by > now:
+                continue
+            try:
+                if order.status == CLOSED:
+                    _close_at_wechat(order, pay, clock)
+                    continue
                 ended = close_unpaid(order, "expired", pay, clock)
-                closed += ended.status == CLOSED
-                recovered += ended.status != CLOSED
-    minutes.cover(JOB, done, now)
+            except Exception as error:  # the others still close; this one next run
+                _left_as_it_was(order, "close", error)
+                behind = behind or minute
+                continue
+            closed += ended.status == CLOSED
+            recovered += ended.status != CLOSED
+    minutes.cover(JOB, minutes.minute_before(behind) if behind else done, now)
     window = timedelta(minutes=settings.order_pay_minutes)
     for minute in minutes.minutes(done + timedelta(minutes=1), now + window - RECONCILE_AFTER):
         for order in Order.pending_by_minute.query(minute):
-            if order.status == PENDING_PAYMENT and order.prepay_id \
-                    and payments.reconcile(order, pay, clock) == "SUCCESS":
-                recovered += 1
+            if order.status != PENDING_PAYMENT or not order.prepay_id:
+                continue
+            try:
+                recovered += payments.reconcile(order, pay, clock) == "SUCCESS"
+            except Exception as error:  # every run asks about these orders again
+                _left_as_it_was(order, "reconcile", error)
     logs.info("job_done", job="orders-minute", closed=closed, recovered=recovered)
     return closed, recovered
+
+
+def _left_as_it_was(order, step, error):
+    logs.warning("order_check_failed", order_id=order.order_id, step=step,
+                 error=type(error).__name__, code=getattr(error, "code", None))

@@ -421,3 +421,45 @@ def test_an_hmac_sha256_notify_without_sign_type_is_verified(client, shopper, se
 
     assert "SUCCESS" in answer
     assert _order(order["order_id"]).status == "PAID"
+
+
+def test_an_expiry_whose_close_wechat_refuses_is_closed_there_a_run_later(
+        client, shopper, sandbox_url, wechat_faults):
+    from chalicelib.catalog.stock import current
+    from chalicelib.checkout import lifecycle
+    from chalicelib.jobs import minutes
+
+    headers, _ = shopper
+    sku = _sku(stock=2)
+    order = _place(client, headers, sku)
+    _post(client, f"/orders/{order['order_id']}/pay", headers)
+    _age_in_wechat(sandbox_url, order["order_id"], 17)
+    wechat_faults.add("/pay/closeorder", match={"out_trade_no": order["order_id"]},
+                      err_code="SYSTEMERROR")
+    pay_by = _order(order["order_id"]).pay_by
+    minutes.cover(lifecycle.JOB, pay_by - timedelta(minutes=2), pay_by)
+
+    lifecycle.run_minute_job(clock=FixedClock(pay_by + timedelta(minutes=1)))
+
+    assert _order(order["order_id"]).status == "CLOSED" and current(STORE_A, sku) == 2
+    assert _wechat_order(sandbox_url, order["order_id"])["trade_state"] == "NOTPAY"
+    lifecycle.run_minute_job(clock=FixedClock(pay_by + timedelta(minutes=3)))
+    assert _wechat_order(sandbox_url, order["order_id"])["trade_state"] == "CLOSED"
+    assert _order(order["order_id"]).pending_minute is None
+
+
+def test_a_cancel_wechat_cannot_answer_about_changes_nothing(client, shopper, sandbox_url,
+                                                             wechat_faults):
+    headers, _ = shopper
+    order = _place(client, headers, _sku(stock=2))
+    _post(client, f"/orders/{order['order_id']}/pay", headers)
+    wechat_faults.add("/pay/orderquery", match={"out_trade_no": order["order_id"]},
+                      err_code="SYSTEMERROR")
+
+    refused = _post(client, f"/orders/{order['order_id']}/cancel", headers)
+
+    assert refused.status_code == 502
+    assert body_of(refused)["error"]["code"] == "wechat_unavailable"
+    assert _order(order["order_id"]).status == "PENDING_PAYMENT"
+    cancelled = _post(client, f"/orders/{order['order_id']}/cancel", headers)
+    assert body_of(cancelled)["status"] == "CLOSED"
