@@ -56,7 +56,7 @@ def start(member_id, order_id, pay=None, clock=system_clock):
         raise DomainError("order_not_payable", f"This order is {order.status.lower()}.")
     if now >= order.pay_by or not order.openid:
         raise DomainError("order_not_payable", "The time to pay this order has passed.")
-    if order.prepay_id and order.prepay_expires_at and now < order.prepay_expires_at:
+    if order.prepay_expires_at and now < order.prepay_expires_at:
         prepay_id = order.prepay_id
     else:
         prepay_id = _prepay(order, pay, clock)

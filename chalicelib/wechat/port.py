@@ -52,8 +52,8 @@ class Pay(Protocol):
         """The signed parameters the mini-program passes to wx.requestPayment."""
 
     def verified_notify(self, xml: str) -> dict:
-        """The notify's fields if its signature holds (MD5 or HMAC-SHA256, as it declares);
-        InvalidNotify otherwise."""
+        """The notify's fields if its signature holds (MD5 or HMAC-SHA256, as it declares, or
+        either when it declares none); InvalidNotify otherwise."""
 
     def query(self, out_trade_no: str) -> dict:
         """orderquery: trade_state, total_fee, transaction_id, time_end…"""
