@@ -4,13 +4,14 @@ from dataclasses import asdict
 from datetime import timedelta
 
 from sandbox import faults, notify
-from sandbox.clock import parse_wechat_pay_time, wechat_pay_time
+from sandbox.clock import now_shanghai
 from sandbox.pay import AVAILABLE_FUNDS, CLOSED, NOTPAY, PROCESSING, REFUND_RESULTS, \
     SUCCESS, UNSETTLED_FUNDS, find_refund, notify_payment, settle, settle_refund
 from sandbox.web import BadRequest, json_response
 
 PAYMENT_RESULTS = ("SUCCESS", "FAIL")
 MAX_AGE_DAYS = 3650
+MAX_AGE_MINUTES = MAX_AGE_DAYS * 24 * 60
 
 
 def control_error(status, message):
@@ -23,8 +24,11 @@ def _order_or_404(state, request):
 
 
 def pay_order(state, request):
-    """The payer pays (SUCCESS, the default) or the payment fails (FAIL); WeChat notifies."""
-    result = request.json(required=False).get("result", "SUCCESS")
+    """The payer pays (SUCCESS, the default) and WeChat notifies, or the payment fails (FAIL)
+    and the order stays NOTPAY, to pay again. With a prepay_id, the payer pays with it (as
+    wx.requestPayment does): it must be the order's, and alive."""
+    body = request.json(required=False)
+    result = body.get("result", "SUCCESS")
     if result not in PAYMENT_RESULTS:
         raise BadRequest(f"result must be one of {', '.join(PAYMENT_RESULTS)}")
     with state.lock:
@@ -33,8 +37,12 @@ def pay_order(state, request):
             return missing
         if order.trade_state != NOTPAY:
             return control_error(409, f"the order is {order.trade_state}, not awaiting payment")
-        settle(state, order, succeeded=result == "SUCCESS")
-        notify_payment(state, order)
+        if "prepay_id" in body and (body["prepay_id"] != order.prepay_id
+                                    or now_shanghai() >= order.prepay_expires_at):
+            return control_error(409, "该订单已失效，请重新返回商户下单支付")
+        if result == "SUCCESS":
+            settle(state, order)
+            notify_payment(state, order)
         return json_response(order.to_json())
 
 
@@ -44,7 +52,7 @@ def renotify(state, request):
         order, missing = _order_or_404(state, request)
         if missing:
             return missing
-        if not order.has_payment_result:
+        if not order.is_paid:
             return control_error(409, f"the order is {order.trade_state}: nothing to notify")
         notify_payment(state, order)
         return json_response(order.to_json())
@@ -60,7 +68,7 @@ def pay_after_close(state, request):
         if order.trade_state not in (NOTPAY, CLOSED):
             return control_error(409, f"the order is {order.trade_state}, not awaiting payment "
                                       "or closed")
-        settle(state, order, succeeded=True)
+        settle(state, order)
         notify_payment(state, order)
         return json_response(order.to_json())
 
@@ -95,18 +103,18 @@ def release_notifies(state, request):
 
 
 def age_order(state, request):
-    """Moves the payment `days` days back in time, e.g. past WeChat's one-year refund limit."""
-    days = request.json().get("days")
-    if type(days) is not int or not 0 < days <= MAX_AGE_DAYS:
-        raise BadRequest(f"days must be a whole number from 1 to {MAX_AGE_DAYS}")
+    """The order was placed (and paid, if it was) `days` or `minutes` earlier: past WeChat's
+    5 minutes before a close, a prepay id's 2 hours, the one-year refund limit."""
+    body = request.json()
+    unit, most = ("minutes", MAX_AGE_MINUTES) if "minutes" in body else ("days", MAX_AGE_DAYS)
+    count = body.get(unit)
+    if type(count) is not int or not 0 < count <= most:
+        raise BadRequest(f"{unit} must be a whole number from 1 to {most}")
     with state.lock:
         order, missing = _order_or_404(state, request)
         if missing:
             return missing
-        if not order.time_end:
-            return control_error(409, f"the order is {order.trade_state}: it was never paid")
-        order.time_end = wechat_pay_time(parse_wechat_pay_time(order.time_end)
-                                         - timedelta(days=days))
+        order.age(timedelta(**{unit: count}))
         return json_response(order.to_json())
 
 

@@ -5,6 +5,12 @@ Every request is checked like WeChat does: merchant, signature (MD5 or HMAC-SHA2
 request's sign_type), app id. Answers with return_code SUCCESS are signed with the request's
 sign type; business failures are result_code FAIL with err_code/err_code_des.
 
+An order is WeChat's for good once placed: placing it again must repeat its parameters
+(time_start and time_expire included, and time_expire at least 5 minutes ahead) and gives the
+same prepay id while that lives (2 hours);
+it cannot be closed in its first 5 minutes, and stays payable while it is not closed. A failed
+payment leaves it NOTPAY, to pay again.
+
 A refund is accepted as PROCESSING and settles in the background (REFUND_SETTLE_DELAY_S times
 the time scale later) as SUCCESS, unless the sandbox's control endpoints hold it or settle it
 otherwise; a settled refund with a notify_url gets WeChat's encrypted refund result notify.
@@ -13,7 +19,7 @@ import functools
 import secrets
 import threading
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sandbox.clock import now_shanghai, parse_wechat_pay_time, wechat_pay_time, \
     wechat_refund_time
@@ -23,7 +29,7 @@ from sandbox.signing import MD5, SIGN_TYPES, XmlFormatError, encrypt_req_info, \
     has_valid_signature, nonce, parse_xml, signed, to_xml
 from sandbox.web import xml_response
 
-NOTPAY, SUCCESS, CLOSED, REFUND, PAYERROR = "NOTPAY", "SUCCESS", "CLOSED", "REFUND", "PAYERROR"
+NOTPAY, SUCCESS, CLOSED, REFUND = "NOTPAY", "SUCCESS", "CLOSED", "REFUND"
 PROCESSING, CHANGE, REFUNDCLOSE = "PROCESSING", "CHANGE", "REFUNDCLOSE"
 REFUND_RESULTS = (SUCCESS, CHANGE, REFUNDCLOSE)
 REFUND_SETTLE_DELAY_S = 1
@@ -34,21 +40,23 @@ UNSETTLED_FUNDS, AVAILABLE_FUNDS = "REFUND_SOURCE_UNSETTLED_FUNDS", "REFUND_SOUR
 SHORT_OF_FUNDS = {UNSETTLED_FUNDS: "交易未结算资金不足，请使用可用余额退款",
                   AVAILABLE_FUNDS: "基本账户余额不足，请充值后重新发起"}
 REFUND_PERIOD = timedelta(days=365)  # no refund for a payment older than this
+PREPAY_LIFE = timedelta(hours=2)
+NO_CLOSE_WITHIN = timedelta(minutes=5)  # of the order's placing
+SHORTEST_EXPIRY = timedelta(minutes=5)  # from now to time_expire, when asked to place an order
 PAID_STATES = (SUCCESS, REFUND)
 TRADE_STATE_DESCRIPTIONS = {
     NOTPAY: "订单未支付",
     SUCCESS: "支付成功",
     CLOSED: "订单已关闭",
     REFUND: "订单发生过退款",
-    PAYERROR: "支付失败，其他原因，如银行返回失败",
 }
 TRADE_TYPES = ("JSAPI", "NATIVE", "APP", "MWEB")
 UNIFIED_ORDER_REQUIRED = ("body", "out_trade_no", "total_fee", "spbill_create_ip", "notify_url",
                           "trade_type")
 # What must be the same when an unpaid order is placed again under the same out_trade_no.
-# (time_start, time_expire and the nonce change on every call, so they do not count.)
 ORDER_TERMS = ("body", "detail", "attach", "fee_type", "total_fee", "trade_type", "openid",
-               "product_id", "goods_tag")
+               "product_id", "goods_tag", "time_start", "time_expire")
+ORDER_TIMES = ("time_start", "time_expire")  # yyyyMMddHHmmss, Beijing time, when given
 # Who pays a non-JSAPI order (no openid in the order) when the sandbox settles it.
 NATIVE_PAYER = "sandbox-native-payer"
 
@@ -82,6 +90,8 @@ class Refund:
 class Order:
     out_trade_no: str
     prepay_id: str
+    prepay_expires_at: datetime
+    placed_at: datetime
     terms: dict
     total_fee: int
     trade_type: str
@@ -103,13 +113,22 @@ class Order:
                    if refund.status != REFUNDCLOSE)
 
     @property
-    def has_payment_result(self):
-        return self.trade_state in (*PAID_STATES, PAYERROR)
+    def is_paid(self):
+        return self.trade_state in PAID_STATES
+
+    def age(self, delta):
+        """The order was placed (and paid, if it was) `delta` earlier."""
+        self.placed_at -= delta
+        self.prepay_expires_at -= delta
+        if self.time_end:
+            self.time_end = wechat_pay_time(parse_wechat_pay_time(self.time_end) - delta)
 
     def to_json(self):
         view = asdict(self)
         view["refunds"] = list(view["refunds"].values())
         view["refunded_fee"] = self.refunded_fee
+        view["placed_at"] = wechat_pay_time(self.placed_at)
+        view["prepay_expires_at"] = wechat_pay_time(self.prepay_expires_at)
         return view
 
 
@@ -186,6 +205,11 @@ def _today():
     return now_shanghai().strftime("%Y%m%d")
 
 
+def _new_prepay_id(order):
+    order.prepay_id = "wx" + wechat_pay_time() + secrets.token_hex(10)
+    order.prepay_expires_at = now_shanghai() + PREPAY_LIFE
+
+
 @pay_endpoint
 def unified_order(state, params):
     _require(params, *UNIFIED_ORDER_REQUIRED)
@@ -195,26 +219,39 @@ def unified_order(state, params):
         raise TradeFail("PARAM_ERROR", "trade_type参数格式错误")
     if trade_type == "JSAPI" and not params.get("openid"):
         raise TradeFail("PARAM_ERROR", "JSAPI支付必须传openid")
+    times = {name: _wechat_time(params, name) for name in ORDER_TIMES if params.get(name)}
     terms = {name: params.get(name, "") for name in ORDER_TERMS}
     order = state.orders.get(params["out_trade_no"])
+    now = now_shanghai()
+    if order is not None:
+        if order.is_paid:
+            raise TradeFail("ORDERPAID", "该订单已支付")
+        if order.trade_state == CLOSED:
+            raise TradeFail("ORDERCLOSED", "该订单已关闭")
+        if order.terms != terms:
+            raise TradeFail("INVALID_REQUEST", "201 商户订单号重复")
+    if "time_expire" in times and times["time_expire"] - now < SHORTEST_EXPIRY:
+        raise TradeFail("PARAM_ERROR", "time_expire时间过短，刷卡至少1分钟，其他5分钟")
     if order is None:
-        order = Order(
-            out_trade_no=params["out_trade_no"],
-            prepay_id="wx" + wechat_pay_time() + secrets.token_hex(10),
-            terms=terms, total_fee=total_fee, trade_type=trade_type,
+        order = Order(  # with a prepay id that has expired: it gets its first one below
+            out_trade_no=params["out_trade_no"], prepay_id="", prepay_expires_at=now,
+            placed_at=now, terms=terms, total_fee=total_fee, trade_type=trade_type,
             notify_url=params["notify_url"], sign_type=params.get("sign_type") or MD5,
             openid=params.get("openid", ""), attach=params.get("attach", ""))
         state.orders[order.out_trade_no] = order
-    elif order.trade_state in PAID_STATES:
-        raise TradeFail("ORDERPAID", "该订单已支付")
-    elif order.trade_state == CLOSED:
-        raise TradeFail("ORDERCLOSED", "该订单已关闭")
-    elif order.terms != terms:
-        raise TradeFail("INVALID_REQUEST", "201 商户订单号重复")
+    if now >= order.prepay_expires_at:
+        _new_prepay_id(order)
     answer = {"trade_type": trade_type, "prepay_id": order.prepay_id}
     if trade_type == "NATIVE":
         answer["code_url"] = f"weixin://wxpay/bizpayurl?pr={order.prepay_id[-7:]}"
     return answer
+
+
+def _wechat_time(params, name):
+    try:
+        return parse_wechat_pay_time(params[name])
+    except ValueError:
+        raise TradeFail("PARAM_ERROR", f"{name}参数格式错误") from None
 
 
 def _find_order(state, params):
@@ -252,8 +289,10 @@ def order_query(state, params):
 def close_order(state, params):
     _require(params, "out_trade_no")
     order = _find_order(state, {"out_trade_no": params["out_trade_no"]})
-    if order.trade_state in PAID_STATES:
+    if order.is_paid:
         raise TradeFail("ORDERPAID", "订单已支付，不能发起关单")
+    if now_shanghai() - order.placed_at < NO_CLOSE_WITHIN:
+        raise TradeFail("SYSTEMERROR", "订单生成后5分钟内不能关单，请稍后再试")
     order.trade_state = CLOSED
     return {}
 
@@ -284,7 +323,7 @@ def refund(state, params):
     account = params.get("refund_account") or UNSETTLED_FUNDS
     if account not in SHORT_OF_FUNDS:
         raise TradeFail("PARAM_ERROR", "refund_account参数格式错误")
-    if order.trade_state not in PAID_STATES:  # WeChat: an unpaid order has nothing to refund
+    if not order.is_paid:  # WeChat: an unpaid order has nothing to refund
         raise TradeFail("ORDERNOTEXIST", "订单号不存在")
     if now_shanghai() - parse_wechat_pay_time(order.time_end) > REFUND_PERIOD:
         raise TradeFail("TRADE_OVERDUE", "订单已经超过退款期限")
@@ -376,17 +415,14 @@ def refund_query(state, params):
     return answer
 
 
-def settle(state, order, succeeded):
-    """The payer completes (or fails) the payment. Call with the state lock held."""
+def settle(state, order):
+    """The payer completes the payment. Call with the state lock held."""
     if not order.openid:
         order.openid = openid_for(state.credentials.app_id, NATIVE_PAYER)
-    if succeeded:
-        order.trade_state = SUCCESS
-        order.transaction_id = "42000" + _today() + _digits(15)
-        order.time_end = wechat_pay_time()
-        order.bank_type = "OTHERS"
-    else:
-        order.trade_state = PAYERROR
+    order.trade_state = SUCCESS
+    order.transaction_id = "42000" + _today() + _digits(15)
+    order.time_end = wechat_pay_time()
+    order.bank_type = "OTHERS"
 
 
 def notify_payment(state, order):
@@ -399,20 +435,15 @@ def notify_payment(state, order):
 
 
 def payment_notify(state, order):
-    """The signed fields of the payment result notify, as WeChat posts them to notify_url."""
+    """The signed fields of the payment result notify, as WeChat posts them to notify_url:
+    signed as the order was, and without sign_type even when that is HMAC-SHA256."""
     credentials = state.credentials
     fields = {"appid": credentials.app_id, "mch_id": credentials.mch_id, "nonce_str": nonce(),
-              "return_code": "SUCCESS", "openid": order.openid, "is_subscribe": "N",
-              "trade_type": order.trade_type, "total_fee": order.total_fee, "fee_type": "CNY",
-              "out_trade_no": order.out_trade_no, "attach": order.attach}
-    if order.transaction_id:
-        fields.update({"result_code": "SUCCESS", "bank_type": order.bank_type,
-                       "cash_fee": order.total_fee, "transaction_id": order.transaction_id,
-                       "time_end": order.time_end})
-    else:
-        fields.update({"result_code": "FAIL", "err_code": "NOTENOUGH", "err_code_des": "余额不足"})
-    if order.sign_type != MD5:
-        fields["sign_type"] = order.sign_type
+              "return_code": "SUCCESS", "result_code": "SUCCESS", "openid": order.openid,
+              "is_subscribe": "N", "trade_type": order.trade_type, "total_fee": order.total_fee,
+              "fee_type": "CNY", "out_trade_no": order.out_trade_no, "attach": order.attach,
+              "bank_type": order.bank_type, "cash_fee": order.total_fee,
+              "transaction_id": order.transaction_id, "time_end": order.time_end}
     fields = {name: value for name, value in fields.items() if value not in ("", None)}
     return signed(fields, credentials.mch_key, order.sign_type)
 

@@ -128,11 +128,14 @@ class _Handler(BaseHTTPRequestHandler):
             response = Response(400, "text/html", tls.NO_CERTIFICATE_PAGE.encode())
         else:
             response = dispatch(self.server.state, request)
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        self.wfile.write(response.body)
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up on a slow answer
+            self.close_connection = True
 
     def _has_client_certificate(self):
         """Whether the client presented a certificate the CA signed (over HTTPS only; the

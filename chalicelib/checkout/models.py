@@ -103,7 +103,9 @@ class OrdersByStoreDay(GlobalSecondaryIndex):
 
 
 class PendingByMinute(GlobalSecondaryIndex):
-    """Sparse: unpaid orders by the minute their payment window closes, so the expiry and
+    """Sparse: the orders WeChat may still take money for, by the minute the minute job next
+    acts on them (unpaid orders: the minute their payment window closes; orders closed while
+    WeChat could not close its own yet: the minute to ask it again), so the expiry and
     reconciliation jobs read only the minutes they act on."""
 
     class Meta:
@@ -139,6 +141,8 @@ class Order(Model):
     pending_minute = UnicodeAttribute(null=True)
     out_trade_no = UnicodeAttribute(null=True)
     prepay_id = UnicodeAttribute(null=True)
+    prepay_expires_at = UTCDateTimeAttribute(null=True)  # WeChat's prepay id lives 2 hours
+    wechat_expires_at = UTCDateTimeAttribute(null=True)  # the time_expire of WeChat's order
     paid_at = UTCDateTimeAttribute(null=True)
     transaction_id = UnicodeAttribute(null=True)
     points_earned = NumberAttribute(null=True)

@@ -7,7 +7,15 @@ order_paid event; its subscribers (points, growth, the guides' commissions, the 
 live room's figures, reactivation results, the message: jobs/subscribers.py) each run once
 per order, right after, and whatever failed runs again from the events job or from the next
 path that sees the order paid. Money paid for an order that had already closed is refunded.
+
+WeChat's order for ours is placed once, on the first tap on "pay", payable until our pay
+deadline (or 6 minutes after that tap, if later: WeChat refuses a time_expire less than 5
+minutes ahead); each later tap hands out the same prepay id while it lives (2 hours), and
+asks WeChat for a new one after that with exactly the same parameters (WeChat answers any
+change, time_start and time_expire included, with 201 商户订单号重复).
 """
+from datetime import timedelta
+
 from chalicelib.checkout.models import Order
 from chalicelib.checkout.orders import CLOSED, PAID, PENDING_PAYMENT, get_own
 from chalicelib.config import settings
@@ -16,6 +24,9 @@ from chalicelib.core.clock import clock as system_clock
 from chalicelib.errors import DomainError
 
 NOTIFY_PATH = "/wechat/pay/notify"
+PREPAY_LIFE = timedelta(hours=2)  # WeChat's, for a prepay id
+SHORTEST_EXPIRY = timedelta(minutes=6)  # WeChat's 5 minutes, and one for clocks and the trip
+PAID_AT_WECHAT = ("SUCCESS", "REFUND")  # trade_state of an order paid (then maybe refunded)
 SUCCESS_ANSWER = ("<xml><return_code><![CDATA[SUCCESS]]></return_code>"
            "<return_msg><![CDATA[OK]]></return_msg></xml>")
 
@@ -38,28 +49,40 @@ def _pay():
 def start(member_id, order_id, pay=None, clock=system_clock):
     """WeChat's prepay order for the member's order, and the signed parameters for
     wx.requestPayment."""
-    from chalicelib.wechat.wechatpy_adapter import PayFailed
-
     pay = pay or _pay()
     order = get_own(member_id, order_id)
+    now = clock.now()
     if order.status != PENDING_PAYMENT:
         raise DomainError("order_not_payable", f"This order is {order.status.lower()}.")
-    if clock.now() >= order.pay_by or not order.openid:
+    if now >= order.pay_by or not order.openid:
         raise DomainError("order_not_payable", "The time to pay this order has passed.")
+    if order.prepay_expires_at and now < order.prepay_expires_at:
+        prepay_id = order.prepay_id
+    else:
+        prepay_id = _prepay(order, pay, clock)
+    return {"order_id": order.order_id, "total_fen": order.total_fen,
+            "request_payment": pay.jsapi_params(prepay_id)}
+
+
+def _prepay(order, pay, clock):
+    """A prepay id for the order from WeChat, kept on the order with its expiry."""
+    from chalicelib.wechat.wechatpy_adapter import PayFailed
+
+    expires_at = order.wechat_expires_at or max(order.pay_by, clock.now() + SHORTEST_EXPIRY)
     try:
         prepay_id = pay.unified_order(order.order_id, order.total_fen, order.openid,
                                       f"{settings.brand_name} 订单 {order.order_id}"[:128],
-                                      notify_url())
+                                      notify_url(), order.created_at, expires_at)
     except PayFailed as failure:
         if failure.code == "ORDERPAID":
             reconcile(order, pay, clock)
             raise DomainError("order_not_payable", "This order is paid already.") from None
         raise DomainError("wechat_unavailable", "WeChat Pay did not take the order; try "
                                                 "again.") from None
-    if order.prepay_id != prepay_id:
-        order.update(actions=[Order.prepay_id.set(prepay_id)])
-    return {"order_id": order.order_id, "total_fen": order.total_fen,
-            "request_payment": pay.jsapi_params(prepay_id)}
+    order.update(actions=[Order.prepay_id.set(prepay_id),
+                          Order.prepay_expires_at.set(clock.now() + PREPAY_LIFE),
+                          Order.wechat_expires_at.set(expires_at)])
+    return prepay_id
 
 
 def _rejected(reason, **fields):
@@ -215,7 +238,7 @@ def reconcile(order, pay=None, clock=system_clock):
         if failure.code == "ORDERNOTEXIST":
             return "NOTPAY"  # the shopper never started paying
         raise
-    if answer.get("trade_state") in ("SUCCESS", "REFUND") \
+    if answer.get("trade_state") in PAID_AT_WECHAT \
             and answer.get("total_fee") == str(order.total_fen):
         record_payment(order, answer["transaction_id"], pay, clock)
     return answer.get("trade_state")

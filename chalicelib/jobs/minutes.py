@@ -16,6 +16,11 @@ def minutes(first, last):
         moment += timedelta(minutes=1)
 
 
+def minute_before(key):
+    """The minute before a "YYYY-MM-DDTHH:MM" key, as a time: to cover a job up to there."""
+    return datetime.strptime(key, MINUTE).replace(tzinfo=timezone.utc) - timedelta(minutes=1)
+
+
 def last_minute_covered(job, now):
     """The last minute the job read; two minutes ago for a job that never ran."""
     from chalicelib.members.models import BrandSetting

@@ -1,5 +1,6 @@
 """What the domains need from WeChat, independent of the library that talks to it."""
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Optional, Protocol
 
 MAX_SCENE_LENGTH = 32  # WeChat's limit for getwxacodeunlimit
@@ -42,21 +43,23 @@ class Pay(Protocol):
     """WeChat Pay v2, as checkout uses it. Amounts are fen."""
 
     def unified_order(self, out_trade_no: str, total_fee: int, openid: str, body: str,
-                      notify_url: str) -> str:
-        """Creates (or, with the same terms, finds) WeChat's order; returns the prepay_id."""
+                      notify_url: str, time_start: datetime, time_expire: datetime) -> str:
+        """Creates (or, with the same terms, finds) WeChat's order, payable until
+        time_expire; returns the prepay_id (alive 2 hours; asking again after that with the
+        same terms gives a new one)."""
 
     def jsapi_params(self, prepay_id: str) -> dict:
         """The signed parameters the mini-program passes to wx.requestPayment."""
 
     def verified_notify(self, xml: str) -> dict:
-        """The notify's fields if its signature holds (MD5 or HMAC-SHA256, as it declares);
-        InvalidNotify otherwise."""
+        """The notify's fields if its signature holds (MD5 or HMAC-SHA256, as it declares, or
+        either when it declares none); InvalidNotify otherwise."""
 
     def query(self, out_trade_no: str) -> dict:
         """orderquery: trade_state, total_fee, transaction_id, time_end…"""
 
     def close(self, out_trade_no: str) -> None:
-        """closeorder."""
+        """closeorder (which WeChat refuses in the order's first 5 minutes)."""
 
     def refund(self, out_trade_no: str, out_refund_no: str, total_fee: int,
                refund_fee: int, notify_url: str, from_available_funds: bool = False) -> dict:

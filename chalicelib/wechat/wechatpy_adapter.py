@@ -2,6 +2,8 @@
 
 Base URLs are configurable so local runs and tests talk to the WeChat sandbox.
 """
+from zoneinfo import ZoneInfo
+
 import requests
 import requests.adapters
 from wechatpy.client import WeChatClient
@@ -109,6 +111,9 @@ class WeChatPyMiniProgram:
         return 0
 
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # WeChat Pay's times are Beijing time
+
+
 class PayFailed(Exception):
     """WeChat Pay answered with an error (err_code in .code)."""
 
@@ -195,16 +200,22 @@ class WeChatPyPay:
             self._pay = pay
         return self._pay
 
-    def unified_order(self, out_trade_no, total_fee, openid, body, notify_url):
+    def unified_order(self, out_trade_no, total_fee, openid, body, notify_url, time_start,
+                      time_expire):
         answer = _pay_call("unifiedorder", lambda: self.pay.order.create(
             trade_type="JSAPI", body=body, total_fee=total_fee, notify_url=notify_url,
-            client_ip="127.0.0.1", user_id=openid, out_trade_no=out_trade_no))
+            client_ip="127.0.0.1", user_id=openid, out_trade_no=out_trade_no,
+            time_start=time_start.astimezone(SHANGHAI),
+            time_expire=time_expire.astimezone(SHANGHAI)))
         return answer["prepay_id"]
 
     def jsapi_params(self, prepay_id):
         return self.pay.jsapi.get_jsapi_params(prepay_id)
 
     def verified_notify(self, xml):
+        """The notify's fields if signed with our key. A notify may leave out sign_type
+        even when it is HMAC-SHA256 (WeChat's do, for orders placed with HMAC-SHA256): then
+        either signature type holds."""
         import hmac
 
         from wechatpy.pay.utils import calculate_signature, calculate_signature_hmac
@@ -213,13 +224,15 @@ class WeChatPyPay:
 
         fields = _flat_xml(xml, "xml")
         sign = fields.pop("sign", None)
-        sign_type = fields.get("sign_type", "MD5")
-        calculate = {"MD5": calculate_signature,
-                     "HMAC-SHA256": calculate_signature_hmac}.get(sign_type)
-        if not sign or calculate is None:
+        signatures = {"MD5": calculate_signature, "HMAC-SHA256": calculate_signature_hmac}
+        sign_type = fields.get("sign_type")
+        if sign_type is not None:
+            signatures = {sign_type: signatures.get(sign_type)}
+        if not sign or None in signatures.values():
             raise InvalidNotify("signature", f"unsigned, or signed with {sign_type!r:.40}")
-        if not sign.isascii() or not hmac.compare_digest(calculate(fields, self.pay.api_key),
-                                                         sign):
+        if not sign.isascii() or not any(
+                hmac.compare_digest(calculate(fields, self.pay.api_key), sign)
+                for calculate in signatures.values()):
             raise InvalidNotify("signature", "signature does not match")
         return _with_ids(fields, "the notify", "out_trade_no")
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-from wechatpy.pay.utils import calculate_signature
+from wechatpy.pay.utils import calculate_signature, calculate_signature_hmac
 
 from chalicelib.core.clock import FixedClock
 from tests.api.test_checkout import _coupon, _id, _sku
@@ -45,8 +45,8 @@ def _wait_for(predicate, timeout_s=10):
 
 
 def _notify_xml(order_id, total_fee, transaction_id="4200000000202611250000000001",
-                key=MCH_KEY, **changes):
-    """A payment notify as WeChat signs it (MD5 with the merchant key)."""
+                key=MCH_KEY, signature=calculate_signature, **changes):
+    """A payment notify as WeChat signs it (MD5 with the merchant key, unless told)."""
     fields = {"appid": TEST_ENVIRONMENT["WECHAT_APP_ID"],
               "mch_id": TEST_ENVIRONMENT["WECHAT_MCH_ID"], "nonce_str": uuid.uuid4().hex,
               "return_code": "SUCCESS", "result_code": "SUCCESS", "openid": "o-any",
@@ -54,7 +54,7 @@ def _notify_xml(order_id, total_fee, transaction_id="420000000020261125000000000
               "out_trade_no": order_id, "transaction_id": transaction_id,
               "time_end": "20261125120000", "bank_type": "OTHERS", "cash_fee": str(total_fee),
               **changes}
-    fields["sign"] = calculate_signature(fields, key)
+    fields["sign"] = signature(fields, key)
     return "<xml>" + "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items()) + "</xml>"
 
 
@@ -71,11 +71,26 @@ def _notifies(sandbox_url, order_id):
         timeout=5).json() if attempt.get("kind", "payment") == "payment"]
 
 
-def _pay_in_wechat(sandbox_url, order_id):
-    """The shopper pays in WeChat; WeChat (the sandbox) notifies the app, which answers."""
+def _pay_in_wechat(sandbox_url, order_id, **payment):
+    """The shopper pays in WeChat (with `prepay_id`, if given); WeChat (the sandbox) notifies
+    the app, which answers."""
     assert requests.post(f"{sandbox_url}/__sandbox__/pay/orders/{order_id}/pay",
-                         timeout=5).status_code == 200
+                         json=payment, timeout=5).status_code == 200
     _wait_for(lambda: any(attempt["delivered"] for attempt in _notifies(sandbox_url, order_id)))
+
+
+def _wechat_order(sandbox_url, order_id):
+    return requests.get(f"{sandbox_url}/__sandbox__/pay/orders/{order_id}", timeout=5).json()
+
+
+def _age_in_wechat(sandbox_url, order_id, minutes):
+    """For WeChat, the order was placed `minutes` earlier."""
+    assert requests.post(f"{sandbox_url}/__sandbox__/pay/orders/{order_id}/age",
+                         json={"minutes": minutes}, timeout=5).status_code == 200
+
+
+def _prepay_id(started):
+    return started["request_payment"]["package"].removeprefix("prepay_id=")
 
 
 def test_the_whole_journey_from_login_to_pickup(client, served_app, sandbox_url):
@@ -195,6 +210,7 @@ def test_an_unpaid_order_expires_and_gives_everything_back(client, shopper, sand
     assert current(STORE_A, sku) == 1
 
     after_window = FixedClock(datetime.now(timezone.utc) + timedelta(minutes=17))
+    _age_in_wechat(sandbox_url, order["order_id"], 17)
     lifecycle.run_minute_job(clock=after_window)
 
     closed = _order(order["order_id"])
@@ -217,10 +233,8 @@ def test_a_payment_for_a_cancelled_order_is_refunded(client, shopper, served_app
     sku = _sku(stock=2)
     order = _place(client, headers, sku)
     _post(client, f"/orders/{order['order_id']}/pay", headers)
-    # The shopper cancels while WeChat is still taking the money.
-    from chalicelib.checkout.models import Order
-
-    Order(order["order_id"]).update(actions=[Order.prepay_id.remove()])  # skip asking WeChat
+    # The shopper cancels while WeChat is still taking the money (in the order's first 5
+    # minutes, WeChat would not close it).
     cancelled = _post(client, f"/orders/{order['order_id']}/cancel", headers)
     assert body_of(cancelled)["status"] == "CLOSED"
 
@@ -284,3 +298,168 @@ def test_what_a_payment_sets_off_is_finished_by_the_events_job_after_dynamodb_fa
     assert [(s.tier, s.commission_fen) for s in GuideSale.query(guide_id)] == [(1, 300)]
     assert Notification.get(f"order_paid#{member_id}#{order['order_id']}").event \
         == "order_paid"
+
+
+def test_a_second_tap_on_pay_gets_a_payable_prepay_id(client, shopper, served_app,
+                                                       sandbox_url):
+    headers, _ = shopper
+    order = _place(client, headers, _sku(stock=2))
+    first = body_of(_post(client, f"/orders/{order['order_id']}/pay", headers))
+    placed = _order(order["order_id"])
+    terms = _wechat_order(sandbox_url, order["order_id"])["terms"]
+    assert (terms["time_start"], terms["time_expire"]) == (
+        _beijing(placed.created_at), _beijing(placed.pay_by))  # WeChat's order ends with ours
+
+    again = _post(client, f"/orders/{order['order_id']}/pay", headers)
+
+    assert again.status_code == 200, again.body
+    assert _prepay_id(body_of(again)) == _prepay_id(first)
+    _pay_in_wechat(sandbox_url, order["order_id"], prepay_id=_prepay_id(body_of(again)))
+    assert _order(order["order_id"]).status == "PAID"
+
+
+def test_an_order_with_less_than_five_minutes_left_to_pay_can_be_paid(
+        client, shopper, served_app, sandbox_url, monkeypatch):
+    headers, _ = shopper
+    monkeypatch.setenv("ORDER_PAY_MINUTES", "3")
+    order = _place(client, headers, _sku(stock=2))
+    tapped = datetime.now(timezone.utc)
+
+    first = _post(client, f"/orders/{order['order_id']}/pay", headers)
+
+    assert first.status_code == 200, first.body
+    expires_at = datetime.strptime(
+        _wechat_order(sandbox_url, order["order_id"])["terms"]["time_expire"] + "+0800",
+        "%Y%m%d%H%M%S%z")
+    assert expires_at >= tapped + timedelta(minutes=5)  # WeChat's shortest
+    again = body_of(_post(client, f"/orders/{order['order_id']}/pay", headers))
+    _pay_in_wechat(sandbox_url, order["order_id"], prepay_id=_prepay_id(again))
+    assert _order(order["order_id"]).status == "PAID"
+
+
+def _beijing(moment):
+    return moment.astimezone(timezone(timedelta(hours=8))).strftime("%Y%m%d%H%M%S")
+
+
+def test_a_tap_on_pay_after_the_prepay_id_expired_gets_a_new_one(client, shopper, served_app,
+                                                                  sandbox_url, monkeypatch):
+    from chalicelib.checkout import payments
+
+    headers, member_id = shopper
+    monkeypatch.setenv("ORDER_PAY_MINUTES", "180")  # longer than a prepay id lives
+    order = _place(client, headers, _sku(stock=2))
+    first = payments.start(member_id, order["order_id"])
+    _age_in_wechat(sandbox_url, order["order_id"], 121)
+    later = FixedClock(datetime.now(timezone.utc) + timedelta(minutes=121))
+
+    second = payments.start(member_id, order["order_id"], clock=later)
+
+    assert _prepay_id(second) != _prepay_id(first)
+    _pay_in_wechat(sandbox_url, order["order_id"], prepay_id=_prepay_id(second))
+    assert _order(order["order_id"]).status == "PAID"
+
+
+def test_a_failed_payment_can_be_tried_again(client, shopper, served_app, sandbox_url):
+    headers, _ = shopper
+    order = _place(client, headers, _sku(stock=2))
+    _post(client, f"/orders/{order['order_id']}/pay", headers)
+    failed = requests.post(f"{sandbox_url}/__sandbox__/pay/orders/{order['order_id']}/pay",
+                           json={"result": "FAIL"}, timeout=5)
+    assert failed.status_code == 200
+    assert _order(order["order_id"]).status == "PENDING_PAYMENT"
+
+    again = body_of(_post(client, f"/orders/{order['order_id']}/pay", headers))
+    _pay_in_wechat(sandbox_url, order["order_id"], prepay_id=_prepay_id(again))
+
+    assert _order(order["order_id"]).status == "PAID"
+
+
+def test_a_cancel_in_the_first_five_minutes_lets_no_money_in_without_a_refund(
+        client, shopper, sandbox_url, monkeypatch):
+    """WeChat will not close an order in its first 5 minutes, and the notify of a payment
+    that lands on it meanwhile may never come: the minute job asks until WeChat closes it."""
+    from chalicelib.checkout import lifecycle
+    from chalicelib.checkout.models import Refund
+    from chalicelib.jobs import minutes
+
+    headers, _ = shopper
+    now = datetime.now(timezone.utc)
+    minutes.cover(lifecycle.JOB, now - timedelta(minutes=1), now)  # it ran a minute ago
+    monkeypatch.setenv("PUBLIC_API_URL", "http://127.0.0.1:9")  # the notify never arrives
+    paid, unpaid = (_place(client, headers, _sku(stock=2)) for _ in range(2))
+    for order in (paid, unpaid):
+        _post(client, f"/orders/{order['order_id']}/pay", headers)
+        cancelled = _post(client, f"/orders/{order['order_id']}/cancel", headers)
+        assert body_of(cancelled)["status"] == "CLOSED"
+        assert _wechat_order(sandbox_url, order["order_id"])["trade_state"] == "NOTPAY"
+    requests.post(f"{sandbox_url}/__sandbox__/pay/orders/{paid['order_id']}/pay", timeout=5)
+    lifecycle.run_minute_job(clock=FixedClock(now + timedelta(minutes=3)))
+    assert _wechat_order(sandbox_url, unpaid["order_id"])["trade_state"] == "NOTPAY"
+
+    for order in (paid, unpaid):
+        _age_in_wechat(sandbox_url, order["order_id"], 6)
+    lifecycle.run_minute_job(clock=FixedClock(now + timedelta(minutes=7)))
+
+    refund = Refund.get(paid["order_id"], f"{paid['order_id']}-late")
+    assert (refund.kind, refund.refund_fen) == ("late_payment", paid["total_fen"])
+    assert _wechat_order(sandbox_url, paid["order_id"])["refunded_fee"] == paid["total_fen"]
+    assert _wechat_order(sandbox_url, unpaid["order_id"])["trade_state"] == "CLOSED"
+    for order in (paid, unpaid):
+        assert _order(order["order_id"]).status == "CLOSED"
+        assert _order(order["order_id"]).pending_minute is None  # nothing left to ask
+
+
+def test_an_hmac_sha256_notify_without_sign_type_is_verified(client, shopper, served_app):
+    headers, _ = shopper
+    order = _place(client, headers, _sku(stock=2))
+    forged = _notify_xml(order["order_id"], order["total_fen"], key="x" * 32,
+                         signature=calculate_signature_hmac)
+    assert "FAIL" in _send_notify(served_app, forged)
+
+    answer = _send_notify(served_app, _notify_xml(order["order_id"], order["total_fen"],
+                                                  signature=calculate_signature_hmac))
+
+    assert "SUCCESS" in answer
+    assert _order(order["order_id"]).status == "PAID"
+
+
+def test_an_expiry_whose_close_wechat_refuses_is_closed_there_a_run_later(
+        client, shopper, sandbox_url, wechat_faults):
+    from chalicelib.catalog.stock import current
+    from chalicelib.checkout import lifecycle
+    from chalicelib.jobs import minutes
+
+    headers, _ = shopper
+    sku = _sku(stock=2)
+    order = _place(client, headers, sku)
+    _post(client, f"/orders/{order['order_id']}/pay", headers)
+    _age_in_wechat(sandbox_url, order["order_id"], 17)
+    wechat_faults.add("/pay/closeorder", match={"out_trade_no": order["order_id"]},
+                      err_code="SYSTEMERROR")
+    pay_by = _order(order["order_id"]).pay_by
+    minutes.cover(lifecycle.JOB, pay_by - timedelta(minutes=2), pay_by)
+
+    lifecycle.run_minute_job(clock=FixedClock(pay_by + timedelta(minutes=1)))
+
+    assert _order(order["order_id"]).status == "CLOSED" and current(STORE_A, sku) == 2
+    assert _wechat_order(sandbox_url, order["order_id"])["trade_state"] == "NOTPAY"
+    lifecycle.run_minute_job(clock=FixedClock(pay_by + timedelta(minutes=3)))
+    assert _wechat_order(sandbox_url, order["order_id"])["trade_state"] == "CLOSED"
+    assert _order(order["order_id"]).pending_minute is None
+
+
+def test_a_cancel_wechat_cannot_answer_about_changes_nothing(client, shopper, sandbox_url,
+                                                             wechat_faults):
+    headers, _ = shopper
+    order = _place(client, headers, _sku(stock=2))
+    _post(client, f"/orders/{order['order_id']}/pay", headers)
+    wechat_faults.add("/pay/orderquery", match={"out_trade_no": order["order_id"]},
+                      err_code="SYSTEMERROR")
+
+    refused = _post(client, f"/orders/{order['order_id']}/cancel", headers)
+
+    assert refused.status_code == 502
+    assert body_of(refused)["error"]["code"] == "wechat_unavailable"
+    assert _order(order["order_id"]).status == "PENDING_PAYMENT"
+    cancelled = _post(client, f"/orders/{order['order_id']}/cancel", headers)
+    assert body_of(cancelled)["status"] == "CLOSED"

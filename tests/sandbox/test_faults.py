@@ -9,7 +9,7 @@ from wechatpy.pay import WeChatPay
 
 from sandbox.signing import parse_xml
 from tests.sandbox.test_notify import delivered, place_order
-from tests.sandbox.test_pay import assert_signed, create_order, new_trade_no
+from tests.sandbox.test_pay import age, assert_signed, create_order, new_trade_no
 
 
 @pytest.mark.parametrize("err_code", ["SYSTEMERROR", "BIZERR_NEED_RETRY", "FREQUENCY_LIMITED"])
@@ -72,6 +72,7 @@ def test_a_slow_answer_times_the_client_out_and_is_served_all_the_same(
     impatient.API_BASE_URL = f"{sandbox.url}/"
     trade_no = new_trade_no()
     create_order(wechat_pay, trade_no)
+    age(control, trade_no, 5)  # WeChat closes no order in its first 5 minutes
     wechat_faults.add("/pay/closeorder", delay_s=1)
 
     with pytest.raises(requests.Timeout):
@@ -174,6 +175,7 @@ def test_released_copies_of_a_notify_arrive_at_the_same_moment(
 def test_a_payment_can_land_after_the_close_and_notify_late(wechat_pay, control, make_receiver):
     receiver = make_receiver()
     trade_no = place_order(wechat_pay, receiver.url)
+    age(control, trade_no, 5)  # WeChat closes no order in its first 5 minutes
     wechat_pay.order.close(trade_no)
 
     assert control.post(f"pay/orders/{trade_no}/pay-after-close").status_code == 200

@@ -1,4 +1,5 @@
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from wechatpy.exceptions import WeChatPayException
@@ -6,6 +7,7 @@ from wechatpy.pay.utils import calculate_signature, calculate_signature_hmac
 
 HMAC = "HMAC-SHA256"
 NOTIFY_URL = "http://127.0.0.1:9/notify"  # nothing listens there; these tests do not pay
+SHANGHAI = timezone(timedelta(hours=8))
 
 
 def new_trade_no():
@@ -26,6 +28,11 @@ def assert_signed(answer, key, sign_type="MD5"):
 
 def pay_order(control, out_trade_no):
     assert control.post(f"pay/orders/{out_trade_no}/pay").status_code == 200
+
+
+def age(control, out_trade_no, minutes):
+    """The order was placed (and paid, if it was) `minutes` earlier."""
+    assert control.post(f"pay/orders/{out_trade_no}/age", {"minutes": minutes}).status_code == 200
 
 
 def test_order_life_cycle_through_wechatpy(wechat_pay, credentials, control):
@@ -55,6 +62,7 @@ def test_order_life_cycle_through_wechatpy(wechat_pay, credentials, control):
 def test_closing_an_unpaid_order_is_idempotent_and_final(wechat_pay, control):
     trade_no = new_trade_no()
     create_order(wechat_pay, trade_no)
+    age(control, trade_no, 5)
 
     assert wechat_pay.order.close(trade_no)["result_code"] == "SUCCESS"
     assert wechat_pay.order.close(trade_no)["result_code"] == "SUCCESS"
@@ -65,19 +73,70 @@ def test_closing_an_unpaid_order_is_idempotent_and_final(wechat_pay, control):
     assert control.post(f"pay/orders/{trade_no}/pay").status_code == 409
 
 
-def test_placing_the_same_order_again(wechat_pay, control):
+def test_no_close_within_five_minutes_of_the_order_and_it_stays_payable(wechat_pay, control):
     trade_no = new_trade_no()
-    first = create_order(wechat_pay, trade_no)
+    create_order(wechat_pay, trade_no)
+    age(control, trade_no, 4)
 
-    assert create_order(wechat_pay, trade_no)["prepay_id"] == first["prepay_id"]
-    with pytest.raises(WeChatPayException) as changed:
-        create_order(wechat_pay, trade_no, total_fee=1)
-    assert (changed.value.errcode, changed.value.errmsg) == ("INVALID_REQUEST",
-                                                             "201 商户订单号重复")
+    with pytest.raises(WeChatPayException) as refused:
+        wechat_pay.order.close(trade_no)
+
+    assert refused.value.errcode == "SYSTEMERROR"
+    assert wechat_pay.order.query(out_trade_no=trade_no)["trade_state"] == "NOTPAY"
+    pay_order(control, trade_no)
+    assert wechat_pay.order.query(out_trade_no=trade_no)["trade_state"] == "SUCCESS"
+
+
+def test_placing_the_same_order_again(wechat_pay, control):
+    """The same parameters give the same prepay id; WeChat refuses any change, time_start
+    and time_expire included (wechatpy sets both anew unless told)."""
+    trade_no = new_trade_no()
+    start = datetime.now(SHANGHAI).replace(microsecond=0)
+    times = {"time_start": start, "time_expire": start + timedelta(minutes=15)}
+    first = create_order(wechat_pay, trade_no, **times)
+
+    assert create_order(wechat_pay, trade_no, **times)["prepay_id"] == first["prepay_id"]
+    for changed in ({**times, "total_fee": 1},
+                    {**times, "time_start": start - timedelta(seconds=1)},
+                    {**times, "time_expire": start + timedelta(minutes=30)},
+                    {}):
+        with pytest.raises(WeChatPayException) as refused:
+            create_order(wechat_pay, trade_no, **changed)
+        assert (refused.value.errcode, refused.value.errmsg) == ("INVALID_REQUEST",
+                                                                 "201 商户订单号重复")
     pay_order(control, trade_no)
     with pytest.raises(WeChatPayException) as paid:
-        create_order(wechat_pay, trade_no)
+        create_order(wechat_pay, trade_no, **times)
     assert paid.value.errcode == "ORDERPAID"
+
+
+def test_time_expire_must_be_five_minutes_ahead(wechat_pay):
+    trade_no, now = new_trade_no(), datetime.now(SHANGHAI)
+    with pytest.raises(WeChatPayException) as refused:
+        create_order(wechat_pay, trade_no, time_expire=now + timedelta(minutes=4, seconds=50))
+    assert (refused.value.errcode, refused.value.errmsg) == (
+        "PARAM_ERROR", "time_expire时间过短，刷卡至少1分钟，其他5分钟")
+    with pytest.raises(WeChatPayException):
+        wechat_pay.order.query(out_trade_no=trade_no)  # nothing was placed
+
+    assert create_order(wechat_pay, trade_no, time_expire=now + timedelta(minutes=6))
+
+
+def test_a_prepay_id_lives_two_hours(wechat_pay, control):
+    trade_no = new_trade_no()
+    start = datetime.now(SHANGHAI)
+    times = {"time_start": start, "time_expire": start + timedelta(hours=3)}
+    first = create_order(wechat_pay, trade_no, **times)["prepay_id"]
+    age(control, trade_no, 119)
+    assert create_order(wechat_pay, trade_no, **times)["prepay_id"] == first
+    age(control, trade_no, 1)
+
+    second = create_order(wechat_pay, trade_no, **times)["prepay_id"]
+
+    assert second != first
+    stale = control.post(f"pay/orders/{trade_no}/pay", {"prepay_id": first})
+    assert stale.status_code == 409
+    assert control.post(f"pay/orders/{trade_no}/pay", {"prepay_id": second}).status_code == 200
 
 
 def test_unknown_orders(wechat_pay):
@@ -160,4 +219,5 @@ def test_hmac_sha256_requests_get_hmac_sha256_answers(wechat_pay, credentials, c
     assert over.value.errcode == "REFUND_FEE_INVALID"
     closing = new_trade_no()
     create_order(wechat_pay, closing, sign_type=HMAC)
+    age(control, closing, 5)
     assert_signed(call("pay/closeorder", out_trade_no=closing), key, HMAC)

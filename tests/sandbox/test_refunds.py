@@ -249,15 +249,20 @@ def test_no_refund_a_year_after_the_payment(wechat_pay, control):
         paid_at - timedelta(days=366)).strftime(PAY_TIME)
 
 
-def test_aging_needs_a_paid_order_and_a_number_of_days(wechat_pay, control):
+def test_aging_needs_an_order_and_a_number_of_days_or_minutes(wechat_pay, control):
     assert control.post("pay/orders/nope/age", {"days": 1}).status_code == 404
     trade_no = paid_order(wechat_pay, control)
-    for days in (0, -1, 1.5, "30", True, None):
-        assert control.post(f"pay/orders/{trade_no}/age", {"days": days}).status_code == 400
+    for count in (0, -1, 1.5, "30", True, None):
+        assert control.post(f"pay/orders/{trade_no}/age", {"days": count}).status_code == 400
+        assert control.post(f"pay/orders/{trade_no}/age", {"minutes": count}).status_code == 400
     unpaid = "F" + uuid.uuid4().hex[:20]
     wechat_pay.order.create(trade_type="NATIVE", body="x", total_fee=1, notify_url=NOWHERE,
                             client_ip="127.0.0.1", out_trade_no=unpaid)
-    assert control.post(f"pay/orders/{unpaid}/age", {"days": 1}).status_code == 409
+    placed_at = control.get(f"pay/orders/{unpaid}").json()["placed_at"]
+    aged = control.post(f"pay/orders/{unpaid}/age", {"minutes": 90}).json()
+    assert aged["placed_at"] == (datetime.strptime(placed_at, PAY_TIME)
+                                 - timedelta(minutes=90)).strftime(PAY_TIME)
+    assert aged["time_end"] == ""
 
 
 def test_reset_stops_a_refund_from_settling(wechat_pay, control, make_receiver, slow_settling):

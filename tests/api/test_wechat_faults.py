@@ -1,0 +1,184 @@
+"""WeChat failing as it does (the sandbox's scripted faults): the minute job goes on with the
+other orders, an order WeChat did not answer for stays as it was and is asked about again;
+notifies come duplicated, out of order and after the close; nothing is lost or counted
+twice."""
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+
+from chalicelib.core.clock import FixedClock
+from tests.api.test_checkout import _sku
+from tests.api.test_payments import _order, _place, _post, _wait_for
+from tests.api.test_refunds import _wechat_order
+from tests.conftest import JSON, STORE_A, body_of, sign_in
+
+
+def _past_the_timeout():
+    """Seconds a little past the pay client's timeout."""
+    from chalicelib import wechat
+
+    return wechat.pay().pay.timeout + 0.5
+
+
+FAULTS = {
+    "SYSTEMERROR": lambda: {"err_code": "SYSTEMERROR"},
+    "http_503": lambda: {"http_status": 503},
+    "slow": lambda: {"delay_s": _past_the_timeout()},
+}
+
+
+def _paying(client, headers, sandbox_url, paid, stock=2):
+    """An order whose payment the shopper started (and, if `paid`, made in WeChat) while the
+    notify never arrives: (its id, its SKU)."""
+    sku = _sku(stock=stock)
+    order = _place(client, headers, sku)
+    assert _post(client, f"/orders/{order['order_id']}/pay", headers).status_code == 200
+    if paid:
+        assert requests.post(f"{sandbox_url}/__sandbox__/pay/orders/{order['order_id']}/pay",
+                             timeout=5).status_code == 200
+    return order["order_id"], sku
+
+
+@pytest.fixture
+def lost_notifies(monkeypatch):
+    monkeypatch.setenv("PUBLIC_API_URL", "http://127.0.0.1:9")  # nothing listens there
+
+
+def _minutes_later(minutes):
+    return FixedClock(datetime.now(timezone.utc) + timedelta(minutes=minutes))
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_reconciliation_goes_on_past_an_order_wechat_fails_and_asks_again(
+        client, shopper, sandbox_url, wechat_faults, lost_notifies, fault):
+    from chalicelib.checkout import lifecycle
+    from chalicelib.members.models import Member
+
+    headers, member_id = shopper
+    failing, _ = _paying(client, headers, sandbox_url, paid=True)
+    other, _ = _paying(client, headers, sandbox_url, paid=True)
+    wechat_faults.add("/pay/orderquery", match={"out_trade_no": failing}, **FAULTS[fault]())
+
+    lifecycle.run_minute_job(clock=_minutes_later(4))
+
+    assert (_order(failing).status, _order(other).status) == ("PENDING_PAYMENT", "PAID")
+    assert wechat_faults.pending() == []
+    lifecycle.run_minute_job(clock=_minutes_later(5))
+    assert _order(failing).status == "PAID"
+    assert Member.get(member_id, consistent_read=True).points_balance == 200  # 100 an order
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_expiry_goes_on_past_an_order_wechat_fails_and_closes_it_next_run(
+        client, shopper, sandbox_url, wechat_faults, fault):
+    from chalicelib.catalog.stock import current
+    from chalicelib.checkout import lifecycle
+    from chalicelib.jobs import minutes
+
+    headers, _ = shopper
+    failing, failing_sku = _paying(client, headers, sandbox_url, paid=False)
+    other, other_sku = _paying(client, headers, sandbox_url, paid=False)
+    wechat_faults.add("/pay/orderquery", match={"out_trade_no": failing}, **FAULTS[fault]())
+    pay_by = _order(failing).pay_by
+    # Another test's run may have covered these minutes (the job's cursor is the brand's).
+    minutes.cover(lifecycle.JOB, pay_by - timedelta(minutes=2), pay_by)
+
+    lifecycle.run_minute_job(clock=FixedClock(pay_by + timedelta(minutes=2)))
+
+    assert (_order(failing).status, _order(other).status) == ("PENDING_PAYMENT", "CLOSED")
+    assert (current(STORE_A, failing_sku), current(STORE_A, other_sku)) == (1, 2)
+    lifecycle.run_minute_job(clock=FixedClock(pay_by + timedelta(minutes=3)))
+    assert _order(failing).status == "CLOSED"
+    assert current(STORE_A, failing_sku) == 2
+
+
+def _control(sandbox_url, order_id, action, body=None):
+    answer = requests.post(f"{sandbox_url}/__sandbox__/pay/orders/{order_id}/{action}",
+                           json=body, timeout=5)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def _delivered(sandbox_url, order_id, count):
+    _wait_for(lambda: sum(attempt["delivered"] for attempt in requests.get(
+        f"{sandbox_url}/__sandbox__/pay/notifies", params={"out_trade_no": order_id},
+        timeout=5).json()) == count)
+
+
+def test_a_payment_notify_duplicated_at_the_same_moment_counts_once(
+        client, shopper, served_app, sandbox_url):
+    from chalicelib.members.models import Member
+    from chalicelib.members.points import ledger_page
+
+    headers, member_id = shopper
+    order_id, _ = _paying(client, headers, sandbox_url, paid=False)
+    _control(sandbox_url, order_id, "notifies/hold")
+    _control(sandbox_url, order_id, "pay")
+
+    _control(sandbox_url, order_id, "notifies/release", {"copies": 5})
+    _delivered(sandbox_url, order_id, 5)
+
+    assert _order(order_id).status == "PAID"
+    assert Member.get(member_id, consistent_read=True).points_balance == 100
+    assert [e["source"] for e in ledger_page(member_id, 10)["entries"]] == ["order"]
+
+
+def test_a_refund_notify_before_its_payment_notify_leaves_the_order_refunded_once(
+        client, shopper, served_app, sandbox_url):
+    from chalicelib.catalog.stock import current
+    from chalicelib.checkout import payments
+    from chalicelib.members.models import Member
+
+    headers, member_id = shopper
+    order_id, sku = _paying(client, headers, sandbox_url, paid=False)
+    _control(sandbox_url, order_id, "notifies/hold")
+    _control(sandbox_url, order_id, "pay")
+    payments.reconcile(_order(order_id))  # the minute job finds the payment
+    asked = _post(client, f"/orders/{order_id}/refund", headers, {"reason": "不要了"})
+    assert asked.status_code == 201, asked.body
+    _wait_for(lambda: _wechat_order(sandbox_url, order_id)["refunds"][0]["status"]
+              == "SUCCESS")
+
+    assert _control(sandbox_url, order_id, "notifies/release", {"reverse": True}) \
+        == {"out_trade_no": order_id, "released": 2}
+    _delivered(sandbox_url, order_id, 2)
+
+    assert _order(order_id).status == "REFUNDED" and current(STORE_A, sku) == 2
+    member = Member.get(member_id, consistent_read=True)
+    assert (member.points_balance, member.growth) == (0, 0)
+    assert len(_wechat_order(sandbox_url, order_id)["refunds"]) == 1
+
+
+def test_a_payment_notify_after_the_close_is_refunded_in_full(
+        client, shopper, served_app, sandbox_url):
+    from chalicelib.catalog.stock import current
+
+    headers, _ = shopper
+    order_id, sku = _paying(client, headers, sandbox_url, paid=False)
+    assert _post(client, f"/orders/{order_id}/cancel", headers).status_code == 200
+
+    _control(sandbox_url, order_id, "pay-after-close")
+    _delivered(sandbox_url, order_id, 1)
+
+    assert _order(order_id).status == "CLOSED" and current(STORE_A, sku) == 2
+    _wait_for(lambda: _wechat_order(sandbox_url, order_id)["refunded_fee"]
+              == _order(order_id).total_fen)
+
+
+@pytest.mark.parametrize("fault", [{"errcode": -1}, {"http_status": 503}, "slow"])
+def test_a_login_wechat_fails_answers_502_and_the_next_code_signs_in(
+        client, wechat_user, wechat_faults, fault):
+    if fault == "slow":
+        from chalicelib import wechat
+
+        fault = {"delay_s": wechat.mini_program().client.timeout + 0.5}
+    code = wechat_user.login_code()
+    wechat_faults.add("/sns/jscode2session", match={"js_code": code}, **fault)
+
+    failed = client.http.post("/auth/login", headers=JSON, body=json.dumps({"code": code}))
+
+    assert failed.status_code == 502
+    assert body_of(failed)["error"]["code"] == "wechat_unavailable"
+    assert sign_in(client, wechat_user)[1]["member"]["member_id"]
