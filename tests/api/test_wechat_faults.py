@@ -182,3 +182,37 @@ def test_a_login_wechat_fails_answers_502_and_the_next_code_signs_in(
     assert failed.status_code == 502
     assert body_of(failed)["error"]["code"] == "wechat_unavailable"
     assert sign_in(client, wechat_user)[1]["member"]["member_id"]
+
+
+def test_a_failed_group_refunds_its_paid_members_past_a_seat_wechat_fails_for(
+        client, served_app, sandbox_url, wechat_faults):
+    from chalicelib.catalog.stock import current
+    from chalicelib.groups import campaigns, life
+    from tests.api.test_group_buys import _campaign, _group_of, _join, _open, _pay, _shopper
+
+    sku = _sku(stock=10)
+    campaign = _campaign(sku, size=4)
+    shoppers = [_shopper(client)[0] for _ in range(4)]
+    orders = [_open(client, shoppers[0], campaign, sku)]
+    group_id = _group_of(orders[0]["order_id"])
+    orders += [body_of(_join(client, headers, group_id)) for headers in shoppers[1:]]
+    _pay(client, sandbox_url, shoppers[0], orders[0])
+    _pay(client, sandbox_url, shoppers[1], orders[1])
+    for headers, order in zip(shoppers[2:], orders[2:]):  # started paying, never paid
+        assert _post(client, f"/orders/{order['order_id']}/pay", headers).status_code == 200
+    failing, unpaid = orders[2]["order_id"], orders[3]["order_id"]
+    wechat_faults.add("/pay/orderquery", match={"out_trade_no": failing}, http_status=503)
+    after = FixedClock(campaigns.get_group(group_id).expires_at + timedelta(minutes=1))
+
+    life.run_job(clock=after)
+
+    assert campaigns.get_group(group_id).status == "FAILED"
+    for order in orders[:2]:
+        wechat = _wechat_order(sandbox_url, order["order_id"])
+        assert len(wechat["refunds"]) == 1 and wechat["refunded_fee"] == order["total_fen"]
+    assert (_order(failing).status, _order(unpaid).status) == ("PENDING_PAYMENT", "CLOSED")
+    life.run_job(clock=after)  # the group is still due: its last seat is seen to
+    assert _order(failing).status == "CLOSED"
+    for order in orders[:2]:
+        assert len(_wechat_order(sandbox_url, order["order_id"])["refunds"]) == 1
+    _wait_for(lambda: current(STORE_A, sku) == 10)
