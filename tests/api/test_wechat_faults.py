@@ -29,10 +29,10 @@ FAULTS = {
 }
 
 
-def _paying(client, headers, sandbox_url, paid, stock=2):
-    """An order whose payment the shopper started (and, if `paid`, made in WeChat) while the
-    notify never arrives: (its id, its SKU)."""
-    sku = _sku(stock=stock)
+def _paying(client, headers, sandbox_url, paid):
+    """An order of one of 2 units whose payment the shopper started, and if `paid`, made in
+    WeChat: (its id, its SKU)."""
+    sku = _sku(stock=2)
     order = _place(client, headers, sku)
     assert _post(client, f"/orders/{order['order_id']}/pay", headers).status_code == 200
     if paid:
@@ -43,6 +43,7 @@ def _paying(client, headers, sandbox_url, paid, stock=2):
 
 @pytest.fixture
 def lost_notifies(monkeypatch):
+    """Payment notifies never arrive: only asking WeChat finds a payment."""
     monkeypatch.setenv("PUBLIC_API_URL", "http://127.0.0.1:9")  # nothing listens there
 
 
