@@ -104,6 +104,12 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "WeChatSandbox/1.0"
     timeout = 60  # seconds an idle keep-alive connection holds a thread
 
+    def handle_one_request(self):
+        try:
+            super().handle_one_request()
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up on a slow answer
+            self.close_connection = True
+
     def do_GET(self):
         self._serve()
 
@@ -117,14 +123,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         request = Request.from_raw(self.command, self.path, self.rfile.read(length))
         response = dispatch(self.server.state, request)
-        try:
-            self.send_response(response.status)
-            self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            self.wfile.write(response.body)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up on a slow answer
-            self.close_connection = True
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
 
     def log_message(self, format, *args):
         """Quiet: tests and `make run` read the sandbox through its control endpoints."""
