@@ -217,3 +217,35 @@ def test_a_failed_group_refunds_its_paid_members_past_a_seat_wechat_fails_for(
     for order in orders[:2]:
         assert len(_wechat_order(sandbox_url, order["order_id"])["refunds"]) == 1
     _wait_for(lambda: current(STORE_A, sku) == 10)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_the_refunds_job_goes_on_past_a_refund_wechat_fails_to_tell_about(
+        client, shopper, served_app, sandbox_url, wechat_faults, monkeypatch, fault):
+    from chalicelib.catalog.stock import current
+    from chalicelib.checkout import refunds
+    from tests.api.test_refunds import _held_refund, _paid, _refund_status
+
+    headers, _ = shopper
+    skus = [_sku(stock=2) for _ in range(2)]
+    orders = [_paid(client, sandbox_url, headers, sku) for sku in skus]
+    refund_ids = [_held_refund(client, sandbox_url, headers, order, monkeypatch)["refund_id"]
+                  for order in orders]
+    _wait_for(lambda: all(_wechat_order(sandbox_url, order["order_id"])["refunds"][0]["status"]
+                          == "SUCCESS" for order in orders))
+    wechat_faults.add("/pay/refundquery", match={"out_refund_no": refund_ids[0]},
+                      **FAULTS[fault]())
+
+    def statuses():
+        return [_refund_status(order["order_id"], refund_id)
+                for order, refund_id in zip(orders, refund_ids)]
+
+    refunds.follow_up()
+
+    assert statuses() == ["PROCESSING", "SUCCESS"]
+    assert [current(STORE_A, sku) for sku in skus] == [1, 2]
+    refunds.follow_up()
+    assert statuses() == ["SUCCESS", "SUCCESS"]
+    assert [current(STORE_A, sku) for sku in skus] == [2, 2]
+    assert all(len(_wechat_order(sandbox_url, order["order_id"])["refunds"]) == 1
+               for order in orders)
