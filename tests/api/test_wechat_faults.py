@@ -1,7 +1,8 @@
-"""WeChat failing as it does (the sandbox's scripted faults): the minute job goes on with the
-other orders, an order WeChat did not answer for stays as it was and is asked about again;
-notifies come duplicated, out of order and after the close; nothing is lost or counted
-twice."""
+"""WeChat failing as it does (the sandbox's scripted faults): the jobs that ask WeChat one
+order at a time (orders, refunds, groups) go on with the others, and the one WeChat did not
+answer for stays as it was and is asked about again; notifies come duplicated, out of order
+and after the close; a login WeChat fails is retried with a new code. Nothing is lost or
+counted twice."""
 import json
 from datetime import datetime, timedelta, timezone
 
