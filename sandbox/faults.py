@@ -57,10 +57,6 @@ class Fault:
         return Response(self.http_status, "text/html",
                         _GATEWAY_PAGE.format(status=status).encode("utf-8"))
 
-    @property
-    def answers_error(self):
-        return bool(self.err_code or self.errcode or self.http_status)
-
 
 def parse(spec, wechat_paths):
     """The Fault a control request describes; BadRequest says what is wrong with it."""
@@ -85,9 +81,10 @@ def parse(spec, wechat_paths):
         if type(delay_s) not in (int, float) or not 0 < delay_s <= MAX_DELAY_S:
             raise BadRequest(f"delay_s must be a number of seconds up to {MAX_DELAY_S}")
         fault.delay_s = delay_s
-    if sum(map(bool, (fault.err_code, fault.errcode, fault.http_status))) > 1:
+    answers = [answer for answer in (fault.err_code, fault.errcode, fault.http_status) if answer]
+    if len(answers) > 1:
         raise BadRequest("a fault answers one of err_code, errcode and http_status")
-    if not (fault.answers_error or fault.delay_s):
+    if not (answers or fault.delay_s):
         raise BadRequest("a fault needs err_code (WeChat Pay), errcode (mini-program), "
                          "http_status or delay_s")
     fault.times = _whole(spec, "times", 1, MAX_TIMES) if "times" in spec else 1

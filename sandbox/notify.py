@@ -29,7 +29,8 @@ def start_delivery(state, delivery, xml):
     if held is not None:
         held.append((dict(delivery), xml))
         return
-    _in_background(_deliver, state, dict(delivery), xml)
+    _in_background(f"notify-{delivery['kind']}-{delivery['out_trade_no']}", _deliver, state,
+                   dict(delivery), xml)
 
 
 def hold(state, out_trade_no):
@@ -43,13 +44,14 @@ def release_held(state, out_trade_no, reverse=False, copies=1):
     notifies go out at once again. Returns how many were held. Call with the lock held."""
     held = state.held_notifies.pop(out_trade_no, [])
     if held:
-        _in_background(_deliver_in_turn, state, held[::-1] if reverse else held, copies)
+        _in_background(f"notify-held-{out_trade_no}", _deliver_in_turn, state,
+                       held[::-1] if reverse else held, copies)
     return len(held)
 
 
-def _in_background(deliver, state, *args):
-    threading.Thread(target=deliver, args=(state, state.cancelled, *args),
-                     name=f"notify-{deliver.__name__}", daemon=True).start()
+def _in_background(name, deliver, state, *args):
+    threading.Thread(target=deliver, args=(state, state.cancelled, *args), name=name,
+                     daemon=True).start()
 
 
 def _deliver_in_turn(state, cancelled, notifies, copies):

@@ -112,6 +112,12 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "WeChatSandbox/1.0"
     timeout = 60  # seconds an idle keep-alive connection holds a thread
 
+    def handle_one_request(self):
+        try:
+            super().handle_one_request()
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up on a slow answer
+            self.close_connection = True
+
     def do_GET(self):
         self._serve()
 
@@ -128,14 +134,11 @@ class _Handler(BaseHTTPRequestHandler):
             response = Response(400, "text/html", tls.NO_CERTIFICATE_PAGE.encode())
         else:
             response = dispatch(self.server.state, request)
-        try:
-            self.send_response(response.status)
-            self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            self.wfile.write(response.body)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up on a slow answer
-            self.close_connection = True
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
 
     def _has_client_certificate(self):
         """Whether the client presented a certificate the CA signed (over HTTPS only; the

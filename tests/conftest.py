@@ -111,21 +111,15 @@ class WeChatFaults:
         self.url = f"{sandbox_url}/__sandbox__/faults"
 
     def add(self, path, **fault):
-        import requests
-
         response = requests.post(self.url, json={"path": path, **fault}, timeout=5)
         assert response.status_code == 200, response.text
         return response.json()
 
     def pending(self):
         """The faults not yet used up."""
-        import requests
-
         return requests.get(self.url, timeout=5).json()
 
     def clear(self):
-        import requests
-
         requests.delete(self.url, timeout=5).raise_for_status()
 
 

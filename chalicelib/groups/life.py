@@ -37,10 +37,10 @@ def on_paid(order, clock=system_clock):
 
 def _end(group, status, now):
     """OPEN → COMPLETED or FAILED on one condition: whoever comes first ends the group, once;
-    it leaves the open-group listings."""
+    it leaves the open-group listings (and the expiry job's once its seats are seen to)."""
     try:
         group.update(actions=[Group.status.set(status), Group.ended_at.set(now),
-                              Group.open_key.remove(), Group.expiry_day.remove()],
+                              Group.open_key.remove()],
                      condition=Group.status == OPEN)
         logs.info("group_ended", group_id=group.group_id, status=status, paid=group.paid)
     except UpdateError as error:
@@ -93,36 +93,57 @@ def _tell(member_id, group, result):
     hooks.group_result(member_id, group, name, result)
 
 
-def fail(group, clock=system_clock):
-    """OPEN → FAILED once; paid members refunded and told, unpaid orders closed."""
-    from chalicelib.checkout import lifecycle
+def _each_seat(group, act):
+    """act(seat, order) for each seat of the group, going on past a seat it fails for (WeChat
+    did not answer, say), which is logged. True if it failed for none."""
     from chalicelib.checkout.models import Order
 
-    _end(group, FAILED, clock.now())
+    failed = 0
     for seat in GroupSeat.query(group.group_id, consistent_read=True):
-        order = Order.get(seat.order_id, consistent_read=True)
+        try:
+            act(seat, Order.get(seat.order_id, consistent_read=True))
+        except Exception as error:  # the other seats still go on; this one next run
+            failed += 1
+            logs.warning("group_seat_failed", group_id=group.group_id, order_id=seat.order_id,
+                         error=type(error).__name__)
+    return not failed
+
+
+def fail(group, clock=system_clock):
+    """OPEN → FAILED once; paid members refunded and told, unpaid orders closed. True if
+    every seat was seen to."""
+    from chalicelib.checkout import lifecycle
+
+    def see_to(seat, order):
         if seat.status == PAID:
             _refund(order, "the group did not fill")
             _tell(seat.member_id, group, "拼团失败")
         elif seat.status == HELD:
             lifecycle.close_unpaid(order, "group_failed", clock=clock)
 
+    _end(group, FAILED, clock.now())
+    return _each_seat(group, see_to)
+
 
 def expire(group, clock=system_clock):
     """A group whose time ran out: completes with its paid members if the campaign fills
-    groups automatically and someone paid, else fails."""
-    if group.status != OPEN:
-        return group
-    if campaigns.get(group.campaign_id).auto_complete and group.paid:
-        from chalicelib.checkout import lifecycle
-        from chalicelib.checkout.models import Order
+    groups automatically and someone paid, else fails. It stays due for the job (which calls
+    this again) until every seat has been seen to."""
+    from chalicelib.checkout import lifecycle
 
-        for seat in GroupSeat.query(group.group_id, consistent_read=True):
-            if seat.status == HELD:
-                lifecycle.close_unpaid(Order.get(seat.order_id), "group_completed", clock=clock)
+    def close_held(seat, order):
+        if seat.status == HELD:
+            lifecycle.close_unpaid(order, "group_completed", clock=clock)
+
+    completing = group.status == COMPLETED or (
+        group.status == OPEN and group.paid and campaigns.get(group.campaign_id).auto_complete)
+    if completing:
+        done = _each_seat(group, close_held)
         complete(campaigns.get_group(group.group_id), clock)
     else:
-        fail(group, clock)
+        done = fail(group, clock)
+    if done:
+        group.update(actions=[Group.expiry_day.remove()])
     return campaigns.get_group(group.group_id)
 
 
@@ -136,7 +157,12 @@ def run_job(clock=system_clock):
     for day in (now - timedelta(days=1), now):
         for group in Group.by_expiry_day.query(day.strftime("%Y-%m-%d"),
                                                Group.expires_key <= f"{utc_text(now)}#~"):
-            expire(campaigns.get_group(group.group_id), clock)
+            try:
+                expire(campaigns.get_group(group.group_id), clock)
+            except Exception as error:  # the other groups still end; this one next run
+                logs.warning("group_expiry_failed", group_id=group.group_id,
+                             error=type(error).__name__)
+                continue
             ended += 1
     logs.info("job_done", job="groups-minute", groups=ended)
     return ended

@@ -1,7 +1,8 @@
-"""WeChat failing as it does (the sandbox's scripted faults): the minute job goes on with the
-other orders, an order WeChat did not answer for stays as it was and is asked about again;
-notifies come duplicated, out of order and after the close; nothing is lost or counted
-twice."""
+"""WeChat failing as it does (the sandbox's scripted faults): the jobs that ask WeChat one
+order at a time (orders, refunds, groups) go on with the others, and the one WeChat did not
+answer for stays as it was and is asked about again; notifies come duplicated, out of order
+and after the close; a login WeChat fails is retried with a new code. Nothing is lost or
+counted twice."""
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -29,10 +30,10 @@ FAULTS = {
 }
 
 
-def _paying(client, headers, sandbox_url, paid, stock=2):
-    """An order whose payment the shopper started (and, if `paid`, made in WeChat) while the
-    notify never arrives: (its id, its SKU)."""
-    sku = _sku(stock=stock)
+def _paying(client, headers, sandbox_url, paid):
+    """An order of one of 2 units whose payment the shopper started, and if `paid`, made in
+    WeChat: (its id, its SKU)."""
+    sku = _sku(stock=2)
     order = _place(client, headers, sku)
     assert _post(client, f"/orders/{order['order_id']}/pay", headers).status_code == 200
     if paid:
@@ -43,6 +44,7 @@ def _paying(client, headers, sandbox_url, paid, stock=2):
 
 @pytest.fixture
 def lost_notifies(monkeypatch):
+    """Payment notifies never arrive: only asking WeChat finds a payment."""
     monkeypatch.setenv("PUBLIC_API_URL", "http://127.0.0.1:9")  # nothing listens there
 
 
@@ -182,3 +184,69 @@ def test_a_login_wechat_fails_answers_502_and_the_next_code_signs_in(
     assert failed.status_code == 502
     assert body_of(failed)["error"]["code"] == "wechat_unavailable"
     assert sign_in(client, wechat_user)[1]["member"]["member_id"]
+
+
+def test_a_failed_group_refunds_its_paid_members_past_a_seat_wechat_fails_for(
+        client, served_app, sandbox_url, wechat_faults):
+    from chalicelib.catalog.stock import current
+    from chalicelib.groups import campaigns, life
+    from tests.api.test_group_buys import _campaign, _group_of, _join, _open, _pay, _shopper
+
+    sku = _sku(stock=10)
+    campaign = _campaign(sku, size=4)
+    shoppers = [_shopper(client)[0] for _ in range(4)]
+    orders = [_open(client, shoppers[0], campaign, sku)]
+    group_id = _group_of(orders[0]["order_id"])
+    orders += [body_of(_join(client, headers, group_id)) for headers in shoppers[1:]]
+    _pay(client, sandbox_url, shoppers[0], orders[0])
+    _pay(client, sandbox_url, shoppers[1], orders[1])
+    for headers, order in zip(shoppers[2:], orders[2:]):  # started paying, never paid
+        assert _post(client, f"/orders/{order['order_id']}/pay", headers).status_code == 200
+    failing, unpaid = orders[2]["order_id"], orders[3]["order_id"]
+    wechat_faults.add("/pay/orderquery", match={"out_trade_no": failing}, http_status=503)
+    after = FixedClock(campaigns.get_group(group_id).expires_at + timedelta(minutes=1))
+
+    life.run_job(clock=after)
+
+    assert campaigns.get_group(group_id).status == "FAILED"
+    for order in orders[:2]:
+        wechat = _wechat_order(sandbox_url, order["order_id"])
+        assert len(wechat["refunds"]) == 1 and wechat["refunded_fee"] == order["total_fen"]
+    assert (_order(failing).status, _order(unpaid).status) == ("PENDING_PAYMENT", "CLOSED")
+    life.run_job(clock=after)  # the group is still due: its last seat is seen to
+    assert _order(failing).status == "CLOSED"
+    for order in orders[:2]:
+        assert len(_wechat_order(sandbox_url, order["order_id"])["refunds"]) == 1
+    _wait_for(lambda: current(STORE_A, sku) == 10)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_the_refunds_job_goes_on_past_a_refund_wechat_fails_to_tell_about(
+        client, shopper, served_app, sandbox_url, wechat_faults, monkeypatch, fault):
+    from chalicelib.catalog.stock import current
+    from chalicelib.checkout import refunds
+    from tests.api.test_refunds import _held_refund, _paid, _refund_status
+
+    headers, _ = shopper
+    skus = [_sku(stock=2) for _ in range(2)]
+    orders = [_paid(client, sandbox_url, headers, sku) for sku in skus]
+    refund_ids = [_held_refund(client, sandbox_url, headers, order, monkeypatch)["refund_id"]
+                  for order in orders]
+    _wait_for(lambda: all(_wechat_order(sandbox_url, order["order_id"])["refunds"][0]["status"]
+                          == "SUCCESS" for order in orders))
+    wechat_faults.add("/pay/refundquery", match={"out_refund_no": refund_ids[0]},
+                      **FAULTS[fault]())
+
+    def statuses():
+        return [_refund_status(order["order_id"], refund_id)
+                for order, refund_id in zip(orders, refund_ids)]
+
+    refunds.follow_up()
+
+    assert statuses() == ["PROCESSING", "SUCCESS"]
+    assert [current(STORE_A, sku) for sku in skus] == [1, 2]
+    refunds.follow_up()
+    assert statuses() == ["SUCCESS", "SUCCESS"]
+    assert [current(STORE_A, sku) for sku in skus] == [2, 2]
+    assert all(len(_wechat_order(sandbox_url, order["order_id"])["refunds"]) == 1
+               for order in orders)
