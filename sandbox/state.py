@@ -1,6 +1,8 @@
 """Everything the sandbox remembers, in memory, behind one lock."""
 import threading
+import time
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 
 
 class SandboxState:
@@ -18,8 +20,11 @@ class SandboxState:
             # Each generation of state has its own event, so a reset cannot un-cancel the
             # deliveries of the previous one.
             self.cancelled = threading.Event()
+            self.clock_offset_s = 0.0  # how far /__sandbox__/clock/advance moved the clock
             self.used_codes = set()
-            self.access_tokens = {}  # token -> expiry (time.monotonic())
+            self.login_codes = {}  # code minted by /__sandbox__/login_codes -> when (monotonic)
+            self.access_tokens = {}  # token -> when it dies (monotonic)
+            self.access_token_fetches = Counter()  # Beijing date -> fetches that day
             self.wxacodes = []
             self.messages = []
             self.refusing_users = set()
@@ -27,6 +32,18 @@ class SandboxState:
             self.held_refunds = set()  # out_refund_no of refunds that must stay PROCESSING
             self.notify_attempts = []
             self.counters = Counter()
+
+    def monotonic(self):
+        """Seconds on the sandbox's clock, which tests can move forward; token and login-code
+        lifetimes are measured on it."""
+        return time.monotonic() + self.clock_offset_s
+
+    def now(self):
+        return datetime.now(timezone.utc) + timedelta(seconds=self.clock_offset_s)
+
+    def advance_clock(self, seconds):
+        with self.lock:
+            self.clock_offset_s += seconds
 
     def shut_down(self):
         self.cancelled.set()
