@@ -1,11 +1,11 @@
-"""The sandbox's own endpoints under /__sandbox__/: drive payments and refunds, mint login
-codes, move the clock, inspect and reset state."""
+"""The sandbox's own endpoints under /__sandbox__/: drive payments and refunds, make faults,
+mint login codes, move the clock, inspect and reset state."""
 from dataclasses import asdict
 from datetime import timedelta
 
-from sandbox import miniprogram
+from sandbox import faults, miniprogram, notify
 from sandbox.clock import parse_wechat_pay_time, wechat_pay_time
-from sandbox.pay import NOTPAY, PROCESSING, REFUND_RESULTS, SUCCESS, find_refund, \
+from sandbox.pay import CLOSED, NOTPAY, PROCESSING, REFUND_RESULTS, SUCCESS, find_refund, \
     notify_payment, settle, settle_refund
 from sandbox.web import BadRequest, json_response
 
@@ -49,6 +49,50 @@ def renotify(state, request):
             return control_error(409, f"the order is {order.trade_state}: nothing to notify")
         notify_payment(state, order)
         return json_response(order.to_json())
+
+
+def pay_after_close(state, request):
+    """The payer's payment goes through although the order was closed (WeChat took it as the
+    close landed, which it does): the order is paid, and its notify comes after the close."""
+    with state.lock:
+        order, missing = _order_or_404(state, request)
+        if missing:
+            return missing
+        if order.trade_state not in (NOTPAY, CLOSED):
+            return control_error(409, f"the order is {order.trade_state}, not awaiting payment "
+                                      "or closed")
+        settle(state, order, succeeded=True)
+        notify_payment(state, order)
+        return json_response(order.to_json())
+
+
+MAX_COPIES = 10
+
+
+def hold_notifies(state, request):
+    """Keeps the order's notifies (payment and refund) from its notify_url until released.
+    Works before the order is placed."""
+    out_trade_no = request.path_params["out_trade_no"]
+    with state.lock:
+        notify.hold(state, out_trade_no)
+    return json_response({"out_trade_no": out_trade_no, "held": True})
+
+
+def release_notifies(state, request):
+    """Delivers the order's held notifies in turn: as made, or `reverse`d (out of order), each
+    as `copies` (1) duplicates at the same moment."""
+    body = request.json(required=False)
+    reverse, copies = body.get("reverse", False), body.get("copies", 1)
+    if type(reverse) is not bool:
+        raise BadRequest("reverse must be true or false")
+    if type(copies) is not int or not 1 <= copies <= MAX_COPIES:
+        raise BadRequest(f"copies must be a whole number from 1 to {MAX_COPIES}")
+    out_trade_no = request.path_params["out_trade_no"]
+    with state.lock:
+        if out_trade_no not in state.held_notifies:
+            return control_error(409, "the order's notifies are not held")
+        released = notify.release_held(state, out_trade_no, reverse, copies)
+    return json_response({"out_trade_no": out_trade_no, "released": released})
 
 
 def age_order(state, request):
@@ -176,6 +220,29 @@ def set_token_quota_used(state, request):
     with state.lock:
         state.access_token_fetches[miniprogram.fetch_day(state)] = used
     return json_response({"used": used, "quota": miniprogram.ACCESS_TOKEN_DAILY_QUOTA})
+
+
+def add_fault(state, request):
+    """Makes the next `times` requests to a WeChat path (whose fields match) fail: see
+    sandbox/faults.py."""
+    from sandbox.server import WECHAT_PATHS
+
+    fault = faults.parse(request.json(), WECHAT_PATHS)
+    with state.lock:
+        state.faults.append(fault)
+    return json_response(fault.to_json())
+
+
+def list_faults(state, request):
+    """The faults still to hit, with how often each has."""
+    with state.lock:
+        return json_response([fault.to_json() for fault in state.faults])
+
+
+def clear_faults(state, request):
+    with state.lock:
+        state.faults.clear()
+    return json_response({"faults": []})
 
 
 def stats(state, request):

@@ -18,15 +18,50 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def start_delivery(state, delivery, xml):
-    """Posts `xml` to delivery["url"] in the background until the merchant acknowledges it.
+    """Posts `xml` to delivery["url"] in the background until the merchant acknowledges it,
+    or keeps it while the order's notifies are held (see release_held).
 
     Every attempt is recorded in state.notify_attempts: the fields of `delivery` (kind,
     out_trade_no, url, delivery, ...) and the attempt's outcome. Call with the state lock held.
     A reset of the sandbox ends the retries.
     """
-    threading.Thread(target=_deliver, args=(state, state.cancelled, dict(delivery), xml),
-                     name=f"notify-{delivery['kind']}-{delivery['out_trade_no']}",
-                     daemon=True).start()
+    held = state.held_notifies.get(delivery["out_trade_no"])
+    if held is not None:
+        held.append((dict(delivery), xml))
+        return
+    _in_background(_deliver, state, dict(delivery), xml)
+
+
+def hold(state, out_trade_no):
+    """The order's notifies, payment and refund, wait until released. Call with the lock."""
+    state.held_notifies.setdefault(out_trade_no, [])
+
+
+def release_held(state, out_trade_no, reverse=False, copies=1):
+    """Delivers the order's held notifies one after the other (each until acknowledged), in
+    the order they were made or reversed, each `copies` times at the same moment; the order's
+    notifies go out at once again. Returns how many were held. Call with the lock held."""
+    held = state.held_notifies.pop(out_trade_no, [])
+    if held:
+        _in_background(_deliver_in_turn, state, held[::-1] if reverse else held, copies)
+    return len(held)
+
+
+def _in_background(deliver, state, *args):
+    threading.Thread(target=deliver, args=(state, state.cancelled, *args),
+                     name=f"notify-{deliver.__name__}", daemon=True).start()
+
+
+def _deliver_in_turn(state, cancelled, notifies, copies):
+    for delivery, xml in notifies:
+        at_once = [threading.Thread(target=_deliver,
+                                    args=(state, cancelled, {**delivery, "copy": copy}, xml),
+                                    daemon=True)
+                   for copy in range(1, copies + 1)]
+        for thread in at_once:
+            thread.start()
+        for thread in at_once:
+            thread.join()
 
 
 def _deliver(state, cancelled, delivery, xml):

@@ -125,6 +125,14 @@ def pay_endpoint(operation):
     return endpoint
 
 
+def failing_endpoint(err_code, description):
+    """An endpoint that checks the request as every WeChat Pay endpoint does, then fails it
+    with err_code (a fault the sandbox was told to make)."""
+    def fail(state, params):
+        raise TradeFail(err_code, description)
+    return pay_endpoint(fail)
+
+
 def _checked_params(state, body):
     credentials = state.credentials
     try:

@@ -6,10 +6,10 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
-from sandbox import control, miniprogram, pay
+from sandbox import control, faults, miniprogram, pay
 from sandbox.config import Credentials
 from sandbox.state import SandboxState
-from sandbox.web import BadRequest, Request, json_response
+from sandbox.web import BadRequest, Request, json_response, wechat_error
 
 ROUTES = [
     ("GET", "/sns/jscode2session", miniprogram.code_to_session),
@@ -25,6 +25,10 @@ ROUTES = [
     ("POST", "/__sandbox__/pay/orders/{out_trade_no}/pay", control.pay_order),
     ("POST", "/__sandbox__/pay/orders/{out_trade_no}/renotify", control.renotify),
     ("GET", "/__sandbox__/pay/orders/{out_trade_no}", control.get_order),
+    ("POST", "/__sandbox__/pay/orders/{out_trade_no}/pay-after-close", control.pay_after_close),
+    ("POST", "/__sandbox__/pay/orders/{out_trade_no}/notifies/hold", control.hold_notifies),
+    ("POST", "/__sandbox__/pay/orders/{out_trade_no}/notifies/release",
+     control.release_notifies),
     ("POST", "/__sandbox__/pay/orders/{out_trade_no}/age", control.age_order),
     ("GET", "/__sandbox__/pay/refunds/{out_refund_no}", control.get_refund),
     ("POST", "/__sandbox__/pay/refunds/{out_refund_no}/hold", control.hold_refund),
@@ -37,8 +41,14 @@ ROUTES = [
     ("POST", "/__sandbox__/access_tokens/quota", control.set_token_quota_used),
     ("POST", "/__sandbox__/clock/advance", control.advance_clock),
     ("GET", "/__sandbox__/stats", control.stats),
+    ("POST", "/__sandbox__/faults", control.add_fault),
+    ("GET", "/__sandbox__/faults", control.list_faults),
+    ("DELETE", "/__sandbox__/faults", control.clear_faults),
     ("POST", "/__sandbox__/reset", control.reset),
 ]
+CONTROL_PREFIX = "/__sandbox__/"
+WECHAT_PATHS = frozenset(template for _, template, _ in ROUTES
+                         if not template.startswith(CONTROL_PREFIX))
 
 
 def _compile(template):
@@ -55,8 +65,28 @@ def dispatch(state, request):
         if match and method == request.method:
             request.path_params = {name: unquote(value)
                                    for name, value in match.groupdict().items()}
-            return _call(endpoint, state, request)
+            if request.path not in WECHAT_PATHS:
+                return _call(endpoint, state, request)
+            with state.lock:
+                fault, cancelled = faults.take(state, request), state.cancelled
+            if fault is None:
+                return _call(endpoint, state, request)
+            response = _call(_faulty(endpoint, fault), state, request)
+            cancelled.wait(fault.delay_s)  # a reset or the sandbox stopping ends the wait
+            return response
     return json_response({"errcode": -1, "errmsg": "not found"}, status=404)
+
+
+def _faulty(endpoint, fault):
+    """The endpoint that answers for a request a fault hits."""
+    if fault.http_status:
+        return lambda state, request: fault.gateway_error()
+    if fault.err_code:
+        return pay.failing_endpoint(fault.err_code, fault.err_code_des)
+    if fault.errcode:
+        return lambda state, request: wechat_error(
+            fault.errcode, faults.MINIPROGRAM_ERROR_DESCRIPTIONS.get(fault.errcode, "error"))
+    return endpoint
 
 
 def _call(endpoint, state, request):
@@ -81,6 +111,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def do_POST(self):
+        self._serve()
+
+    def do_DELETE(self):
         self._serve()
 
     def _serve(self):

@@ -31,6 +31,8 @@ class SandboxState:
             self.orders = {}  # out_trade_no -> pay.Order
             self.held_refunds = set()  # out_refund_no of refunds that must stay PROCESSING
             self.notify_attempts = []
+            self.held_notifies = {}  # out_trade_no -> [(delivery, xml)] kept from delivery
+            self.faults = []  # faults.Fault, in the order they were asked for
             self.counters = Counter()
 
     def monotonic(self):

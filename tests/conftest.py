@@ -88,6 +88,41 @@ def sandbox_url(local_services):
     return local_services["sandbox"]
 
 
+class WeChatFaults:
+    """Scripts the sandbox's faults (POST/GET/DELETE /__sandbox__/faults; see
+    sandbox/faults.py): wechat_faults.add("/pay/orderquery", err_code="SYSTEMERROR",
+    match={"out_trade_no": order_id}, times=2)."""
+
+    def __init__(self, sandbox_url):
+        self.url = f"{sandbox_url}/__sandbox__/faults"
+
+    def add(self, path, **fault):
+        import requests
+
+        response = requests.post(self.url, json={"path": path, **fault}, timeout=5)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def pending(self):
+        """The faults not yet used up."""
+        import requests
+
+        return requests.get(self.url, timeout=5).json()
+
+    def clear(self):
+        import requests
+
+        requests.delete(self.url, timeout=5).raise_for_status()
+
+
+@pytest.fixture
+def wechat_faults(sandbox_url):
+    """The session's sandbox made to fail as a test scripts; cleared after the test."""
+    faults = WeChatFaults(sandbox_url)
+    yield faults
+    faults.clear()
+
+
 class WeChatUser:
     """A person with WeChat: every login code they produce maps to the same openid."""
 

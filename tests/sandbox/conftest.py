@@ -16,6 +16,7 @@ from wechatpy.client import WeChatClient
 from wechatpy.pay import WeChatPay
 
 from sandbox import server
+from tests.conftest import WeChatFaults
 from tests.sandbox.receiver import NotifyReceiver
 
 
@@ -104,6 +105,12 @@ class Control:
 @pytest.fixture
 def control(sandbox):
     return Control(sandbox.url)
+
+
+@pytest.fixture
+def wechat_faults(sandbox):
+    """This test's sandbox made to fail as the test scripts."""
+    return WeChatFaults(sandbox.url)
 
 
 @pytest.fixture
