@@ -98,6 +98,24 @@ def test_a_token_wechat_refused_is_replaced_once_however_many_containers_saw_it(
     assert sandbox.tokens_issued() - before == 1
 
 
+def test_a_refresher_that_died_holding_the_lease_holds_it_10_seconds(sandbox):
+    from chalicelib.wechat.models import WeChatToken
+
+    clock = FixedClock(datetime.now(timezone.utc))
+    shared = shared_token(clock)
+    dead = shared.current()
+    WeChatToken(shared.key).update(actions=[  # a container took the lease, then its Lambda died
+        WeChatToken.lease_until.set(clock.now().timestamp() + 10),
+        WeChatToken.lease_holder.set("a-container-gone")])
+    before = sandbox.tokens_issued()
+
+    clock.advance(timedelta(seconds=11))
+    replaced = shared.replace(dead)
+
+    assert replaced != dead and sandbox.tokens_issued() - before == 1
+    assert shared.current() == replaced
+
+
 def test_a_dead_token_is_refetched_once_per_call_and_the_call_then_fails(
         sandbox, wechat_faults):
     app = container()
@@ -141,6 +159,21 @@ def test_no_token_left_in_the_daily_quota_makes_calls_fail_and_fetches_nothing_m
 WORKERS, CALLS, ROUNDS = 4, 5, 3
 
 
+def go(workers):
+    for worker in workers:
+        worker.stdin.write(f"{CALLS}\n")
+        worker.stdin.flush()
+
+
+def expiring(minutes):
+    """The shared token as if fetched long ago: it expires in `minutes`."""
+    from chalicelib.config import settings
+    from chalicelib.wechat.models import WeChatToken
+
+    WeChatToken(f"{settings.wechat_app_id}_access_token").update(actions=[
+        WeChatToken.expires_at.set(datetime.now(timezone.utc) + timedelta(minutes=minutes))])
+
+
 def answer(worker):
     """The worker's next line that is not a log."""
     while (line := worker.stdout.readline()).startswith("{"):
@@ -151,7 +184,8 @@ def answer(worker):
 def test_containers_in_their_own_processes_keep_one_valid_token_and_fetch_one_a_round(
         sandbox):
     """Each round another tool fetches a token and 5 minutes pass, so the one the containers
-    share is dead; then all of them call WeChat at once."""
+    share is dead; then all of them call WeChat at once. Last, the token they share is a
+    minute from expiry when they call."""
     container().phone_number(phone_code())
     workers = [subprocess.Popen([sys.executable, "-m", "tests.service.token_worker"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -162,11 +196,14 @@ def test_containers_in_their_own_processes_keep_one_valid_token_and_fetch_one_a_
         for _ in range(ROUNDS):
             sandbox.fetch_token_elsewhere()
             sandbox.control("clock/advance", {"seconds": 301})
-            for worker in workers:
-                worker.stdin.write(f"{CALLS}\n")
-                worker.stdin.flush()
+            go(workers)
             assert [answer(worker) for worker in workers] == ["done []"] * WORKERS
         assert sandbox.tokens_issued() - before == 2 * ROUNDS  # theirs and ours, each round
+
+        expiring(minutes=1)
+        go(workers)
+        assert [answer(worker) for worker in workers] == ["done []"] * WORKERS
+        assert sandbox.tokens_issued() - before == 2 * ROUNDS + 1
     finally:
         for worker in workers:
             worker.stdin.close()
