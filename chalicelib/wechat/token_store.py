@@ -38,16 +38,17 @@ class TokenUnavailable(WeChatClientException):
 class SharedAccessToken:
     """`fetch()` asks WeChat for a token: (token, expires_in seconds)."""
 
-    def __init__(self, key, fetch, clock=system_clock, sleep=time.sleep):
-        self.key, self._fetch = key, fetch
-        self._clock, self._sleep = clock, sleep
+    def __init__(self, key, fetch, clock=system_clock):
+        self.key, self._fetch, self._clock = key, fetch, clock
 
     def current(self):
         """A token WeChat takes, as far as anyone here knows."""
         item = self._read()
         if item is not None and self._left_s(item) > REFRESH_BEFORE_S:
             return item.value
-        return self._refreshed(item, item.value if item else None, "expiring")
+        if item is None:
+            return self._refreshed(None, None, "missing")
+        return self._refreshed(item, item.value, "expiring")
 
     def replace(self, dead):
         """A token other than `dead`, which WeChat refused (40001, 40014, 42001)."""
@@ -67,7 +68,7 @@ class SharedAccessToken:
                 return self._fetched_and_stored(holder, reason)
             if time.monotonic() > deadline:
                 raise TokenUnavailable()
-            self._sleep(POLL_S)
+            time.sleep(POLL_S)
             item = self._read()
 
     def _lease(self, stale):
