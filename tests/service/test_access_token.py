@@ -140,7 +140,7 @@ def test_a_token_wechat_replaced_is_refetched_and_the_call_goes_through(sandbox)
     assert app.phone_number(phone_code()).startswith("139")
 
 
-def test_no_token_left_in_the_daily_quota_makes_calls_fail_and_fetches_nothing_more(sandbox):
+def test_with_no_fetch_left_in_the_day_s_quota_calls_fail_until_there_is_one(sandbox):
     app = container()
     app.phone_number(phone_code())
     sandbox.fetch_token_elsewhere()

@@ -1,7 +1,6 @@
 import requests
 
 
-
 def test_seeding_twice_writes_nothing_the_second_time_and_keeps_changes(local_services):
     from chalicelib.catalog.models import Sku, Store, StoreStock
     from devtools.seed import STORES, seed_demo_brand

@@ -2,7 +2,8 @@
 
 It prints "ready" once it can call; then each line on stdin makes it call the phone-number API
 (which takes the access token) that many times and print "done" and the JSON list of the error
-codes of the calls that failed. Its other lines on stdout are the app's logs. Run by test_access_token.py, several at once."""
+codes of the calls that failed. Its other lines on stdout are the app's logs. Run by
+test_access_token.py, several at once."""
 import json
 import sys
 import uuid
