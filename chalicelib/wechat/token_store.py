@@ -47,29 +47,29 @@ class SharedAccessToken:
         if item is not None and self._left_s(item) > REFRESH_BEFORE_S:
             return item.value
         if item is None:
-            return self._refreshed(None, None, "missing")
-        return self._refreshed(item, item.value, "expiring")
+            return self._refreshed(None, "missing")
+        return self._refreshed(item.value, "expiring")
 
     def replace(self, dead):
         """A token other than `dead`, which WeChat refused (40001, 40014, 42001)."""
-        return self._refreshed(self._read(), dead, "refused")
+        return self._refreshed(dead, "refused")
 
-    def _refreshed(self, item, stale, reason):
+    def _refreshed(self, stale, reason):
         """A token newer than `stale` (None: there is none), fetched here if this container
-        takes the lease; or, while another container holds it, `stale` itself if it is
-        expiring rather than refused."""
+        takes the lease; else another's, or, while another container holds the lease,
+        `stale` itself if it is expiring rather than refused."""
         deadline = time.monotonic() + LEASE_S + 1
         while True:
-            if item is not None and self._left_s(item) > 0 and (
-                    item.value != stale or (reason == "expiring" and self._leased(item))):
-                return item.value
             holder = self._lease(stale)
             if holder:
                 return self._fetched_and_stored(holder, reason)
+            item = self._read()
+            if item is not None and self._left_s(item) > 0 and (
+                    item.value != stale or (reason == "expiring" and self._leased(item))):
+                return item.value
             if time.monotonic() > deadline:
                 raise TokenUnavailable()
             time.sleep(POLL_S)
-            item = self._read()
 
     def _lease(self, stale):
         """A lease holder's id if this container may refresh `stale`, else None."""

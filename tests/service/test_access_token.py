@@ -3,6 +3,8 @@ does: a new one leaves the old 5 minutes, 2000 fetches a day, 40001 for a token 
 takes."""
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -33,6 +35,7 @@ class Sandbox:
             "grant_type": "client_credential", "appid": settings.wechat_app_id,
             "secret": settings.wechat_app_secret}).json()
         assert "access_token" in answer, answer
+        return answer["access_token"]
 
     def takes(self, token):
         return requests.post(f"{self.url}/wxa/business/getuserphonenumber", timeout=5,
@@ -98,15 +101,57 @@ def test_a_token_wechat_refused_is_replaced_once_however_many_containers_saw_it(
     assert sandbox.tokens_issued() - before == 1
 
 
-def test_a_refresher_that_died_holding_the_lease_holds_it_10_seconds(sandbox):
+def lease_taken_elsewhere(shared, clock):
+    """Another container takes the lease of `shared`'s token (and may never finish)."""
+    from chalicelib.wechat.models import WeChatToken
+
+    WeChatToken(shared.key).update(actions=[
+        WeChatToken.lease_until.set(clock.now().timestamp() + 10),
+        WeChatToken.lease_holder.set("another-container")])
+
+
+def test_while_another_container_refreshes_the_expiring_token_still_serves(sandbox):
+    clock = FixedClock(datetime.now(timezone.utc))
+    shared = shared_token(clock)
+    expiring = shared.current()
+    clock.advance(timedelta(seconds=7200 - 60))
+    lease_taken_elsewhere(shared, clock)
+    before = sandbox.tokens_issued()
+
+    assert shared.current() == expiring
+    assert sandbox.tokens_issued() == before
+
+
+def test_a_container_finding_the_lease_taken_waits_for_the_token_it_brings(sandbox):
     from chalicelib.wechat.models import WeChatToken
 
     clock = FixedClock(datetime.now(timezone.utc))
     shared = shared_token(clock)
     dead = shared.current()
-    WeChatToken(shared.key).update(actions=[  # a container took the lease, then its Lambda died
-        WeChatToken.lease_until.set(clock.now().timestamp() + 10),
-        WeChatToken.lease_holder.set("a-container-gone")])
+    lease_taken_elsewhere(shared, clock)
+    before = sandbox.tokens_issued()
+
+    def other_container_stores_its_token():
+        time.sleep(0.2)
+        WeChatToken(shared.key).update(actions=[
+            WeChatToken.value.set(sandbox.fetch_token_elsewhere()),
+            WeChatToken.expires_at.set(clock.now() + timedelta(seconds=7200)),
+            WeChatToken.lease_until.remove(), WeChatToken.lease_holder.remove()])
+
+    other = threading.Thread(target=other_container_stores_its_token)
+    other.start()
+    replaced = shared.replace(dead)
+    other.join()
+
+    assert replaced == shared.current() != dead
+    assert sandbox.tokens_issued() - before == 1  # the other container's
+
+
+def test_a_refresher_that_died_holding_the_lease_holds_it_10_seconds(sandbox):
+    clock = FixedClock(datetime.now(timezone.utc))
+    shared = shared_token(clock)
+    dead = shared.current()
+    lease_taken_elsewhere(shared, clock)  # and its Lambda died
     before = sandbox.tokens_issued()
 
     clock.advance(timedelta(seconds=11))
