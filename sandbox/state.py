@@ -23,7 +23,9 @@ class SandboxState:
             self.clock_offset_s = 0.0  # how far /__sandbox__/clock/advance moved the clock
             self.used_codes = set()
             self.login_codes = {}  # code minted by /__sandbox__/login_codes -> when (monotonic)
-            self.access_tokens = {}  # token -> when it dies (monotonic)
+            # token -> (when it expires, when the next token ends it: None while it is the
+            # newest), on the monotonic clock
+            self.access_tokens = {}
             self.access_token_fetches = Counter()  # Beijing date -> fetches that day
             self.wxacodes = []
             self.messages = []
