@@ -6,16 +6,17 @@ Run it with `python -m sandbox`; tests use `sandbox.server.start()`.
 
 Conventions the real WeChat does not have:
 - wx.login() codes are `sandbox:<user>:<nonce>` (same <user>, same openid and unionid) and phone
-  codes `sandbox-phone:<digits>:<nonce>`; each code works once. A login code minted by
-  /__sandbox__/login_codes dies 5 minutes later, as wx.login()'s does; one made up never ages.
-- The sandbox's clock, on which access tokens and minted login codes age, moves forward only
-  when told to (/__sandbox__/clock/advance).
+  codes `sandbox-phone:<digits>:<nonce>`; each code works once. A code minted by
+  /__sandbox__/login_codes or /__sandbox__/phone_codes dies 5 minutes later, as WeChat's do;
+  one made up never ages.
+- The sandbox's clock, on which access tokens and minted codes age, moves forward only when
+  told to (/__sandbox__/clock/advance).
 - The QR code in a getwxacodeunlimit PNG holds exactly the scene text.
 - Endpoints under /__sandbox__/ drive and inspect it: pay (or fail) an order, which notifies
   its notify_url with WeChat's retry schedule; renotify; age a paid order; hold a refund
   PROCESSING or settle it (SUCCESS, CHANGE, REFUNDCLOSE), which notifies the refund's
   notify_url; show orders and refunds; list notify attempts, messages, wxacodes; refuse
-  messages for a user; mint login codes; move the clock; use up access-token fetches of
+  messages for a user; mint login and phone codes; move the clock; use up access-token fetches of
   today's quota; stats; reset.
 - A refund that is neither held nor settled through those endpoints settles as SUCCESS about
   one second (times the time scale) after WeChat accepted it.

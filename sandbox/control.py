@@ -196,12 +196,24 @@ def mint_login_code(state, request):
     user = request.json().get("user")
     if not isinstance(user, str) or not user or ":" in user:
         raise BadRequest("user is required, without a colon")
-    return json_response({"code": miniprogram.mint_login_code(state, user),
-                          "expires_in": miniprogram.LOGIN_CODE_LIFETIME_S})
+    return _minted(state, "sandbox", user)
+
+
+def mint_phone_code(state, request):
+    """A phone-button code for `phone`, as the button would hand it out now."""
+    phone = request.json().get("phone")
+    if not isinstance(phone, str) or not phone.isdigit():
+        raise BadRequest("phone is required, in digits")
+    return _minted(state, "sandbox-phone", phone)
+
+
+def _minted(state, kind, value):
+    return json_response({"code": miniprogram.mint_code(state, kind, value),
+                          "expires_in": miniprogram.CODE_LIFETIME_S})
 
 
 def advance_clock(state, request):
-    """Moves the sandbox's clock `seconds` forward: access tokens and login codes age."""
+    """Moves the sandbox's clock `seconds` forward: access tokens and minted codes age."""
     seconds = request.json().get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
             or not 0 < seconds <= MAX_CLOCK_ADVANCE_S:

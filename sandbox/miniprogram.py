@@ -1,9 +1,9 @@
 """The mini-program server APIs (JSON): login, access token, phone number, wxacode, messages.
 
 Test codes stand in for what the mini-program would get from wx.login() and the phone button:
-`sandbox:<user>:<nonce>` and `sandbox-phone:<digits>:<nonce>`, each accepted once. A login code
-minted by /__sandbox__/login_codes also dies LOGIN_CODE_LIFETIME_S after it was minted, as
-wx.login()'s does; one a test makes up counts as just minted.
+`sandbox:<user>:<nonce>` and `sandbox-phone:<digits>:<nonce>`, each accepted once. A code minted
+by /__sandbox__/login_codes or /__sandbox__/phone_codes also dies CODE_LIFETIME_S after it was
+minted, as wx.login()'s and the phone button's do; one a test makes up counts as just minted.
 
 Access tokens are issued as WeChat issues them: each lives ACCESS_TOKEN_LIFETIME_S, a new one
 leaves the one before it ACCESS_TOKEN_OVERLAP_S to live, and an app fetches at most
@@ -26,7 +26,7 @@ from sandbox.web import Response, json_response, wechat_error
 ACCESS_TOKEN_LIFETIME_S = 7200
 ACCESS_TOKEN_OVERLAP_S = 300
 ACCESS_TOKEN_DAILY_QUOTA = 2000
-LOGIN_CODE_LIFETIME_S = 300
+CODE_LIFETIME_S = 300  # a wx.login() or phone-button code
 SCENE_MAX_LENGTH = 32
 SCENE_CHARACTERS = frozenset(string.ascii_letters + string.digits + "!#$&'()*+,/:;=?@-._~")
 FIRST_MSGID = 2_000_000_000
@@ -66,24 +66,27 @@ def _consume_code(state, code):
         return True
 
 
-def mint_login_code(state, user):
-    """A code as wx.login() hands it out, for `user`, timed from now."""
-    code = f"sandbox:{user}:{secrets.token_urlsafe(12)}"
+def mint_code(state, kind, value):
+    """A `kind` code of `value` as the mini-program gets it (from wx.login(): "sandbox", a
+    user; from the phone button: "sandbox-phone", digits), timed from now."""
+    code = f"{kind}:{value}:{secrets.token_urlsafe(12)}"
     with state.lock:
-        state.login_codes[code] = state.monotonic()
+        state.minted_codes[code] = state.monotonic()
     return code
+
+
+def _expired(state, code):
+    with state.lock:
+        minted_at = state.minted_codes.get(code)
+        return minted_at is not None and state.monotonic() - minted_at > CODE_LIFETIME_S
 
 
 def _login_code_error(state, code):
     """WeChat's refusal of a login code: malformed or expired 40029, used before 40163."""
-    if _code_value(code, "sandbox") is None:
+    if _code_value(code, "sandbox") is None or _expired(state, code):
         return invalid_code()
-    with state.lock:
-        minted_at = state.login_codes.get(code)
-        if minted_at is not None and state.monotonic() - minted_at > LOGIN_CODE_LIFETIME_S:
-            return invalid_code()
-        if not _consume_code(state, code):
-            return wechat_error(40163, "code been used")
+    if not _consume_code(state, code):
+        return wechat_error(40163, "code been used")
     return None
 
 
@@ -182,7 +185,8 @@ def phone_number(state, request):
         return wechat_error(47001, "data format error")
     code = body.get("code")
     phone = _code_value(code, "sandbox-phone") if isinstance(code, str) else None
-    if phone is None or not phone.isdigit() or not _consume_code(state, code):
+    if phone is None or not phone.isdigit() or _expired(state, code) \
+            or not _consume_code(state, code):
         return invalid_code()
     with state.lock:
         state.counters["phone_numbers_issued"] += 1

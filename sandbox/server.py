@@ -38,6 +38,7 @@ ROUTES = [
     ("POST", "/__sandbox__/messages/refuse", control.refuse_messages),
     ("GET", "/__sandbox__/wxacodes", control.list_wxacodes),
     ("POST", "/__sandbox__/login_codes", control.mint_login_code),
+    ("POST", "/__sandbox__/phone_codes", control.mint_phone_code),
     ("POST", "/__sandbox__/access_tokens/quota", control.set_token_quota_used),
     ("POST", "/__sandbox__/clock/advance", control.advance_clock),
     ("GET", "/__sandbox__/stats", control.stats),

@@ -22,7 +22,7 @@ class SandboxState:
             self.cancelled = threading.Event()
             self.clock_offset_s = 0.0  # how far /__sandbox__/clock/advance moved the clock
             self.used_codes = set()
-            self.login_codes = {}  # code minted by /__sandbox__/login_codes -> when (monotonic)
+            self.minted_codes = {}  # code minted by /__sandbox__/*_codes -> when (monotonic)
             # token -> (when it expires, when the next token ends it: None while it is the
             # newest), on the monotonic clock
             self.access_tokens = {}

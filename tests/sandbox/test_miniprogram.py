@@ -129,6 +129,18 @@ def get_phone_number(client, code):
                        api_base_url=client.wxa.API_BASE_URL)
 
 
+def test_a_phone_code_dies_five_minutes_after_the_button_handed_it_out(wechat_client, control):
+    fresh, stale = (control.post("phone_codes", {"phone": "13800138000"}).json()["code"]
+                    for _ in range(2))
+
+    control.post("clock/advance", {"seconds": 299})
+    assert get_phone_number(wechat_client, fresh)["phone_info"]["phoneNumber"] == "13800138000"
+    control.post("clock/advance", {"seconds": 2})
+    with pytest.raises(WeChatClientException) as refused:
+        get_phone_number(wechat_client, stale)
+    assert refused.value.errcode == 40029
+
+
 def test_phone_number_code_works_once(wechat_client, credentials):
     answer = get_phone_number(wechat_client, "sandbox-phone:13800138000:n1")
 
