@@ -16,8 +16,8 @@ Conventions the real WeChat does not have:
   its notify_url with WeChat's retry schedule; renotify; age a paid order; hold a refund
   PROCESSING or settle it (SUCCESS, CHANGE, REFUNDCLOSE), which notifies the refund's
   notify_url; show orders and refunds; list notify attempts, messages, wxacodes; refuse
-  messages for a user; mint login and phone codes; move the clock; use up access-token fetches of
-  today's quota; stats; reset.
+  messages for a user; mint login and phone codes; move the clock; use up access-token
+  fetches of today's quota; stats; reset.
 - A refund that is neither held nor settled through those endpoints settles as SUCCESS about
   one second (times the time scale) after WeChat accepted it.
 """

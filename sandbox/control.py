@@ -1,5 +1,5 @@
 """The sandbox's own endpoints under /__sandbox__/: drive payments and refunds, make faults,
-mint login codes, move the clock, inspect and reset state."""
+mint login and phone codes, move the clock, inspect and reset state."""
 from dataclasses import asdict
 from datetime import timedelta
 
