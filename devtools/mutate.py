@@ -210,6 +210,15 @@ MUTATIONS = [
              "chalicelib/checkout/refunds.py",
              "    if order.refunds_in_flight:\n", "    if False:\n",
              "tests/api/test_refunds.py -k waits_until_its_refund_in_flight"),
+    mutation("token-lease", "one container at a time refreshes the shared access token",
+             "chalicelib/wechat/token_store.py",
+             "condition=still_stale & free)", "condition=still_stale)",
+             "tests/service/test_access_token.py -k 'another_container_refreshes or "
+             "finding_the_lease_taken'"),
+    mutation("token-still-stale", "a token refused by WeChat is replaced once, for everyone",
+             "chalicelib/wechat/token_store.py",
+             "condition=still_stale & free)", "condition=free)",
+             "tests/service/test_access_token.py -k replaced_once_however_many"),
 ]
 
 KILLED, SURVIVED, NOT_FOUND, BROKEN = "killed", "SURVIVED", "SNIPPET NOT FOUND", "ERROR"

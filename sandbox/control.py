@@ -1,9 +1,9 @@
 """The sandbox's own endpoints under /__sandbox__/: drive payments and refunds, make faults,
-inspect and reset state."""
+mint login and phone codes, move the clock, inspect and reset state."""
 from dataclasses import asdict
 from datetime import timedelta
 
-from sandbox import faults, notify
+from sandbox import faults, miniprogram, notify
 from sandbox.clock import now_shanghai
 from sandbox.pay import AVAILABLE_FUNDS, CLOSED, NOTPAY, PROCESSING, REFUND_RESULTS, \
     SUCCESS, UNSETTLED_FUNDS, find_refund, notify_payment, settle, settle_refund
@@ -12,6 +12,7 @@ from sandbox.web import BadRequest, json_response
 PAYMENT_RESULTS = ("SUCCESS", "FAIL")
 MAX_AGE_DAYS = 3650
 MAX_AGE_MINUTES = MAX_AGE_DAYS * 24 * 60
+MAX_CLOCK_ADVANCE_S = 366 * 86400
 
 
 def control_error(status, message):
@@ -240,6 +241,49 @@ def release_pages(state, request):
 def list_wxacodes(state, request):
     with state.lock:
         return json_response(list(state.wxacodes))
+
+
+def mint_login_code(state, request):
+    """A login code for `user`, as wx.login() would hand it out now."""
+    user = request.json().get("user")
+    if not isinstance(user, str) or not user or ":" in user:
+        raise BadRequest("user is required, without a colon")
+    return _minted(state, "sandbox", user)
+
+
+def mint_phone_code(state, request):
+    """A phone-button code for `phone`, as the button would hand it out now."""
+    phone = request.json().get("phone")
+    if not isinstance(phone, str) or not phone.isdigit():
+        raise BadRequest("phone is required, in digits")
+    return _minted(state, "sandbox-phone", phone)
+
+
+def _minted(state, kind, value):
+    return json_response({"code": miniprogram.mint_code(state, kind, value),
+                          "expires_in": miniprogram.CODE_LIFETIME_S})
+
+
+def advance_clock(state, request):
+    """Moves the sandbox's clock `seconds` forward: access tokens and minted codes age."""
+    seconds = request.json().get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
+            or not 0 < seconds <= MAX_CLOCK_ADVANCE_S:
+        raise BadRequest(f"seconds must be a number above 0, at most {MAX_CLOCK_ADVANCE_S}")
+    state.advance_clock(seconds)
+    return json_response({"advanced_s": seconds, "now": state.now().isoformat()})
+
+
+def set_token_quota_used(state, request):
+    """Counts `used` access-token fetches against today's quota, as if other tools of the same
+    app had fetched them."""
+    used = request.json().get("used")
+    if type(used) is not int or not 0 <= used <= miniprogram.ACCESS_TOKEN_DAILY_QUOTA:
+        raise BadRequest(
+            f"used must be a whole number from 0 to {miniprogram.ACCESS_TOKEN_DAILY_QUOTA}")
+    with state.lock:
+        state.access_token_fetches[miniprogram.fetch_day(state)] = used
+    return json_response({"used": used, "quota": miniprogram.ACCESS_TOKEN_DAILY_QUOTA})
 
 
 def add_fault(state, request):

@@ -2,7 +2,13 @@
 are in sandbox/messages.py).
 
 Test codes stand in for what the mini-program would get from wx.login() and the phone button:
-`sandbox:<user>:<nonce>` and `sandbox-phone:<digits>:<nonce>`, each accepted once.
+`sandbox:<user>:<nonce>` and `sandbox-phone:<digits>:<nonce>`, each accepted once. A code minted
+by /__sandbox__/login_codes or /__sandbox__/phone_codes also dies CODE_LIFETIME_S after it was
+minted, as wx.login()'s and the phone button's do; one a test makes up counts as just minted.
+
+Access tokens are issued as WeChat issues them: each lives ACCESS_TOKEN_LIFETIME_S, a new one
+leaves the one before it ACCESS_TOKEN_OVERLAP_S to live, and an app fetches at most
+ACCESS_TOKEN_DAILY_QUOTA a day (Beijing time).
 """
 import base64
 import functools
@@ -15,10 +21,13 @@ import time
 
 import segno
 
-from sandbox.clock import now_iso
+from sandbox.clock import SHANGHAI, now_iso
 from sandbox.web import Response, json_response, wechat_error
 
 ACCESS_TOKEN_LIFETIME_S = 7200
+ACCESS_TOKEN_OVERLAP_S = 300
+ACCESS_TOKEN_DAILY_QUOTA = 2000
+CODE_LIFETIME_S = 300  # a wx.login() or phone-button code
 SCENE_MAX_LENGTH = 32
 SCENE_CHARACTERS = frozenset(string.ascii_letters + string.digits + "!#$&'()*+,/:;=?@-._~")
 
@@ -57,6 +66,30 @@ def _consume_code(state, code):
         return True
 
 
+def mint_code(state, kind, value):
+    """A `kind` code of `value` as the mini-program gets it (from wx.login(): "sandbox", a
+    user; from the phone button: "sandbox-phone", digits), timed from now."""
+    code = f"{kind}:{value}:{secrets.token_urlsafe(12)}"
+    with state.lock:
+        state.minted_codes[code] = state.monotonic()
+    return code
+
+
+def _expired(state, code):
+    with state.lock:
+        minted_at = state.minted_codes.get(code)
+        return minted_at is not None and state.monotonic() - minted_at > CODE_LIFETIME_S
+
+
+def _login_code_error(state, code):
+    """WeChat's refusal of a login code: malformed or expired 40029, used before 40163."""
+    if _code_value(code, "sandbox") is None or _expired(state, code):
+        return invalid_code()
+    if not _consume_code(state, code):
+        return wechat_error(40163, "code been used")
+    return None
+
+
 def _credentials_error(state, app_id, secret):
     if not app_id:
         return wechat_error(41002, "appid missing")
@@ -87,9 +120,10 @@ def code_to_session(state, request):
     code = query.get("js_code", "")
     if not code:
         return wechat_error(41008, "missing code")
+    error = _login_code_error(state, code)
+    if error:
+        return error
     user = _code_value(code, "sandbox")
-    if user is None or not _consume_code(state, code):
-        return invalid_code()
     with state.lock:
         state.counters["sessions_issued"] += 1
     return json_response({
@@ -108,20 +142,37 @@ def issue_access_token(state, request):
         return error
     token = "sandbox-" + secrets.token_urlsafe(48)
     with state.lock:
-        state.access_tokens[token] = time.monotonic() + ACCESS_TOKEN_LIFETIME_S
+        today = fetch_day(state)
+        if state.access_token_fetches[today] >= ACCESS_TOKEN_DAILY_QUOTA:
+            return wechat_error(45009, "reach max api daily quota limit")
+        state.access_token_fetches[today] += 1
+        now = state.monotonic()
+        for older, (expires_at, replaced_at) in list(state.access_tokens.items()):
+            if replaced_at is None:
+                state.access_tokens[older] = (expires_at, now + ACCESS_TOKEN_OVERLAP_S)
+            elif replaced_at <= now:
+                del state.access_tokens[older]  # unknown or replaced: both answer 40001
+        state.access_tokens[token] = (now + ACCESS_TOKEN_LIFETIME_S, None)
         state.counters["access_tokens_issued"] += 1
     return json_response({"access_token": token, "expires_in": ACCESS_TOKEN_LIFETIME_S})
+
+
+def fetch_day(state):
+    """The Beijing date whose quota of token fetches a fetch now counts against."""
+    return state.now().astimezone(SHANGHAI).date().isoformat()
 
 
 def requires_access_token(endpoint):
     @functools.wraps(endpoint)
     def checked(state, request):
         with state.lock:
-            expires_at = state.access_tokens.get(request.query.get("access_token", ""))
-        if expires_at is None:
+            expires_at, replaced_at = state.access_tokens.get(
+                request.query.get("access_token", ""), (None, None))
+            now = state.monotonic()
+        if expires_at is None or (replaced_at is not None and replaced_at <= now):
             return wechat_error(40001,
                                 "invalid credential, access_token is invalid or not latest")
-        if expires_at < time.monotonic():
+        if expires_at <= now:
             return wechat_error(42001, "access_token expired")
         return endpoint(state, request)
     return checked
@@ -134,7 +185,8 @@ def phone_number(state, request):
         return wechat_error(47001, "data format error")
     code = body.get("code")
     phone = _code_value(code, "sandbox-phone") if isinstance(code, str) else None
-    if phone is None or not phone.isdigit() or not _consume_code(state, code):
+    if phone is None or not phone.isdigit() or _expired(state, code) \
+            or not _consume_code(state, code):
         return invalid_code()
     with state.lock:
         state.counters["phone_numbers_issued"] += 1

@@ -1,6 +1,8 @@
 """Everything the sandbox remembers, in memory, behind one lock."""
 import threading
+import time
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 
 from sandbox.config import RELEASED_PAGES
 
@@ -20,8 +22,13 @@ class SandboxState:
             # Each generation of state has its own event, so a reset cannot un-cancel the
             # deliveries of the previous one.
             self.cancelled = threading.Event()
+            self.clock_offset_s = 0.0  # how far /__sandbox__/clock/advance moved the clock
             self.used_codes = set()
-            self.access_tokens = {}  # token -> expiry (time.monotonic())
+            self.minted_codes = {}  # code minted by /__sandbox__/*_codes -> when (monotonic)
+            # token -> (when it expires, when the next token ends it: None while it is the
+            # newest), on the monotonic clock
+            self.access_tokens = {}
+            self.access_token_fetches = Counter()  # Beijing date -> fetches that day
             self.wxacodes = []
             self.messages = []
             self.subscriptions = Counter()  # (touser, template_id) -> messages it may be sent
@@ -33,6 +40,18 @@ class SandboxState:
             self.held_notifies = {}  # out_trade_no -> [(delivery, xml)] kept from delivery
             self.faults = []  # faults.Fault, in the order they were asked for
             self.counters = Counter()
+
+    def monotonic(self):
+        """Seconds on the sandbox's clock, which tests can move forward; token and login-code
+        lifetimes are measured on it."""
+        return time.monotonic() + self.clock_offset_s
+
+    def now(self):
+        return datetime.now(timezone.utc) + timedelta(seconds=self.clock_offset_s)
+
+    def advance_clock(self, seconds):
+        with self.lock:
+            self.clock_offset_s += seconds
 
     def shut_down(self):
         self.cancelled.set()

@@ -12,25 +12,50 @@ from wechatpy.exceptions import WeChatClientException
 from chalicelib.core import logs
 from chalicelib.errors import DomainError
 from chalicelib.wechat.port import MAX_SCENE_LENGTH, WeChatSession
-from chalicelib.wechat.token_store import DynamoDBTokenStore
+from chalicelib.wechat.token_store import SharedAccessToken
 
 # 40029: invalid code; 40163: code already used; 40226: risky user blocked by WeChat.
 _CODE_REJECTED = {40029, 40163, 40226}
+# 40001: invalid or replaced access token; 40014: not an access token; 42001: expired.
+_TOKEN_REFUSED = {40001, 40014, 42001}
 
 
 class _Client(WeChatClient):
+    """wechatpy's client on the shared access token (token_store). A token WeChat refuses is
+    replaced once per call: wechatpy's own retry (auto_retry) refetches without bound."""
+
     def __init__(self, app_id, secret, api_base):
-        super().__init__(app_id, secret, session=DynamoDBTokenStore(), timeout=5)
+        super().__init__(app_id, secret, timeout=5, auto_retry=False)
         self._api_base = api_base
         self.API_BASE_URL = f"{api_base}/cgi-bin/"
         self.wxa.API_BASE_URL = f"{api_base}/"
+        self.shared_token = SharedAccessToken(self.access_token_key, self._fetched_token)
 
-    def fetch_access_token(self):
-        return self._fetch_access_token(
-            url=f"{self._api_base}/cgi-bin/token",
-            params={"grant_type": "client_credential", "appid": self.appid,
-                    "secret": self.secret},
-        )
+    @property
+    def access_token(self):
+        return self.shared_token.current()
+
+    def _fetched_token(self):
+        # Not wechatpy's _fetch_access_token: it waits for an answer without a timeout.
+        answer = self._http.get(f"{self._api_base}/cgi-bin/token", timeout=self.timeout, params={
+            "grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
+        answer.raise_for_status()
+        fetched = self._handle_result(answer)
+        return fetched["access_token"], fetched.get("expires_in", 7200)
+
+    def _request(self, method, url_or_endpoint, **kwargs):
+        params = kwargs.pop("params", None) or {}
+        if "secret" in params:  # jscode2session: signed in by the app secret, not a token
+            return super()._request(method, url_or_endpoint, params=params, **kwargs)
+        token = self.access_token
+        try:
+            return super()._request(method, url_or_endpoint,
+                                    params={**params, "access_token": token}, **kwargs)
+        except WeChatClientException as exc:
+            if exc.errcode not in _TOKEN_REFUSED:
+                raise
+        return super()._request(method, url_or_endpoint, **kwargs, params={
+            **params, "access_token": self.shared_token.replace(token)})
 
 
 def _wechat_failure(action, exc):

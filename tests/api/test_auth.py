@@ -3,6 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import requests
 
 from tests.conftest import body_of
 
@@ -55,6 +56,24 @@ def test_a_used_code_is_refused_and_creates_nothing(client, wechat_user):
     assert login(client, code).status_code == 200
 
     response = login(client, code)
+
+    assert response.status_code == 400
+    assert body_of(response)["error"]["code"] == "wechat_code_invalid"
+
+
+def test_a_code_is_refused_once_five_minutes_old_as_wechat_refuses_it(client, sandbox_url,
+                                                                      wechat_user):
+    def sandbox(path, body):
+        response = requests.post(f"{sandbox_url}/__sandbox__/{path}", json=body, timeout=5)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    fresh, stale = (sandbox("login_codes", {"user": wechat_user.name})["code"] for _ in range(2))
+    sandbox("clock/advance", {"seconds": 299})
+    assert login(client, fresh).status_code == 200
+    sandbox("clock/advance", {"seconds": 2})
+
+    response = login(client, stale)
 
     assert response.status_code == 400
     assert body_of(response)["error"]["code"] == "wechat_code_invalid"

@@ -5,6 +5,7 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
 from tests.conftest import JSON, STORE_A, WeChatUser, body_of, sign_in
 
@@ -140,6 +141,21 @@ def test_a_phone_of_another_wechat_member_cannot_be_taken(client, signed_in):
 
     assert response.status_code == 409
     assert body_of(response)["error"]["code"] == "phone_taken"
+
+
+def test_a_phone_code_five_minutes_old_is_refused_as_wechat_refuses_it(client, signed_in,
+                                                                       sandbox_url):
+    headers, _ = signed_in
+    minted = requests.post(f"{sandbox_url}/__sandbox__/phone_codes", timeout=5,
+                           json={"phone": fresh_phone()}).json()["code"]
+    requests.post(f"{sandbox_url}/__sandbox__/clock/advance", json={"seconds": 301},
+                  timeout=5).raise_for_status()
+
+    response = client.http.post("/members/me/phone", headers={**headers, **JSON},
+                                body=json.dumps({"code": minted}))
+
+    assert response.status_code == 400
+    assert body_of(response)["error"]["code"] == "wechat_code_invalid"
 
 
 @pytest.mark.parametrize("code", ["sandbox-phone:not-digits:1", "nonsense"])

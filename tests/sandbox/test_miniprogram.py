@@ -1,4 +1,5 @@
 import io
+import uuid
 
 import pytest
 import requests
@@ -30,11 +31,25 @@ def test_unionid_is_shared_across_apps_and_openid_is_not(wechat_client, make_wec
     assert here["openid"] != elsewhere["openid"]
 
 
-@pytest.mark.parametrize("code", ["sandbox:alice:1", "bogus", "sandbox:alice", "sandbox::1"])
-def test_code_to_session_refuses_used_and_malformed_codes(wechat_client, code):
+@pytest.mark.parametrize("code, errcode", [("sandbox:alice:1", 40163), ("bogus", 40029),
+                                           ("sandbox:alice", 40029), ("sandbox::1", 40029)])
+def test_code_to_session_refuses_used_and_malformed_codes(wechat_client, code, errcode):
     wechat_client.wxa.code_to_session("sandbox:alice:1")
     with pytest.raises(WeChatClientException) as refused:
         wechat_client.wxa.code_to_session(code)
+    assert refused.value.errcode == errcode
+
+
+def test_a_login_code_dies_five_minutes_after_wx_login_handed_it_out(wechat_client, control):
+    fresh, stale = (control.post("login_codes", {"user": "alice"}).json() for _ in range(2))
+    assert fresh["expires_in"] == 300
+
+    control.post("clock/advance", {"seconds": 299})
+    assert wechat_client.wxa.code_to_session(fresh["code"])["openid"] == \
+        wechat_client.wxa.code_to_session("sandbox:alice:made-up")["openid"]
+    control.post("clock/advance", {"seconds": 2})
+    with pytest.raises(WeChatClientException) as refused:
+        wechat_client.wxa.code_to_session(stale["code"])
     assert refused.value.errcode == 40029
 
 
@@ -70,9 +85,60 @@ def test_an_unknown_access_token_is_refused_and_wechatpy_fetches_a_new_one(
     assert control.get("stats").json()["access_tokens_issued"] == 1
 
 
+def fetched_token(client):
+    return client.fetch_access_token()["access_token"]
+
+
+def phone_errcode(sandbox, token):
+    """0 when the phone number API takes `token`, else WeChat's errcode."""
+    return requests.post(f"{sandbox.url}/wxa/business/getuserphonenumber", timeout=5,
+                         params={"access_token": token},
+                         json={"code": f"sandbox-phone:13800138000:{uuid.uuid4().hex}"}
+                         ).json()["errcode"]
+
+
+def test_a_new_access_token_leaves_the_one_before_it_five_minutes(
+        sandbox, wechat_client, control):
+    first = fetched_token(wechat_client)
+    control.post("clock/advance", {"seconds": 3600})
+    second = fetched_token(wechat_client)
+
+    control.post("clock/advance", {"seconds": 299})
+    assert (phone_errcode(sandbox, first), phone_errcode(sandbox, second)) == (0, 0)
+    control.post("clock/advance", {"seconds": 2})
+    assert (phone_errcode(sandbox, first), phone_errcode(sandbox, second)) == (40001, 0)
+    control.post("clock/advance", {"seconds": 7200 - 301})
+    assert phone_errcode(sandbox, second) == 42001
+    assert phone_errcode(sandbox, fetched_token(wechat_client)) == 0
+
+
+def test_access_token_fetches_have_a_daily_quota_of_2000(wechat_client, control):
+    assert control.post("access_tokens/quota", {"used": 1999}).status_code == 200
+    last = fetched_token(wechat_client)
+    with pytest.raises(WeChatClientException) as refused:
+        wechat_client.fetch_access_token()
+    assert refused.value.errcode == 45009
+    assert wechat_client.access_token == last  # the refused fetch took nothing away
+
+    control.post("clock/advance", {"seconds": 86400})  # the next Beijing day has its own
+    assert fetched_token(wechat_client) != last
+
+
 def get_phone_number(client, code):
     return client.post("wxa/business/getuserphonenumber", data={"code": code},
                        api_base_url=client.wxa.API_BASE_URL)
+
+
+def test_a_phone_code_dies_five_minutes_after_the_button_handed_it_out(wechat_client, control):
+    fresh, stale = (control.post("phone_codes", {"phone": "13800138000"}).json()["code"]
+                    for _ in range(2))
+
+    control.post("clock/advance", {"seconds": 299})
+    assert get_phone_number(wechat_client, fresh)["phone_info"]["phoneNumber"] == "13800138000"
+    control.post("clock/advance", {"seconds": 2})
+    with pytest.raises(WeChatClientException) as refused:
+        get_phone_number(wechat_client, stale)
+    assert refused.value.errcode == 40029
 
 
 def test_phone_number_code_works_once(wechat_client, credentials):

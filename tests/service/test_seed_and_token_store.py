@@ -1,8 +1,4 @@
-from datetime import datetime, timedelta, timezone
-
 import requests
-
-from chalicelib.core.clock import FixedClock
 
 
 def test_seeding_twice_writes_nothing_the_second_time_and_keeps_changes(local_services):
@@ -17,19 +13,6 @@ def test_seeding_twice_writes_nothing_the_second_time_and_keeps_changes(local_se
     assert StoreStock.get("store-jingan", "p-oolong-250g").quantity == stock.quantity
     assert all(Store.get(store_id).city == "上海" for store_id, *_ in STORES)
     assert len([sku for sku in Sku.batch_get([f"p-mango-{s}" for s in ("100g", "300g")])]) == 2
-
-
-def test_the_token_store_honours_expiry(local_services):
-    from chalicelib.wechat.token_store import DynamoDBTokenStore
-
-    clock = FixedClock(datetime(2026, 11, 25, tzinfo=timezone.utc))
-    store = DynamoDBTokenStore(clock)
-    store.set("expiry-test", "abc", ttl=7200)
-
-    assert store.get("expiry-test") == "abc"
-    clock.advance(timedelta(seconds=7200))
-    assert store.get("expiry-test") is None
-    assert store.get("never-set", "fallback") == "fallback"
 
 
 def test_one_access_token_serves_every_container(local_services):
