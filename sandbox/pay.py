@@ -11,9 +11,10 @@ same prepay id while that lives (2 hours);
 it cannot be closed in its first 5 minutes, and stays payable while it is not closed. A failed
 payment leaves it NOTPAY, to pay again.
 
-A refund is accepted as PROCESSING (an order's refunds at least a minute apart) and settles in the background (REFUND_SETTLE_DELAY_S times
-the time scale later) as SUCCESS, unless the sandbox's control endpoints hold it or settle it
-otherwise; a settled refund with a notify_url gets WeChat's encrypted refund result notify.
+A refund is accepted as PROCESSING (an order's refunds a minute apart) and settles in the
+background (REFUND_SETTLE_DELAY_S times the time scale later) as SUCCESS, unless the sandbox's
+control endpoints hold it or settle it otherwise; a settled refund with a notify_url gets
+WeChat's encrypted refund result notify.
 """
 import functools
 import secrets
