@@ -11,9 +11,10 @@ same prepay id while that lives (2 hours);
 it cannot be closed in its first 5 minutes, and stays payable while it is not closed. A failed
 payment leaves it NOTPAY, to pay again.
 
-A refund is accepted as PROCESSING and settles in the background (REFUND_SETTLE_DELAY_S times
-the time scale later) as SUCCESS, unless the sandbox's control endpoints hold it or settle it
-otherwise; a settled refund with a notify_url gets WeChat's encrypted refund result notify.
+A refund is accepted as PROCESSING (an order's refunds a minute apart) and settles in the
+background (REFUND_SETTLE_DELAY_S times the time scale later) as SUCCESS, unless the sandbox's
+control endpoints hold it or settle it otherwise; a settled refund with a notify_url gets
+WeChat's encrypted refund result notify.
 """
 import functools
 import secrets
@@ -34,6 +35,7 @@ PROCESSING, CHANGE, REFUNDCLOSE = "PROCESSING", "CHANGE", "REFUNDCLOSE"
 REFUND_RESULTS = (SUCCESS, CHANGE, REFUNDCLOSE)
 REFUND_SETTLE_DELAY_S = 1
 MAX_REFUNDS_PER_ORDER = 50
+REFUND_INTERVAL = timedelta(minutes=1)  # between an order's refunds, on the sandbox's clock
 # Where a refund's money comes from (refund_account): the payments not yet settled to the
 # merchant (WeChat's default), or the merchant's available balance.
 UNSETTLED_FUNDS, AVAILABLE_FUNDS = "REFUND_SOURCE_UNSETTLED_FUNDS", "REFUND_SOURCE_RECHARGE_FUNDS"
@@ -104,6 +106,7 @@ class Order:
     time_end: str = ""
     bank_type: str = ""
     refunds: dict = field(default_factory=dict)  # out_refund_no -> Refund
+    last_refund_at: datetime = None  # when its newest refund was accepted (the sandbox's clock)
     deliveries: int = 0
 
     @property
@@ -129,6 +132,7 @@ class Order:
         view["refunded_fee"] = self.refunded_fee
         view["placed_at"] = wechat_pay_time(self.placed_at)
         view["prepay_expires_at"] = wechat_pay_time(self.prepay_expires_at)
+        view["last_refund_at"] = self.last_refund_at and wechat_pay_time(self.last_refund_at)
         return view
 
 
@@ -311,7 +315,8 @@ def _inconsistent_refund():
 @pay_endpoint
 def refund(state, params):
     """Accepts a refund, which is PROCESSING until it settles in the background (see
-    _settle_later); the same out_refund_no again answers the same refund."""
+    _settle_later); the same out_refund_no again answers the same refund. A new refund of
+    the order less than a minute after its last one was accepted is FREQUENCY_LIMITED."""
     _require(params, "out_refund_no", "total_fee", "refund_fee")
     order = _find_order(state, params)
     total_fee, refund_fee = _fen(params, "total_fee"), _fen(params, "refund_fee")
@@ -336,12 +341,16 @@ def refund(state, params):
     funds = state.refund_funds.get(account)  # None: as much as it takes
     if funds is not None and funds < refund_fee:
         raise TradeFail("NOTENOUGH", SHORT_OF_FUNDS[account])
+    now = state.now()
+    if order.last_refund_at is not None and now - order.last_refund_at < REFUND_INTERVAL:
+        raise TradeFail("FREQUENCY_LIMITED", "同一笔订单的多次退款申请需间隔1分钟")
     if funds is not None:
         state.refund_funds[account] = funds - refund_fee
     new_refund = Refund(out_refund_no=params["out_refund_no"],
                         refund_id="50300" + _today() + _digits(16), refund_fee=refund_fee,
                         notify_url=params.get("notify_url", ""), refund_account=account)
     order.refunds[new_refund.out_refund_no] = new_refund
+    order.last_refund_at = now
     order.trade_state = REFUND
     threading.Thread(target=_settle_later, args=(state, state.cancelled, order, new_refund),
                      name=f"refund-{new_refund.out_refund_no}", daemon=True).start()

@@ -123,6 +123,13 @@ class WeChatFaults:
         requests.delete(self.url, timeout=5).raise_for_status()
 
 
+def wechat_minute_passes(sandbox_url):
+    """A minute passes on the sandbox's clock: WeChat takes another refund of the same order
+    (it refuses one within a minute of the last with FREQUENCY_LIMITED)."""
+    requests.post(f"{sandbox_url}/__sandbox__/clock/advance", json={"seconds": 60},
+                  timeout=5).raise_for_status()
+
+
 @pytest.fixture
 def wechat_faults(sandbox_url):
     """The session's sandbox made to fail as a test scripts; cleared after the test."""

@@ -17,7 +17,7 @@ from tests.api.test_payments import (MCH_KEY, _notify_xml, _order, _pay_in_wecha
                                      _post, _send_notify)
 from tests.api.test_refunds import _settled
 from tests.conftest import (STORE_A, TEST_ENVIRONMENT, WeChatUser, body_of, new_staff,
-                            sign_in)
+                            sign_in, wechat_minute_passes)
 
 
 @contextmanager
@@ -310,6 +310,7 @@ def test_two_refunds_of_the_last_unit_read_at_once_refund_it_once(
     earlier = _post(client, path, manager, one)
     assert earlier.status_code == 201, earlier.body
     assert _settled(sandbox_url, order["order_id"], body_of(earlier)["refund_id"]) == "SUCCESS"
+    wechat_minute_passes(sandbox_url)
     # WeChat keeps the next refund processing, so the order stays PAID throughout.
     requests.post(f"{sandbox_url}/__sandbox__/pay/refunds/{order['order_id']}-r02/hold",
                   timeout=5)

@@ -28,7 +28,7 @@ import pytest
 import requests
 
 from tests.api.test_checkout import _sku
-from tests.conftest import STORE_A, WeChatUser, new_staff, sign_in
+from tests.conftest import STORE_A, WeChatUser, new_staff, sign_in, wechat_minute_passes
 
 PENDING, PAID, CLOSED = "PENDING_PAYMENT", "PAID", "CLOSED"
 SHIPPED, COMPLETED, REFUNDED = "SHIPPED", "COMPLETED", "REFUNDED"
@@ -221,6 +221,7 @@ class Walk:
         order_id = self._pick(self._with_status(PAID, SHIPPED, COMPLETED))
         if order_id is None:
             return None
+        wechat_minute_passes(self.sandbox_url)  # since the order's last refund, if any
         self._maybe_hold(order_id)
         status, answer = self._api("POST", f"/orders/{order_id}/refund", self.shopper,
                                    {"reason": "不想要了"})
@@ -239,6 +240,7 @@ class Walk:
             left = line["quantity"] - (order.refunded_quantities or {}).get(line["sku_id"], 0)
             body["lines"] = [{"sku_id": line["sku_id"],
                               "quantity": self.rng.randint(1, max(left, 1))}]
+        wechat_minute_passes(self.sandbox_url)  # since the order's last refund, if any
         self._maybe_hold(order_id)
         status, answer = self._api("POST", f"/stores/{STORE_A}/orders/{order_id}/refunds",
                                    self.manager, body)

@@ -16,7 +16,7 @@ from chalicelib.core.clock import FixedClock
 from tests.api.test_checkout import _id, _sku
 from tests.api.test_payments import _order, _place, _post
 from tests.api.test_refunds import _hold, _paid, _settle_in_wechat, _settled
-from tests.conftest import STORE_A, body_of
+from tests.conftest import STORE_A, body_of, wechat_minute_passes
 
 
 def _member(member_id):
@@ -83,6 +83,7 @@ def test_fifteen_one_unit_refunds_take_back_all_the_order_earned(client, shopper
     for _ in range(15):
         refund = refunds.request(order["order_id"], {sku: 1}, "one by one", "test")
         assert _settled(sandbox_url, order["order_id"], refund.refund_id) == "SUCCESS"
+        wechat_minute_passes(sandbox_url)
 
     member = _member(member_id)
     assert (member.points_balance, member.points_debt, member.growth) == (0, 0, 0)
@@ -155,6 +156,7 @@ class Shopping:
         hold = self.rng.random() < 0.4
         if hold:
             _hold(self.sandbox_url, f"{order.order_id}-r{order.refund_count + 1:02d}")
+        wechat_minute_passes(self.sandbox_url)  # since the order's last refund, if any
         refund = refunds.request(order.order_id, wanted, "property", "test")
         if hold:
             self.held_refunds.append((order.order_id, refund.refund_id))

@@ -11,7 +11,7 @@ from chalicelib.core.clock import FixedClock
 from tests.api.test_checkout import _coupon, _id, _sku
 from tests.api.test_payments import MCH_KEY, _order, _pay_in_wechat, _place, _post, _wait_for
 from tests.conftest import (STORE_A, STORE_B, TEST_ENVIRONMENT, WeChatUser, body_of, new_staff,
-                            sign_in)
+                            sign_in, wechat_minute_passes)
 
 ADDRESS = {"name": "张三", "phone": "13800000000", "address": "上海市黄浦区马当路 1 号"}
 
@@ -126,6 +126,7 @@ def test_the_store_refunds_units_and_the_refunds_add_up_to_what_was_paid(
         assert answer.status_code == 201, answer.body
         amounts.append(body_of(answer)["refund_fen"])
         _settled(sandbox_url, order["order_id"], body_of(answer)["refund_id"])  # one at a time
+        wechat_minute_passes(sandbox_url)
 
     assert sum(amounts) == order["total_fen"]
     refunds = body_of(client.http.get(path, headers=manager))["refunds"]
@@ -264,6 +265,7 @@ def test_a_refund_wechat_gives_up_on_frees_its_units_for_another(
     assert current(STORE_A, sku) == 2  # the goods were not given back
     monkeypatch.delenv("PUBLIC_API_URL")
     monkeypatch.setenv("PUBLIC_API_URL", served_app)
+    wechat_minute_passes(sandbox_url)
     second = _post(client, f"/orders/{order['order_id']}/refund", headers, {"reason": "再试"})
     assert second.status_code == 201 and body_of(second)["refund_id"].endswith("-r02")
     assert _settled(sandbox_url, order["order_id"], body_of(second)["refund_id"]) == "SUCCESS"
@@ -287,6 +289,7 @@ def test_at_most_50_refunds_and_none_after_a_year(client, shopper, served_app, s
     for _ in range(50):
         refund = refunds.request(order["order_id"], {sku: 1}, "one by one", "test")
         _settled(sandbox_url, order["order_id"], refund.refund_id)  # one at a time
+        wechat_minute_passes(sandbox_url)
     with pytest.raises(DomainError) as too_many:
         refunds.request(order["order_id"], {sku: 1}, "the 51st", "test")
 
@@ -564,9 +567,44 @@ def test_a_refund_of_an_order_waits_until_its_refund_in_flight_has_settled(
     _settle_in_wechat(sandbox_url, one["refund_id"], "REFUNDCLOSE")
     assert _settled(sandbox_url, order["order_id"], one["refund_id"]) == "FAILED"
     assert _order(order["order_id"]).status == "PAID"
+    wechat_minute_passes(sandbox_url)
     rest = body_of(_post(client, path, manager, {"reason": "整单退"}))
     assert rest["refund_fen"] == order["total_fen"]
     assert _settled(sandbox_url, order["order_id"], rest["refund_id"]) == "SUCCESS"
+    assert _order(order["order_id"]).status == "REFUNDED"
+    assert _wechat_order(sandbox_url, order["order_id"])["refunded_fee"] == order["total_fen"]
+
+
+def test_a_refund_within_a_minute_of_the_orders_last_waits_for_the_refunds_job(
+        client, shopper, served_app, sandbox_url):
+    """WeChat takes one refund of an order a minute (FREQUENCY_LIMITED before): one asked for
+    sooner is told REQUESTED, stays so, and goes through when the refunds job asks again
+    after the minute."""
+    from chalicelib.checkout import refunds
+
+    headers, _ = shopper
+    sku = _sku(price_fen=2_500, stock=2)
+    order = _paid(client, sandbox_url, headers, sku, 2)
+    manager, _ = new_staff(client, "store_manager", STORE_A)
+    path = f"/stores/{STORE_A}/orders/{order['order_id']}/refunds"
+    one = {"reason": "破损", "lines": [{"sku_id": sku, "quantity": 1}]}
+    first = body_of(_post(client, path, manager, one))
+    assert _settled(sandbox_url, order["order_id"], first["refund_id"]) == "SUCCESS"
+    requests.post(f"{sandbox_url}/__sandbox__/clock/advance", json={"seconds": 1},
+                  timeout=5).raise_for_status()
+
+    second = _post(client, path, manager, one)
+
+    assert second.status_code == 201, second.body
+    refund = body_of(second)
+    assert (refund["status"], refund["refund_fen"]) == ("REQUESTED", 2_500)
+    assert requests.get(f"{sandbox_url}/__sandbox__/pay/refunds/{refund['refund_id']}",
+                        timeout=5).status_code == 404  # WeChat did not take it
+    refunds.follow_up()  # still within the minute: refused again, still open
+    assert _refund_status(order["order_id"], refund["refund_id"]) == "REQUESTED"
+    wechat_minute_passes(sandbox_url)
+    refunds.follow_up()
+    assert _settled(sandbox_url, order["order_id"], refund["refund_id"]) == "SUCCESS"
     assert _order(order["order_id"]).status == "REFUNDED"
     assert _wechat_order(sandbox_url, order["order_id"])["refunded_fee"] == order["total_fen"]
 

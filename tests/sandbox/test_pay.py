@@ -5,6 +5,8 @@ import pytest
 from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay.utils import calculate_signature, calculate_signature_hmac
 
+from tests.conftest import wechat_minute_passes
+
 HMAC = "HMAC-SHA256"
 NOTIFY_URL = "http://127.0.0.1:9/notify"  # nothing listens there; these tests do not pay
 SHANGHAI = timezone(timedelta(hours=8))
@@ -168,7 +170,7 @@ def test_a_wrong_app_id_is_refused(wechat_pay):
     assert refused.value.return_code == "FAIL"
 
 
-def test_refunds_are_idempotent_and_bounded(wechat_pay, credentials, control):
+def test_refunds_are_idempotent_and_bounded(wechat_pay, sandbox, credentials, control):
     trade_no = new_trade_no()
     create_order(wechat_pay, trade_no, total_fee=1000)
     with pytest.raises(WeChatPayException) as unpaid:
@@ -187,6 +189,7 @@ def test_refunds_are_idempotent_and_bounded(wechat_pay, credentials, control):
     with pytest.raises(WeChatPayException) as wrong_total:
         wechat_pay.refund.apply(999, 100, "R3", out_trade_no=trade_no)
     assert wrong_total.value.errcode == "INVALID_REQUEST"
+    wechat_minute_passes(sandbox.url)
     wechat_pay.refund.apply(1000, 400, "R4", out_trade_no=trade_no)
 
     assert wechat_pay.order.query(out_trade_no=trade_no)["trade_state"] == "REFUND"

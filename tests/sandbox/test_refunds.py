@@ -10,6 +10,7 @@ from wechatpy.exceptions import WeChatPayException
 
 from sandbox import tls
 from sandbox.signing import parse_xml
+from tests.conftest import wechat_minute_passes
 from tests.sandbox.receiver import FAIL_ANSWER
 
 NOWHERE = "http://127.0.0.1:9/notify"  # nothing listens there
@@ -119,12 +120,13 @@ def test_a_held_refund_stays_processing_until_settled(wechat_pay, control):
     assert control.post("pay/refunds/R1/hold").status_code == 409
 
 
-def test_settling_as_change_or_refundclose(wechat_pay, control, make_receiver):
+def test_settling_as_change_or_refundclose(wechat_pay, sandbox, control, make_receiver):
     receiver = make_receiver()
     trade_no = paid_order(wechat_pay, control)
     for out_refund_no in ("R1", "R2"):
         control.post(f"pay/refunds/{out_refund_no}/hold")
     wechat_pay.refund.apply(1000, 600, "R1", out_trade_no=trade_no, notify_url=receiver.url)
+    wechat_minute_passes(sandbox.url)
     wechat_pay.refund.apply(1000, 400, "R2", out_trade_no=trade_no)
 
     assert control.post("pay/refunds/R1/settle", {"result": "MAYBE"}).status_code == 400
@@ -139,6 +141,7 @@ def test_settling_as_change_or_refundclose(wechat_pay, control, make_receiver):
     assert (notify["out_refund_no"], notify["refund_status"]) == ("R1", "CHANGE")
     assert "success_time" not in notify
     # A closed refund paid nothing out: its 400 can be refunded again, but no more.
+    wechat_minute_passes(sandbox.url)
     wechat_pay.refund.apply(1000, 400, "R3", out_trade_no=trade_no)
     with pytest.raises(WeChatPayException) as over:
         wechat_pay.refund.apply(1000, 1, "R4", out_trade_no=trade_no)
@@ -175,7 +178,7 @@ def test_the_refund_notify_decrypts_with_wechatpy(wechat_pay, credentials, contr
 
 
 def test_a_refund_draws_on_the_funds_it_names_and_notenough_when_they_fall_short(
-        wechat_pay, control, make_receiver):
+        wechat_pay, sandbox, control, make_receiver):
     receiver = make_receiver()
     trade_no = paid_order(wechat_pay, control)
     funds = control.post("pay/refund-funds", {"unsettled_fen": 250, "available_fen": 500})
@@ -186,6 +189,7 @@ def test_a_refund_draws_on_the_funds_it_names_and_notenough_when_they_fall_short
     assert (short.value.errcode, short.value.errmsg) == ("NOTENOUGH", "交易未结算资金不足，请使用可用余额退款")
     wechat_pay.refund.apply(1000, 300, "R1", out_trade_no=trade_no, notify_url=receiver.url,
                             refund_account="REFUND_SOURCE_RECHARGE_FUNDS")
+    wechat_minute_passes(sandbox.url)
     wechat_pay.refund.apply(1000, 250, "R2", out_trade_no=trade_no)
     with pytest.raises(WeChatPayException) as short:
         wechat_pay.refund.apply(1000, 300, "R3", out_trade_no=trade_no,
@@ -219,10 +223,11 @@ def test_an_unacknowledged_refund_notify_is_retried(wechat_pay, control, make_re
     assert [(n["out_refund_no"], n["refund_status"]) for n in notifies] == [("R1", "SUCCESS")] * 3
 
 
-def test_at_most_fifty_refunds_per_order(wechat_pay, control):
+def test_at_most_fifty_refunds_per_order(wechat_pay, sandbox, control):
     trade_no = paid_order(wechat_pay, control, total_fee=100)
     for number in range(1, 51):
         wechat_pay.refund.apply(100, 1, f"R{number}", out_trade_no=trade_no)
+        wechat_minute_passes(sandbox.url)
 
     with pytest.raises(WeChatPayException) as refused:
         wechat_pay.refund.apply(100, 1, "R51", out_trade_no=trade_no)
@@ -275,3 +280,27 @@ def test_reset_stops_a_refund_from_settling(wechat_pay, control, make_receiver, 
 
     assert receiver.bodies == []
     assert control.get("pay/refunds/R1").status_code == 404
+
+
+def test_a_new_refund_of_an_order_waits_a_minute_after_its_last(wechat_pay, control):
+    trade_no, other = paid_order(wechat_pay, control), paid_order(wechat_pay, control)
+    wechat_pay.refund.apply(1000, 300, "R1", out_trade_no=trade_no)
+
+    for seconds in (1, 58):  # 1 s, then 59 s after the first refund
+        control.post("clock/advance", {"seconds": seconds})
+        with pytest.raises(WeChatPayException) as limited:
+            wechat_pay.refund.apply(1000, 300, "R2", out_trade_no=trade_no)
+        assert limited.value.errcode == "FREQUENCY_LIMITED"
+    assert control.get("pay/refunds/R2").status_code == 404
+    # The same refund asked for again is not a new request; another order's refund is apart.
+    assert wechat_pay.refund.apply(1000, 300, "R1", out_trade_no=trade_no)["out_refund_no"] \
+        == "R1"
+    wechat_pay.refund.apply(1000, 300, "S1", out_trade_no=other)
+
+    control.post("clock/advance", {"seconds": 1})
+    assert wechat_pay.refund.apply(1000, 300, "R2", out_trade_no=trade_no)["out_refund_no"] \
+        == "R2"
+    with pytest.raises(WeChatPayException) as limited:
+        wechat_pay.refund.apply(1000, 300, "R3", out_trade_no=trade_no)
+    assert limited.value.errcode == "FREQUENCY_LIMITED"
+    assert control.get(f"pay/orders/{trade_no}").json()["refunded_fee"] == 600
