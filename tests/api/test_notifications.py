@@ -238,6 +238,24 @@ def test_a_message_wechat_refuses_with_47003_fails_once_and_keeps_the_credit(cli
     assert [m["errcode"] for m in _sent(sandbox_url, _openid(member_id))] == [47003, 0]
 
 
+def test_a_template_the_brands_account_lacks_is_40037_failed_once_keeping_the_credit(
+        client, sandbox_url, monkeypatch):
+    from chalicelib.notify import credits, service
+
+    monkeypatch.setenv("TEMPLATE_FLASH_REMINDER", "tpl-not-in-the-account")
+    member_id = _member()
+    subscribe(member_id, "flash_reminder")
+    nid = _reminder(member_id)
+
+    service.run_job()
+    service.run_job()
+
+    shown = _notification(nid)
+    assert (shown.status, shown.errcode, shown.attempts) == ("failed", 40037, 1)
+    assert credits.credits_of(member_id, "tpl-not-in-the-account") == 1
+    assert [m["errcode"] for m in _sent(sandbox_url, _openid(member_id))] == [40037]
+
+
 def test_a_page_the_released_mini_program_lacks_is_left_out_and_the_message_goes(
         client, sandbox_url):
     from chalicelib.notify import credits, service
