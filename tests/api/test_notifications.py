@@ -109,8 +109,8 @@ def test_a_43101_answer_is_recorded_and_the_credit_is_gone(client, sandbox_url):
 
 
 SEND = "/cgi-bin/message/subscribe/send"
-# WeChat busy (-1, or an errcode it leaves out), its gateway's 5xx, an answer past our timeout:
-# WeChat did not take the message, or may have without telling us.
+# WeChat busy (-1), its gateway's 5xx (no errcode at all), an answer past our timeout: WeChat
+# did not take the message, or (slow: the sandbox still sends) took it without telling us.
 NOT_TAKEN = {"errcode -1": lambda: {"errcode": -1}, "http 503": lambda: {"http_status": 503},
              "slow": lambda: {"delay_s": _past_the_timeout()}}
 
