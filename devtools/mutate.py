@@ -228,6 +228,14 @@ MUTATIONS = [
              "chalicelib/wechat/token_store.py",
              "condition=still_stale & free)", "condition=free)",
              "tests/service/test_access_token.py -k replaced_once_however_many"),
+    mutation("message-not-taken", "a subscribe message WeChat was too busy for is sent later",
+             "chalicelib/wechat/wechatpy_adapter.py",
+             "            if exc.errcode in _NOT_TAKEN:\n", "            if False:\n",
+             "tests/api/test_notifications.py -k does_not_answer"),
+    mutation("message-template-keywords", "a subscribe message has its template's keywords",
+             "sandbox/messages.py",
+             "        if key not in keywords:\n", "        if False:\n",
+             "tests/sandbox/test_miniprogram.py -k exactly_the_templates_keywords"),
 ]
 
 KILLED, SURVIVED, NOT_FOUND, BROKEN = "killed", "SURVIVED", "SNIPPET NOT FOUND", "ERROR"

@@ -10,6 +10,25 @@ RELEASED_PAGES = (
     "pages/group/index", "pages/flash/index", "pages/live/room", "pages/coupons/index",
 )
 
+# The account's subscribe-message templates (template id -> each keyword and its kind) until
+# POST /__sandbox__/messages/templates adds others: the app's (chalicelib/notify/events.py),
+# copied, since WeChat knows them from the brand's choices in its console, not from the app.
+TEMPLATES = {
+    "tpl-order-paid": {"character_string1": "character_string", "amount2": "amount",
+                       "thing3": "thing", "time4": "time"},
+    "tpl-pickup-ready": {"character_string1": "character_string",
+                         "character_string2": "character_string", "thing3": "thing",
+                         "thing4": "thing"},
+    "tpl-shipped": {"character_string1": "character_string", "thing2": "thing",
+                    "character_string3": "character_string", "time4": "time"},
+    "tpl-refund-done": {"character_string1": "character_string", "amount2": "amount",
+                        "time3": "time", "thing4": "thing"},
+    "group-buy-result": {"thing1": "thing", "phrase2": "phrase"},
+    "flash-sale-reminder": {"thing1": "thing", "time2": "time"},
+    "tpl-live-starting": {"thing1": "thing", "time2": "time", "thing3": "thing"},
+    "tpl-reactivation": {"thing1": "thing", "time2": "time", "thing3": "thing"},
+}
+
 
 @dataclass(frozen=True)
 class Credentials:

@@ -3,7 +3,7 @@ mint login and phone codes, move the clock, inspect and reset state."""
 from dataclasses import asdict
 from datetime import timedelta
 
-from sandbox import faults, miniprogram, notify
+from sandbox import faults, messages, miniprogram, notify
 from sandbox.clock import now_shanghai
 from sandbox.pay import AVAILABLE_FUNDS, CLOSED, NOTPAY, PROCESSING, REFUND_RESULTS, \
     SUCCESS, UNSETTLED_FUNDS, find_refund, notify_payment, settle, settle_refund
@@ -220,6 +220,28 @@ def accept_messages(state, request):
         return json_response({"touser": touser, "subscriptions": {
             template_id: state.subscriptions[(touser, template_id)]
             for template_id in template_ids}})
+
+
+def list_templates(state, request):
+    with state.lock:
+        return json_response(state.templates)
+
+
+def add_template(state, request):
+    """The brand chose this template in WeChat's console: its keywords and their kinds
+    ({"thing1": "thing", "amount2": "amount"}); a template id chosen again is replaced."""
+    body = request.json()
+    template_id, keywords = body.get("template_id"), body.get("keywords")
+    if not isinstance(template_id, str) or not template_id:
+        raise BadRequest("template_id is required")
+    if not isinstance(keywords, dict) or not keywords or not all(
+            isinstance(key, str) and key and kind in messages.VALUE_RULES
+            for key, kind in keywords.items()):
+        raise BadRequest("keywords must map each keyword to one of the kinds: "
+                         + ", ".join(messages.VALUE_RULES))
+    with state.lock:
+        state.templates[template_id] = dict(keywords)
+    return json_response({"template_id": template_id, "keywords": keywords})
 
 
 def released_pages(state, request):

@@ -3,8 +3,12 @@
 - Each acceptance of a template in wx.requestSubscribeMessage lets the app send the user one
   message of it (a one-time subscription); a send without one answers 43101. Acceptances come
   through the control endpoint `POST /__sandbox__/messages/accept`, as the user's taps would.
-- Each value keeps to the rule of its keyword's kind (the key's prefix: thing1, amount2 …);
-  one that does not answers 47003 naming the key, as WeChat's errmsg does.
+- The template must be one of the account's (its keywords and their kinds, as chosen in
+  WeChat's console: sandbox/config.py TEMPLATES, and those added through the control endpoint
+  `POST /__sandbox__/messages/templates`), else 40037.
+- The data has exactly the template's keywords, and each value keeps to the rule of its
+  keyword's kind as the template declares it; else 47003 naming the key, as WeChat's errmsg
+  does.
 - The page opened must exist in the released mini-program (miniprogram_state formal), else
   41030.
 A refused message spends nothing.
@@ -50,16 +54,31 @@ _COMPILED_RULES = {kind: re.compile(rule) for kind, rule in VALUE_RULES.items()}
 AMOUNT_DIGITS = 10
 
 
-def value_error(key, item):
-    """WeChat's 47003 errmsg for one keyword of the data, None if it keeps to its rule."""
+def value_error(key, item, kind):
+    """WeChat's 47003 errmsg for one keyword of the data, None if it keeps to its kind's
+    rule."""
     value = item.get("value") if isinstance(item, dict) else None
     if value is None or value == "":
         return f"argument invalid! data.{key}.value is empty"
-    rule = _COMPILED_RULES.get(key.rstrip("0123456789"))
-    if (not isinstance(value, str) or rule is None or not rule.fullmatch(value)
-            or (key.startswith("amount")
+    if (not isinstance(value, str) or not _COMPILED_RULES[kind].fullmatch(value)
+            or (kind == "amount"
                 and sum(character.isdigit() for character in value) > AMOUNT_DIGITS)):
         return f"argument invalid! data.{key}.value invalid"
+    return None
+
+
+def data_error(data, keywords):
+    """WeChat's 47003 errmsg for the data of a template of these keywords, None if it is
+    right: every keyword given, none other, each value within its kind's rule."""
+    if not isinstance(data, dict) or not data:
+        return "argument invalid! data is empty"
+    for key in data:
+        if key not in keywords:
+            return f"argument invalid! data.{key} is not a keyword of the template"
+    for key, kind in keywords.items():
+        errmsg = value_error(key, data.get(key), kind)
+        if errmsg:
+            return errmsg
     return None
 
 
@@ -68,13 +87,13 @@ def _refusal(state, body):
     miniprogram_state = body.get("miniprogram_state", "formal")
     if miniprogram_state not in MINIPROGRAM_STATES:
         return 47001, "data format error"
-    data = body.get("data")
-    if not isinstance(data, dict) or not data:
-        return 47003, "argument invalid! data is empty"
-    for key, item in data.items():
-        errmsg = value_error(key, item)
-        if errmsg:
-            return 47003, errmsg
+    with state.lock:
+        keywords = state.templates.get(body["template_id"])
+    if keywords is None:
+        return 40037, "invalid template id"
+    errmsg = data_error(body.get("data"), keywords)
+    if errmsg:
+        return 47003, errmsg
     page = body.get("page")
     if page is not None and not isinstance(page, str):
         return 47001, "data format error"

@@ -42,6 +42,8 @@ ROUTES = [
     ("GET", "/__sandbox__/pay/notifies", control.list_notifies),
     ("GET", "/__sandbox__/messages", control.list_messages),
     ("POST", "/__sandbox__/messages/accept", control.accept_messages),
+    ("GET", "/__sandbox__/messages/templates", control.list_templates),
+    ("POST", "/__sandbox__/messages/templates", control.add_template),
     ("GET", "/__sandbox__/miniprogram/pages", control.released_pages),
     ("POST", "/__sandbox__/miniprogram/release", control.release_pages),
     ("GET", "/__sandbox__/wxacodes", control.list_wxacodes),

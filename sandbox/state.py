@@ -4,7 +4,7 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from sandbox.config import RELEASED_PAGES
+from sandbox.config import RELEASED_PAGES, TEMPLATES
 
 
 class SandboxState:
@@ -33,6 +33,8 @@ class SandboxState:
             self.messages = []
             self.subscriptions = Counter()  # (touser, template_id) -> messages it may be sent
             self.released_pages = set(RELEASED_PAGES)
+            self.templates = {template_id: dict(keywords)  # template id -> {keyword: kind}
+                              for template_id, keywords in TEMPLATES.items()}
             self.orders = {}  # out_trade_no -> pay.Order
             self.held_refunds = set()  # out_refund_no of refunds that must stay PROCESSING
             self.refund_funds = {}  # refund_account -> fen left for refunds (absent: no limit)

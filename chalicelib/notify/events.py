@@ -2,9 +2,10 @@
 settings: `TEMPLATE_<EVENT>`), how its data is built within WeChat's field rules, and the
 mini-program page the message opens.
 
-WeChat's rules for template fields (the key's prefix names its kind; the sandbox enforces the
-same, answering 47003 as WeChat does, and tests/api/test_notifications.py sends every event's
-data through it):
+WeChat's rules for template fields (the key's prefix names its kind; the sandbox holds each
+template's keywords and kinds as WeChat does, answers 40037 for a template the account lacks
+and 47003 for data that is not exactly the template's keywords or breaks a kind's rule, and
+tests/api/test_notifications.py sends every event's data through it):
   thing             at most 20 characters (we cut with "…")
   amount            one currency sign and at most 10 digits: "¥12.30" (we give fen; the
                     cents are left out of amounts too large for 10 digits)

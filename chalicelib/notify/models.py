@@ -61,6 +61,7 @@ class Notification(Model):
     created_key = UnicodeAttribute()
     due_at = UTCDateTimeAttribute(null=True)
     sent_at = UTCDateTimeAttribute(null=True)
+    unanswered_at = UTCDateTimeAttribute(null=True)  # a try WeChat heard and never answered
     due_minute = UnicodeAttribute(null=True)
     due_key = UnicodeAttribute(null=True)
     by_due_minute = NotificationsDue()

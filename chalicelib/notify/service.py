@@ -9,8 +9,10 @@ answer: 0 → "sent"; 43101 → "refused" (the member has no quota: the credit i
 (the released mini-program lacks the page) → sent again without the page, which opens the
 mini-program's home; another errcode (47003: a value WeChat's rules refuse) → "failed" and
 the credit given back, since WeChat spends a subscription only on a message it takes; WeChat
-unreachable → the credit given back and the message queued again with backoff, until it has
-been tried NOTIFY_MAX_ATTEMPTS times ("failed").
+not taking it (unreachable, busy: -1, an HTTP error) or not answering in time → the credit
+given back and the message queued again with backoff, until it has been tried
+NOTIFY_MAX_ATTEMPTS times ("failed"). A 43101 after a try WeChat never answered means that try
+went (it spent the member's subscription): "sent".
 """
 from datetime import timedelta
 
@@ -122,6 +124,7 @@ def _send(notification, now, mini_program=None):
     """Sends one queued notification, at most once. Returns its status after."""
     from chalicelib.errors import DomainError
     from chalicelib.members.reading import get_member
+    from chalicelib.wechat.port import SendUnanswered
 
     if notification.status != QUEUED or not _claim(notification):
         return None
@@ -149,13 +152,19 @@ def _send(notification, now, mini_program=None):
                          page=notification.page.split("?")[0])
             errcode = mini_program.send_subscribe_message(openid, template_id, None,
                                                           notification.data)
-    except Exception as error:  # DomainError("wechat_unavailable"), a timeout …
+    except Exception as error:  # DomainError("wechat_unavailable"), SendUnanswered …
         credits.give_back(member_id, template_id)
+        if isinstance(error, SendUnanswered):
+            notification.update(actions=[Notification.unanswered_at.set(now)])
         message = error.message if isinstance(error, DomainError) else str(error)
         _retry_later(notification, now, f"{type(error).__name__}: {message}")
         return notification.status
     if errcode == 0:
         _finish(notification, SENT, now, errcode=0)
+    elif errcode == NO_QUOTA and notification.unanswered_at:
+        logs.warning("notification_sent_unanswered",
+                     notification_id=notification.notification_id)
+        _finish(notification, SENT, notification.unanswered_at, errcode=errcode)
     elif errcode == NO_QUOTA:
         credits.forget(member_id, template_id)
         _finish(notification, REFUSED, now, errcode=errcode)

@@ -27,7 +27,13 @@ class MiniProgram(Protocol):
 
     def send_subscribe_message(self, openid: str, template_id: str, page: str,
                                data: dict) -> int:
-        """Sends a subscribe message; 0, or WeChat's errcode when it refused it."""
+        """Sends a subscribe message; 0, or WeChat's errcode when it refused it.
+        DomainError wechat_unavailable when WeChat did not take it (unreachable, busy: -1,
+        an HTTP error); SendUnanswered when WeChat heard it but its answer never came."""
+
+
+class SendUnanswered(Exception):
+    """WeChat got the request and did not answer in time: it may have done what was asked."""
 
 
 class InvalidNotify(ValueError):

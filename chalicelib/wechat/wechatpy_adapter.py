@@ -11,13 +11,15 @@ from wechatpy.exceptions import WeChatClientException
 
 from chalicelib.core import logs
 from chalicelib.errors import DomainError
-from chalicelib.wechat.port import MAX_SCENE_LENGTH, WeChatSession
+from chalicelib.wechat.port import MAX_SCENE_LENGTH, SendUnanswered, WeChatSession
 from chalicelib.wechat.token_store import SharedAccessToken
 
 # 40029: invalid code; 40163: code already used; 40226: risky user blocked by WeChat.
 _CODE_REJECTED = {40029, 40163, 40226}
 # 40001: invalid or replaced access token; 40014: not an access token; 42001: expired.
 _TOKEN_REFUSED = {40001, 40014, 42001}
+# -1: system busy; None: an HTTP error from WeChat's gateway (no JSON answer).
+_NOT_TAKEN = {-1, None}
 
 
 class _Client(WeChatClient):
@@ -70,6 +72,7 @@ def _wechat_failure(action, exc):
 
 # The mini-program version a subscribe message opens, as WeChat names it there.
 _MINIPROGRAM_STATES = {"release": "formal", "trial": "trial", "develop": "developer"}
+_SUBSCRIBE_SEND = "/message/subscribe/send"  # not the access token fetched before it
 
 
 class WeChatPyMiniProgram:
@@ -128,9 +131,16 @@ class WeChatPyMiniProgram:
         try:
             self.client.post("message/subscribe/send", data=message)
         except WeChatClientException as exc:
+            if exc.errcode in _NOT_TAKEN:
+                raise _wechat_failure("subscribeMessage.send", exc) from None
             logs.warning("subscribe_message_refused", template_id=template_id,
                          errcode=exc.errcode, error=exc.errmsg)
             return exc.errcode
+        except requests.ReadTimeout as exc:
+            if _SUBSCRIBE_SEND in getattr(exc.request, "url", ""):
+                logs.warning("subscribe_message_unanswered", template_id=template_id)
+                raise SendUnanswered(str(exc)) from None
+            raise _wechat_failure("subscribeMessage.send", exc) from None
         except requests.RequestException as exc:
             raise _wechat_failure("subscribeMessage.send", exc) from None
         return 0

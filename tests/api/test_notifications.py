@@ -6,6 +6,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import requests
 
 from chalicelib.core.clock import FixedClock
@@ -107,44 +108,72 @@ def test_a_43101_answer_is_recorded_and_the_credit_is_gone(client, sandbox_url):
     assert credits.credits_of(member_id, _template("flash_reminder")) == 0  # WeChat: no quota
 
 
-class _Unreachable:
-    calls = 0
-
-    def send_subscribe_message(self, openid, template_id, page, data):
-        from chalicelib.errors import DomainError
-
-        self.calls += 1
-        raise DomainError("wechat_unavailable", "WeChat did not answer.")
+SEND = "/cgi-bin/message/subscribe/send"
+# WeChat busy (-1), its gateway's 5xx (no errcode at all), an answer past our timeout: WeChat
+# did not take the message, or (slow: the sandbox still sends) took it without telling us.
+NOT_TAKEN = {"errcode -1": lambda: {"errcode": -1}, "http 503": lambda: {"http_status": 503},
+             "slow": lambda: {"delay_s": _past_the_timeout()}}
 
 
-def test_wechat_unreachable_gives_the_credit_back_and_retries_with_backoff(client,
-                                                                            sandbox_url):
+def _past_the_timeout():
+    from chalicelib import wechat
+
+    return wechat.mini_program().client.timeout + 0.5
+
+
+@pytest.mark.parametrize("fault", NOT_TAKEN)
+def test_a_send_wechat_does_not_answer_stays_queued_and_goes_once_later(
+        client, sandbox_url, wechat_faults, fault):
+    from chalicelib.notify import credits, service
+
+    member_id = _member()
+    openid = _openid(member_id)
+    subscribe(member_id, "flash_reminder")
+    start = datetime.now(timezone.utc) + timedelta(hours=2)
+    nid = _reminder(member_id, clock=FixedClock(start))
+    wechat_faults.add(SEND, match={"touser": openid}, **NOT_TAKEN[fault]())
+
+    service.run_job(clock=FixedClock(start))
+    shown = _notification(nid)
+    assert (shown.status, shown.attempts) == ("queued", 1)
+    assert shown.due_at == start + timedelta(minutes=1)
+    service.run_job(clock=FixedClock(start + timedelta(minutes=1)))
+
+    shown = _notification(nid)
+    assert (shown.status, shown.attempts) == ("sent", 2) and shown.sent_at is not None
+    assert len([m for m in _sent(sandbox_url, openid) if m["errcode"] == 0]) == 1
+    assert credits.credits_of(member_id, _template("flash_reminder")) == 0  # spent once
+
+
+def test_wechat_busy_on_every_try_retries_with_backoff_then_fails_keeping_the_credit(
+        client, sandbox_url, wechat_faults):
     from chalicelib.config import settings
     from chalicelib.notify import credits, service
 
     member_id = _member()
+    openid = _openid(member_id)
     subscribe(member_id, "flash_reminder")
     start = datetime.now(timezone.utc) + timedelta(hours=2)
     nid = _reminder(member_id, clock=FixedClock(start))
-    away = _Unreachable()
+    wechat_faults.add(SEND, match={"touser": openid}, errcode=-1,
+                      times=settings.notify_max_attempts + 1)
 
-    service.run_job(clock=FixedClock(start), mini_program=away)
-    shown = _notification(nid)
-    assert (shown.status, shown.attempts) == ("queued", 1) and shown.due_at > start
-    assert credits.has_credit(member_id, "flash_reminder")  # given back
-    service.run_job(clock=FixedClock(start), mini_program=away)  # not due again yet
-    assert away.calls == 1
-
-    moment = start
+    moment, dues = start, []
     for _ in range(settings.notify_max_attempts + 2):
-        moment += timedelta(minutes=20)
-        service.run_job(clock=FixedClock(moment), mini_program=away)
-    shown = _notification(nid)
+        service.run_job(clock=FixedClock(moment))
+        service.run_job(clock=FixedClock(moment))  # not due again yet: nothing more
+        shown = _notification(nid)
+        if shown.status != "queued":
+            break
+        dues.append(shown.due_at - moment)
+        moment = shown.due_at
+    assert dues == [timedelta(minutes=2 ** n) for n in range(settings.notify_max_attempts - 1)]
     assert (shown.status, shown.attempts) == ("failed", settings.notify_max_attempts)
-    assert away.calls == settings.notify_max_attempts
     assert "WeChat did not answer" in shown.error
-    assert credits.has_credit(member_id, "flash_reminder")
-    assert _sent(sandbox_url, _openid(member_id)) == []
+    [left] = wechat_faults.pending()
+    assert left["hits"] == settings.notify_max_attempts  # one send per try
+    assert credits.has_credit(member_id, "flash_reminder")  # WeChat took nothing
+    assert _sent(sandbox_url, openid) == []
 
 
 LONG_NAME = "  春季新茶限时秒杀\n特惠专场 龙井碧螺春白茶大红袍🍵  "
@@ -207,6 +236,24 @@ def test_a_message_wechat_refuses_with_47003_fails_once_and_keeps_the_credit(cli
     service.run_job()
     assert _notification(later).status == "sent"
     assert [m["errcode"] for m in _sent(sandbox_url, _openid(member_id))] == [47003, 0]
+
+
+def test_a_template_the_brands_account_lacks_is_40037_failed_once_keeping_the_credit(
+        client, sandbox_url, monkeypatch):
+    from chalicelib.notify import credits, service
+
+    monkeypatch.setenv("TEMPLATE_FLASH_REMINDER", "tpl-not-in-the-account")
+    member_id = _member()
+    subscribe(member_id, "flash_reminder")
+    nid = _reminder(member_id)
+
+    service.run_job()
+    service.run_job()
+
+    shown = _notification(nid)
+    assert (shown.status, shown.errcode, shown.attempts) == ("failed", 40037, 1)
+    assert credits.credits_of(member_id, "tpl-not-in-the-account") == 1
+    assert [m["errcode"] for m in _sent(sandbox_url, _openid(member_id))] == [40037]
 
 
 def test_a_page_the_released_mini_program_lacks_is_left_out_and_the_message_goes(

@@ -161,8 +161,17 @@ def accept(control, touser, *template_ids):
     return answer.json()
 
 
+def template(control, template_id, **keywords):
+    """The brand chooses this template in WeChat's console: keyword=kind for each keyword."""
+    answer = control.post("messages/templates", {"template_id": template_id,
+                                                 "keywords": keywords})
+    assert answer.status_code == 200, answer.text
+
+
 def test_each_acceptance_lets_one_message_through_then_43101(wechat_client, control):
     data = {"thing1": {"value": "订单已发货"}}
+    template(control, "tmpl-1", thing1="thing")
+    template(control, "tmpl-2", thing1="thing")
     with pytest.raises(WeChatClientException) as never_accepted:
         wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1", data)
     assert never_accepted.value.errcode == 43101
@@ -228,15 +237,17 @@ def _keyword_cases(values):
 
 @pytest.mark.parametrize("kind,value", _keyword_cases(VALUES_WECHAT_TAKES))
 def test_a_value_within_its_keywords_rule_is_sent(wechat_client, control, kind, value):
+    template(control, "tmpl-1", **{f"{kind}3": kind})
     accept(control, "o-alice", "tmpl-1")
     wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1",
                                              {f"{kind}3": {"value": value}})
 
 
 @pytest.mark.parametrize("kind,value", _keyword_cases(VALUES_WECHAT_REFUSES)
-                         + [("thing", ""), ("thing", None), ("unknownkind", "x")])
+                         + [("thing", ""), ("thing", None)])
 def test_a_value_outside_its_keywords_rule_is_47003_and_spends_nothing(
         wechat_client, control, kind, value):
+    template(control, "tmpl-1", thing1="thing", **{f"{kind}3": kind})
     accept(control, "o-alice", "tmpl-1")
     data = {"thing1": {"value": "好"}, f"{kind}3": {"value": value}}
     with pytest.raises(WeChatClientException) as refused:
@@ -245,12 +256,73 @@ def test_a_value_outside_its_keywords_rule_is_47003_and_spends_nothing(
     empty = value in ("", None)
     assert refused.value.errmsg == \
         f"argument invalid! data.{kind}3.value {'is empty' if empty else 'invalid'}"
-    data = {"thing1": {"value": "改好了"}}  # the quota is still there
+    data[f"{kind}3"] = {"value": VALUES_WECHAT_TAKES[kind][0]}  # the quota is still there
     assert wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1", data)["errcode"] == 0
+
+
+def test_a_template_not_in_the_account_is_40037(wechat_client, control):
+    data = {"thing1": {"value": "新品上架"}}
+    accept(control, "o-alice", "tmpl-new")
+    with pytest.raises(WeChatClientException) as unknown:
+        wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-new", data)
+    assert (unknown.value.errcode, unknown.value.errmsg) == (40037, "invalid template id")
+
+    template(control, "tmpl-new", thing1="thing")
+    assert control.get("messages/templates").json()["tmpl-new"] == {"thing1": "thing"}
+    assert wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-new", data)["errcode"] == 0
+
+
+@pytest.mark.parametrize("data,key", [
+    ({"thing1": {"value": "秒杀"}}, "time2.value is empty"),
+    ({"thing1": {"value": "秒杀"}, "time2": {"value": "10:00"}, "thing3": {"value": "多"}},
+     "thing3 is not a keyword of the template"),
+    ({"thing1": {"value": "秒杀"}, "time3": {"value": "10:00"}},
+     "time3 is not a keyword of the template"),
+])
+def test_the_data_has_exactly_the_templates_keywords_else_47003(wechat_client, control, data,
+                                                                key):
+    template(control, "tmpl-1", thing1="thing", time2="time")
+    accept(control, "o-alice", "tmpl-1")
+    with pytest.raises(WeChatClientException) as refused:
+        wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1", data)
+    assert (refused.value.errcode, refused.value.errmsg) == \
+        (47003, f"argument invalid! data.{key}")
+
+
+def test_a_value_keeps_to_the_kind_its_template_gives_the_keyword(wechat_client, control):
+    template(control, "tmpl-1", keyword1="phrase", thing2="amount")  # not the names' kinds
+    accept(control, "o-alice", "tmpl-1")
+    for data, errmsg in [
+            ({"keyword1": {"value": "拼团成功啦朋"}, "thing2": {"value": "¥1.00"}},
+             "argument invalid! data.keyword1.value invalid"),
+            ({"keyword1": {"value": "成功"}, "thing2": {"value": "订单"}},
+             "argument invalid! data.thing2.value invalid")]:
+        with pytest.raises(WeChatClientException) as refused:
+            wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1", data)
+        assert (refused.value.errcode, refused.value.errmsg) == (47003, errmsg)
+    data = {"keyword1": {"value": "成功"}, "thing2": {"value": "¥1.00"}}
+    assert wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1", data)["errcode"] == 0
+
+
+def test_the_account_starts_with_the_apps_templates(control):
+    templates = control.get("messages/templates").json()
+    assert templates["flash-sale-reminder"] == {"thing1": "thing", "time2": "time"}
+    assert templates["tpl-order-paid"]["amount2"] == "amount"
+
+
+@pytest.mark.parametrize("body", [
+    {"keywords": {"thing1": "thing"}}, {"template_id": "t", "keywords": {}},
+    {"template_id": "t", "keywords": {"thing1": "things"}},
+    {"template_id": "t", "keywords": ["thing1"]},
+])
+def test_a_template_is_described_exactly(control, body):
+    answer = control.post("messages/templates", body)
+    assert answer.status_code == 400
 
 
 def test_a_page_the_released_mini_program_lacks_is_41030(wechat_client, control):
     data = {"thing1": {"value": "新品上架"}}
+    template(control, "tmpl-1", thing1="thing")
     accept(control, "o-alice", "tmpl-1")
     with pytest.raises(WeChatClientException) as refused:
         wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1", data,
@@ -348,15 +420,20 @@ def test_unknown_routes_are_404(sandbox):
 
 def test_reset_forgets_everything(wechat_client, control):
     wechat_client.wxa.code_to_session("sandbox:alice:1")
-    accept(control, "o-alice", "tmpl-1")
+    template(control, "tmpl-1", thing1="thing")
+    accept(control, "o-alice", "tmpl-1", "group-buy-result")
     control.post("miniprogram/release", {"pages": []})
 
     assert control.post("reset").status_code == 200
 
     with pytest.raises(WeChatClientException) as no_quota:
+        wechat_client.wxa.send_subscribe_message("o-alice", "group-buy-result", {
+            "thing1": {"value": "好"}, "phrase2": {"value": "成功"}})
+    assert no_quota.value.errcode == 43101
+    with pytest.raises(WeChatClientException) as unknown:  # the account's templates again
         wechat_client.wxa.send_subscribe_message("o-alice", "tmpl-1",
                                                  {"thing1": {"value": "好"}})
-    assert no_quota.value.errcode == 43101
+    assert unknown.value.errcode == 40037
     assert "pages/index/index" in control.get("miniprogram/pages").json()["pages"]
     control.post("reset")
 
