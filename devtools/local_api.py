@@ -1,5 +1,5 @@
 """The API served locally answers a path no route matches as the deployed one does: 404
-`not_found` in the error shape.
+`not_found` in the error shape; and a request whose Content-Length is not a number with 400.
 
 API Gateway answers such a path itself, 403 {"message": "Missing Authentication Token"}, and
 the stack's gateway responses (infra/) give that answer our shape. `chalice local` and
@@ -27,12 +27,40 @@ class UnknownRoute(local.LocalGatewayException):
                           "Content-Type": "application/json"}, body.encode())
 
 
+class MalformedLength(local.LocalGatewayException):
+    CODE = 400
+
+    def __init__(self):
+        body = json.dumps(error_body("bad_request", "Content-Length is not a number."),
+                          separators=(",", ":"))
+        super().__init__({"Content-Type": "application/json"}, body.encode())
+
+
+def _refusing_malformed_lengths(handle):
+    """chalice local's handler reads Content-Length with int() and drops the connection when
+    it is not a number; API Gateway answers 400."""
+    @functools.wraps(handle)
+    def generic_handle(self):
+        length = self.headers.get("Content-Length")
+        if length is not None and not (length.isascii() and length.isdigit()):
+            self.close_connection = True
+            return self._send_error_response(MalformedLength())
+        return handle(self)
+
+    return generic_handle
+
+
 def install():
     """Makes every LocalGateway (chalice local's and the test Client's) answer unknown routes
-    with 404. Installing twice changes nothing."""
+    with 404, and chalice local's server a malformed Content-Length with 400. Installing twice
+    changes nothing."""
     handle_request = local.LocalGateway.handle_request
     if getattr(handle_request, "answers_unknown_routes", False):
         return
+    handler = local.ChaliceRequestHandler
+    generic_handle = _refusing_malformed_lengths(handler._generic_handle)
+    for verb in ("GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS"):
+        setattr(handler, f"do_{verb}", generic_handle)
 
     @functools.wraps(handle_request)
     def handle(self, method, path, headers, body):

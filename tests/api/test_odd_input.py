@@ -361,3 +361,19 @@ def test_an_unknown_route_is_not_found_in_the_error_shape(client, served_app, si
         assert served.headers["Content-Type"] == "application/json"
         assert served.json()["error"]["code"] == "not_found"
     assert _refused(client.http.delete("/stores"), "method_not_allowed", 405)
+
+
+@pytest.mark.parametrize("length", ["", "abc", "-1", "1.0"])
+def test_a_content_length_that_is_no_number_is_a_bad_request(served_app, length):
+    import http.client
+    from urllib.parse import urlsplit
+
+    address = urlsplit(served_app)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+    connection.putrequest("GET", "/stores")
+    connection.putheader("Content-Length", length)
+    connection.endheaders()
+    answer = connection.getresponse()
+
+    assert answer.status == 400
+    assert json.loads(answer.read())["error"]["code"] == "bad_request"
