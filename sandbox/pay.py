@@ -295,6 +295,8 @@ def close_order(state, params):
     order = _find_order(state, {"out_trade_no": params["out_trade_no"]})
     if order.is_paid:
         raise TradeFail("ORDERPAID", "订单已支付，不能发起关单")
+    if order.trade_state == CLOSED:
+        raise TradeFail("ORDERCLOSED", "订单已关闭，无法重复关闭")
     if now_shanghai() - order.placed_at < NO_CLOSE_WITHIN:
         raise TradeFail("SYSTEMERROR", "订单生成后5分钟内不能关单，请稍后再试")
     order.trade_state = CLOSED

@@ -91,13 +91,16 @@ def _closed_at_wechat(order, pay, clock):
 
     if not order.prepay_id:
         return True
-    if payments.reconcile(order, pay, clock) in payments.PAID_AT_WECHAT:
+    trade_state = payments.reconcile(order, pay, clock)
+    if trade_state in (*payments.PAID_AT_WECHAT, "CLOSED"):
         return True
     if clock.now() < _wechat_closes_from(order):
         return False
     try:
         pay.close(order.order_id)
     except PayFailed as failure:
+        if failure.code == "ORDERCLOSED":  # closed since we asked
+            return True
         if failure.code != "ORDERPAID":
             return False  # asked again a minute later
         payments.reconcile(order, pay, clock)

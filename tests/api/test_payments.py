@@ -448,6 +448,30 @@ def test_an_expiry_whose_close_wechat_refuses_is_closed_there_a_run_later(
     assert _order(order["order_id"]).pending_minute is None
 
 
+def test_a_wechat_order_found_closed_ends_the_watch_on_it(client, shopper, sandbox_url,
+                                                         wechat_faults):
+    """WeChat closed its order though our close seemed to fail (its answer was lost): the
+    minute job sees it closed and asks no more (closing it again is ORDERCLOSED)."""
+    from chalicelib.checkout import lifecycle, payments
+    from chalicelib.jobs import minutes
+
+    headers, _ = shopper
+    order = _place(client, headers, _sku(stock=2))
+    _post(client, f"/orders/{order['order_id']}/pay", headers)
+    _age_in_wechat(sandbox_url, order["order_id"], 17)
+    wechat_faults.add("/pay/closeorder", match={"out_trade_no": order["order_id"]},
+                      err_code="SYSTEMERROR")
+    pay_by = _order(order["order_id"]).pay_by
+    minutes.cover(lifecycle.JOB, pay_by - timedelta(minutes=2), pay_by)
+    lifecycle.run_minute_job(clock=FixedClock(pay_by + timedelta(minutes=1)))
+    payments._pay().close(order["order_id"])
+
+    lifecycle.run_minute_job(clock=FixedClock(pay_by + timedelta(minutes=3)))
+
+    assert _wechat_order(sandbox_url, order["order_id"])["trade_state"] == "CLOSED"
+    assert _order(order["order_id"]).pending_minute is None
+
+
 def test_a_cancel_wechat_cannot_answer_about_changes_nothing(client, shopper, sandbox_url,
                                                              wechat_faults):
     headers, _ = shopper

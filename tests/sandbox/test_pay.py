@@ -61,13 +61,15 @@ def test_order_life_cycle_through_wechatpy(wechat_pay, credentials, control):
     assert refused.value.errcode == "ORDERPAID"
 
 
-def test_closing_an_unpaid_order_is_idempotent_and_final(wechat_pay, control):
+def test_closing_an_unpaid_order_is_final_and_once(wechat_pay, control):
     trade_no = new_trade_no()
     create_order(wechat_pay, trade_no)
     age(control, trade_no, 5)
 
     assert wechat_pay.order.close(trade_no)["result_code"] == "SUCCESS"
-    assert wechat_pay.order.close(trade_no)["result_code"] == "SUCCESS"
+    with pytest.raises(WeChatPayException) as again:
+        wechat_pay.order.close(trade_no)
+    assert again.value.errcode == "ORDERCLOSED"
     assert wechat_pay.order.query(out_trade_no=trade_no)["trade_state"] == "CLOSED"
     with pytest.raises(WeChatPayException) as refused:
         create_order(wechat_pay, trade_no)
