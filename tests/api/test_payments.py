@@ -423,14 +423,12 @@ def test_an_hmac_sha256_notify_without_sign_type_is_verified(client, shopper, se
     assert _order(order["order_id"]).status == "PAID"
 
 
-def test_an_expiry_whose_close_wechat_refuses_is_closed_there_a_run_later(
-        client, shopper, sandbox_url, wechat_faults):
-    from chalicelib.catalog.stock import current
+def _expired_with_wechat_close_refused(client, headers, sku, sandbox_url, wechat_faults):
+    """An order whose pay_by passed, closed by the minute job while WeChat refused to close
+    its own (SYSTEMERROR): (the order, its pay_by)."""
     from chalicelib.checkout import lifecycle
     from chalicelib.jobs import minutes
 
-    headers, _ = shopper
-    sku = _sku(stock=2)
     order = _place(client, headers, sku)
     _post(client, f"/orders/{order['order_id']}/pay", headers)
     _age_in_wechat(sandbox_url, order["order_id"], 17)
@@ -438,8 +436,19 @@ def test_an_expiry_whose_close_wechat_refuses_is_closed_there_a_run_later(
                       err_code="SYSTEMERROR")
     pay_by = _order(order["order_id"]).pay_by
     minutes.cover(lifecycle.JOB, pay_by - timedelta(minutes=2), pay_by)
-
     lifecycle.run_minute_job(clock=FixedClock(pay_by + timedelta(minutes=1)))
+    return order, pay_by
+
+
+def test_an_expiry_whose_close_wechat_refuses_is_closed_there_a_run_later(
+        client, shopper, sandbox_url, wechat_faults):
+    from chalicelib.catalog.stock import current
+    from chalicelib.checkout import lifecycle
+
+    headers, _ = shopper
+    sku = _sku(stock=2)
+    order, pay_by = _expired_with_wechat_close_refused(client, headers, sku, sandbox_url,
+                                                       wechat_faults)
 
     assert _order(order["order_id"]).status == "CLOSED" and current(STORE_A, sku) == 2
     assert _wechat_order(sandbox_url, order["order_id"])["trade_state"] == "NOTPAY"
@@ -453,17 +462,10 @@ def test_a_wechat_order_found_closed_ends_the_watch_on_it(client, shopper, sandb
     """WeChat closed its order though our close seemed to fail (its answer was lost): the
     minute job sees it closed and asks no more (closing it again is ORDERCLOSED)."""
     from chalicelib.checkout import lifecycle, payments
-    from chalicelib.jobs import minutes
 
     headers, _ = shopper
-    order = _place(client, headers, _sku(stock=2))
-    _post(client, f"/orders/{order['order_id']}/pay", headers)
-    _age_in_wechat(sandbox_url, order["order_id"], 17)
-    wechat_faults.add("/pay/closeorder", match={"out_trade_no": order["order_id"]},
-                      err_code="SYSTEMERROR")
-    pay_by = _order(order["order_id"]).pay_by
-    minutes.cover(lifecycle.JOB, pay_by - timedelta(minutes=2), pay_by)
-    lifecycle.run_minute_job(clock=FixedClock(pay_by + timedelta(minutes=1)))
+    order, pay_by = _expired_with_wechat_close_refused(client, headers, _sku(stock=2),
+                                                       sandbox_url, wechat_faults)
     payments._pay().close(order["order_id"])
 
     lifecycle.run_minute_job(clock=FixedClock(pay_by + timedelta(minutes=3)))
