@@ -33,7 +33,7 @@ SPECS = {(spec.method, spec.path): spec for spec in ROUTES}
 PAY_NOTIFY, REFUND_NOTIFY = "/wechat/pay/notify", "/wechat/pay/refund-notify"
 MCH_KEY = TEST_ENVIRONMENT["WECHAT_MCH_KEY"]
 
-REFUSED_AT_THE_DOOR = "refused before the view"  # 400 (or 401/403/413 at the door first)
+REFUSED_AT_THE_DOOR = "refused before the view"  # 400 (or 401/403/413/415 at the door first)
 NO_PAGE = "no page"  # any 4xx
 NOTIFY_REFUSED = "notify refused"  # answered in XML, return_code FAIL
 _EXPECTED = {}  # case.id -> one of the above
