@@ -7,8 +7,8 @@ import re
 import pytest
 
 from tests.api.test_checkout import _id, _sku
-from tests.api.test_payments import _order, _post
-from tests.api.test_refunds import _paid, _wechat_order
+from tests.api.test_payments import _order, _post, _wechat_order
+from tests.api.test_refunds import _paid
 from tests.conftest import JSON, STORE_A, WeChatUser, body_of, new_staff, sign_in
 
 

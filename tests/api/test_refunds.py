@@ -9,7 +9,8 @@ import requests
 
 from chalicelib.core.clock import FixedClock
 from tests.api.test_checkout import _coupon, _id, _sku
-from tests.api.test_payments import MCH_KEY, _order, _pay_in_wechat, _place, _post, _wait_for
+from tests.api.test_payments import (MCH_KEY, _order, _pay_in_wechat, _place, _post,
+                                     _wait_for, _wechat_order)
 from tests.conftest import (STORE_A, STORE_B, TEST_ENVIRONMENT, WeChatUser, body_of, new_staff,
                             sign_in, wechat_minute_passes)
 
@@ -37,10 +38,6 @@ def _settled(sandbox_url, order_id, refund_id):
         for attempt in requests.get(f"{sandbox_url}/__sandbox__/pay/notifies",
                                     params={"out_trade_no": order_id}, timeout=5).json()))
     return _refund_status(order_id, refund_id)
-
-
-def _wechat_order(sandbox_url, order_id):
-    return requests.get(f"{sandbox_url}/__sandbox__/pay/orders/{order_id}", timeout=5).json()
 
 
 def _bound_to_new_guide(client, member_id, store_id=STORE_A):

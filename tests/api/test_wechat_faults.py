@@ -11,8 +11,7 @@ import requests
 
 from chalicelib.core.clock import FixedClock
 from tests.api.test_checkout import _sku
-from tests.api.test_payments import _order, _place, _post, _wait_for
-from tests.api.test_refunds import _wechat_order
+from tests.api.test_payments import _order, _place, _post, _wait_for, _wechat_order
 from tests.conftest import JSON, STORE_A, body_of, sign_in
 
 
