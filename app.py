@@ -3,18 +3,18 @@ everything heavy is imported when a handler first needs it, to keep cold starts 
 """
 from chalice import Chalice
 
-from chalicelib.catalog.api import bp as catalog_bp
-from chalicelib.checkout.api import bp as checkout_bp
-from chalicelib.flash.api import bp as flash_bp
-from chalicelib.groups.api import bp as groups_bp
-from chalicelib.core.routing import request_middleware
-from chalicelib.guides.api import bp as guides_bp
-from chalicelib.live.api import bp as live_bp
+from chalicelib.api.catalog import bp as catalog_bp
+from chalicelib.api.checkout import bp as checkout_bp
+from chalicelib.api.flash import bp as flash_bp
+from chalicelib.api.groups import bp as groups_bp
+from chalicelib.api.routing import request_middleware
+from chalicelib.api.guides import bp as guides_bp
+from chalicelib.api.live import bp as live_bp
 from chalicelib.jobs.schedules import bp as schedules_bp
-from chalicelib.members.api import bp as members_bp
-from chalicelib.reactivation.api import bp as reactivation_bp
-from chalicelib.notify.api import bp as notify_bp
-from chalicelib.system.api import bp as system_bp
+from chalicelib.api.members import bp as members_bp
+from chalicelib.api.reactivation import bp as reactivation_bp
+from chalicelib.api.notify import bp as notify_bp
+from chalicelib.api.system import bp as system_bp
 
 app = Chalice(app_name="yutang")
 app.register_middleware(request_middleware, "http")

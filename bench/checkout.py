@@ -109,7 +109,7 @@ def _signed_notify(order):
 
 def _place_and_pay(client, member_id, access_token, sku_id):
     """POST /orders, then the payment notify: the order as placed."""
-    from chalicelib.checkout import payments
+    from chalicelib.orders import payments
 
     headers = {"Authorization": f"Bearer {access_token}",
                "Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
@@ -129,7 +129,7 @@ def _one_paid_order():
     from chalice.test import Client
 
     import app as yutang
-    from chalicelib.checkout.models import Order
+    from chalicelib.orders.models import Order
     from chalicelib.members import sessions
     from chalicelib.members.models import Member
 
@@ -221,7 +221,7 @@ def _shopper(session, base_url, sku_id, start, outcome):
 def _rush():
     """100 shoppers through `chalice local` for HOT_STOCK units of one SKU."""
     from chalicelib.catalog.models import StoreStock
-    from chalicelib.checkout.models import Order
+    from chalicelib.orders.models import Order
 
     sku_id = _sku("hot", HOT_STOCK)
     warm_up = _sku("warm-up", 10)

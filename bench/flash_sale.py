@@ -43,7 +43,7 @@ def _live_sale(name, units, peak_per_s):
     """A sale of one new SKU in STORE_ID that started a minute ago, its units already in its
     shards (regular stock holds 100 more than the sale takes): (sale, sku_id)."""
     from chalicelib.catalog.stock import current
-    from chalicelib.flash import sales, window
+    from chalicelib.promotions.flash import sales, window
 
     sku_id = _sku(name, units + 100)
     now = datetime.now(timezone.utc)
@@ -79,7 +79,7 @@ def _in_process():
     """(write units per flash order, write units per sold-out answer, {operation: calls per
     order}) through `buying.buy`, on an 8-shard sale."""
     from chalicelib.errors import DomainError
-    from chalicelib.flash import buying
+    from chalicelib.promotions.flash import buying
 
     sale, sku_id = _live_sale("flash-measured", MEASURED_ORDERS + 1, PEAK_PER_S)
     assert sale.shard_count == 8, sale.shard_count
@@ -174,9 +174,9 @@ def _oversold(sale, sku_id, run):
     """Units sold beyond the sale's quantity, and shards below zero, from DynamoDB (consistent
     reads): the orders the shoppers were given, and every order of the sale in the table.
     Whatever else does not add up is printed."""
-    from chalicelib.checkout.models import Order
-    from chalicelib.flash.models import FlashPurchases
-    from chalicelib.hotstock import StockShard
+    from chalicelib.orders.models import Order
+    from chalicelib.promotions.flash.models import FlashPurchases
+    from chalicelib.promotions.hotstock import StockShard
 
     quantity = sale.items[0]["quantity"]
     shards = list(StockShard.query(f"{sale.sale_id}#{sku_id}", consistent_read=True))

@@ -41,7 +41,7 @@ LIVE = ("HELD", "PAID")
 
 
 def _campaign(sku_id):
-    from chalicelib.groups import campaigns
+    from chalicelib.promotions.groups import campaigns
 
     now = datetime.now(timezone.utc)
     return campaigns.create({"name": "bench 三人团", "stores": [STORE_ID],
@@ -110,7 +110,7 @@ def _in_threads(tasks, work, threads):
 
 def _open_groups(campaign, sku_id, leaders):
     """Each leader opens a group: [group id] in the leaders' order."""
-    from chalicelib.groups import joining
+    from chalicelib.promotions.groups import joining
 
     def open_one(leader_id):
         order, created = joining.open_group(leader_id, campaign.campaign_id, uuid.uuid4().hex,
@@ -129,7 +129,7 @@ def _open_groups(campaign, sku_id, leaders):
 def _race(group_ids, joiners):
     """JOINERS_PER_GROUP joiners per group, group after group, in THREADS threads: (wall
     seconds, [(group id, member id, order id or refusal, ms)])."""
-    from chalicelib.groups import joining
+    from chalicelib.promotions.groups import joining
 
     def join(group_id, member_id):
         order, created = joining.join_group(member_id, group_id, uuid.uuid4().hex, {})
@@ -150,8 +150,8 @@ def _accepted(outcome):
 def _overfilled(group_ids, joins):
     """Groups with more seats than their size, from DynamoDB (consistent reads) and from the
     joins accepted; whatever else does not add up is printed."""
-    from chalicelib.checkout.models import Order
-    from chalicelib.groups.models import Group, GroupSeat
+    from chalicelib.orders.models import Order
+    from chalicelib.promotions.groups.models import Group, GroupSeat
 
     accepted = {}
     for group_id, member_id, outcome, _ in joins:

@@ -44,7 +44,7 @@ def _live_session(name, units):
     """A session of one new SKU in STORE_ID that went live a minute ago, its units in its
     shards (regular stock holds 100 more than it took): (session, sku_id)."""
     from chalicelib.catalog.stock import current
-    from chalicelib.live import sessions
+    from chalicelib.promotions.live import sessions
 
     sku_id = _sku(name, units + 100)
     now = datetime.now(timezone.utc)
@@ -100,8 +100,8 @@ def _oversold(session, sku_id, run):
     reads): the orders the viewers were given, and every order of the session in the table
     (a Scan: this is a benchmark's check, never a request path). Whatever else does not add
     up is printed."""
-    from chalicelib.checkout.models import Order
-    from chalicelib.hotstock import StockShard
+    from chalicelib.orders.models import Order
+    from chalicelib.promotions.hotstock import StockShard
 
     quantity = session.lineup[0]["quantity"]
     shards = list(StockShard.query(f"{session.session_id}#{sku_id}", consistent_read=True))
@@ -140,7 +140,7 @@ def _oversold(session, sku_id, run):
 
 
 def _live_burst():
-    from chalicelib.live.models import LiveFigures
+    from chalicelib.promotions.live.models import LiveFigures
 
     _host()
     session, sku_id = _live_session("live-hot", LIVE_UNITS)

@@ -15,7 +15,7 @@ IMPORT_ROWS = 100_000
 def _forget_connections():
     """PynamoDB keeps a model's connection while its table name stays the same, even when
     the endpoint changes; each scenario has a DynamoDB Local of its own on another port."""
-    from chalicelib.db.tables import all_models
+    from chalicelib.tables import all_models
 
     for model in all_models():
         model._connection = None
@@ -35,7 +35,7 @@ def local_stack():
                            "TOKEN_SECRET": "bench-token-secret", "YUTANG_TRACING": "off"})
         os.environ.update(processes.local_environment(dynamodb_port, sandbox_port,
                                                       sandbox_tls_port, ca_dir))
-        from chalicelib.db.tables import create_missing_tables
+        from chalicelib.tables import create_missing_tables
 
         create_missing_tables()
         yield
@@ -84,7 +84,7 @@ def _import_rate(rows):
 
 def _login_requests():
     from chalicelib import wechat
-    from chalicelib.members import services
+    from chalicelib.members import accounts as services
 
     services.login("sandbox:bench-returning:1", wechat.mini_program())  # first sign-in
     with counting_dynamodb_requests() as counted:

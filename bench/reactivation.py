@@ -133,7 +133,7 @@ def load_pond(others, dormancy_day, newly_dormant=NEWLY_DORMANT, guide_ids=(), p
 
 def configure(coupon_id=None, daily_cap=100_000, cooldown_days=60, within_days=14):
     """Reactivation on, and the job's cursor forgotten (its next run covers today only)."""
-    from chalicelib.members.models import BrandSetting
+    from chalicelib.db.settings import BrandSetting
     from chalicelib.reactivation import settings
     from chalicelib.reactivation.job import CURSOR
 
@@ -144,7 +144,7 @@ def configure(coupon_id=None, daily_cap=100_000, cooldown_days=60, within_days=1
 
 
 def come_back_coupon(valid_from, days=60):
-    from chalicelib.checkout import coupons
+    from chalicelib.coupons import wallet as coupons
 
     return coupons.create({"name": "回归券", "kind": "fixed", "amount_fen": 1000,
                            "total": 1_000_000, "valid_from": valid_from.isoformat(),

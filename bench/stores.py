@@ -24,7 +24,7 @@ def _cities(count):
 
 def _build(prefix, cities):
     from chalicelib.catalog.models import Store
-    from chalicelib.db.tables import create_missing_tables
+    from chalicelib.tables import create_missing_tables
 
     os.environ["TABLE_PREFIX"] = prefix
     create_missing_tables()
@@ -52,11 +52,10 @@ def _time_queries(prefix, shoppers):
 
 
 def _build_catalog():
-    from chalicelib.catalog.models import (CENTRAL_WAREHOUSE, Category, Product, Sku,
-                                           StoreStock, sort_key)
+    from chalicelib.catalog.models import (CENTRAL_WAREHOUSE, Category, Product, Sku, StoreStock, sort_key)
 
     os.environ["TABLE_PREFIX"] = "yutang-bench-catalog-"
-    from chalicelib.db.tables import create_missing_tables
+    from chalicelib.tables import create_missing_tables
 
     create_missing_tables()
     with Category.batch_write() as categories, Product.batch_write() as products, \

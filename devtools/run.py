@@ -24,7 +24,7 @@ def _ports():
 
 
 def _prepare_data():
-    from chalicelib.db.tables import create_missing_tables
+    from chalicelib.tables import create_missing_tables
     from devtools.seed import seed_demo_brand
 
     created = create_missing_tables()

@@ -5,8 +5,7 @@ and keeps whatever the demo has been used for since.
 """
 from pynamodb.exceptions import PutError
 
-from chalicelib.catalog.models import (CENTRAL_WAREHOUSE, Category, Product, Sku, Store,
-                                       StoreStock, sort_key)
+from chalicelib.catalog.models import (CENTRAL_WAREHOUSE, Category, Product, Sku, Store, StoreStock, sort_key)
 
 STORES = [
     ("store-xintiandi", "鱼塘 新天地店", "direct", "上海市黄浦区马当路 245 号", 31.2196, 121.4760),

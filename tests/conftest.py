@@ -68,7 +68,7 @@ def local_services():
         os.environ.update(processes.local_environment(dynamodb_port, sandbox_port,
                                                       sandbox_tls_port, ca_dir))
         os.environ["CODE_IMAGES_DIR"] = tempfile.mkdtemp(prefix="yutang-code-images-")
-        from chalicelib.db.tables import create_missing_tables
+        from chalicelib.tables import create_missing_tables
         from devtools.seed import seed_demo_brand
 
         create_missing_tables()

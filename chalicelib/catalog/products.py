@@ -8,8 +8,7 @@ store has not got is sold out there.
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.expressions.condition import size
 
-from chalicelib.catalog.models import (CATALOG, CENTRAL_WAREHOUSE, Category, Product, Sku, StoreStock,
-                                       sort_key)
+from chalicelib.catalog.models import (CATALOG, CENTRAL_WAREHOUSE, Category, Product, Sku, StoreStock, sort_key)
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
 from chalicelib.db.base import cancellation_codes, transaction
@@ -252,7 +251,7 @@ def caller_level(member_id):
         return None
     from chalicelib.members import loyalty
     from chalicelib.members import program as loyalty_program
-    from chalicelib.members.services import get_member
+    from chalicelib.members.accounts import get_member
 
     try:
         member = get_member(member_id)

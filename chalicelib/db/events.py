@@ -19,7 +19,7 @@ is two index writes (added, deleted); four partitions take about 2,000 events a 
 DynamoDB's 1,000 writes a second per partition, far above a brand's payments.
 
 This module knows no domain: the kinds and their subscribers come from the caller
-(chalicelib/jobs/subscribers.py)."""
+(chalicelib/wiring.py)."""
 import zlib
 from dataclasses import dataclass
 from datetime import timedelta

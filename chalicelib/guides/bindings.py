@@ -68,7 +68,7 @@ def _serves(guide_id):
 def open_link(member_id, scene, clock=system_clock):
     """A shopper opened a shared link: bind, renew or keep, and make its store theirs."""
     from chalicelib.guides.links import resolve
-    from chalicelib.members.services import get_member
+    from chalicelib.members.accounts import get_member
     from chalicelib.members.staff import guide_of
 
     link = resolve(scene)

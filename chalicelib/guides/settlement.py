@@ -13,7 +13,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.db.base import transaction, unchanged
-from chalicelib.guides.attribution import SHANGHAI, month_of, paid_at_of
+from chalicelib.guides.commissions import SHANGHAI, month_of, paid_at_of
 from chalicelib.guides.models import GuideMonth, GuideSale
 
 JOB = "job:settle-commissions"
@@ -35,7 +35,7 @@ def _settle(sale, now):
 
 
 def _last_day_done(today):
-    from chalicelib.members.models import BrandSetting
+    from chalicelib.db.settings import BrandSetting
 
     try:
         return date.fromisoformat(json.loads(BrandSetting.get(JOB).document)["last_day"])
@@ -46,7 +46,7 @@ def _last_day_done(today):
 def run(clock=system_clock):
     """Settles every sale whose settle day has come since the last run. Returns
     (sales settled, fen settled)."""
-    from chalicelib.members.models import BrandSetting
+    from chalicelib.db.settings import BrandSetting
 
     now = clock.now()
     today = now.astimezone(SHANGHAI).date()

@@ -7,7 +7,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
-from chalicelib.members.models import BrandSetting
+from chalicelib.db.settings import BrandSetting
 
 CATCH_UP_DAYS = 31
 

@@ -21,21 +21,21 @@ def refresh_member_tags(event):
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="orders-minute")
 def orders_minute(event):
-    from chalicelib.checkout import lifecycle
+    from chalicelib.orders import closing as lifecycle
 
     lifecycle.run_minute_job()
 
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="events")
 def events(event):
-    from chalicelib.jobs import subscribers
+    from chalicelib import wiring as subscribers
 
     subscribers.run_job()
 
 
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="refunds")
 def refunds_follow_up(event):
-    from chalicelib.checkout import refunds
+    from chalicelib.orders import refunds
 
     refunds.follow_up()
 
@@ -50,21 +50,21 @@ def settle_commissions(event):
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="flash-sales-minute")
 def flash_sales_minute(event):
-    from chalicelib.flash import window
+    from chalicelib.promotions.flash import window
 
     window.run_job()
 
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="groups-minute")
 def groups_minute(event):
-    from chalicelib.groups import life
+    from chalicelib.promotions.groups import completion as life
 
     life.run_job()
 
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="live-sessions-minute")
 def live_sessions_minute(event):
-    from chalicelib.live import sessions
+    from chalicelib.promotions.live import sessions
 
     sessions.run_job()
 

@@ -8,7 +8,7 @@ from chalicelib.core.clock import clock as system_clock
 from chalicelib.db.base import unchanged
 from chalicelib.members import points, rules, tags
 from chalicelib.members import program as loyalty_program
-from chalicelib.members.ledger import AlreadyApplied, Change, apply_once
+from chalicelib.members.apply_once import AlreadyApplied, Change, apply_once
 from chalicelib.members.models import Member
 
 
@@ -40,7 +40,7 @@ def current_level(member, program):
 
 def _holder(member_id):
     """The member who holds the loyalty of `member_id` (the member it was merged into)."""
-    from chalicelib.members.services import get_member
+    from chalicelib.members.accounts import get_member
 
     return get_member(member_id)
 

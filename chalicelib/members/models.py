@@ -215,17 +215,3 @@ class ActivityDay(Model):
 
     day = UnicodeAttribute(hash_key=True)  # YYYY-MM-DD, Asia/Shanghai
     member_id = UnicodeAttribute(range_key=True)
-
-
-class BrandSetting(Model):
-    """Per-brand configuration documents (the loyalty program, …), as JSON, and brand-wide
-    counters."""
-
-    class Meta(TableMeta):
-        table = "brand-settings"
-
-    key = UnicodeAttribute(hash_key=True)
-    document = UnicodeAttribute()
-    updated_at = UTCDateTimeAttribute()
-    updated_by = UnicodeAttribute(null=True)
-    counter = NumberAttribute(null=True)  # a count kept by conditional adds (the brand's admins)

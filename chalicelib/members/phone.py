@@ -32,7 +32,7 @@ def _claim_for(member, phone):
 
 def _merge(wechat_member, imported, now):
     from chalicelib.db import events
-    from chalicelib.jobs.subscribers import MEMBERS_MERGED
+    from chalicelib.wiring import MEMBERS_MERGED
 
     with transaction() as writes:
         writes.update(WeChatIdentity(wechat_member.openid),
@@ -81,8 +81,8 @@ def carry_over_growth(merged, into, clock=system_clock):
 
 def bind_phone(member_id, phone, clock=system_clock):
     """The member who now owns this phone: the caller, or the imported member it merged into."""
-    from chalicelib.jobs import subscribers
-    from chalicelib.members.services import get_member, refuse_blocked
+    from chalicelib import wiring as subscribers
+    from chalicelib.members.accounts import get_member, refuse_blocked
 
     for _ in range(ATTEMPTS):
         member = get_member(member_id)

@@ -12,8 +12,7 @@ from chalicelib.db.base import unchanged
 from chalicelib.errors import DomainError
 from chalicelib.members import program as loyalty_program
 from chalicelib.members import rules
-from chalicelib.members.ledger import (AlreadyApplied, Change, add_change, apply_once,
-                                       apply_once_together)
+from chalicelib.members.apply_once import (AlreadyApplied, Change, add_change, apply_once, apply_once_together)
 from chalicelib.members.models import Member, PointsEntry
 
 # "checkout": points paying part of an order; "release": given back when it is not paid;

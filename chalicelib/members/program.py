@@ -7,7 +7,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.errors import DomainError
 from chalicelib.members import rules
-from chalicelib.members.models import BrandSetting
+from chalicelib.db.settings import BrandSetting
 
 KEY = "loyalty-program"
 

@@ -13,7 +13,8 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.db.base import cancellation_codes, transaction
 from chalicelib.errors import DomainError
-from chalicelib.members.models import BrandSetting, Staff, StaffInvite
+from chalicelib.db.settings import BrandSetting
+from chalicelib.members.models import Staff, StaffInvite
 
 ADMIN, STORE_MANAGER, CLERK, GUIDE = "admin", "store_manager", "clerk", "guide"
 STORE_ROLES = (STORE_MANAGER, CLERK, GUIDE)

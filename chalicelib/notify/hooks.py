@@ -72,7 +72,7 @@ def pickup_code_given(order, clock=system_clock):
 
 @_never_raises
 def refund_done(refund, clock=system_clock):
-    from chalicelib.checkout.models import Order
+    from chalicelib.orders.models import Order
 
     order = Order.get(refund.order_id)
     return service.notify(order.member_id, "refund_done",

@@ -22,8 +22,8 @@ from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.clock import utc_text
 from chalicelib.core.ids import new_id
-from chalicelib.jobs import minutes
-from chalicelib.jobs.minutes import MINUTE
+from chalicelib.db import cursors as minutes
+from chalicelib.db.cursors import MINUTE
 from chalicelib.notify import credits
 from chalicelib.notify.events import EVENTS
 from chalicelib.notify.models import Notification

@@ -28,7 +28,7 @@ from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
 from chalicelib.db.base import cancellation_codes, transaction
-from chalicelib.members.models import BrandSetting
+from chalicelib.db.settings import BrandSetting
 from chalicelib.members.tags import SHANGHAI, last_ordered_on
 from chalicelib.reactivation import figures, settings
 from chalicelib.reactivation.models import Contact, DayFigures, Task
@@ -147,7 +147,7 @@ class _Run:
 
     def _message(self, member, contact, owner):
         """The coupon, then the message; if either cannot be done, a person takes over."""
-        from chalicelib.checkout import coupons
+        from chalicelib.coupons import wallet as coupons
         from chalicelib.notify import service
 
         coupon = None

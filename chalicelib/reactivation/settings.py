@@ -6,7 +6,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.errors import DomainError
-from chalicelib.members.models import BrandSetting
+from chalicelib.db.settings import BrandSetting
 
 KEY = "reactivation"
 DEFAULTS = {"enabled": False, "dormant_days": 90, "coupon_id": None, "cooldown_days": 60,
@@ -22,8 +22,8 @@ def current():
 
 def replace(config, admin_id, clock=system_clock):
     if config.get("coupon_id"):
-        from chalicelib.checkout.coupons import GRANTED
-        from chalicelib.checkout.models import Coupon
+        from chalicelib.coupons.wallet import GRANTED
+        from chalicelib.coupons.models import Coupon
 
         try:
             coupon = Coupon.get(config["coupon_id"])

@@ -31,7 +31,7 @@ def chalice_app():
 
 def models():
     _importable()
-    from chalicelib.db.tables import all_models
+    from chalicelib.tables import all_models
 
     return all_models()
 

@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape
 from hypothesis import strategies as st
 
 import app  # noqa: F401  (declares every route)
-from chalicelib.core.routing import ROUTES
+from chalicelib.api.routing import ROUTES
 from tests.conftest import TEST_ENVIRONMENT
 
 SPECS = {(spec.method, spec.path): spec for spec in ROUTES}

@@ -38,7 +38,7 @@ def _member(points=0, level=None):
 
 
 def _coupon(**terms):
-    from chalicelib.checkout import coupons
+    from chalicelib.coupons import wallet as coupons
 
     now = datetime.now(timezone.utc)
     return coupons.create({"name": "测试券", "kind": "fixed", "amount_fen": 1000, "total": 100,
@@ -78,7 +78,8 @@ def test_a_cart_survives_sessions_and_prices_at_todays_price(client):
 def test_the_preview_adds_up_member_price_coupon_points_and_delivery(client):
     """Gold (5% off): 2 × 3,333 → 6,334 goods. Coupon 10% capped at 500 → 500 off. 1,000
     points at 100 a yuan → 1,000 fen, within half of 5,834. Delivery under 99 yuan: 800."""
-    from chalicelib.checkout import coupons, orders
+    from chalicelib.coupons import wallet as coupons
+    from chalicelib.orders import placing as orders
 
     member_id = _member(points=1_000, level="gold")
     sku = _sku(price_fen=3_333, stock=10)
@@ -121,7 +122,7 @@ def test_the_same_key_gives_the_same_order_and_another_body_is_refused(client):
 
 def test_two_hundred_shoppers_for_the_last_fifty_units(local_services):
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import orders
+    from chalicelib.orders import placing as orders
     from chalicelib.errors import DomainError
 
     sku = _sku(stock=50)
@@ -144,7 +145,8 @@ def test_two_hundred_shoppers_for_the_last_fifty_units(local_services):
 
 def test_two_orders_racing_for_one_coupon_one_wins(local_services):
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import coupons, orders
+    from chalicelib.coupons import wallet as coupons
+    from chalicelib.orders import placing as orders
     from chalicelib.errors import DomainError
 
     member_id = _member()
@@ -169,7 +171,7 @@ def test_two_orders_racing_for_one_coupon_one_wins(local_services):
 
 
 def test_points_pay_part_of_an_order_and_the_ledger_says_so(local_services):
-    from chalicelib.checkout import orders
+    from chalicelib.orders import placing as orders
     from chalicelib.members.models import Member
     from chalicelib.members.points import ledger_page
 
@@ -186,7 +188,7 @@ def test_points_pay_part_of_an_order_and_the_ledger_says_so(local_services):
 
 
 def test_coupons_are_claimed_within_the_total_and_each_members_limit(local_services):
-    from chalicelib.checkout import coupons
+    from chalicelib.coupons import wallet as coupons
     from chalicelib.errors import DomainError
 
     coupon = _coupon(total=5, per_member_limit=2)["coupon_id"]
@@ -210,7 +212,7 @@ def test_coupons_are_claimed_within_the_total_and_each_members_limit(local_servi
 def test_a_cloud_shelf_order_takes_the_warehouses_stock(local_services):
     from chalicelib.catalog.models import CENTRAL_WAREHOUSE
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import orders
+    from chalicelib.orders import placing as orders
     from chalicelib.errors import DomainError
 
     cloud = _sku(stock=4, store_id=CENTRAL_WAREHOUSE, cloud_shelf=True)

@@ -25,7 +25,7 @@ def brand_admin():
 
 def _sale(sku, quantity=100, limit=2, starts_in=timedelta(minutes=-1),
           lasts=timedelta(hours=1), stores=(STORE_A,), **more):
-    from chalicelib.flash import sales
+    from chalicelib.promotions.flash import sales
 
     now = datetime.now(timezone.utc)
     return sales.create({"name": "秒杀测试", "per_member_limit": limit,
@@ -38,7 +38,7 @@ def _sale(sku, quantity=100, limit=2, starts_in=timedelta(minutes=-1),
 
 
 def _buy(member_id, sale, sku, quantity=1, clock=None, key=None):
-    from chalicelib.flash import buying
+    from chalicelib.promotions.flash import buying
 
     arguments = {"clock": clock} if clock else {}
     return buying.buy(member_id, sale.sale_id, key or _id("key"),
@@ -47,7 +47,7 @@ def _buy(member_id, sale, sku, quantity=1, clock=None, key=None):
 
 
 def _shards_left(sale, sku):
-    from chalicelib.hotstock import left_exactly
+    from chalicelib.promotions.hotstock import left_exactly
 
     return left_exactly(f"{sale.sale_id}#{sku}")
 
@@ -55,7 +55,7 @@ def _shards_left(sale, sku):
 def test_2000_attempts_from_500_threads_sell_exactly_100_units(client):
     from chalicelib.catalog.stock import current
     from chalicelib.errors import DomainError
-    from chalicelib.flash import window
+    from chalicelib.promotions.flash import window
 
     sku = _sku(price_fen=5_000, stock=150)
     sale = _sale(sku, quantity=100, limit=2, expected_peak_per_s=4_000)
@@ -103,8 +103,8 @@ def test_the_clock_decides_the_window_not_the_job(client):
 
 def test_after_the_end_every_unsold_unit_goes_back_exactly(client):
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import lifecycle
-    from chalicelib.flash import sales, window
+    from chalicelib.orders import closing as lifecycle
+    from chalicelib.promotions.flash import sales, window
 
     sku = _sku(stock=40)
     sale = _sale(sku, quantity=30, limit=5, lasts=timedelta(minutes=10))
@@ -123,7 +123,7 @@ def test_after_the_end_every_unsold_unit_goes_back_exactly(client):
 
 
 def test_an_unpaid_flash_order_gives_its_units_back_to_the_live_sale(client):
-    from chalicelib.checkout import lifecycle
+    from chalicelib.orders import closing as lifecycle
     from chalicelib.errors import DomainError
 
     sku = _sku(stock=5)
@@ -246,7 +246,7 @@ def test_store_managers_run_sales_only_in_their_store(client):
 
 
 def test_reminders_go_out_once_before_the_start(client, sandbox_url):
-    from chalicelib.flash import reminders, window
+    from chalicelib.promotions.flash import reminders, window
     from chalicelib.members.models import Member
     from chalicelib.notify import service
 

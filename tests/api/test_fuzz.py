@@ -231,7 +231,7 @@ def _window(starts_in):
 
 
 def _flash_sale(sku, by, stores):
-    from chalicelib.flash import sales
+    from chalicelib.promotions.flash import sales
 
     return sales.create({"name": "试验秒杀", "per_member_limit": 2, "stores": stores,
                          "items": [{"sku_id": sku, "flash_price_fen": 10_000, "quantity": 5}],
@@ -239,7 +239,7 @@ def _flash_sale(sku, by, stores):
 
 
 def _live_session(sku, by, host_id, stores=None):
-    from chalicelib.live import sessions
+    from chalicelib.promotions.live import sessions
 
     return sessions.create({"title": "试验直播", "room": {"kind": "miniprogram_live",
                                                       "id": "room-fuzz"},
@@ -284,7 +284,7 @@ def admin_persona(served_app, setup_client):
     """A brand admin with a store, a category, a product and its SKU, a member (a clerk of
     the store), a flash sale and a live session, and a granted coupon of their own."""
     from chalicelib.catalog import products, stock, stores
-    from chalicelib.checkout import coupons
+    from chalicelib.coupons import wallet as coupons
     from tests.api.test_flash_sales import brand_admin
 
     client = setup_client
@@ -321,7 +321,7 @@ def _store_persona(served_app, sandbox_url, client, role):
     handed over whose refund succeeded and whose goods are awaited back, one whose refund is
     stuck in CHANGE), the store's flash sale, a guide's live session waiting for approval
     and a task."""
-    from chalicelib.checkout import fulfilment, refunds
+    from chalicelib.orders import fulfilment, refunds
     from tests.api.test_checkout import _sku
     from tests.api.test_payments import _order
     from tests.api.test_refunds import ADDRESS, _hold, _paid, _settle_in_wechat, _settled
@@ -377,7 +377,7 @@ def clerk_persona(served_app, local_services, setup_client):
 def guide_persona(served_app, setup_client):
     """A guide of store-xintiandi with a customer of their own, a live session approved by
     the brand, a task, and a SKU."""
-    from chalicelib.live import sessions
+    from chalicelib.promotions.live import sessions
     from tests.api.test_checkout import _sku
     from tests.api.test_flash_sales import brand_admin
 

@@ -16,7 +16,7 @@ GROUP_PRICE = 5_900  # the test SKUs' brand price is 10,000; the floor is half o
 
 
 def _campaign(sku, size=3, **more):
-    from chalicelib.groups import campaigns
+    from chalicelib.promotions.groups import campaigns
 
     now = datetime.now(timezone.utc)
     return campaigns.create({"name": "三人团",
@@ -56,7 +56,7 @@ def _group_of(order_id):
 
 def test_30_racing_joiners_for_the_last_3_seats_give_exactly_3(client):
     from chalicelib.errors import DomainError
-    from chalicelib.groups import campaigns, joining
+    from chalicelib.promotions.groups import campaigns, joining
 
     sku = _sku(stock=100)
     campaign = _campaign(sku, size=4)
@@ -119,7 +119,7 @@ def test_the_group_completes_when_the_last_member_pays(client, served_app, sandb
 
 def test_an_expired_group_refunds_every_paid_member_once(client, served_app, sandbox_url):
     from chalicelib.catalog.stock import current
-    from chalicelib.groups import campaigns, life
+    from chalicelib.promotions.groups import campaigns, completion as life
 
     sku = _sku(stock=10)
     campaign = _campaign(sku, size=3)
@@ -152,7 +152,7 @@ def _wait_for_stock(current, sku, expected):
 
 
 def test_a_refund_from_an_open_group_frees_the_seat(client, served_app, sandbox_url):
-    from chalicelib.groups import campaigns
+    from chalicelib.promotions.groups import campaigns
 
     sku = _sku(stock=10)
     campaign = _campaign(sku, size=3)
@@ -172,8 +172,8 @@ def test_a_refund_from_an_open_group_frees_the_seat(client, served_app, sandbox_
 
 
 def test_an_unpaid_seat_is_given_back(client):
-    from chalicelib.checkout import lifecycle
-    from chalicelib.groups import campaigns, joining
+    from chalicelib.orders import closing as lifecycle
+    from chalicelib.promotions.groups import campaigns, joining
 
     sku = _sku(stock=10)
     campaign = _campaign(sku, size=2)
@@ -190,7 +190,7 @@ def test_an_unpaid_seat_is_given_back(client):
 
 def test_a_new_customers_group_refuses_returning_shoppers(client):
     from chalicelib.errors import DomainError
-    from chalicelib.groups import joining
+    from chalicelib.promotions.groups import joining
     from chalicelib.members.models import Member
 
     sku = _sku(stock=10)

@@ -77,13 +77,13 @@ def _stock(sku):
 
 
 def _claimed_coupon(member_id):
-    from chalicelib.checkout import coupons
+    from chalicelib.coupons import wallet as coupons
 
     return coupons.claim(member_id, _coupon()["coupon_id"])["member_coupon_id"]
 
 
 def _coupon_of(member_id, member_coupon_id):
-    from chalicelib.checkout import coupons
+    from chalicelib.coupons import wallet as coupons
 
     [mine] = [c for c in coupons.mine(member_id) if c["member_coupon_id"] == member_coupon_id]
     return mine["status"], mine["order_id"]
@@ -157,7 +157,7 @@ def test_closing_a_stale_copy_of_a_paid_order_gives_nothing_back(client, shopper
     """A close reads the order unpaid (and WeChat's too); the payment may land before the
     close's transaction. That transaction must then give back nothing. (Without points, the
     order's own condition is all that stands in the way.)"""
-    from chalicelib.checkout import lifecycle, payments
+    from chalicelib.orders import closing as lifecycle, payments
     from chalicelib.members import points
 
     headers, member_id = shopper

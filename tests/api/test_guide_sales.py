@@ -22,7 +22,7 @@ def _guide(client, store_id=STORE_A):
 
 
 def test_a_sale_reported_many_times_at_once_counts_once(client):
-    from chalicelib.guides import attribution
+    from chalicelib.guides import commissions as attribution
 
     headers, guide_id = _guide(client)
     order = _order()
@@ -40,7 +40,7 @@ def test_a_sale_reported_many_times_at_once_counts_once(client):
 
 
 def test_the_guide_lists_the_months_orders_newest_first_in_shanghai_months(client):
-    from chalicelib.guides import attribution
+    from chalicelib.guides import commissions as attribution
 
     headers, guide_id = _guide(client)
     november = [_order() for _ in range(3)]
@@ -65,7 +65,7 @@ def test_the_guide_lists_the_months_orders_newest_first_in_shanghai_months(clien
 
 
 def test_refunds_take_back_their_share_of_commission_once_each(client):
-    from chalicelib.guides import attribution
+    from chalicelib.guides import commissions as attribution
 
     headers, guide_id = _guide(client)
     order = _order()
@@ -89,7 +89,7 @@ def test_refunds_take_back_their_share_of_commission_once_each(client):
 
 
 def test_a_guide_sees_only_their_own_sales_and_a_manager_only_their_stores_guides(client):
-    from chalicelib.guides import attribution
+    from chalicelib.guides import commissions as attribution
 
     mine, my_id = _guide(client)
     theirs, their_id = _guide(client, STORE_B)

@@ -191,7 +191,7 @@ def test_a_merge_whose_carry_over_fails_is_finished_by_the_events_job(client, ad
 
     assert failed and answer.status_code == 200, answer.body
     assert body_of(answer)["member"]["member_id"] == imported_id
-    from chalicelib.jobs import subscribers
+    from chalicelib import wiring as subscribers
 
     later = FixedClock(datetime.now(timezone.utc) + timedelta(minutes=10))
     subscribers.run_job(later)

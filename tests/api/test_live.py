@@ -26,7 +26,7 @@ def _guide(client, store_id=STORE_A):
 
 def _session(host_id, sku, quantity=10, starts_in=timedelta(minutes=-1),
              lasts=timedelta(hours=1), go_live=True, **more):
-    from chalicelib.live import sessions
+    from chalicelib.promotions.live import sessions
 
     now = datetime.now(timezone.utc)
     session = sessions.create({"title": "直播测试", "room": ROOM,
@@ -39,14 +39,14 @@ def _session(host_id, sku, quantity=10, starts_in=timedelta(minutes=-1),
 
 
 def _token(member_id, session, clock=None):
-    from chalicelib.live import sessions
+    from chalicelib.promotions.live import sessions
 
     return sessions.issue_token(member_id, session.session_id,
                                 *([clock] if clock else []))[0]
 
 
 def _buy(member_id, session, sku, token, quantity=1, clock=None):
-    from chalicelib.live import buying
+    from chalicelib.promotions.live import buying
 
     request = {"store_id": STORE_A, "sku_id": sku, "quantity": quantity}
     if token is not None:
@@ -64,13 +64,13 @@ def _refusal(call):
 
 
 def _shards_left(session, sku):
-    from chalicelib.hotstock import left_exactly
+    from chalicelib.promotions.hotstock import left_exactly
 
     return left_exactly(f"{session.session_id}#{sku}")
 
 
 def test_a_live_price_needs_this_members_token_for_this_live_session(client):
-    from chalicelib.live import sessions
+    from chalicelib.promotions.live import sessions
 
     _, host = _guide(client)
     sku = _sku(price_fen=5_000, stock=20)
@@ -174,7 +174,7 @@ def test_live_orders_are_attributed_to_the_host(client, shopper, served_app, san
     assert figures["units"][0]["units"] == 2
 
     # Configured the other way, the shopper's bound guide earns on live orders.
-    from chalicelib.live import sessions
+    from chalicelib.promotions.live import sessions
 
     monkeypatch.setenv("LIVE_COMMISSION_TO", "bound_guide")
     live = sessions.get(session["session_id"])
@@ -211,8 +211,8 @@ def test_50_buyers_at_once_for_10_live_units_make_exactly_10_orders(client):
 
 def test_going_live_and_ending_move_live_units_exactly(client):
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import lifecycle
-    from chalicelib.live import sessions
+    from chalicelib.orders import closing as lifecycle
+    from chalicelib.promotions.live import sessions
 
     _, host = _guide(client)
     sku = _sku(stock=40)
@@ -246,7 +246,7 @@ def test_going_live_and_ending_move_live_units_exactly(client):
 
 
 def test_figures_count_each_paid_order_once_when_notifies_repeat(client, served_app):
-    from chalicelib.live import figures, sessions
+    from chalicelib.promotions.live import figures, sessions
 
     _, host = _guide(client)
     sku = _sku(stock=10)
@@ -294,7 +294,7 @@ def test_admins_schedule_sessions_for_a_guide_and_see_their_figures(client, admi
 
 
 def test_viewers_entering_at_once_are_each_counted_once(client):
-    from chalicelib.live import figures, sessions
+    from chalicelib.promotions.live import figures, sessions
 
     _, host = _guide(client)
     session = _session(host, _sku(stock=3), quantity=1)
@@ -312,7 +312,7 @@ def test_viewers_entering_at_once_are_each_counted_once(client):
 def test_members_who_asked_are_told_once_when_the_session_goes_live(client, sandbox_url):
     import requests
 
-    from chalicelib.live import sessions
+    from chalicelib.promotions.live import sessions
     from chalicelib.members.models import Member
     from chalicelib.notify import service
 
@@ -339,7 +339,7 @@ def test_members_who_asked_are_told_once_when_the_session_goes_live(client, sand
 
 
 def test_a_host_buying_in_their_own_session_earns_nothing(client, served_app):
-    from chalicelib.checkout.models import Order
+    from chalicelib.orders.models import Order
     from chalicelib.guides.models import GuideSale
 
     _, host = _guide(client)

@@ -75,7 +75,7 @@ def test_deeply_nested_json_is_invalid_json_on_every_route(client, signed_in, ad
 
 def _path_cases():
     import app  # noqa: F401  (declares every route)
-    from chalicelib.core.routing import ROUTES
+    from chalicelib.api.routing import ROUTES
 
     return [(spec, name) for spec in ROUTES for name in spec.path_params]
 

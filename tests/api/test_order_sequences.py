@@ -102,13 +102,13 @@ class Walk:
 
     @staticmethod
     def _order(order_id):
-        from chalicelib.checkout.models import Order
+        from chalicelib.orders.models import Order
 
         return Order.get(order_id, consistent_read=True)
 
     @staticmethod
     def _refunds(order_id):
-        from chalicelib.checkout.models import Refund
+        from chalicelib.orders.models import Refund
 
         return list(Refund.query(order_id, consistent_read=True))
 
@@ -186,7 +186,7 @@ class Walk:
         return self._closed_unless_paid(order_id, answer["status"])
 
     def expire(self):
-        from chalicelib.checkout import lifecycle
+        from chalicelib.orders import closing as lifecycle
 
         order_id = self._pick(self._with_status(PENDING))
         if order_id is None:
@@ -385,7 +385,7 @@ class Walk:
         if order.status not in (PENDING, CLOSED):
             assert order.paid_at is not None
         if order.status == PAID and order.fulfilment == "pickup":
-            from chalicelib.checkout.models import PickupCode
+            from chalicelib.orders.models import PickupCode
 
             assert PickupCode.get(f"{STORE_A}#{order.pickup_code}").order_id == order.order_id
         refunded = {}

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 import app  # noqa: F401  (declares every route)
-from chalicelib.core.routing import ROUTES
+from chalicelib.api.routing import ROUTES
 from tests.api.test_checkout import _coupon, _id, _sku
 from tests.api.test_payments import _pay_in_wechat, _post
 from tests.api.test_live import ROOM
@@ -222,7 +222,7 @@ def world(local_services, served_app):
     from chalice.test import Client
 
     import app as yutang
-    from chalicelib.checkout import coupons
+    from chalicelib.coupons import wallet as coupons
     from chalicelib.core.ids import new_id
     from chalicelib.members import points
     from chalicelib.members.models import Member
@@ -344,9 +344,11 @@ def snapshot(world):
     """Every item the world's resources are made of, as DynamoDB holds them, and WeChat's
     trades of its orders."""
     from chalicelib.catalog.models import StockMovement, StoreStock
-    from chalicelib.checkout.models import CartLine, MemberCoupon, Order, PickupCode, Refund
-    from chalicelib.flash.models import FlashSale
-    from chalicelib.live.models import LiveSession
+    from chalicelib.mall.models import CartLine
+    from chalicelib.coupons.models import MemberCoupon
+    from chalicelib.orders.models import Order, PickupCode, Refund
+    from chalicelib.promotions.flash.models import FlashSale
+    from chalicelib.promotions.live.models import LiveSession
     from chalicelib.members.models import Member, PointsEntry, Staff
     from chalicelib.reactivation.models import Task
 
@@ -430,7 +432,7 @@ def test_the_world_is_what_the_cases_expect(client, world):
     """The resources are in the states that make each case telling: a wrong answer would
     pay, cancel, refund, ship, deliver, restock, resolve, approve, start, tag or reassign
     something real."""
-    from chalicelib.live.models import LiveSession
+    from chalicelib.promotions.live.models import LiveSession
     from chalicelib.members.models import Member
 
     ids = world["ids"]

@@ -32,7 +32,7 @@ def _place(client, headers, sku_id, quantity=1, **extra):
 
 
 def _order(order_id):
-    from chalicelib.checkout.models import Order
+    from chalicelib.orders.models import Order
 
     return Order.get(order_id, consistent_read=True)
 
@@ -181,7 +181,7 @@ def test_a_notify_that_does_not_check_out_changes_nothing(client, shopper, serve
 
 def test_a_lost_notify_is_recovered_by_reconciliation(client, shopper, sandbox_url,
                                                       monkeypatch):
-    from chalicelib.checkout import lifecycle
+    from chalicelib.orders import closing as lifecycle
 
     headers, _ = shopper
     order = _place(client, headers, _sku(stock=2))
@@ -198,7 +198,8 @@ def test_a_lost_notify_is_recovered_by_reconciliation(client, shopper, sandbox_u
 
 def test_an_unpaid_order_expires_and_gives_everything_back(client, shopper, sandbox_url):
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import coupons, lifecycle
+    from chalicelib.coupons import wallet as coupons
+    from chalicelib.orders import closing as lifecycle
     from chalicelib.members import points
 
     headers, member_id = shopper
@@ -227,7 +228,7 @@ def test_an_unpaid_order_expires_and_gives_everything_back(client, shopper, sand
 
 def test_a_payment_for_a_cancelled_order_is_refunded(client, shopper, served_app, sandbox_url):
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout.models import Refund
+    from chalicelib.orders.models import Refund
 
     headers, _ = shopper
     sku = _sku(stock=2)
@@ -260,7 +261,7 @@ def test_what_a_payment_sets_off_is_finished_by_the_events_job_after_dynamodb_fa
         client, shopper, sandbox_url, monkeypatch):
     """Reconciliation finds the payment; DynamoDB fails as the points are credited and as
     the message is queued. The events job finishes both, once."""
-    from chalicelib.checkout import lifecycle
+    from chalicelib.orders import closing as lifecycle
     from chalicelib.guides.models import GuideSale
     from chalicelib.members.models import Member
     from chalicelib.notify.models import Notification
@@ -285,7 +286,7 @@ def test_what_a_payment_sets_off_is_finished_by_the_events_job_after_dynamodb_fa
     assert points_failed and message_failed
     assert _order(order["order_id"]).status == "PAID"
     assert Member.get(member_id, consistent_read=True).points_balance == 0
-    from chalicelib.jobs import subscribers
+    from chalicelib import wiring as subscribers
 
     later = FixedClock(datetime.now(timezone.utc) + timedelta(minutes=10))
     subscribers.run_job(later)
@@ -343,7 +344,7 @@ def _beijing(moment):
 
 def test_a_tap_on_pay_after_the_prepay_id_expired_gets_a_new_one(client, shopper, served_app,
                                                                   sandbox_url, monkeypatch):
-    from chalicelib.checkout import payments
+    from chalicelib.orders import payments
 
     headers, member_id = shopper
     monkeypatch.setenv("ORDER_PAY_MINUTES", "180")  # longer than a prepay id lives
@@ -378,9 +379,9 @@ def test_a_cancel_in_the_first_five_minutes_lets_no_money_in_without_a_refund(
         client, shopper, sandbox_url, monkeypatch):
     """WeChat will not close an order in its first 5 minutes, and the notify of a payment
     that lands on it meanwhile may never come: the minute job asks until WeChat closes it."""
-    from chalicelib.checkout import lifecycle
-    from chalicelib.checkout.models import Refund
-    from chalicelib.jobs import minutes
+    from chalicelib.orders import closing as lifecycle
+    from chalicelib.orders.models import Refund
+    from chalicelib.db import cursors as minutes
 
     headers, _ = shopper
     now = datetime.now(timezone.utc)
@@ -426,8 +427,8 @@ def test_an_hmac_sha256_notify_without_sign_type_is_verified(client, shopper, se
 def _expired_with_wechat_close_refused(client, headers, sku, sandbox_url, wechat_faults):
     """An order whose pay_by passed, closed by the minute job while WeChat refused to close
     its own (SYSTEMERROR): (the order, its pay_by)."""
-    from chalicelib.checkout import lifecycle
-    from chalicelib.jobs import minutes
+    from chalicelib.orders import closing as lifecycle
+    from chalicelib.db import cursors as minutes
 
     order = _place(client, headers, sku)
     _post(client, f"/orders/{order['order_id']}/pay", headers)
@@ -443,7 +444,7 @@ def _expired_with_wechat_close_refused(client, headers, sku, sandbox_url, wechat
 def test_an_expiry_whose_close_wechat_refuses_is_closed_there_a_run_later(
         client, shopper, sandbox_url, wechat_faults):
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import lifecycle
+    from chalicelib.orders import closing as lifecycle
 
     headers, _ = shopper
     sku = _sku(stock=2)
@@ -461,7 +462,7 @@ def test_a_wechat_order_found_closed_ends_the_watch_on_it(client, shopper, sandb
                                                          wechat_faults):
     """WeChat closed its order though our close seemed to fail (its answer was lost): the
     minute job sees it closed and asks no more (closing it again is ORDERCLOSED)."""
-    from chalicelib.checkout import lifecycle, payments
+    from chalicelib.orders import closing as lifecycle, payments
 
     headers, _ = shopper
     order, pay_by = _expired_with_wechat_close_refused(client, headers, _sku(stock=2),

@@ -16,7 +16,7 @@ from tests.conftest import JSON, STORE_A, body_of
 
 
 def _place(member_id, sku, quantity=1, lines=1):
-    from chalicelib.checkout import orders
+    from chalicelib.orders import placing as orders
 
     request = {"store_id": STORE_A, "items": [{"sku_id": sku, "quantity": quantity}] * lines}
     return orders.place(member_id, _id("key"), request)[0]
@@ -31,7 +31,7 @@ def _refusal(call):
 
 
 def _pending(member_id):
-    from chalicelib.checkout.models import Order
+    from chalicelib.orders.models import Order
 
     return [order for order in Order.by_member.query(member_id)
             if order.status == "PENDING_PAYMENT"]
@@ -62,8 +62,8 @@ def test_one_shopper_cannot_hold_a_skus_stock_with_unpaid_orders(client):
 
 
 def test_every_channel_counts_on_the_same_holds(client):
-    from chalicelib.flash import buying
-    from chalicelib.groups import joining
+    from chalicelib.promotions.flash import buying
+    from chalicelib.promotions.groups import joining
     from tests.api.test_flash_sales import _sale
     from tests.api.test_group_buys import _campaign
     from tests.api.test_live import _guide, _session, _token
@@ -100,7 +100,7 @@ def test_every_channel_counts_on_the_same_holds(client):
 
 def test_paying_cancelling_or_expiring_an_order_frees_what_it_held(client, shopper,
                                                                    served_app):
-    from chalicelib.checkout import lifecycle
+    from chalicelib.orders import closing as lifecycle
 
     headers, member = shopper
     sku = _sku(stock=100)
@@ -124,8 +124,8 @@ def test_paying_cancelling_or_expiring_an_order_frees_what_it_held(client, shopp
 
 
 def test_an_order_expired_by_the_minute_job_frees_what_it_held(client):
-    from chalicelib.checkout import lifecycle
-    from chalicelib.jobs import minutes
+    from chalicelib.orders import closing as lifecycle
+    from chalicelib.db import cursors as minutes
 
     member = _member()
     sku = _sku(stock=100)
@@ -159,7 +159,7 @@ def test_placements_at_once_never_exceed_the_limits(client):
     assert set(outcomes) - set(placed) <= {"too_many_pending_orders", "conflict"}, outcomes
     pending = _pending(member)
     assert sorted(order.order_id for order in pending) == sorted(placed)
-    from chalicelib.checkout.holds import held
+    from chalicelib.orders.holds import held
 
     orders, units = held(member)
     assert orders == len(placed)

@@ -73,7 +73,7 @@ def test_a_member_in_debt_cannot_spend(client, shopper, served_app, sandbox_url)
 
 def test_fifteen_one_unit_refunds_take_back_all_the_order_earned(client, shopper, served_app,
                                                                  sandbox_url):
-    from chalicelib.checkout import refunds
+    from chalicelib.orders import refunds
 
     headers, member_id = shopper
     sku = _sku(price_fen=1_230, stock=15)
@@ -131,7 +131,7 @@ class Shopping:
         return "cancel"
 
     def expire(self):
-        from chalicelib.checkout import lifecycle
+        from chalicelib.orders import closing as lifecycle
 
         if not self.unpaid:
             return "skip"
@@ -140,7 +140,7 @@ class Shopping:
         return "expire"
 
     def refund(self):
-        from chalicelib.checkout import refunds
+        from chalicelib.orders import refunds
 
         open_orders = [o for o in self.paid if self._left(_order(o))
                        and not _order(o).refunds_in_flight]  # one refund at a time
@@ -204,7 +204,7 @@ class Shopping:
 
     def expected(self, expired=0):
         """(points, growth) the member should hold, from the orders and refunds as stored."""
-        from chalicelib.checkout.models import Refund
+        from chalicelib.orders.models import Refund
 
         points = self.admin - expired
         growth = 0

@@ -50,7 +50,7 @@ def _listed(client, store_id):
 
 def test_a_guides_live_session_goes_live_only_once_its_store_manager_approves(client):
     from chalicelib.catalog.stock import current
-    from chalicelib.live import sessions
+    from chalicelib.promotions.live import sessions
 
     guide, _ = new_staff(client, "guide", STORE_B)
     manager, _ = new_staff(client, "store_manager", STORE_B)
@@ -105,7 +105,7 @@ def test_a_guides_live_session_goes_live_only_once_its_store_manager_approves(cl
 def test_a_session_never_approved_ends_without_moving_stock_and_a_rejected_one_never_starts(
         client):
     from chalicelib.catalog.stock import current
-    from chalicelib.live import sessions
+    from chalicelib.promotions.live import sessions
 
     guide, _ = new_staff(client, "guide", STORE_B)
     manager, _ = new_staff(client, "store_manager", STORE_B)

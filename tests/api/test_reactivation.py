@@ -49,7 +49,7 @@ def _report(client, headers, day):
 
 def test_no_credit_no_message_a_person_instead_and_a_second_run_contacts_nobody(
         client, admin):
-    from chalicelib.members.models import BrandSetting
+    from chalicelib.db.settings import BrandSetting
     from chalicelib.reactivation import job
     from chalicelib.reactivation.job import CURSOR
 
@@ -115,7 +115,7 @@ def test_no_credit_no_message_a_person_instead_and_a_second_run_contacts_nobody(
 
 
 def test_a_reactivated_member_shows_in_the_report_with_the_orders_gmv(client, admin):
-    from chalicelib.checkout import orders, payments
+    from chalicelib.orders import placing as orders, payments
     from chalicelib.reactivation import job
 
     dormancy_day = date(2031, 6, 2)
@@ -153,7 +153,7 @@ def test_a_reactivated_member_shows_in_the_report_with_the_orders_gmv(client, ad
 def test_the_job_reads_the_newly_dormant_not_the_pond(local_services):
     """100,000 members, 500 of them dormant from today: the job reads about 500 members'
     worth of items (ReturnConsumedCapacity on every read), and scans nothing."""
-    from chalicelib.members.models import BrandSetting
+    from chalicelib.db.settings import BrandSetting
     from chalicelib.reactivation import job
     from chalicelib.reactivation.job import CURSOR
 
@@ -199,7 +199,7 @@ def test_reactivation_settings_round_trip(client, admin):
 
 
 def test_the_come_back_coupon_is_granted_never_listed_nor_claimed(client, admin):
-    from chalicelib.checkout import coupons
+    from chalicelib.coupons import wallet as coupons
 
     starts = datetime.now(timezone.utc) - timedelta(days=1)
     come_back = pond.come_back_coupon(starts)

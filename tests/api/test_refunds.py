@@ -26,7 +26,7 @@ def _paid(client, sandbox_url, headers, sku, quantity=1, **extra):
 
 
 def _refund_status(order_id, refund_id):
-    from chalicelib.checkout.models import Refund
+    from chalicelib.orders.models import Refund
 
     return Refund.get(order_id, refund_id, consistent_read=True).status
 
@@ -52,8 +52,8 @@ def _bound_to_new_guide(client, member_id, store_id=STORE_A):
 def test_a_shopper_refunds_a_paid_order_and_everything_comes_back(client, shopper, served_app,
                                                                    sandbox_url):
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import coupons
-    from chalicelib.guides import attribution
+    from chalicelib.coupons import wallet as coupons
+    from chalicelib.guides import commissions as attribution
     from chalicelib.members import points
     from chalicelib.members.models import Member
 
@@ -91,7 +91,7 @@ def test_a_shopper_refunds_a_paid_order_and_everything_comes_back(client, shoppe
 
 def test_the_store_refunds_units_and_the_refunds_add_up_to_what_was_paid(
         client, shopper, served_app, sandbox_url):
-    from chalicelib.checkout import coupons
+    from chalicelib.coupons import wallet as coupons
 
     headers, member_id = shopper
     tea, cake = _sku(price_fen=3_333, stock=10), _sku(price_fen=1_001, stock=10)
@@ -223,7 +223,7 @@ def test_a_refund_notify_that_does_not_check_out_changes_nothing(
 def test_a_refund_whose_notify_is_lost_is_settled_by_the_refunds_job(
         client, shopper, served_app, sandbox_url, monkeypatch):
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import refunds
+    from chalicelib.orders import refunds
 
     headers, _ = shopper
     sku = _sku(price_fen=4_000, stock=3)
@@ -244,7 +244,7 @@ def test_a_refund_whose_notify_is_lost_is_settled_by_the_refunds_job(
 def test_a_refund_wechat_gives_up_on_frees_its_units_for_another(
         client, shopper, served_app, sandbox_url, monkeypatch):
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import refunds
+    from chalicelib.orders import refunds
 
     headers, _ = shopper
     sku = _sku(price_fen=4_000, stock=3)
@@ -271,7 +271,7 @@ def test_a_refund_wechat_gives_up_on_frees_its_units_for_another(
 
 def test_at_most_50_refunds_and_none_after_a_year(client, shopper, served_app, sandbox_url,
                                                   monkeypatch):
-    from chalicelib.checkout import refunds
+    from chalicelib.orders import refunds
     from chalicelib.errors import DomainError
 
     monkeypatch.setenv("MAX_PENDING_UNITS_PER_SKU", "51")  # one order of 51 units
@@ -359,8 +359,8 @@ def test_a_recruiting_guide_earns_a_second_level_never_a_third(client, shopper, 
 
 def test_commissions_settle_after_the_return_window_once(client, shopper, served_app,
                                                           sandbox_url):
-    from chalicelib.guides import attribution, settlement
-    from chalicelib.members.models import BrandSetting
+    from chalicelib.guides import commissions as attribution, settlement
+    from chalicelib.db.settings import BrandSetting
 
     headers, member_id = shopper
     _, guide_id = _bound_to_new_guide(client, member_id)
@@ -418,7 +418,7 @@ def _movements(sku):
 def test_while_a_refund_is_in_flight_the_goods_stay_and_come_back_to_stock_once(
         client, shopper, served_app, sandbox_url):
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import refunds
+    from chalicelib.orders import refunds
 
     headers, _ = shopper
     sku = _sku(price_fen=6_800, stock=3)
@@ -494,8 +494,8 @@ def test_a_shopper_refund_that_loses_the_race_to_a_redeem_is_refused(
     """The clerk redeems between the refund's read of the order and its write: the write
     must see it."""
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import fulfilment
-    from chalicelib.checkout.models import Refund
+    from chalicelib.orders import fulfilment
+    from chalicelib.orders.models import Refund
     from tests.faults import inject, touches
 
     headers, _ = shopper
@@ -577,7 +577,7 @@ def test_a_refund_within_a_minute_of_the_orders_last_waits_for_the_refunds_job(
     """WeChat takes one refund of an order a minute (FREQUENCY_LIMITED before): one asked for
     sooner is told REQUESTED, stays so, and goes through when the refunds job asks again
     after the minute."""
-    from chalicelib.checkout import refunds
+    from chalicelib.orders import refunds
 
     headers, _ = shopper
     sku = _sku(price_fen=2_500, stock=2)
@@ -675,7 +675,7 @@ def test_a_refund_wechat_has_not_accepted_for_weeks_is_still_asked_for(
     import os
 
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import refunds
+    from chalicelib.orders import refunds
 
     headers, _ = shopper
     sku = _sku(price_fen=4_000, stock=3)
@@ -705,7 +705,7 @@ def test_a_refund_refused_for_want_of_the_merchant_certificate_stays_open_until_
     import os
 
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import refunds
+    from chalicelib.orders import refunds
 
     headers, _ = shopper
     sku = _sku(price_fen=4_000, stock=3)
@@ -732,7 +732,7 @@ def test_a_refund_refused_for_want_of_the_merchant_certificate_stays_open_until_
 @pytest.mark.parametrize("http_status", [502, 503])
 def test_a_refund_answered_with_a_gateway_error_stays_open_and_is_asked_again(
         client, shopper, served_app, sandbox_url, wechat_faults, http_status):
-    from chalicelib.checkout import refunds
+    from chalicelib.orders import refunds
 
     headers, _ = shopper
     sku = _sku(price_fen=4_000, stock=3)
@@ -762,7 +762,7 @@ def test_a_refund_short_of_unsettled_funds_waits_or_comes_from_the_available_bal
         client, shopper, served_app, sandbox_url, refund_funds, monkeypatch, capfd):
     """NOTENOUGH: the payments not yet settled to the merchant fall short. The refund waits,
     ops are told; a brand that allows it is refunded from its available balance."""
-    from chalicelib.checkout import refunds
+    from chalicelib.orders import refunds
 
     headers, _ = shopper
     sku = _sku(price_fen=4_000, stock=3)
@@ -785,8 +785,8 @@ def test_a_refund_short_of_unsettled_funds_waits_or_comes_from_the_available_bal
 
 def test_a_refund_settled_by_the_job_while_dynamodb_fails_takes_back_once(
         client, shopper, served_app, sandbox_url, monkeypatch):
-    from chalicelib.checkout import refunds
-    from chalicelib.guides import attribution
+    from chalicelib.orders import refunds
+    from chalicelib.guides import commissions as attribution
     from chalicelib.members.models import Member
     from tests.faults import inject, touches
 
@@ -805,7 +805,7 @@ def test_a_refund_settled_by_the_job_while_dynamodb_fails_takes_back_once(
 
     assert failed and _refund_status(order["order_id"], refund["refund_id"]) == "SUCCESS"
     assert Member.get(member_id).growth == 100  # not yet taken back
-    from chalicelib.jobs import subscribers
+    from chalicelib import wiring as subscribers
 
     later = FixedClock(datetime.now(timezone.utc) + timedelta(minutes=10))
     subscribers.run_job(later)

@@ -6,7 +6,7 @@ import re
 import pytest
 
 import app  # noqa: F401  (declares every route)
-from chalicelib.core.routing import ROUTES
+from chalicelib.api.routing import ROUTES
 from tests.conftest import JSON, STORE_A, STORE_B, WeChatUser, new_staff, sign_in
 
 PERSONAS = [

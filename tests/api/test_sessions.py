@@ -174,8 +174,8 @@ def test_blocking_the_merged_member_ends_the_sessions_from_before_the_merge(clie
 
 def test_the_door_reads_dynamodb_once_and_a_login_costs_what_it_did(client, wechat_user):
     from chalicelib import wechat
-    from chalicelib.core.routing import _bearer_member_id
-    from chalicelib.members import services
+    from chalicelib.api.routing import _bearer_member_id
+    from chalicelib.members import accounts as services
 
     _, session = sign_in(client, wechat_user)
     with counting_dynamodb_requests() as at_the_door:
@@ -193,7 +193,7 @@ def test_sessions_follow_a_merge_even_when_moving_them_fails_the_first_time(clie
     from datetime import timedelta
 
     from chalicelib.core.clock import FixedClock
-    from chalicelib.jobs import subscribers
+    from chalicelib import wiring as subscribers
     from tests.faults import inject, touches
 
     phone = fresh_phone()

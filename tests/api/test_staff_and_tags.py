@@ -123,7 +123,7 @@ def _admin_count():
 
 def _set_admin_count(count):
     from chalicelib.members import staff
-    from chalicelib.members.models import BrandSetting
+    from chalicelib.db.settings import BrandSetting
 
     BrandSetting(staff.ADMIN_COUNT).update(actions=[BrandSetting.counter.set(count)])
 

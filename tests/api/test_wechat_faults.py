@@ -54,7 +54,7 @@ def _minutes_later(minutes):
 @pytest.mark.parametrize("fault", FAULTS)
 def test_reconciliation_goes_on_past_an_order_wechat_fails_and_asks_again(
         client, shopper, sandbox_url, wechat_faults, lost_notifies, fault):
-    from chalicelib.checkout import lifecycle
+    from chalicelib.orders import closing as lifecycle
     from chalicelib.members.models import Member
 
     headers, member_id = shopper
@@ -75,8 +75,8 @@ def test_reconciliation_goes_on_past_an_order_wechat_fails_and_asks_again(
 def test_expiry_goes_on_past_an_order_wechat_fails_and_closes_it_next_run(
         client, shopper, sandbox_url, wechat_faults, fault):
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import lifecycle
-    from chalicelib.jobs import minutes
+    from chalicelib.orders import closing as lifecycle
+    from chalicelib.db import cursors as minutes
 
     headers, _ = shopper
     failing, failing_sku = _paying(client, headers, sandbox_url, paid=False)
@@ -129,7 +129,7 @@ def test_a_payment_notify_duplicated_at_the_same_moment_counts_once(
 def test_a_refund_notify_before_its_payment_notify_leaves_the_order_refunded_once(
         client, shopper, served_app, sandbox_url):
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import payments
+    from chalicelib.orders import payments
     from chalicelib.members.models import Member
 
     headers, member_id = shopper
@@ -188,7 +188,7 @@ def test_a_login_wechat_fails_answers_502_and_the_next_code_signs_in(
 def test_a_failed_group_refunds_its_paid_members_past_a_seat_wechat_fails_for(
         client, served_app, sandbox_url, wechat_faults):
     from chalicelib.catalog.stock import current
-    from chalicelib.groups import campaigns, life
+    from chalicelib.promotions.groups import campaigns, completion as life
     from tests.api.test_group_buys import _campaign, _group_of, _join, _open, _pay, _shopper
 
     sku = _sku(stock=10)
@@ -223,7 +223,7 @@ def test_a_failed_group_refunds_its_paid_members_past_a_seat_wechat_fails_for(
 def test_the_refunds_job_goes_on_past_a_refund_wechat_fails_to_tell_about(
         client, shopper, served_app, sandbox_url, wechat_faults, monkeypatch, fault):
     from chalicelib.catalog.stock import current
-    from chalicelib.checkout import refunds
+    from chalicelib.orders import refunds
     from tests.api.test_refunds import _held_refund, _paid, _refund_status
 
     headers, _ = shopper

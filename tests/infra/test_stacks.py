@@ -834,9 +834,9 @@ def test_the_reach_of_code_that_builds_module_names_is_refused():
             reach._scan("chalicelib.example", [ast.parse(source)])
     # Names held in constants are followed, as lifecycle's promotions are.
     facts = reach._scan("chalicelib.example", [ast.parse(
-        'PROMOTIONS = {"flash_sale": "chalicelib.flash.buying"}\n'
+        'PROMOTIONS = {"flash_sale": "chalicelib.promotions.flash.buying"}\n'
         'import_module(PROMOTIONS[channel])')])
-    assert "chalicelib.flash.buying" in facts.loads
+    assert "chalicelib.promotions.flash.buying" in facts.loads
 
 
 # -- the jobs, run: what they do stays within their roles -------------------------------------

@@ -41,6 +41,6 @@ def _guide(member_id, role="guide"):
     ("m1", _guide("g1", "store_manager"), None, []),
 ])
 def test_who_earns_on_a_paid_order(buyer, guide, recruiter, expected):
-    from chalicelib.guides.attribution import earners
+    from chalicelib.guides.commissions import earners
 
     assert [(e["guide_id"], e["tier"]) for e in earners(buyer, guide, recruiter)] == expected

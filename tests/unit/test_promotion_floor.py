@@ -1,6 +1,6 @@
 """The brand's floor under promotion prices: a percent of the SKU's brand price, rounded up
 to the fen, and only for prices below the brand's."""
-from chalicelib import promotions
+from chalicelib.promotions import listings as promotions
 
 
 def test_the_floor_is_the_percent_of_the_brand_price_rounded_up_to_the_fen():

@@ -1,0 +1,244 @@
+"""Paying orders with WeChat Pay v2: starting a payment, the payment notify, and what a
+payment sets off.
+
+An order moves PENDING_PAYMENT → PAID in one conditional update, whoever gets there first:
+the notify, a repeat of it, or reconciliation asking WeChat. The same transaction writes the
+order_paid event; its subscribers (points, growth, the guides' commissions, the group, the
+live room's figures, reactivation results, the message: jobs/subscribers.py) each run once
+per order, right after, and whatever failed runs again from the events job or from the next
+path that sees the order paid. Money paid for an order that had already closed is refunded.
+
+WeChat's order for ours is placed once, on the first tap on "pay", payable until our pay
+deadline (or 6 minutes after that tap, if later: WeChat refuses a time_expire less than 5
+minutes ahead); each later tap hands out the same prepay id while it lives (2 hours), and
+asks WeChat for a new one after that with exactly the same parameters (WeChat answers any
+change, time_start and time_expire included, with 201 商户订单号重复).
+"""
+from datetime import timedelta
+
+from chalicelib.orders.models import Order
+from chalicelib.orders.placing import CLOSED, PAID, PENDING_PAYMENT, get_own
+from chalicelib.config import settings
+from chalicelib.core import logs
+from chalicelib.core.clock import clock as system_clock
+from chalicelib.errors import DomainError
+
+NOTIFY_PATH = "/wechat/pay/notify"
+PREPAY_LIFE = timedelta(hours=2)  # WeChat's, for a prepay id
+SHORTEST_EXPIRY = timedelta(minutes=6)  # WeChat's 5 minutes, and one for clocks and the trip
+PAID_AT_WECHAT = ("SUCCESS", "REFUND")  # trade_state of an order paid (then maybe refunded)
+SUCCESS_ANSWER = ("<xml><return_code><![CDATA[SUCCESS]]></return_code>"
+           "<return_msg><![CDATA[OK]]></return_msg></xml>")
+
+
+def fail_answer(message):
+    return (f"<xml><return_code><![CDATA[FAIL]]></return_code>"
+            f"<return_msg><![CDATA[{message}]]></return_msg></xml>")
+
+
+def notify_url():
+    return settings.public_api_url + NOTIFY_PATH
+
+
+def _pay():
+    from chalicelib import wechat
+
+    return wechat.pay()
+
+
+def start(member_id, order_id, pay=None, clock=system_clock):
+    """WeChat's prepay order for the member's order, and the signed parameters for
+    wx.requestPayment."""
+    pay = pay or _pay()
+    order = get_own(member_id, order_id)
+    now = clock.now()
+    if order.status != PENDING_PAYMENT:
+        raise DomainError("order_not_payable", f"This order is {order.status.lower()}.")
+    if now >= order.pay_by or not order.openid:
+        raise DomainError("order_not_payable", "The time to pay this order has passed.")
+    if order.prepay_expires_at and now < order.prepay_expires_at:
+        prepay_id = order.prepay_id
+    else:
+        prepay_id = _prepay(order, pay, clock)
+    return {"order_id": order.order_id, "total_fen": order.total_fen,
+            "request_payment": pay.jsapi_params(prepay_id)}
+
+
+def _prepay(order, pay, clock):
+    """A prepay id for the order from WeChat, kept on the order with its expiry."""
+    from chalicelib.wechat.wechatpy_adapter import PayFailed
+
+    expires_at = order.wechat_expires_at or max(order.pay_by, clock.now() + SHORTEST_EXPIRY)
+    try:
+        prepay_id = pay.unified_order(order.order_id, order.total_fen, order.openid,
+                                      f"{settings.brand_name} 订单 {order.order_id}"[:128],
+                                      notify_url(), order.created_at, expires_at)
+    except PayFailed as failure:
+        if failure.code == "ORDERPAID":
+            reconcile(order, pay, clock)
+            raise DomainError("order_not_payable", "This order is paid already.") from None
+        raise DomainError("wechat_unavailable", "WeChat Pay did not take the order; try "
+                                                "again.") from None
+    order.update(actions=[Order.prepay_id.set(prepay_id),
+                          Order.prepay_expires_at.set(clock.now() + PREPAY_LIFE),
+                          Order.wechat_expires_at.set(expires_at)])
+    return prepay_id
+
+
+def _rejected(reason, **fields):
+    logs.warning("pay_notify_rejected", reason=reason, **fields)
+    return fail_answer(reason)
+
+
+def on_notify(xml, pay=None, clock=system_clock):
+    """WeChat's payment result notify: verified, checked against the order, applied once.
+    Returns the XML answer. A notify that does not check out changes nothing."""
+    from pynamodb.exceptions import DoesNotExist
+
+    from chalicelib.wechat.port import InvalidNotify
+
+    pay = pay or _pay()
+    try:
+        fields = pay.verified_notify(xml)
+    except InvalidNotify as exc:
+        return _rejected(exc.reason, detail=str(exc))
+    out_trade_no = fields.get("out_trade_no", "")
+    if (fields.get("appid"), fields.get("mch_id")) != (settings.wechat_app_id,
+                                                       settings.wechat_mch_id):
+        return _rejected("merchant", out_trade_no=out_trade_no)
+    try:
+        order = Order.get(out_trade_no, consistent_read=True)
+    except DoesNotExist:
+        return _rejected("unknown_order", out_trade_no=out_trade_no)
+    if fields.get("total_fee") != str(order.total_fen):
+        return _rejected("amount", out_trade_no=out_trade_no, total_fee=fields.get("total_fee"),
+                         expected=order.total_fen)
+    if fields.get("return_code") == "SUCCESS" and fields.get("result_code") == "SUCCESS":
+        try:
+            record_payment(order, fields["transaction_id"], pay, clock)
+        except DomainError as exc:
+            return fail_answer(exc.message)  # WeChat notifies again
+    return SUCCESS_ANSWER
+
+
+def _mark_paid(order, transaction_id, now):
+    """PENDING_PAYMENT → PAID in one transaction, with the pickup code for a pickup order
+    (unless it waits for its group), the member's holds given back and the order_paid event.
+    False if the order was no longer pending."""
+    from chalicelib.orders import fulfilment, holds
+    from chalicelib.db import events
+    from chalicelib.wiring import ORDER_PAID
+
+    def also_in(writes):
+        holds.release_in(writes, order)
+        events.add_in(writes, ORDER_PAID, now, order_id=order.order_id)
+
+    with_code = order.fulfilment == "pickup" and not order.awaiting_group
+    return fulfilment.write_with_pickup_code(
+        order, [Order.status.set(PAID), Order.paid_at.set(now),
+                Order.transaction_id.set(transaction_id), Order.pending_minute.remove()],
+        Order.status == PENDING_PAYMENT, with_code, also_in=also_in)
+
+
+def record_payment(order, transaction_id, pay, clock=system_clock):
+    """The order is paid: PENDING_PAYMENT → PAID once, then what payment sets off. Money for
+    an order that closed first goes back."""
+    if _mark_paid(order, transaction_id, clock.now()):
+        logs.info("order_paid", order_id=order.order_id, total_fen=order.total_fen)
+    order.refresh(consistent_read=True)
+    if order.status == CLOSED:
+        from chalicelib.orders import refunds
+
+        refunds.refund_late_payment(order, pay, clock)
+        return order
+    after_payment(order, clock)
+    order.refresh(consistent_read=True)
+    return order
+
+
+def goods_paid_fen(order):
+    """What the shopper paid for the goods (the delivery fee earns nothing)."""
+    return order.total_fen - order.breakdown["delivery_fee_fen"]
+
+
+def after_payment(order, clock=system_clock):
+    """Runs what the payment sets off and has not run yet (its order_paid event's
+    subscribers). Never raises: what fails is tried again."""
+    from chalicelib import wiring as subscribers
+
+    return subscribers.deliver(subscribers.ORDER_PAID, clock, order_id=order.order_id)
+
+
+# The order_paid event's subscribers (jobs/subscribers.py), each once per order.
+
+def paid_order(subject):
+    return (Order.get(subject["order_id"], consistent_read=True),)
+
+
+def earn_loyalty(order, clock=system_clock):
+    """Points and growth; the order keeps what it earned for its refunds."""
+    from chalicelib.members import loyalty
+
+    earned = loyalty.on_order_paid(order.member_id, order.order_id, goods_paid_fen(order),
+                                   clock)
+    if order.points_earned is None or order.growth_earned is None:
+        order.update(actions=[Order.points_earned.set(earned["points"]),
+                              Order.growth_earned.set(earned["growth"])])
+
+
+def fill_group(order, clock=system_clock):
+    if order.group_id:
+        from chalicelib.promotions.groups import completion as life
+
+        life.on_paid(order, clock)
+
+
+def count_live_sale(order, clock=system_clock):
+    if order.live_session_id:
+        from chalicelib.promotions.live import figures
+
+        figures.on_paid(order)
+
+
+def count_reactivation(order, clock=system_clock):
+    from chalicelib.reactivation import results
+
+    results.on_paid(order, clock)  # a contact's result, once per contact
+
+
+def record_commissions(order, clock=system_clock):
+    """The guides' commissions (the order's guide, and their recruiter)."""
+    from chalicelib.guides import commissions as attribution
+
+    if not order.guide_id:
+        return
+    earners = attribution.record_order(order.guide_id, order.order_id, order.member_id,
+                                       order.store_id, order.channel, goods_paid_fen(order),
+                                       order.paid_at)
+    if order.commissions is None:
+        order.update(actions=[Order.commissions.set(earners)])
+
+
+def tell_paid(order, clock=system_clock):
+    from chalicelib.notify import hooks
+
+    if hooks.order_paid(order, clock) is None:
+        raise RuntimeError("the payment message could not be queued")
+
+
+def reconcile(order, pay=None, clock=system_clock):
+    """Asks WeChat how an unpaid order stands, so a lost notify does not lose a sale.
+    Returns WeChat's trade_state."""
+    from chalicelib.wechat.wechatpy_adapter import PayFailed
+
+    pay = pay or _pay()
+    try:
+        answer = pay.query(order.order_id)
+    except PayFailed as failure:
+        if failure.code == "ORDERNOTEXIST":
+            return "NOTPAY"  # the shopper never started paying
+        raise
+    if answer.get("trade_state") in PAID_AT_WECHAT \
+            and answer.get("total_fee") == str(order.total_fen):
+        record_payment(order, answer["transaction_id"], pay, clock)
+    return answer.get("trade_state")

@@ -1,0 +1,129 @@
+"""The flash-sale window job, every minute: reminders a few minutes before a sale starts,
+its units moved from regular stock into its shards shortly before, and after the end every
+unsold unit back to regular stock, exactly. The job reads, through a sparse index, only the
+sales with a step due. Whether a purchase is allowed is decided by the clock in buying.py,
+never by when this job runs.
+"""
+import random
+import time
+from datetime import timedelta
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.promotions import hotstock
+from chalicelib.core import logs
+from chalicelib.core.clock import clock as system_clock
+from chalicelib.core.clock import utc_text
+from chalicelib.db.base import transaction
+from chalicelib.promotions.flash import sales
+from chalicelib.promotions.flash.models import FlashReminder, FlashSale
+
+ATTEMPTS = 20
+
+
+def _stock_in(sale, now):
+    """One transaction: each SKU's units (as many as regular stock has, up to the sale's
+    quantity) leave regular stock and fill the shards."""
+    from chalicelib.catalog import stock
+
+    moved = {}
+    with transaction() as writes:
+        for item in sale.items:
+            units = min(item["quantity"], stock.current(sale.stock_from, item["sku_id"]))
+            moved[item["sku_id"]] = units
+            if units:
+                stock.take_in(writes, sale.stock_from, item["sku_id"], units,
+                              f"flash sale {sale.sale_id}", "flash-sale", now)
+            hotstock.fill_in(writes, f"{sale.sale_id}#{item['sku_id']}", units,
+                             sale.shard_count)
+        sale.stocked = moved
+        writes.update(sale, actions=[FlashSale.stocked.set(moved), *sales.next_step_actions(
+            sale, now)], condition=FlashSale.stocked.does_not_exist()
+            & FlashSale.returned.does_not_exist())
+    short = {sku: units for sku, units in moved.items()
+             if units < next(i["quantity"] for i in sale.items if i["sku_id"] == sku)}
+    logs.info("flash_sale_stocked", sale_id=sale.sale_id, units=moved)
+    if short:
+        logs.warning("flash_sale_short_of_stock", sale_id=sale.sale_id, units=short)
+
+
+def _give_back(sale, now):
+    """One transaction: every shard emptied on condition it still holds what was read, and
+    the sum back in regular stock. A purchase or a release in between makes it read again.
+    A sale that ended before its units were moved gives back nothing."""
+    from chalicelib.catalog import stock
+
+    given = {}
+    with transaction() as writes:
+        for item in sale.items:
+            left = hotstock.drain_in(writes, f"{sale.sale_id}#{item['sku_id']}")
+            given[item["sku_id"]] = left
+            if left:
+                stock.put_back_in(writes, sale.stock_from, item["sku_id"], left,
+                                  f"flash sale {sale.sale_id} ended", "flash-sale", now)
+        was_stocked = FlashSale.stocked.exists() if sale.stocked is not None \
+            else FlashSale.stocked.does_not_exist()
+        sale.returned = given
+        writes.update(sale, actions=[FlashSale.returned.set(given),
+                                     *sales.next_step_actions(sale, now)],
+                      condition=FlashSale.returned.does_not_exist() & was_stocked)
+    logs.info("flash_sale_returned", sale_id=sale.sale_id, units=given)
+
+
+def _remind(sale, now):
+    """Queues the reminder of each member who asked, once: marked before it is queued (and
+    queued once per member and sale). The notifications job sends it, if the member has a
+    credit for the template."""
+    from pynamodb.exceptions import UpdateError
+
+    from chalicelib.core.clock import FixedClock
+    from chalicelib.notify import hooks
+
+    queued = 0
+    for reminder in FlashReminder.query(sale.sale_id):
+        if reminder.sent_at is not None:
+            continue
+        try:
+            reminder.update(actions=[FlashReminder.sent_at.set(now)],
+                            condition=FlashReminder.sent_at.does_not_exist())
+        except UpdateError:
+            continue
+        queued += hooks.flash_reminder(reminder.member_id, sale, FixedClock(now)) is not None
+    sale.reminded_at = now
+    sale.update(actions=[FlashSale.reminded_at.set(now), *sales.next_step_actions(sale, now)])
+    logs.info("flash_sale_reminded", sale_id=sale.sale_id, queued=queued)
+
+
+def run_steps(sale, clock=system_clock):
+    """Whatever is due for the sale now; safe to run again (each step is conditional)."""
+    for attempt in range(ATTEMPTS):
+        now = clock.now()
+        try:
+            if now >= sale.closes_at:
+                if sale.returned is None:
+                    _give_back(sale, now)
+                return sale
+            if sale.reminders and sale.reminded_at is None \
+                    and now >= sale.starts_at - sales.REMIND_BEFORE:
+                _remind(sale, now)
+            if sale.stocked is None and now >= sale.starts_at - sales.STOCK_BEFORE:
+                _stock_in(sale, now)
+            return sale
+        except TransactWriteError:
+            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # raced: read again
+            sale = sales.get(sale.sale_id)
+    raise RuntimeError(f"Flash sale {sale.sale_id} kept losing races.")
+
+
+def run_job(clock=system_clock):
+    """Every minute: the steps due for every sale whose next step has come (yesterday's and
+    today's partitions of the sparse index)."""
+    now = clock.now()
+    done = 0
+    for day in (now - timedelta(days=1), now):
+        for sale in FlashSale.by_next_step.query(
+                day.strftime("%Y-%m-%d"), FlashSale.next_step_key <= f"{utc_text(now)}#~"):
+            run_steps(sales.get(sale.sale_id), clock)
+            done += 1
+    logs.info("job_done", job="flash-sales-minute", sales=done)
+    return done

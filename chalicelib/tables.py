@@ -1,0 +1,79 @@
+"""Every table the app uses, from its PynamoDB models: the one place the key schemas live."""
+
+
+def all_models():
+    from chalicelib.catalog.models import Category, Product, Sku, StockMovement, Store, StoreStock
+    from chalicelib.coupons import models as coupons
+    from chalicelib.db.settings import BrandSetting
+    from chalicelib.mall.models import CartLine
+    from chalicelib.orders import models as orders
+    from chalicelib.orders.holds import PendingHold
+    from chalicelib.db.events import Event
+    from chalicelib.promotions.flash import models as flash
+    from chalicelib.promotions.groups import models as groups
+    from chalicelib.promotions.hotstock import StockShard
+    from chalicelib.promotions.live import models as live
+    from chalicelib.guides.models import BindingEvent, GuideMonth, GuideSale, ShareLink
+    from chalicelib.members import models as members
+    from chalicelib.notify import models as notify
+    from chalicelib.promotions.listings import PromotionListing
+    from chalicelib.reactivation import models as reactivation
+    from chalicelib.wechat.models import WeChatToken
+
+    return [members.Member, members.WeChatIdentity, members.PhoneClaim, members.PointsEntry,
+            members.AppliedChange, members.Staff, members.StaffInvite, members.TagMember,
+            members.ActivityDay, BrandSetting, members.SessionFamily, WeChatToken,
+            Store, Category, Product, Sku, StoreStock, StockMovement, ShareLink,
+            BindingEvent, GuideSale, GuideMonth, CartLine, coupons.Coupon,
+            coupons.MemberCoupon, coupons.CouponClaims, orders.Order,
+            orders.IdempotencyKey, orders.PickupCode, orders.Refund, PendingHold,
+            flash.FlashSale, StockShard, flash.FlashPurchases, flash.FlashReminder,
+            groups.GroupBuy, groups.Group, groups.GroupSeat,
+            groups.GroupBuyPurchases, PromotionListing, live.LiveSession, live.LiveFigures,
+            live.LiveMark, notify.SendCredit, notify.Notification,
+            reactivation.Contact, reactivation.Task, reactivation.DayFigures, Event]
+
+
+def _add_missing_indexes(model):
+    """Adds the global indexes a model declares that its existing table lacks (a table made
+    by an older version). DynamoDB adds one index per UpdateTable call."""
+    import time
+
+    client = model._get_connection().connection.client
+    table_name = model.Meta.table_name
+    described = client.describe_table(TableName=table_name)["Table"]
+    present = {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
+    schema = model._get_schema()
+    added = []
+    for index in schema["global_secondary_indexes"]:
+        if index["index_name"] in present:
+            continue
+        client.update_table(
+            TableName=table_name, AttributeDefinitions=index["attribute_definitions"],
+            GlobalSecondaryIndexUpdates=[{"Create": {
+                "IndexName": index["index_name"], "KeySchema": index["key_schema"],
+                "Projection": index["projection"]}}])
+        while client.describe_table(TableName=table_name)["Table"]["TableStatus"] != "ACTIVE":
+            time.sleep(0.2)
+        added.append(f"{table_name}/{index['index_name']}")
+    return added
+
+
+def create_missing_tables():
+    """Creates each missing table, and each missing index of an existing table; returns the
+    names of what it created."""
+    created = []
+    for model in all_models():
+        if not model.exists():
+            model.create_table(wait=True)
+            created.append(model.Meta.table_name)
+        else:
+            created += _add_missing_indexes(model)
+    return created
+
+
+def ping():
+    """True when DynamoDB answers a cheap call on one of our tables."""
+    from chalicelib.members.models import Member
+
+    return Member.exists()
