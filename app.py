@@ -3,6 +3,8 @@ everything heavy is imported when a handler first needs it, to keep cold starts 
 """
 from chalice import Chalice
 
+import chalicelib.wiring  # noqa: F401 (registers the channels and the events' subscribers)
+
 from chalicelib.api.catalog import bp as catalog_bp
 from chalicelib.api.checkout import bp as checkout_bp
 from chalicelib.api.flash import bp as flash_bp

@@ -71,3 +71,19 @@ def run_job(clock=system_clock):
     delivered, left = events.deliver_due(kinds(), clock)
     logs.info("job_done", job="events", delivered=delivered, left=left)
     return delivered, left
+
+
+# The channels an order is bought through (orders/channels.py): name → the channel object,
+# imported on the first order of that channel. Adding a channel is one line here.
+def _channels():
+    return {}
+
+
+def install():
+    from chalicelib.orders import channels
+
+    for name, resolve in _channels().items():
+        channels.register(name, resolve)
+
+
+install()

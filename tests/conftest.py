@@ -4,6 +4,7 @@ ports, so it never touches `make run`'s data.
 Tables are created once per run (creating one costs DynamoDB Local about 250 ms); tests stay
 independent by working only with data of their own: a fresh WeChat user per test, fresh ids.
 """
+import chalicelib.wiring  # noqa: F401 (registers the channels and the events' subscribers)
 import json
 import os
 import shutil

@@ -36,67 +36,108 @@ def _connection(region, host):
 
 
 _SENT_ORDER = ("condition_check", "delete", "save", "update")
+CHECK_FAILED, CONFLICT = "ConditionalCheckFailed", "TransactionConflict"
 
 
 def transaction():
     """A TransactWrite on the configured endpoint: all its writes land together or none do.
 
-    PynamoDB sends a transaction's items grouped by kind (checks, deletes, puts, updates),
-    not in the order they were added; on a cancellation the reasons are put back in the
-    order the items were added, so callers can read them by position."""
-    return _in_order_transact_write()(
+    Whoever adds an item names it (`writes.save(order, condition=..., name="order")`), and a
+    cancelled transaction is read by those names (`Cancellation.of(error)`), never by position:
+    a module that adds an item changes nothing for the others. Names are unique within one
+    transaction ("stock#<sku id>" for one item per line)."""
+    return _named_transact_write()(
         connection=_connection(settings.aws_region, settings.dynamodb_host))
 
 
 @lru_cache(maxsize=1)
-def _in_order_transact_write():
+def _named_transact_write():
     from pynamodb.exceptions import TransactWriteError
     from pynamodb.transactions import TransactWrite
 
-    class InOrderTransactWrite(TransactWrite):
+    class NamedTransactWrite(TransactWrite):
+        """PynamoDB sends the items grouped by kind (checks, deletes, puts, updates), not in
+        the order they were added; the names are kept in the order sent, so each reason of a
+        cancellation is put back on its item's name."""
+
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
-            self._kinds = []
+            self._names = {kind: [] for kind in _SENT_ORDER}
 
-        def condition_check(self, *args, **kwargs):
-            self._kinds.append("condition_check")
+        def _named(self, kind, name):
+            if not name:  # TODO(kernel): every caller names its items, then this raises
+                name = f"#{sum(len(names) for names in self._names.values())}"
+            if any(name in names for names in self._names.values()):
+                raise ValueError(f"two items of one transaction are named {name!r}")
+            self._names[kind].append(name)
+
+        def condition_check(self, *args, name=None, **kwargs):
+            self._named("condition_check", name)
             return super().condition_check(*args, **kwargs)
 
-        def delete(self, *args, **kwargs):
-            self._kinds.append("delete")
+        def delete(self, *args, name=None, **kwargs):
+            self._named("delete", name)
             return super().delete(*args, **kwargs)
 
-        def save(self, *args, **kwargs):
-            self._kinds.append("save")
+        def save(self, *args, name=None, **kwargs):
+            self._named("save", name)
             return super().save(*args, **kwargs)
 
-        def update(self, *args, **kwargs):
-            self._kinds.append("update")
+        def update(self, *args, name=None, **kwargs):
+            self._named("update", name)
             return super().update(*args, **kwargs)
 
         def _commit(self):
             try:
                 return super()._commit()
             except TransactWriteError as error:
-                sent = error.cancellation_reasons
-                if len(sent) == len(self._kinds):
-                    error.cause.cancellation_reasons = _in_added_order(sent, self._kinds)
+                sent = [name for kind in _SENT_ORDER for name in self._names[kind]]
+                reasons = error.cancellation_reasons or []
+                error.cancelled_items = {name: (reason.code if reason else None)
+                                         for name, reason in zip(sent, reasons)}
                 raise
 
-    return InOrderTransactWrite
+    return NamedTransactWrite
 
 
-def _in_added_order(sent_reasons, kinds):
-    sent_positions = sorted(range(len(kinds)), key=lambda i: (_SENT_ORDER.index(kinds[i]), i))
-    reasons = [None] * len(kinds)
-    for sent_index, added_index in enumerate(sent_positions):
-        reasons[added_index] = sent_reasons[sent_index]
-    return reasons
+class Cancellation:
+    """Why a transaction was cancelled, item by item name: `failed(name)` when that item's
+    condition did not hold, `conflict` when it lost a race with another write (try again)."""
+
+    def __init__(self, codes):
+        self.codes = codes  # {item name: code or None}, in the order sent
+
+    @classmethod
+    def of(cls, error):
+        return cls(getattr(error, "cancelled_items", None) or {})
+
+    def failed(self, name):
+        return self.codes.get(name) == CHECK_FAILED
+
+    def failed_among(self, prefix):
+        """The names starting with prefix whose condition did not hold."""
+        return [name for name, code in self.codes.items()
+                if name.startswith(prefix) and code == CHECK_FAILED]
+
+    @property
+    def any_failed(self):
+        return CHECK_FAILED in self.codes.values()
+
+    @property
+    def conflict(self):
+        return CONFLICT in self.codes.values()
+
+    @property
+    def lost_race(self):
+        """A condition failed or a race was lost: something to read again, not a fault."""
+        return self.any_failed or self.conflict
 
 
 def cancellation_codes(error):
-    """Why each item of a cancelled transaction failed, in the order the items were added."""
-    return [reason.code if reason else None for reason in error.cancellation_reasons]
+    """Transitional, until every caller reads by name: the codes in the order added."""
+    codes = getattr(error, "cancelled_items", {})
+    return [codes[name] for name in sorted(codes, key=lambda n: int(n[1:]))] if all(
+        n.startswith("#") for n in codes) else list(codes.values())
 
 
 def unchanged(attribute, value_read):
