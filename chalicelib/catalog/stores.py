@@ -2,7 +2,6 @@
 from concurrent.futures import ThreadPoolExecutor
 from datetime import time as clock_time
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
@@ -11,8 +10,8 @@ from chalicelib.catalog.models import CENTRAL_WAREHOUSE, Store, StoreStock
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
 from chalicelib.errors import DomainError
+from chalicelib.core.clock import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_RADIUS_M = 19_000  # what the widest 3×3 block of cells is sure to cover
 EDITABLE = ("name", "ownership", "city", "address", "opening_hours", "offers_pickup",
             "delivery_radius_m", "status")

@@ -1,7 +1,9 @@
 """The one source of "now". Rules take a clock so tests can move time instead of sleeping."""
 import time
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the brand's days, and WeChat Pay's times
 MINUTE = "%Y-%m-%dT%H:%M"  # a minute as an index key (UTC): such keys sort as the minutes do
 
 

@@ -1,7 +1,7 @@
-"""What every minute job shares: its minutes as index keys, and a cursor (a BrandSetting)
-saying up to which minute it has read, so a missed run is caught up."""
+"""Job cursors: up to which minute (or day) a job has read, kept in brand settings, so a missed
+run is caught up; and the minutes and days a job walks."""
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -38,3 +38,25 @@ def cover(job, minute, now):
 
     BrandSetting(job, document=json.dumps({"last_minute": minute.strftime(MINUTE)}),
                  updated_at=now).save()
+
+
+def last_day(job):
+    """The day a job's cursor names, or None before its first run."""
+    from chalicelib.db.settings import BrandSetting
+
+    try:
+        return date.fromisoformat(json.loads(BrandSetting.get(f"job:{job}").document)
+                                  ["last_day"])
+    except DoesNotExist:
+        return None
+
+
+def cover_day(job, day, now):
+    from chalicelib.db.settings import BrandSetting
+
+    BrandSetting(f"job:{job}", document=json.dumps({"last_day": day.isoformat()}),
+                 updated_at=now).save()
+
+
+def days(first, last):
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]

@@ -3,7 +3,6 @@ and in their month's totals, written together. Checkout records a sale when an o
 and a refund when money goes back; both may be called again for the same event (a retried
 notify or job) and count once."""
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
@@ -11,8 +10,8 @@ from chalicelib.config import settings
 from chalicelib.core.clock import utc_text
 from chalicelib.db.base import cancellation_codes, transaction, unchanged
 from chalicelib.guides.models import GuideMonth, GuideSale
+from chalicelib.core.clock import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def commission(paid_fen, rate_bp):

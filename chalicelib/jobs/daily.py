@@ -1,33 +1,12 @@
 """Daily loyalty jobs. Each remembers the last day it covered, so a missed run is caught up
 next time, and reads only the members its days name."""
-import json
-from datetime import date, timedelta
-
-from pynamodb.exceptions import DoesNotExist
+from datetime import timedelta
 
 from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
-from chalicelib.db.settings import BrandSetting
+from chalicelib.db.cursors import cover_day, days, last_day
 
 CATCH_UP_DAYS = 31
-
-
-def last_day(job):
-    """The day a job's cursor (a BrandSetting) names, or None before its first run."""
-    try:
-        return date.fromisoformat(json.loads(BrandSetting.get(f"job:{job}").document)
-                                  ["last_day"])
-    except DoesNotExist:
-        return None
-
-
-def cover_day(job, day, now):
-    BrandSetting(f"job:{job}", document=json.dumps({"last_day": day.isoformat()}),
-                 updated_at=now).save()
-
-
-def days(first, last):
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def _days_to_cover(job, today):

@@ -2,13 +2,12 @@
 calendar. Each tag is indexed brand-wide and per home store, so a segment is a Query on one
 tag's members plus key lookups for the others: its cost follows the segment, not the pond."""
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.errors import DomainError
 from chalicelib.members.models import ActivityDay, Member, TagMember
+from chalicelib.core.clock import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 BRAND_WIDE = "*"
 RECENT_BUYER, DORMANT, TOP_SPENDER = "recent_buyer", "dormant_90d", "top_spender"
 COMPUTED = {

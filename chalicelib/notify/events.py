@@ -18,9 +18,8 @@ tests/api/test_notifications.py sends every event's data through it):
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from chalicelib.core.clock import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 THING_MAX, PHRASE_MAX, STRING_MAX, NUMBER_MAX, AMOUNT_DIGITS = 20, 5, 32, 32, 10
 _NOT_HAN = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff]")
 _NOT_ASCII_GRAPHIC = re.compile(r"[^!-~]")

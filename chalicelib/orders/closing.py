@@ -88,7 +88,7 @@ def _closed_at_wechat(order, pay, clock):
     more money for it: closed, never placed, or paid (the payment is recorded, which refunds
     it if ours has closed). False while WeChat may still take a payment. PayFailed if WeChat
     did not answer the question: nothing is known, so nothing changes."""
-    from chalicelib.wechat.wechatpy_adapter import PayFailed
+    from chalicelib.wechat.port import PayFailed
 
     if not order.prepay_id:
         return True
@@ -142,7 +142,7 @@ def _close_at_wechat(order, pay, clock):
 
 
 def cancel(member_id, order_id, pay=None, clock=system_clock):
-    from chalicelib.wechat.wechatpy_adapter import PayFailed
+    from chalicelib.wechat.port import PayFailed
 
     order = get_own(member_id, order_id)
     if order.status != PENDING_PAYMENT:

@@ -66,7 +66,7 @@ def start(member_id, order_id, pay=None, clock=system_clock):
 
 def _prepay(order, pay, clock):
     """A prepay id for the order from WeChat, kept on the order with its expiry."""
-    from chalicelib.wechat.wechatpy_adapter import PayFailed
+    from chalicelib.wechat.port import PayFailed
 
     expires_at = order.wechat_expires_at or max(order.pay_by, clock.now() + SHORTEST_EXPIRY)
     try:
@@ -229,7 +229,7 @@ def tell_paid(order, clock=system_clock):
 def reconcile(order, pay=None, clock=system_clock):
     """Asks WeChat how an unpaid order stands, so a lost notify does not lose a sale.
     Returns WeChat's trade_state."""
-    from chalicelib.wechat.wechatpy_adapter import PayFailed
+    from chalicelib.wechat.port import PayFailed
 
     pay = pay or _pay()
     try:

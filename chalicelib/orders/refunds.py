@@ -224,7 +224,7 @@ def refund_late_payment(order, pay=None, clock=system_clock):
 
 def send(refund, total_fen, pay=None, clock=system_clock):
     """Asks WeChat for the refund (again: the same out_refund_no is the same refund)."""
-    from chalicelib.wechat.wechatpy_adapter import PayFailed
+    from chalicelib.wechat.port import PayFailed
 
     pay = pay or _pay()
     try:
@@ -253,7 +253,7 @@ def send(refund, total_fen, pay=None, clock=system_clock):
 def _ask_wechat(pay, refund, total_fen):
     """The refund from the unsettled payments, as WeChat pays by default; if those fall short
     and the brand allows it, from its available balance."""
-    from chalicelib.wechat.wechatpy_adapter import PayFailed
+    from chalicelib.wechat.port import PayFailed
 
     ask = functools.partial(pay.refund, refund.order_id, refund.refund_id, total_fen,
                             refund.refund_fen, refund_notify_url())
@@ -418,15 +418,15 @@ def follow_up(pay=None, clock=system_clock):
     stand, until each has settled. It reads the days of the open-refunds index since its last
     run: each check moves a refund still open to today, so none falls behind however long
     it stays open. Returns how many settled."""
-    from chalicelib.jobs import daily
+    from chalicelib.db import cursors
 
     pay = pay or _pay()
     now = clock.now()
     today = now.date()
-    last = daily.last_day(JOB)
+    last = cursors.last_day(JOB)
     first = min(last, today) if last else today - timedelta(days=REFUNDABLE_DAYS)
     settled, behind, seen = 0, None, set()
-    for day in daily.days(first, today):
+    for day in cursors.days(first, today):
         for refund in Refund.open_refunds.query(day.isoformat()):
             if refund.refund_id in seen:
                 continue  # moved to today in this run
@@ -437,13 +437,13 @@ def follow_up(pay=None, clock=system_clock):
                 logs.warning("refund_check_failed", order_id=refund.order_id,
                              refund_id=refund.refund_id, error=type(error).__name__)
                 behind = behind or day
-    daily.cover_day(JOB, behind or today, now)
+    cursors.cover_day(JOB, behind or today, now)
     logs.info("job_done", job="refunds", settled=settled)
     return settled
 
 
 def _check(refund, pay, clock):
-    from chalicelib.wechat.wechatpy_adapter import PayFailed
+    from chalicelib.wechat.port import PayFailed
 
     if refund.status == REQUESTED:
         refund = send(refund, Order.get(refund.order_id).total_fen, pay, clock)

@@ -78,3 +78,11 @@ class Pay(Protocol):
 
     def decrypted_refund_notify(self, xml: str) -> dict:
         """The refund result notify's req_info, decrypted; InvalidNotify if it is not ours."""
+
+
+class PayFailed(Exception):
+    """WeChat Pay answered with an error (err_code in .code)."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code

@@ -2,7 +2,6 @@
 
 Base URLs are configurable so local runs and tests talk to the WeChat sandbox.
 """
-from zoneinfo import ZoneInfo
 
 import requests
 import requests.adapters
@@ -11,8 +10,10 @@ from wechatpy.exceptions import WeChatClientException
 
 from chalicelib.core import logs
 from chalicelib.errors import DomainError
-from chalicelib.wechat.port import MAX_SCENE_LENGTH, SendUnanswered, WeChatSession
+from chalicelib.wechat.port import (MAX_SCENE_LENGTH, InvalidNotify, PayFailed, SendUnanswered,
+                                    WeChatSession)
 from chalicelib.wechat.token_store import SharedAccessToken
+from chalicelib.core.clock import SHANGHAI
 
 # 40029: invalid code; 40163: code already used; 40226: risky user blocked by WeChat.
 _CODE_REJECTED = {40029, 40163, 40226}
@@ -146,17 +147,6 @@ class WeChatPyMiniProgram:
         return 0
 
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")  # WeChat Pay's times are Beijing time
-
-
-class PayFailed(Exception):
-    """WeChat Pay answered with an error (err_code in .code)."""
-
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code = code
-
-
 def _pay_call(action, call):
     from wechatpy.exceptions import WeChatPayException
 
@@ -255,7 +245,6 @@ class WeChatPyPay:
 
         from wechatpy.pay.utils import calculate_signature, calculate_signature_hmac
 
-        from chalicelib.wechat.port import InvalidNotify
 
         fields = _flat_xml(xml, "xml")
         sign = fields.pop("sign", None)
@@ -291,7 +280,6 @@ class WeChatPyPay:
         return answer["refund_status_0"]
 
     def decrypted_refund_notify(self, xml):
-        from chalicelib.wechat.port import InvalidNotify
 
         envelope = _flat_xml(xml, "xml")
         try:
@@ -312,7 +300,6 @@ def _flat_xml(xml, root):
     WeChat's (and would hand lists and dicts to code that expects text)."""
     import xmltodict
 
-    from chalicelib.wechat.port import InvalidNotify
 
     if len(xml) > MAX_NOTIFY_CHARS:
         raise InvalidNotify("malformed", f"longer than {MAX_NOTIFY_CHARS} characters")
@@ -331,7 +318,6 @@ _ID_LENGTHS = {"out_trade_no": 32, "out_refund_no": 64}
 
 
 def _with_ids(fields, where, *names):
-    from chalicelib.wechat.port import InvalidNotify
 
     for name in names:
         value = fields.get(name)
@@ -342,7 +328,6 @@ def _with_ids(fields, where, *names):
 
 def _flat(fields, where):
     """Fields as xmltodict parsed them, if each holds only text."""
-    from chalicelib.wechat.port import InvalidNotify
 
     fields = fields or {}
     if not isinstance(fields, dict):

@@ -90,6 +90,7 @@ def test_points_expire_oldest_first_once_a_day(member):
 
 
 def test_the_expiry_job_finds_members_by_expiry_day(member):
+    from chalicelib.db import cursors
     from chalicelib.jobs import daily
     from chalicelib.members.points import change_points
 
@@ -97,7 +98,7 @@ def test_the_expiry_job_finds_members_by_expiry_day(member):
     change_points(member, 40, "order", "o-1", clock=earned)
     job_day = FixedClock(earned.now() + timedelta(days=365, hours=20))
     # The job last covered the day before (whatever other tests ran it for).
-    daily.cover_day("expire-points", job_day.now().date() - timedelta(days=1), job_day.now())
+    cursors.cover_day("expire-points", job_day.now().date() - timedelta(days=1), job_day.now())
 
     assert daily.expire_points(job_day) >= 40
     assert balance(member) == 0
