@@ -17,7 +17,7 @@ from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
 from chalicelib.errors import DomainError
 from chalicelib.guides.models import BindingEvent
-from chalicelib.members.models import Member
+from chalicelib.members import guide_binding
 
 BOUND, RENEWED, KEPT, REBOUND, REASSIGNED, RELEASED = ("bound", "renewed", "kept", "rebound",
                                                        "reassigned", "released")
@@ -46,18 +46,6 @@ def _record(member_id, action, guide_id, previous, now, scene=None, by=None):
                  previous_guide_id=previous, scene=scene, by=by, at=now).save()
 
 
-def _move(member, guide_id, now, store_id=None):
-    """Points the member at the guide (None: no guide) if nobody changed their guide since it
-    was read."""
-    unchanged = (Member.guide_id == member.guide_id) if member.guide_id else \
-        Member.guide_id.does_not_exist()
-    actions = [Member.guide_id.set(guide_id), Member.guide_served_at.set(now)] if guide_id \
-        else [Member.guide_id.remove(), Member.guide_served_at.remove()]
-    if store_id:
-        actions.append(Member.current_store_id.set(store_id))
-    member.update(actions=actions, condition=unchanged)
-
-
 def _serves(guide_id):
     from chalicelib.members.staff import GUIDE, staff_of
 
@@ -68,7 +56,7 @@ def _serves(guide_id):
 def open_link(member_id, scene, clock=system_clock):
     """A shopper opened a shared link: bind, renew or keep, and make its store theirs."""
     from chalicelib.guides.links import resolve
-    from chalicelib.members.accounts import get_member
+    from chalicelib.members.reading import get_member
     from chalicelib.members.staff import guide_of
 
     link = resolve(scene)
@@ -85,9 +73,9 @@ def open_link(member_id, scene, clock=system_clock):
             raise DomainError("self_referral", "Your own link cannot bind you to yourself.")
         try:
             if action == KEPT:
-                member.update(actions=[Member.current_store_id.set(link.store_id)])
+                guide_binding.keep_guide_in_store(member, link.store_id)
             else:
-                _move(member, link.guide_id, now, link.store_id)
+                guide_binding.move_to_guide(member, link.guide_id, now, link.store_id)
         except UpdateError:
             continue  # another link was opened at the same moment: decide again
         if action != RENEWED:
@@ -102,9 +90,9 @@ def hand_over(from_guide, to_guide, by, clock=system_clock):
     stays theirs), each recorded. Returns how many moved."""
     now = clock.now()
     moved = 0
-    for member in Member.by_guide.query(from_guide):
+    for member in guide_binding.customers_of(from_guide):
         try:
-            _move(member, to_guide, now)
+            guide_binding.move_to_guide(member, to_guide, now)
         except UpdateError:
             continue  # rebound elsewhere meanwhile
         _record(member.member_id, REASSIGNED if to_guide else RELEASED, to_guide, from_guide,
@@ -126,15 +114,13 @@ def reassign(store_id, from_guide, to_guide, manager_id, clock=system_clock):
 
 
 def customers(guide_id, limit, cursor):
-    from chalicelib.core.pagination import query_page
-
     def view(member):
         return {"member_id": member.member_id, "nickname": member.nickname,
                 "name": member.name, "avatar_url": member.avatar_url,
                 "served_at": member.guide_served_at.isoformat()
                 if member.guide_served_at else None}
 
-    return query_page(Member.by_guide, guide_id, view, "customers", limit=limit, cursor=cursor)
+    return guide_binding.customers_page(guide_id, view, limit, cursor)
 
 
 def history(member_id):

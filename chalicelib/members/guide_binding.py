@@ -1,0 +1,37 @@
+"""A member's guide (服务关系), as guides/bindings.py reads and moves it: the members' side of a
+binding, so that no other domain writes the Member model.
+
+Every move is conditioned on the guide the member had when read: two links opened at once
+cannot both win, and a hand-over skips a member who was rebound meanwhile."""
+from chalicelib.core.pagination import query_page
+from chalicelib.members.models import Member
+
+
+def move_to_guide(member, guide_id, now, store_id=None):
+    """Points the member at the guide (None: no guide), its protection starting now, and
+    makes store_id (if given) their current store. Raises pynamodb's UpdateError when their
+    guide changed since `member` was read."""
+    unchanged = (Member.guide_id == member.guide_id) if member.guide_id else \
+        Member.guide_id.does_not_exist()
+    actions = [Member.guide_id.set(guide_id), Member.guide_served_at.set(now)] if guide_id \
+        else [Member.guide_id.remove(), Member.guide_served_at.remove()]
+    if store_id:
+        actions.append(Member.current_store_id.set(store_id))
+    member.update(actions=actions, condition=unchanged)
+
+
+def keep_guide_in_store(member, store_id):
+    """The member keeps their guide (another one's link changed nothing) and buys from the
+    link's store."""
+    member.update(actions=[Member.current_store_id.set(store_id)])
+
+
+def customers_of(guide_id):
+    """The members the guide serves (the by-guide index)."""
+    return Member.by_guide.query(guide_id)
+
+
+def customers_page(guide_id, view, limit, cursor):
+    """A page of the guide's customers, each as view(member) makes it."""
+    return query_page(Member.by_guide, guide_id, view, "customers", limit=limit,
+                      cursor=cursor)
