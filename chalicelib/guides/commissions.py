@@ -19,6 +19,21 @@ def commission(paid_fen, rate_bp):
     return paid_fen * rate_bp // 10_000
 
 
+def tier_rate_bp(tier):
+    """What a tier earns, in basis points of the payment: the order's guide (tier 1) the
+    guide commission, the guide who recruited them (tier 2) the smaller second-tier one."""
+    return settings.guide_commission_bp if tier == 1 else settings.guide_second_tier_bp
+
+
+def refund_share(sale, refund_fen):
+    """(the part of the refund still paid on the sale, the commission it takes back). The
+    commission still due is the one on what stays paid, so refunds in any split take back
+    exactly the commission earned, and never more than the sale had paid."""
+    refunded = min(refund_fen, sale.paid_fen - sale.refunded_fen)
+    due = commission(sale.paid_fen - sale.refunded_fen - refunded, sale.commission_bp)
+    return refunded, sale.commission_fen - sale.commission_reversed_fen - due
+
+
 def month_of(moment):
     return moment.astimezone(SHANGHAI).strftime("%Y-%m")
 
@@ -86,8 +101,7 @@ def record_order(guide_id, order_id, member_id, store_id, channel, paid_fen, pai
     recruiter = staff_of(guide.invited_by) if guide and guide.invited_by else None
     found = earners(member_id, guide, recruiter)
     for earner in found:
-        rate = settings.guide_commission_bp if earner["tier"] == 1 else \
-            settings.guide_second_tier_bp
+        rate = tier_rate_bp(earner["tier"])
         record_sale(earner["guide_id"], order_id, member_id, store_id, channel, paid_fen,
                     paid_at, rate, earner["tier"])
     return found
@@ -120,10 +134,7 @@ def record_refund(guide_id, order_id, paid_at, refund_id, refunded_fen):
         sale = GuideSale.get(guide_id, sale_key(paid_at, order_id), consistent_read=True)
         if refund_id in (sale.refund_ids or ()):
             return None
-        refunded = min(refunded_fen, sale.paid_fen - sale.refunded_fen)
-        # The commission still due on what stays paid; the rest of it goes back.
-        due = commission(sale.paid_fen - sale.refunded_fen - refunded, sale.commission_bp)
-        taken_back = sale.commission_fen - sale.commission_reversed_fen - due
+        refunded, taken_back = refund_share(sale, refunded_fen)
 
         def write(writes):
             # Conditioned on the refunds read, so two refunds at once cannot both count
