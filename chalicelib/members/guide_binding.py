@@ -1,5 +1,5 @@
-"""A member's guide (服务关系), as guides/bindings.py reads and moves it: the members' side of a
-binding, so that no other domain writes the Member model.
+"""A member's guide (服务关系), as guides/bindings.py reads and moves it: the members' side of
+a binding, so that no other domain writes the Member model.
 
 Every move is conditioned on the guide the member had when read: two links opened at once
 cannot both win, and a hand-over skips a member who was rebound meanwhile."""

@@ -33,11 +33,16 @@ def shard_count(expected_peak_per_s, units):
     return max(1, min(MAX_SHARDS, math.ceil(expected_peak_per_s / WRITES_PER_SHARD_S), units))
 
 
+def split_evenly(units, shards):
+    """Each shard's units, as even as they go (the first shards one more): no shard runs out
+    long before the others."""
+    return [units // shards + (1 if shard < units % shards else 0) for shard in range(shards)]
+
+
 def fill_in(writes, pool, units, shards):
     """Adds the pool's shards, the units split as evenly as they go, to a transaction."""
-    for shard in range(shards):
-        writes.save(StockShard(pool, shard,
-                               remaining=units // shards + (1 if shard < units % shards else 0)))
+    for shard, share in enumerate(split_evenly(units, shards)):
+        writes.save(StockShard(pool, shard, remaining=share))
 
 
 def plan_takes(pool, shards, quantity):
@@ -48,7 +53,13 @@ def plan_takes(pool, shards, quantity):
                      if item.remaining > 0)
     if sum(remaining for _, remaining in stocked) < quantity:
         return {}
-    start = random.randrange(len(stocked))
+    return takes_from(stocked, quantity, random.randrange(len(stocked)))
+
+
+def takes_from(stocked, quantity, start):
+    """{shard: units} that make the quantity from the shards with units, [(shard, units)] in
+    shard order, taking from the start-th on and going round (they hold the quantity): each
+    shard gives all it has until the last, which gives what is still lacking."""
     takes = {}
     for shard, remaining in stocked[start:] + stocked[:start]:
         takes[shard] = min(remaining, quantity - sum(takes.values()))

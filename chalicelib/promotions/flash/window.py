@@ -19,6 +19,23 @@ from chalicelib.promotions.flash import sales
 from chalicelib.promotions.flash.models import FlashReminder, FlashSale
 
 ATTEMPTS = 20
+REMIND, STOCK_IN, GIVE_BACK = "remind", "stock_in", "give_back"
+
+
+def steps_due(sale, now):
+    """The window's steps due for the sale now, in the order they run: before it closes, the
+    reminders from REMIND_BEFORE its start and its units moved in from STOCK_BEFORE, each
+    once; once it has closed (at its end, or ended early), only its unsold units given back,
+    once. No I/O."""
+    if now >= sale.closes_at:
+        return [GIVE_BACK] if sale.returned is None else []
+    due = []
+    if sale.reminders and sale.reminded_at is None \
+            and now >= sale.starts_at - sales.REMIND_BEFORE:
+        due.append(REMIND)
+    if sale.stocked is None and now >= sale.starts_at - sales.STOCK_BEFORE:
+        due.append(STOCK_IN)
+    return due
 
 
 def _stock_in(sale, now):
@@ -99,15 +116,8 @@ def run_steps(sale, clock=system_clock):
     for attempt in range(ATTEMPTS):
         now = clock.now()
         try:
-            if now >= sale.closes_at:
-                if sale.returned is None:
-                    _give_back(sale, now)
-                return sale
-            if sale.reminders and sale.reminded_at is None \
-                    and now >= sale.starts_at - sales.REMIND_BEFORE:
-                _remind(sale, now)
-            if sale.stocked is None and now >= sale.starts_at - sales.STOCK_BEFORE:
-                _stock_in(sale, now)
+            for step in steps_due(sale, now):
+                {REMIND: _remind, STOCK_IN: _stock_in, GIVE_BACK: _give_back}[step](sale, now)
             return sale
         except TransactWriteError:
             time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # raced: read again

@@ -273,18 +273,28 @@ def _end(session, now):
     logs.info("live_session_ended", session_id=session.session_id, units=given)
 
 
-def _step(session, now, wanted):
-    """The one transition due (the clock's, or the one the host asks for); False if none."""
+def transition_due(session, now, wanted=None):
+    """The one transition due, by the clock or as the host asks (wanted: LIVE or ENDED): ENDED
+    at the scheduled end, LIVE for an approved scheduled session at its start, None when
+    nothing is (an ended session, one not approved before its end). No I/O."""
     if session.status == ENDED:
-        return False
+        return None
     if wanted == ENDED or now >= session.ends_at:
-        _end(session, now)
-        return True
+        return ENDED
     if session.status == SCHEDULED and approval_of(session) == APPROVED \
             and (wanted == LIVE or now >= session.starts_at):
+        return LIVE
+    return None
+
+
+def _step(session, now, wanted):
+    """The one transition due (the clock's, or the one the host asks for); False if none."""
+    transition = transition_due(session, now, wanted)
+    if transition == ENDED:
+        _end(session, now)
+    elif transition == LIVE:
         _go_live(session, now)
-        return True
-    return False
+    return transition is not None
 
 
 def run_steps(session, clock=system_clock, wanted=None):
