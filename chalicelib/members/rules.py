@@ -90,7 +90,8 @@ def points_for_payment(amount_fen, level, program):
 
 
 def member_price(price_fen, level):
-    """The level's discount, rounded in the shopper's favour by at most one fen."""
+    """The level's price: the discount in whole fen, rounded down (the shopper pays less than
+    one fen more than the exact percentage)."""
     return price_fen - price_fen * level["discount_percent"] // 100
 
 
