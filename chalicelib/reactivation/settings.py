@@ -1,5 +1,7 @@
 """The brand's reactivation settings: one brand-settings document, defaults until configured
 (off until ops turn it on)."""
+from pynamodb.exceptions import DoesNotExist
+
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.db import settings
 from chalicelib.errors import DomainError
