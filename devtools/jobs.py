@@ -31,6 +31,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")  # EventBridge: SUN is 1
 _YEARS_AHEAD = 5  # a cron that matches nothing this soon is taken as never due
+STOP_GRACE_S = 3  # how long runs under way may take to end when the scheduler stops
 
 
 def schedules(app):
@@ -191,24 +192,20 @@ def _to_running_make_run():
     os.environ.update(processes.local_environment(dynamodb, sandbox, sandbox_tls, ca_dir))
 
 
-def _stop_like_ctrl_c(signum, frame):
-    raise KeyboardInterrupt
-
-
 def _serve_until_stopped():
+    """Serves until Ctrl-C or SIGTERM (make run stopping); runs under way get a moment to
+    end, then the process exits, as a Lambda past its timeout would."""
     import signal
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _stop_like_ctrl_c)
     stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda signum, frame: stopping.set())
     threads = serve(load_app(), stopping)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        stopping.set()
-        for thread in threads:
-            thread.join(timeout=5)  # a run under way ends first, if it is quick
+    while not stopping.wait(1):
+        pass
+    give_up_at = time.monotonic() + STOP_GRACE_S
+    for thread in threads:
+        thread.join(timeout=max(0, give_up_at - time.monotonic()))
     return 0
 
 
@@ -223,6 +220,10 @@ def main(argv):
                         help="run every job on its schedule until stopped (make run does)")
     arguments = parser.parse_args(argv)
     if arguments.serve:
+        if not os.environ.get("DYNAMODB_HOST"):  # never a deployed brand's tables
+            print("jobs: --serve runs under `make run` (DYNAMODB_HOST is not set)",
+                  file=sys.stderr)
+            return 2
         return _serve_until_stopped()
     if arguments.list or not arguments.job:
         print(_listing(load_app()))

@@ -12,7 +12,8 @@ from devtools import processes
 from devtools.processes import ROOT, PortTaken
 
 
-def _prepare_data():
+def prepare_data():
+    """Tables, the demo brand, and an admin invite code for this run."""
     from chalicelib.tables import create_missing_tables
     from devtools.seed import seed_demo_brand
 
@@ -23,6 +24,17 @@ def _prepare_data():
 
     print(f"admin invite code for this run: {invite(ADMIN, None, 'demo admin', 'make-run')['code']}"
           " (claim it with POST /staff/invites/claim)")
+
+
+def _prepare_data_apart():
+    """prepare_data in a process of its own: making the tables opens a DynamoDB client per
+    model, hundreds of MB that the launcher would otherwise keep while it waits, and take
+    seconds to free when Ctrl-C stops it."""
+    prepared = subprocess.run([sys.executable, "-c", "from devtools import run; "
+                               "run.prepare_data()"], cwd=ROOT)
+    if prepared.returncode != 0:
+        raise RuntimeError(f"preparing the tables and the demo brand failed (status "
+                           f"{prepared.returncode})")
 
 
 def _stop_like_ctrl_c(signum, frame):
@@ -67,7 +79,7 @@ def main():
                                                        ports["sandbox_tls"][0], ca_dir))
         os.environ.update(processes.local_environment(
             ports["dynamodb"][0], ports["sandbox"][0], ports["sandbox_tls"][0], ca_dir))
-        _prepare_data()
+        _prepare_data_apart()
         # `chalice local`, answering unknown routes as the deployed API does
         chalice = subprocess.Popen([sys.executable, "-m", "devtools.local_api", "local",
                                     "--stage", "local", "--host", "127.0.0.1", "--port",

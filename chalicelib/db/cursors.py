@@ -11,7 +11,7 @@ from chalicelib.core.clock import MINUTE
 from chalicelib.db import settings
 
 
-def key(job):
+def _key(job):
     """The brand setting that holds the job's cursor."""
     return f"job:{job}"
 
@@ -32,7 +32,7 @@ def minute_before(minute_key):
 
 def last_minute_covered(job, now):
     """The last minute the job read; two minutes ago for a job that never ran."""
-    cursor = settings.read(key(job))
+    cursor = settings.read(_key(job))
     if cursor is None:
         return now - timedelta(minutes=2)
     return datetime.strptime(cursor["last_minute"], MINUTE).replace(tzinfo=timezone.utc)
@@ -40,7 +40,7 @@ def last_minute_covered(job, now):
 
 def cover(job, minute, now):
     """Records that the job has read up to this minute."""
-    settings.write(key(job), {"last_minute": minute.strftime(MINUTE)}, now)
+    settings.write(_key(job), {"last_minute": minute.strftime(MINUTE)}, now)
 
 
 def _day_of(cursor):
@@ -49,30 +49,30 @@ def _day_of(cursor):
 
 def last_day(job):
     """The day a job's cursor names, or None before its first run."""
-    return _day_of(settings.read(key(job)))
+    return _day_of(settings.read(_key(job)))
 
 
 def read_day(job):
     """(the cursor as read, the day it names or None), read strongly consistent: for
     cover_day_if_unchanged."""
-    text = settings.read_text(key(job), consistent=True)
+    text = settings.read_text(_key(job), consistent=True)
     return text, _day_of(None if text is None else json.loads(text))
 
 
 def cover_day(job, day, now):
     """Records that the job has covered this day."""
-    settings.write(key(job), {"last_day": day.isoformat()}, now)
+    settings.write(_key(job), {"last_day": day.isoformat()}, now)
 
 
 def cover_day_if_unchanged(job, day, read, now):
     """Records that the job has covered this day, on condition no other run moved the cursor
     since it was read (read_day); returns the cursor as now written."""
-    return settings.write_if_unchanged(key(job), {"last_day": day.isoformat()}, read, now)
+    return settings.write_if_unchanged(_key(job), {"last_day": day.isoformat()}, read, now)
 
 
 def forget(job):
     """The job's cursor forgotten: its next run starts as its first would."""
-    settings.forget(key(job))
+    settings.forget(_key(job))
 
 
 def days(first, last):

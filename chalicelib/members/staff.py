@@ -11,8 +11,8 @@ from datetime import timedelta
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.core.clock import clock as system_clock
-from chalicelib.db.base import cancellation_codes, transaction
 from chalicelib.db import settings
+from chalicelib.db.base import cancellation_codes, transaction
 from chalicelib.errors import DomainError
 from chalicelib.members.models import Staff, StaffInvite
 
