@@ -150,10 +150,13 @@ def _keep_running(app, name, expression, stopping):
 
 def serve(app, stopping):
     """Runs every job on its schedule until `stopping` is set; each job in its own thread,
-    as each is its own Lambda on AWS."""
+    as each is its own Lambda on AWS. A schedule it cannot read stops it here, at once."""
+    jobs = schedules(app)
+    for expression in jobs.values():
+        next_due(expression, datetime.now(timezone.utc))
     threads = [threading.Thread(target=_keep_running, args=(app, name, expression, stopping),
                                 name=f"job {name}", daemon=True)
-               for name, expression in schedules(app).items()]
+               for name, expression in jobs.items()]
     for thread in threads:
         thread.start()
     return threads
