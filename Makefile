@@ -4,10 +4,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench mutate install java clean-data infra-install need-brand synth deploy diff
+.PHONY: run jobs test bench mutate install java clean-data infra-install need-brand synth deploy diff
 
 run: install
 	$(PY) -m devtools.run
+
+# The app's scheduled jobs: JOB=<name> runs one now against a running `make run`; no JOB
+# lists them with their schedules.
+jobs: install
+	$(PY) -m devtools.jobs $(JOB)
 
 # Each pytest-xdist worker starts its own DynamoDB Local and sandbox; TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2

@@ -133,14 +133,13 @@ def load_pond(others, dormancy_day, newly_dormant=NEWLY_DORMANT, guide_ids=(), p
 
 def configure(coupon_id=None, daily_cap=100_000, cooldown_days=60, within_days=14):
     """Reactivation on, and the job's cursor forgotten (its next run covers today only)."""
-    from chalicelib.db.settings import BrandSetting
-    from chalicelib.reactivation import settings
-    from chalicelib.reactivation.job import CURSOR
+    from chalicelib.db import cursors
+    from chalicelib.reactivation import job, settings
 
     settings.replace({"enabled": True, "dormant_days": DORMANT_DAYS, "coupon_id": coupon_id,
                       "cooldown_days": cooldown_days, "daily_cap": daily_cap,
                       "reactivated_within_days": within_days}, "bench")
-    BrandSetting(CURSOR).delete()
+    cursors.forget(job.JOB)
 
 
 def come_back_coupon(valid_from, days=60):

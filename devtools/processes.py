@@ -15,6 +15,25 @@ class PortTaken(Exception):
     pass
 
 
+def run_ports():
+    """`make run`'s ports: {part: (port, what, the variable that sets it)}."""
+    return {
+        "api": (int(os.environ.get("API_PORT", 8000)), "API (chalice local)", "API_PORT"),
+        "dynamodb": (int(os.environ.get("DYNAMODB_PORT", 8100)), "DynamoDB Local",
+                     "DYNAMODB_PORT"),
+        "sandbox": (int(os.environ.get("WECHAT_SANDBOX_PORT", 8200)), "WeChat sandbox",
+                    "WECHAT_SANDBOX_PORT"),
+        "sandbox_tls": (int(os.environ.get("WECHAT_SANDBOX_TLS_PORT", 8201)),
+                        "WeChat sandbox (HTTPS)", "WECHAT_SANDBOX_TLS_PORT"),
+    }
+
+
+def run_ca_dir(sandbox_port):
+    """Where `make run`'s sandbox keeps its test CA and the merchant certificate (made afresh
+    at each start): named by the sandbox's port, so `python -m devtools.jobs` finds them."""
+    return Path(tempfile.gettempdir()) / f"yutang-make-run-sandbox-ca-{sandbox_port}"
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -31,16 +50,22 @@ def ensure_free(port, what, env_var):
                             f"or set {env_var} to another port.") from None
 
 
+def is_listening(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def wait_for_port(port, process, what, timeout_s=60):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{what} exited with status {process.returncode} while starting")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
+        if is_listening(port):
+            return
+        time.sleep(0.1)
     raise RuntimeError(f"{what} did not listen on port {port} within {timeout_s}s")
 
 

@@ -1,29 +1,19 @@
 """`make run`: DynamoDB Local (data kept in .data/), the WeChat sandbox, tables, the demo
-brand, and `chalice local`. Ctrl-C stops them all."""
+brand, `chalice local`, and the scheduler that runs every job on its schedule
+(devtools/jobs.py). Ctrl-C stops them all."""
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
+import time
 
 from devtools import processes
 from devtools.processes import ROOT, PortTaken
 
 
-def _ports():
-    return {
-        "api": (int(os.environ.get("API_PORT", 8000)), "API (chalice local)", "API_PORT"),
-        "dynamodb": (int(os.environ.get("DYNAMODB_PORT", 8100)), "DynamoDB Local",
-                     "DYNAMODB_PORT"),
-        "sandbox": (int(os.environ.get("WECHAT_SANDBOX_PORT", 8200)), "WeChat sandbox",
-                    "WECHAT_SANDBOX_PORT"),
-        "sandbox_tls": (int(os.environ.get("WECHAT_SANDBOX_TLS_PORT", 8201)),
-                        "WeChat sandbox (HTTPS)", "WECHAT_SANDBOX_TLS_PORT"),
-    }
-
-
-def _prepare_data():
+def prepare_data():
+    """Tables, the demo brand, and an admin invite code for this run."""
     from chalicelib.tables import create_missing_tables
     from devtools.seed import seed_demo_brand
 
@@ -36,12 +26,35 @@ def _prepare_data():
           " (claim it with POST /staff/invites/claim)")
 
 
+def _prepare_data_apart():
+    """prepare_data in a process of its own: making the tables opens a DynamoDB client per
+    model, hundreds of MB that the launcher would otherwise keep while it waits, and take
+    seconds to free when Ctrl-C stops it."""
+    prepared = subprocess.run([sys.executable, "-c", "from devtools import run; "
+                               "run.prepare_data()"], cwd=ROOT)
+    if prepared.returncode != 0:
+        raise RuntimeError(f"preparing the tables and the demo brand failed (status "
+                           f"{prepared.returncode})")
+
+
 def _stop_like_ctrl_c(signum, frame):
     raise KeyboardInterrupt
 
 
+def _until_one_exits(running):
+    """Waits until one of the {process: what} exits; returns its status (stopping the
+    scheduler stops `make run` too, rather than leave the jobs silently not running)."""
+    while True:
+        for process, what in running.items():
+            if process.poll() is not None:
+                print(f"make run: {what} exited with status {process.returncode}",
+                      file=sys.stderr)
+                return process.returncode
+        time.sleep(0.5)
+
+
 def main():
-    ports = _ports()
+    ports = processes.run_ports()
     try:
         for port, what, env_var in ports.values():
             processes.ensure_free(port, what, env_var)
@@ -51,7 +64,9 @@ def main():
 
     os.environ.setdefault("YUTANG_STAGE", "local")
     children = []
-    ca_dir = tempfile.mkdtemp(prefix="wechat-sandbox-ca-")  # the sandbox makes a CA each start
+    ca_dir = processes.run_ca_dir(ports["sandbox"][0])  # the sandbox makes a CA each start
+    shutil.rmtree(ca_dir, ignore_errors=True)
+    ca_dir.mkdir()
     # Also SIGINT explicitly: a shell starting us in the background would have it ignored.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _stop_like_ctrl_c)
@@ -64,15 +79,20 @@ def main():
                                                        ports["sandbox_tls"][0], ca_dir))
         os.environ.update(processes.local_environment(
             ports["dynamodb"][0], ports["sandbox"][0], ports["sandbox_tls"][0], ca_dir))
-        _prepare_data()
+        _prepare_data_apart()
         # `chalice local`, answering unknown routes as the deployed API does
         chalice = subprocess.Popen([sys.executable, "-m", "devtools.local_api", "local",
                                     "--stage", "local", "--host", "127.0.0.1", "--port",
                                     str(ports["api"][0]), "--no-autoreload"], cwd=ROOT)
         children.append(chalice)
         processes.wait_for_port(ports["api"][0], chalice, "chalice local")
+        scheduler = subprocess.Popen([sys.executable, "-m", "devtools.jobs", "--serve"],
+                                     cwd=ROOT)
+        children.append(scheduler)
+        print("jobs: every @schedule runs on its rate or cron (UTC), as on AWS; "
+              "`make jobs` lists them, `make jobs JOB=<name>` runs one now")
         print(f"Yutang API on http://127.0.0.1:{ports['api'][0]}  (Ctrl-C stops everything)")
-        return chalice.wait()
+        return _until_one_exits({chalice: "chalice local", scheduler: "the job scheduler"})
     except KeyboardInterrupt:
         print("\nstopping…")
         return 0

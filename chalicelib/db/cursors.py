@@ -1,11 +1,19 @@
-"""Job cursors: up to which minute (or day) a job has read, kept in brand settings, so a missed
-run is caught up; and the minutes and days a job walks."""
+"""Job cursors: up to which minute (or day) a job has read, so a missed run is caught up; and
+the minutes and days a job walks.
+
+A cursor is the brand setting `job:<job>` (the job by the name its cursor has always had:
+"orders-minute", "refunds", "member-tags", …) holding {"last_minute": "YYYY-MM-DDTHH:MM"}
+(UTC) or {"last_day": "YYYY-MM-DD"}."""
 import json
 from datetime import date, datetime, timedelta, timezone
 
-from pynamodb.exceptions import DoesNotExist
-
 from chalicelib.core.clock import MINUTE
+from chalicelib.db import settings
+
+
+def _key(job):
+    """The brand setting that holds the job's cursor."""
+    return f"job:{job}"
 
 
 def minutes(first, last):
@@ -16,46 +24,55 @@ def minutes(first, last):
         moment += timedelta(minutes=1)
 
 
-def minute_before(key):
+def minute_before(minute_key):
     """The minute before a "YYYY-MM-DDTHH:MM" key, as a time: to cover a job up to there."""
-    return datetime.strptime(key, MINUTE).replace(tzinfo=timezone.utc) - timedelta(minutes=1)
+    return datetime.strptime(minute_key, MINUTE).replace(tzinfo=timezone.utc) \
+        - timedelta(minutes=1)
 
 
 def last_minute_covered(job, now):
     """The last minute the job read; two minutes ago for a job that never ran."""
-    from chalicelib.db.settings import BrandSetting
-
-    try:
-        last = json.loads(BrandSetting.get(job).document)["last_minute"]
-        return datetime.strptime(last, MINUTE).replace(tzinfo=timezone.utc)
-    except DoesNotExist:
+    cursor = settings.read(_key(job))
+    if cursor is None:
         return now - timedelta(minutes=2)
+    return datetime.strptime(cursor["last_minute"], MINUTE).replace(tzinfo=timezone.utc)
 
 
 def cover(job, minute, now):
     """Records that the job has read up to this minute."""
-    from chalicelib.db.settings import BrandSetting
+    settings.write(_key(job), {"last_minute": minute.strftime(MINUTE)}, now)
 
-    BrandSetting(job, document=json.dumps({"last_minute": minute.strftime(MINUTE)}),
-                 updated_at=now).save()
+
+def _day_of(cursor):
+    return None if cursor is None else date.fromisoformat(cursor["last_day"])
 
 
 def last_day(job):
     """The day a job's cursor names, or None before its first run."""
-    from chalicelib.db.settings import BrandSetting
+    return _day_of(settings.read(_key(job)))
 
-    try:
-        return date.fromisoformat(json.loads(BrandSetting.get(f"job:{job}").document)
-                                  ["last_day"])
-    except DoesNotExist:
-        return None
+
+def read_day(job):
+    """(the cursor as read, the day it names or None), read strongly consistent: for
+    cover_day_if_unchanged."""
+    text = settings.read_text(_key(job), consistent=True)
+    return text, _day_of(None if text is None else json.loads(text))
 
 
 def cover_day(job, day, now):
-    from chalicelib.db.settings import BrandSetting
+    """Records that the job has covered this day."""
+    settings.write(_key(job), {"last_day": day.isoformat()}, now)
 
-    BrandSetting(f"job:{job}", document=json.dumps({"last_day": day.isoformat()}),
-                 updated_at=now).save()
+
+def cover_day_if_unchanged(job, day, read, now):
+    """Records that the job has covered this day, on condition no other run moved the cursor
+    since it was read (read_day); returns the cursor as now written."""
+    return settings.write_if_unchanged(_key(job), {"last_day": day.isoformat()}, read, now)
+
+
+def forget(job):
+    """The job's cursor forgotten: its next run starts as its first would."""
+    settings.forget(_key(job))
 
 
 def days(first, last):

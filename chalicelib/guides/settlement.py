@@ -5,18 +5,18 @@ A sale settles once, for the commission still due then (refunds until that day h
 taken theirs back). A refund after settlement still takes its commission off the month, so the
 month's commission_fen falls below its settled_fen: the difference is owed back.
 """
-import json
-from datetime import date, timedelta
+from datetime import timedelta
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
+from chalicelib.db import cursors
 from chalicelib.db.base import transaction, unchanged
 from chalicelib.guides.commissions import SHANGHAI, month_of, paid_at_of
 from chalicelib.guides.models import GuideMonth, GuideSale
 
-JOB = "job:settle-commissions"
+JOB = "settle-commissions"  # its cursor
 CATCH_UP_DAYS = 60
 
 
@@ -34,23 +34,13 @@ def _settle(sale, now):
     return due
 
 
-def _last_day_done(today):
-    from chalicelib.db.settings import BrandSetting
-
-    try:
-        return date.fromisoformat(json.loads(BrandSetting.get(JOB).document)["last_day"])
-    except DoesNotExist:
-        return today - timedelta(days=1)
-
-
 def run(clock=system_clock):
     """Settles every sale whose settle day has come since the last run. Returns
     (sales settled, fen settled)."""
-    from chalicelib.db.settings import BrandSetting
-
     now = clock.now()
     today = now.astimezone(SHANGHAI).date()
-    day = max(_last_day_done(today) + timedelta(days=1), today - timedelta(days=CATCH_UP_DAYS))
+    last_done = cursors.last_day(JOB) or today - timedelta(days=1)
+    day = max(last_done + timedelta(days=1), today - timedelta(days=CATCH_UP_DAYS))
     settled = settled_fen = 0
     while day <= today:
         for sale in GuideSale.by_settle_day.query(day.isoformat()):
@@ -64,7 +54,6 @@ def run(clock=system_clock):
                     if sale.settled_at is not None:
                         break
         day += timedelta(days=1)
-    BrandSetting(JOB, document=json.dumps({"last_day": today.isoformat()}),
-                 updated_at=now).save()
+    cursors.cover_day(JOB, today, now)
     logs.info("job_done", job="settle-commissions", settled=settled, settled_fen=settled_fen)
     return settled, settled_fen

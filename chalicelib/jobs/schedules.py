@@ -7,16 +7,16 @@ bp = Blueprint(__name__)
 # 16:05 UTC is 00:05 in Shanghai: just after the shopper's day turns.
 @bp.schedule(Cron(5, 16, "*", "*", "?", "*"), name="expire-points")
 def expire_points(event):
-    from chalicelib.jobs import daily
+    from chalicelib.members import jobs
 
-    daily.expire_points()
+    jobs.expire_points()
 
 
 @bp.schedule(Cron(15, 16, "*", "*", "?", "*"), name="refresh-member-tags")
 def refresh_member_tags(event):
-    from chalicelib.jobs import daily
+    from chalicelib.members import jobs
 
-    daily.refresh_member_tags()
+    jobs.refresh_member_tags()
 
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="orders-minute")

@@ -11,9 +11,9 @@ from datetime import timedelta
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.core.clock import clock as system_clock
+from chalicelib.db import settings
 from chalicelib.db.base import cancellation_codes, transaction
 from chalicelib.errors import DomainError
-from chalicelib.db.settings import BrandSetting
 from chalicelib.members.models import Staff, StaffInvite
 
 ADMIN, STORE_MANAGER, CLERK, GUIDE = "admin", "store_manager", "clerk", "guide"
@@ -21,7 +21,7 @@ STORE_ROLES = (STORE_MANAGER, CLERK, GUIDE)
 ROLES = (ADMIN, *STORE_ROLES)
 INVITE_VALID_DAYS = 7
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed by hand
-ADMIN_COUNT = "staff:admins"  # the BrandSetting whose counter is the number of admins
+ADMIN_COUNT = "staff:admins"  # the brand setting whose counter is the number of admins
 CHECK_FAILED, BUSY = "ConditionalCheckFailed", "TransactionConflict"
 ATTEMPTS = 5
 
@@ -49,17 +49,14 @@ def guide_of(member_id, store_id, former=False):
 
 
 def admin_count():
-    try:
-        return BrandSetting.get(ADMIN_COUNT, consistent_read=True).counter or 0
-    except DoesNotExist:
-        return 0
+    return settings.count(ADMIN_COUNT)
 
 
 def _admins_in(writes, change):
     """Adds a change of the admin count to a transaction; one that would leave no admin fails
     it."""
-    writes.update(BrandSetting(ADMIN_COUNT), actions=[BrandSetting.counter.add(change)],
-                  condition=(BrandSetting.counter > 1) if change < 0 else None)
+    settings.count_in(writes, ADMIN_COUNT, change, name="admin-count",
+                      stays_above=1 if change < 0 else None)
 
 
 def staff_view(staff):

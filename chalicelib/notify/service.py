@@ -33,7 +33,7 @@ NO_CREDIT, REFUSED, FAILED, UNREACHABLE = "no_credit", "refused", "failed", "unr
 NO_QUOTA, PAGE_NOT_RELEASED = 43101, 41030
 CATCH_UP = timedelta(hours=24)
 BACKOFF = timedelta(minutes=1)  # then 2, 4, 8 … minutes
-JOB = "job:notifications"
+JOB = "notifications"  # its cursor (db/cursors.py)
 
 
 def notification_id(member_id, event, once_key):

@@ -37,7 +37,7 @@ _PROMOTIONS = {"flash_sale": "chalicelib.promotions.flash.buying", "group_buy": 
 CATCH_UP = timedelta(hours=24)
 RECONCILE_AFTER = timedelta(minutes=3)
 WECHAT_CLOSES_AFTER = timedelta(minutes=5)  # WeChat refuses closeorder before
-JOB = "job:orders-minute"
+JOB = "orders-minute"  # its cursor (db/cursors.py)
 
 
 def _release(order, reason, now, ask_wechat_at=None):

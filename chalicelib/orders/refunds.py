@@ -44,7 +44,7 @@ AWAITED, RETURNED = "awaited", "returned"
 MAX_REFUNDS_PER_ORDER = 50  # WeChat's limit
 REFUNDABLE_DAYS = 365  # WeChat refunds a payment for a year
 OVERDUE_DAYS = 7  # a bank-card refund takes up to 3 working days; after a week, say so
-JOB = "refunds"
+JOB = "refunds"  # its cursor (db/cursors.py)
 # WeChat answers that are about the request's moment, not its content: ask again later.
 RETRYABLE = ("UNREACHABLE", "SYSTEMERROR", "BIZERR_NEED_RETRY", "FREQUENCY_LIMITED",
              "INVALID_REQ_TOO_MUCH")

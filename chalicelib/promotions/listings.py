@@ -2,7 +2,6 @@
 alike, their prices held to the brand's floor and the store's pricing rights, their
 quantities to the stock they come from, and the rows that list them in the stores they run
 in."""
-import json
 from datetime import datetime
 
 from pynamodb.attributes import UnicodeAttribute
@@ -60,20 +59,16 @@ DEFAULT_SETTINGS = {"min_promotion_price_percent": 50}
 
 
 def current_settings():
-    """The brand's promotion settings (one BrandSetting document), the defaults until set."""
-    from chalicelib.db.settings import BrandSetting
+    """The brand's promotion settings (one brand-settings document), the defaults until set."""
+    from chalicelib.db import settings
 
-    try:
-        return {**DEFAULT_SETTINGS, **json.loads(BrandSetting.get(SETTINGS_KEY).document)}
-    except DoesNotExist:
-        return dict(DEFAULT_SETTINGS)
+    return {**DEFAULT_SETTINGS, **settings.read(SETTINGS_KEY, default={})}
 
 
 def replace_settings(document, admin_id, clock=system_clock):
-    from chalicelib.db.settings import BrandSetting
+    from chalicelib.db import settings
 
-    BrandSetting(SETTINGS_KEY, document=json.dumps(document), updated_at=clock.now(),
-                 updated_by=admin_id).save()
+    settings.write(SETTINGS_KEY, document, clock.now(), by=admin_id)
     return current_settings()
 
 

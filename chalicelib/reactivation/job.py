@@ -1,6 +1,6 @@
 """The daily reactivation job (01:00 Asia/Shanghai).
 
-For each day since its last run (a cursor in BrandSetting; missed days are caught up, at most
+For each day since its last run (its cursor, db/cursors.py; missed days are caught up, at most
 CATCH_UP_DAYS), the members who became dormant that day are those whose last order fell on
 the day `dormant_days` before it (members.tags.last_ordered_on: one Query on that day's
 partition of the members-by-last-order-day index and a BatchGet of those members, keeping
@@ -17,46 +17,27 @@ their store's when they have no guide. Running the job again the same day contac
 Members beyond the day's cap are not carried over. Members are contacted WORKERS at a time;
 the cap and the once-a-day rule hold whatever the order.
 """
-import json
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
+from chalicelib.db import cursors
 from chalicelib.db.base import cancellation_codes, transaction
-from chalicelib.db.settings import BrandSetting
 from chalicelib.members.tags import SHANGHAI, last_ordered_on
 from chalicelib.reactivation import figures, settings
 from chalicelib.reactivation.models import Contact, DayFigures, Task
 from chalicelib.reactivation.tasks import owner_of
 
-CURSOR = "job:reactivation"
+JOB = "reactivation"  # its cursor
 CATCH_UP_DAYS = 30
 WORKERS = 8  # members contacted at once
 EVENT = "reactivation"
 PAGE = "pages/coupons/index"
-
-
-def _cursor():
-    """(the cursor's document as read, the last day covered or None)."""
-    try:
-        document = BrandSetting.get(CURSOR, consistent_read=True).document
-    except DoesNotExist:
-        return None, None
-    return document, date.fromisoformat(json.loads(document)["last_day"])
-
-
-def _advance(read_document, day, now):
-    """The cursor moves on, on condition nobody else moved it since it was read."""
-    document = json.dumps({"last_day": day.isoformat()})
-    condition = BrandSetting.document == read_document if read_document \
-        else BrandSetting.key.does_not_exist()
-    BrandSetting(CURSOR, document=document, updated_at=now).save(condition=condition)
-    return document
 
 
 def _latest_contact(member_id):
@@ -198,7 +179,7 @@ def run_job(clock=system_clock):
     today_date = now.astimezone(SHANGHAI).date()
     today = today_date.isoformat()
     config = settings.current()
-    read_document, last = _cursor()
+    read_cursor, last = cursors.read_day(JOB)
     if last is None:
         last = today_date - timedelta(days=1)
     first = max(last + timedelta(days=1), today_date - timedelta(days=CATCH_UP_DAYS - 1))
@@ -219,7 +200,8 @@ def run_job(clock=system_clock):
                 for outcome in contacted:
                     run.outcomes[outcome.result()] += 1
             _count_found(today, day.isoformat(), found)
-        read_document = _advance(read_document, day, now)
+        # on condition nobody else moved it since it was read
+        read_cursor = cursors.cover_day_if_unchanged(JOB, day, read_cursor, now)
         day += timedelta(days=1)
     logs.info("job_done", job="reactivation", **run.outcomes)
     return dict(run.outcomes)

@@ -1,12 +1,10 @@
-"""The brand's reactivation settings: one BrandSetting document, defaults until configured
+"""The brand's reactivation settings: one brand-settings document, defaults until configured
 (off until ops turn it on)."""
-import json
-
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core.clock import clock as system_clock
+from chalicelib.db import settings
 from chalicelib.errors import DomainError
-from chalicelib.db.settings import BrandSetting
 
 KEY = "reactivation"
 DEFAULTS = {"enabled": False, "dormant_days": 90, "coupon_id": None, "cooldown_days": 60,
@@ -14,10 +12,7 @@ DEFAULTS = {"enabled": False, "dormant_days": 90, "coupon_id": None, "cooldown_d
 
 
 def current():
-    try:
-        return {**DEFAULTS, **json.loads(BrandSetting.get(KEY).document)}
-    except DoesNotExist:
-        return dict(DEFAULTS)
+    return {**DEFAULTS, **settings.read(KEY, default={})}
 
 
 def replace(config, admin_id, clock=system_clock):
@@ -33,6 +28,5 @@ def replace(config, admin_id, clock=system_clock):
             raise DomainError("validation_error", "The come-back coupon must be a granted one "
                                                   "(visibility granted): a public coupon is "
                                                   "listed, and anyone may claim it.")
-    BrandSetting(KEY, document=json.dumps(config), updated_at=clock.now(),
-                 updated_by=admin_id).save()
+    settings.write(KEY, config, clock.now(), by=admin_id)
     return current()

@@ -49,9 +49,8 @@ def _report(client, headers, day):
 
 def test_no_credit_no_message_a_person_instead_and_a_second_run_contacts_nobody(
         client, admin):
-    from chalicelib.db.settings import BrandSetting
+    from chalicelib.db import cursors
     from chalicelib.reactivation import job
-    from chalicelib.reactivation.job import CURSOR
 
     guide_headers, guide_session = new_staff(client, "guide", STORE_A)
     guide_id = guide_session["member"]["member_id"]
@@ -100,7 +99,7 @@ def test_no_credit_no_message_a_person_instead_and_a_second_run_contacts_nobody(
     # Again the same day: the cursor has covered it; and with the cursor lost, the
     # contacts' conditional puts still let nobody be contacted twice.
     assert job.run_job(FixedClock(run_at)) == {}
-    BrandSetting(CURSOR).delete()
+    cursors.forget(job.JOB)
     assert job.run_job(FixedClock(run_at + timedelta(hours=5))) == {"dormant": 3, "already": 3}
     assert len(_notifications(reachable)) == 1 and len(_contact(no_credit)) == 1
     assert len(body_of(client.http.get("/guides/me/tasks", headers=guide_headers))["tasks"]) == 1
@@ -153,9 +152,8 @@ def test_a_reactivated_member_shows_in_the_report_with_the_orders_gmv(client, ad
 def test_the_job_reads_the_newly_dormant_not_the_pond(local_services):
     """100,000 members, 500 of them dormant from today: the job reads about 500 members'
     worth of items (ReturnConsumedCapacity on every read), and scans nothing."""
-    from chalicelib.db.settings import BrandSetting
+    from chalicelib.db import cursors
     from chalicelib.reactivation import job
-    from chalicelib.reactivation.job import CURSOR
 
     dormancy_day = date(2031, 10, 20)
     run_at = pond.run_day(dormancy_day)
@@ -176,7 +174,7 @@ def test_the_job_reads_the_newly_dormant_not_the_pond(local_services):
     # about 1.3 read units each, against 50,000 for reading the pond once.
     assert reads["read_units"] <= 3 * len(dormant), (reads, loaded_s)
 
-    BrandSetting(CURSOR).delete()
+    cursors.forget(job.JOB)
     with pond.metering_reads() as again:
         assert job.run_job(FixedClock(run_at)) == {"dormant": 500, "already": 500}
     assert again["read_units"] <= 3 * len(dormant)

@@ -360,7 +360,7 @@ def test_a_recruiting_guide_earns_a_second_level_never_a_third(client, shopper, 
 def test_commissions_settle_after_the_return_window_once(client, shopper, served_app,
                                                           sandbox_url):
     from chalicelib.guides import commissions as attribution, settlement
-    from chalicelib.db.settings import BrandSetting
+    from chalicelib.db import cursors
 
     headers, member_id = shopper
     _, guide_id = _bound_to_new_guide(client, member_id)
@@ -371,7 +371,7 @@ def test_commissions_settle_after_the_return_window_once(client, shopper, served
     refund = _post(client, f"/stores/{STORE_A}/orders/{halved['order_id']}/refunds", manager,
                    {"reason": "退一件", "lines": [{"sku_id": halved_sku, "quantity": 1}]})
     assert _settled(sandbox_url, halved["order_id"], body_of(refund)["refund_id"]) == "SUCCESS"
-    BrandSetting(settlement.JOB).delete()
+    cursors.forget(settlement.JOB)
     now = datetime.now(timezone.utc)
     month = attribution.month_of(now)
 

@@ -91,7 +91,7 @@ def test_points_expire_oldest_first_once_a_day(member):
 
 def test_the_expiry_job_finds_members_by_expiry_day(member):
     from chalicelib.db import cursors
-    from chalicelib.jobs import daily
+    from chalicelib.members import jobs
     from chalicelib.members.points import change_points
 
     earned = FixedClock(datetime(2025, 3, 1, 2, tzinfo=timezone.utc))
@@ -100,9 +100,9 @@ def test_the_expiry_job_finds_members_by_expiry_day(member):
     # The job last covered the day before (whatever other tests ran it for).
     cursors.cover_day("expire-points", job_day.now().date() - timedelta(days=1), job_day.now())
 
-    assert daily.expire_points(job_day) >= 40
+    assert jobs.expire_points(job_day) >= 40
     assert balance(member) == 0
-    assert daily.expire_points(job_day) == 0  # the same day again changes nothing
+    assert jobs.expire_points(job_day) == 0  # the same day again changes nothing
 
 
 def test_growth_sets_the_level_and_a_refund_takes_it_back(member):

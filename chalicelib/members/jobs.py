@@ -1,10 +1,13 @@
-"""Daily loyalty jobs. Each remembers the last day it covered, so a missed run is caught up
-next time, and reads only the members its days name."""
+"""The members' daily jobs: points that lapse, and the computed tags. Each remembers the last
+day it covered (db/cursors.py), so a missed run is caught up next time, and reads only the
+members its days name."""
 from datetime import timedelta
 
 from chalicelib.core import logs
+from chalicelib.core.clock import SHANGHAI
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.db.cursors import cover_day, days, last_day
+from chalicelib.members import points, tags
 
 CATCH_UP_DAYS = 31
 
@@ -14,30 +17,22 @@ def _days_to_cover(job, today):
     return days(max(last + timedelta(days=1), today - timedelta(days=CATCH_UP_DAYS)), today)
 
 
-def _covered(job, day, clock):
-    cover_day(job, day, clock.now())
-
-
 def expire_points(clock=system_clock):
-    from chalicelib.members import points
-
     today = clock.now().date()
     expired = 0
     for day in _days_to_cover("expire-points", today):
         for member_id in points.members_with_credits_expiring_on(day.isoformat()):
             expired += points.expire_due(member_id, clock)
-        _covered("expire-points", day, clock)
+        cover_day("expire-points", day, clock.now())
     logs.info("job_done", job="expire-points", points_expired=expired)
     return expired
 
 
 def refresh_member_tags(clock=system_clock):
-    from chalicelib.members import tags
-
-    today = clock.now().astimezone(tags.SHANGHAI).date()
+    today = clock.now().astimezone(SHANGHAI).date()
     changed = 0
     for day in _days_to_cover("member-tags", today):
         changed += tags.refresh_computed_tags(day, clock)
-        _covered("member-tags", day, clock)
+        cover_day("member-tags", day, clock.now())
     logs.info("job_done", job="member-tags", tags_changed=changed)
     return changed
