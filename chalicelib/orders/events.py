@@ -8,7 +8,8 @@ delivery, and a clock."""
 ORDER_PAID = "order_paid"
 ORDER_REFUNDED = "order_refunded"
 # ORDER_REFUNDED's name until it was renamed: events written under it may still be pending in
-# the table, so wiring.py delivers this kind too, to the same subscribers. Nothing writes it.
+# the table, so wiring.py gives this kind the same subscribers and the events job delivers
+# them. Nothing writes it any more.
 REFUND_SETTLED = "refund_settled"
 
 
