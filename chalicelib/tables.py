@@ -8,7 +8,7 @@ def all_models():
     from chalicelib.mall.models import CartLine
     from chalicelib.orders import models as orders
     from chalicelib.orders.holds import PendingHold
-    from chalicelib.db.events import Event
+    from chalicelib.db.outbox import Event
     from chalicelib.promotions.flash import models as flash
     from chalicelib.promotions.groups import models as groups
     from chalicelib.promotions.hotstock import StockShard

@@ -1,74 +1,61 @@
 """What follows each state change: the one table of event kinds and their subscribers, in the
-order they run (db/events.py delivers them until all have run). Modules are imported when an
-event is first delivered, so importing this costs nothing (and infra's reach of a function
-follows the module names written here).
+order they run (db/events.py delivers them until all have run), and the channels orders are
+bought through. `install()` (run on import, by app.py) hands both to the kernel; the modules
+named here are imported when an event is first delivered, so importing this costs nothing
+(and infra's reach of a function follows the imports written here).
 
 Every subscriber is idempotent: a marker per source (points, growth, a guide's sale, a live
 room's figures, a contact's result, a message) or a conditional write, so it may run again
-after a failure and change nothing more."""
+after a failure and change nothing more. A subscriber's name is what a pending event
+remembers as done: never rename one."""
 from functools import lru_cache
-from importlib import import_module
 
 from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
 
-ORDER_PAID, REFUND_SETTLED, MEMBERS_MERGED = "order_paid", "refund_settled", "members_merged"
-
-# kind: (the module of its subscribers, the loader of their arguments, [(name, subscriber)])
-_KINDS = {
-    ORDER_PAID: ("chalicelib.orders.payments", "paid_order", [
-        ("loyalty", "earn_loyalty"),
-        ("group", "fill_group"),
-        ("live_figures", "count_live_sale"),
-        ("reactivation", "count_reactivation"),
-        ("commissions", "record_commissions"),
-        ("notification", "tell_paid"),
-    ]),
-    REFUND_SETTLED: ("chalicelib.orders.refunds", "settled_refund", [
-        ("loyalty", "take_back_loyalty"),
-        ("commissions", "take_back_commissions"),
-        ("notification", "tell_refunded"),
-    ]),
-    MEMBERS_MERGED: ("chalicelib.members.phone", "merged_members", [
-        ("sessions", "carry_over_sessions"),
-        ("points", "carry_over_points"),
-        ("growth", "carry_over_growth"),
-    ]),
-}
-
 
 @lru_cache(maxsize=1)
-def kinds():
+def _kinds():
+    """kind → its loader and its (name, subscriber) pairs, in the order they run."""
     from chalicelib.db.events import Kind
+    from chalicelib.guides import subscribers as guides
+    from chalicelib.members import phone
+    from chalicelib.members import subscribers as members
+    from chalicelib.notify import subscribers as notify
+    from chalicelib.orders import events as orders
+    from chalicelib.promotions.groups import subscribers as groups
+    from chalicelib.promotions.live import subscribers as live
+    from chalicelib.reactivation import results as reactivation
 
-    resolved = {}
-    for kind, (module_name, load, subscribers) in _KINDS.items():
-        module = import_module(module_name)
-        resolved[kind] = Kind(getattr(module, load),
-                              tuple((name, getattr(module, function))
-                                    for name, function in subscribers))
-    return resolved
-
-
-def deliver(kind, clock=system_clock, **subject):
-    """Runs what the event of this kind and subject still has to run (nothing if it is
-    done). Never raises; True when nothing is left."""
-    from chalicelib.db import events
-
-    return events.deliver(events.event_key(kind, subject), kinds(), clock)
-
-
-def pending(kind, **subject):
-    from chalicelib.db import events
-
-    return events.pending(kind, **subject)
+    refunded = Kind(orders.refunded_order, (
+        ("loyalty", members.take_back_on_refund),
+        ("commissions", guides.take_back_on_refund),
+        ("notification", notify.tell_refunded),
+    ))
+    return {
+        orders.ORDER_PAID: Kind(orders.paid_order, (
+            ("loyalty", members.earn_on_payment),
+            ("group", groups.fill_on_payment),
+            ("live_figures", live.count_payment),
+            ("reactivation", reactivation.on_paid),
+            ("commissions", guides.record_on_payment),
+            ("notification", notify.tell_paid),
+        )),
+        orders.ORDER_REFUNDED: refunded,
+        orders.REFUND_SETTLED: refunded,  # its former name: events still pending under it
+        phone.MEMBERS_MERGED: Kind(phone.merged_members, (
+            ("sessions", phone.carry_over_sessions),
+            ("points", phone.carry_over_points),
+            ("growth", phone.carry_over_growth),
+        )),
+    }
 
 
 def run_job(clock=system_clock):
     """Every minute: the events due (their first delivery failed, or never finished)."""
     from chalicelib.db import events
 
-    delivered, left = events.deliver_due(kinds(), clock)
+    delivered, left = events.deliver_due(_kinds(), clock)
     logs.info("job_done", job="events", delivered=delivered, left=left)
     return delivered, left
 
@@ -80,8 +67,12 @@ def _channels():
 
 
 def install():
+    """Hands the kernel the subscribers of every event and the channels (each resolved on first
+    use)."""
+    from chalicelib.db import events
     from chalicelib.orders import channels
 
+    events.use(_kinds)
     for name, resolve in _channels().items():
         channels.register(name, resolve)
 

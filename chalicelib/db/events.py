@@ -4,12 +4,13 @@ its effects (DynamoDB, WeChat, a Lambda that times out) then loses nothing.
 
 `add_in(writes, kind, now, **subject)` adds the event to the transaction that makes the change
 (an order paid, a refund settled, two members merged). Right after it, the caller delivers
-the event (`deliver`): each subscriber of its kind runs, in order, and the event is deleted
-once all have run. A subscriber that fails leaves the event due again after a backoff (1, 2,
-4 … minutes, at most an hour, for as long as it takes), remembering which subscribers have
-run. The events job delivers what is due, and so does the next attempt of the change itself
-(a repeated notify, reconciliation). Subscribers are idempotent (a marker per source, a
-conditional write), so one that runs twice after a crash changes nothing more.
+the event (`deliver(kind, clock, **subject)`): each subscriber of its kind runs, in order,
+and the event is deleted once all have run. A subscriber that fails leaves the event due
+again after a backoff (1, 2, 4 … minutes, at most an hour, for as long as it takes),
+remembering which subscribers have run. The events job delivers what is due, and so does
+the next attempt of the change itself (a repeated notify, reconciliation). Subscribers are
+idempotent (a marker per source, a conditional write), so one that runs twice after a crash
+changes nothing more.
 
 The job reads an index of events by due minute, in SHARDS partitions (by a hash of the
 event's key) sorted by `<due minute>#<key>`: each run asks each partition for what is due up
@@ -18,61 +19,42 @@ however long the job was stopped (there is no cursor over minutes to fall behind
 is two index writes (added, deleted); four partitions take about 2,000 events a second before
 DynamoDB's 1,000 writes a second per partition, far above a brand's payments.
 
-This module knows no domain: the kinds and their subscribers come from the caller
-(chalicelib/wiring.py)."""
+This module knows no domain: the kinds and their subscribers come from a provider that
+chalicelib/wiring.py installs (`use`), called on the first delivery. The table itself is in
+db/outbox.py, imported by the functions here, so installing the provider loads nothing."""
 import zlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from pynamodb.attributes import (JSONAttribute, NumberAttribute, UnicodeAttribute,
-                                 UnicodeSetAttribute, UTCDateTimeAttribute)
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
-from pynamodb.models import Model
-
 from chalicelib.core import logs
 from chalicelib.core.clock import MINUTE
-from chalicelib.db.base import TableMeta
+from chalicelib.core.clock import clock as system_clock
 
 SHARDS = 4
 FIRST_DUE = timedelta(minutes=2)  # the delivery right after the change has this long alone
 BACKOFF, MAX_BACKOFF = timedelta(minutes=1), timedelta(hours=1)
-
-
-class EventsDue(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "due"
-        projection = KeysOnlyProjection()
-
-    due_shard = UnicodeAttribute(hash_key=True)  # "0" … "3"
-    due_key = UnicodeAttribute(range_key=True)  # <due minute, UTC>#<event key>
-
-
-class Event(Model):
-    """An event whose subscribers have not all run. Deleted when they have."""
-
-    class Meta(TableMeta):
-        table = "events"
-
-    key = UnicodeAttribute(hash_key=True)  # <kind>#<subject's values>
-    kind = UnicodeAttribute()
-    subject = JSONAttribute()  # the ids the subscribers need
-    done = UnicodeSetAttribute(null=True)  # subscribers that have run
-    attempts = NumberAttribute(default=0)  # deliveries that left some subscriber failed
-    created_at = UTCDateTimeAttribute()
-    due_shard = UnicodeAttribute()
-    due_key = UnicodeAttribute()
-    last_error = UnicodeAttribute(null=True)
-    due = EventsDue()
+_provider = []  # the one function that gives {kind: Kind} (set by `use`)
 
 
 @dataclass(frozen=True)
 class Kind:
     """What an event of one kind sets off: load(subject) gives the arguments every subscriber
     takes (read once per delivery); subscribers are (name, function(*arguments, clock)), run
-    in order."""
+    in order. A name is what an event remembers as done: it never changes."""
 
     load: object
     subscribers: tuple
+
+
+def use(kinds):
+    """Installs kinds() → {kind: Kind}, the subscribers of every kind (chalicelib/wiring.py)."""
+    _provider[:] = [kinds]
+
+
+def installed_kinds():
+    if not _provider:
+        raise LookupError("no subscribers are installed (chalicelib/wiring.py install())")
+    return _provider[0]()
 
 
 def event_key(kind, subject):
@@ -86,6 +68,8 @@ def _due(key, moment):
 
 def add_in(writes, kind, now, **subject):
     """Adds the event to the transaction of the change that sets it off."""
+    from chalicelib.db.outbox import Event
+
     key = event_key(kind, subject)
     shard, due_key = _due(key, now + FIRST_DUE)
     writes.save(Event(key, kind=kind, subject=subject, created_at=now, due_shard=shard,
@@ -94,6 +78,8 @@ def add_in(writes, kind, now, **subject):
 
 def pending(kind, **subject):
     """Whether an event of this kind and subject still has subscribers to run."""
+    from chalicelib.db.outbox import Event
+
     return Event.count(event_key(kind, subject), consistent_read=True) > 0
 
 
@@ -122,11 +108,19 @@ def _run(event, kinds, clock):
     return done, failures
 
 
-def deliver(key, kinds, clock):
+def deliver(kind, clock=system_clock, **subject):
+    """Runs what the event of this kind and subject still has to run (nothing if it is done),
+    with the installed subscribers. Never raises; True when nothing is left."""
+    return deliver_key(event_key(kind, subject), installed_kinds(), clock)
+
+
+def deliver_key(key, kinds, clock):
     """Runs what the event still has to run, then deletes it, or makes it due again later if a
     subscriber failed. Never raises (the change it follows has happened; what failed is
     retried). True when nothing is left to run."""
     from pynamodb.exceptions import DoesNotExist
+
+    from chalicelib.db.outbox import Event
 
     try:
         event = Event.get(key, consistent_read=True)
@@ -159,11 +153,13 @@ def deliver(key, kinds, clock):
 
 def deliver_due(kinds, clock):
     """Delivers every event due up to this minute. Returns (delivered, left for later)."""
+    from chalicelib.db.outbox import Event
+
     upto = (clock.now().replace(second=0, microsecond=0) + timedelta(minutes=1)).strftime(MINUTE)
     delivered = left = 0
     for shard in range(SHARDS):
         for event in Event.due.query(str(shard), Event.due_key < upto):
-            if deliver(event.key, kinds, clock):
+            if deliver_key(event.key, kinds, clock):
                 delivered += 1
             else:
                 left += 1

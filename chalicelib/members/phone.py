@@ -13,6 +13,7 @@ from chalicelib.members import sessions
 from chalicelib.members.models import Member, PhoneClaim, WeChatIdentity
 
 ATTEMPTS = 5
+MEMBERS_MERGED = "members_merged"  # its subscribers are listed in chalicelib/wiring.py
 
 
 def _claim_of(phone):
@@ -32,7 +33,6 @@ def _claim_for(member, phone):
 
 def _merge(wechat_member, imported, now):
     from chalicelib.db import events
-    from chalicelib.wiring import MEMBERS_MERGED
 
     with transaction() as writes:
         writes.update(WeChatIdentity(wechat_member.openid),
@@ -81,7 +81,7 @@ def carry_over_growth(merged, into, clock=system_clock):
 
 def bind_phone(member_id, phone, clock=system_clock):
     """The member who now owns this phone: the caller, or the imported member it merged into."""
-    from chalicelib import wiring as subscribers
+    from chalicelib.db import events
     from chalicelib.members.accounts import get_member, refuse_blocked
 
     for _ in range(ATTEMPTS):
@@ -103,8 +103,8 @@ def bind_phone(member_id, phone, clock=system_clock):
                                   "This phone number belongs to another WeChat account.")
             refuse_blocked(owner)
             _merge(member, owner, clock.now())
-            subscribers.deliver(subscribers.MEMBERS_MERGED, clock, merged=member.member_id,
-                                into=owner.member_id)
+            events.deliver(MEMBERS_MERGED, clock, merged=member.member_id,
+                           into=owner.member_id)
             return get_member(owner.member_id)
         except TransactWriteError:
             continue  # another request changed one of these records: look again

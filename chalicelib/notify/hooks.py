@@ -71,10 +71,9 @@ def pickup_code_given(order, clock=system_clock):
 
 
 @_never_raises
-def refund_done(refund, clock=system_clock):
-    from chalicelib.orders.models import Order
-
-    order = Order.get(refund.order_id)
+def refund_done(order, refund, clock=system_clock):
+    """A refund of the order went through. Returns the notification's id, None if a message
+    could not be queued."""
     return service.notify(order.member_id, "refund_done",
                           {"order_id": order.order_id, "refund_fen": refund.refund_fen,
                            "settled_at": refund.settled_at or clock.now()},

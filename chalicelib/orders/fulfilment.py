@@ -63,6 +63,21 @@ def give_pickup_code(order):
         hooks.pickup_code_given(order)
 
 
+def order_by_id(order_id):
+    """The order as it is now (a consistent read), for a domain that follows orders by id."""
+    return Order.get(order_id, consistent_read=True)
+
+
+def release_from_group(order):
+    """The order stops waiting for its group: a pickup code, or ready to ship (once)."""
+    if not order.awaiting_group:
+        return
+    if order.fulfilment == "pickup":
+        give_pickup_code(order)
+    else:
+        order.update(actions=[Order.awaiting_group.set(False)])
+
+
 def redeem(store_id, code, staff_id, clock=system_clock):
     """Staff of the store hand over a paid order against its code: PAID → COMPLETED once."""
     try:

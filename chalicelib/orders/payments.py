@@ -3,10 +3,11 @@ payment sets off.
 
 An order moves PENDING_PAYMENT → PAID in one conditional update, whoever gets there first:
 the notify, a repeat of it, or reconciliation asking WeChat. The same transaction writes the
-order_paid event; its subscribers (points, growth, the guides' commissions, the group, the
-live room's figures, reactivation results, the message: jobs/subscribers.py) each run once
-per order, right after, and whatever failed runs again from the events job or from the next
-path that sees the order paid. Money paid for an order that had already closed is refunded.
+order_paid event (orders/events.py); its subscribers (points, growth, the guides'
+commissions, the group, the live room's figures, reactivation results, the message: each in
+its domain, listed in chalicelib/wiring.py) each run once per order, right after, and
+whatever failed runs again from the events job or from the next path that sees the order
+paid. Money paid for an order that had already closed is refunded.
 
 WeChat's order for ours is placed once, on the first tap on "pay", payable until our pay
 deadline (or 6 minutes after that tap, if later: WeChat refuses a time_expire less than 5
@@ -16,24 +17,19 @@ change, time_start and time_expire included, with 201 商户订单号重复).
 """
 from datetime import timedelta
 
+from chalicelib.orders.events import ORDER_PAID
 from chalicelib.orders.models import Order
 from chalicelib.orders.placing import CLOSED, PAID, PENDING_PAYMENT, get_own
 from chalicelib.config import settings
 from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.errors import DomainError
+from chalicelib.wechat.port import SUCCESS_ANSWER, fail_answer
 
 NOTIFY_PATH = "/wechat/pay/notify"
 PREPAY_LIFE = timedelta(hours=2)  # WeChat's, for a prepay id
 SHORTEST_EXPIRY = timedelta(minutes=6)  # WeChat's 5 minutes, and one for clocks and the trip
 PAID_AT_WECHAT = ("SUCCESS", "REFUND")  # trade_state of an order paid (then maybe refunded)
-SUCCESS_ANSWER = ("<xml><return_code><![CDATA[SUCCESS]]></return_code>"
-           "<return_msg><![CDATA[OK]]></return_msg></xml>")
-
-
-def fail_answer(message):
-    return (f"<xml><return_code><![CDATA[FAIL]]></return_code>"
-            f"<return_msg><![CDATA[{message}]]></return_msg></xml>")
 
 
 def notify_url():
@@ -125,9 +121,8 @@ def _mark_paid(order, transaction_id, now):
     """PENDING_PAYMENT → PAID in one transaction, with the pickup code for a pickup order
     (unless it waits for its group), the member's holds given back and the order_paid event.
     False if the order was no longer pending."""
-    from chalicelib.orders import fulfilment, holds
     from chalicelib.db import events
-    from chalicelib.wiring import ORDER_PAID
+    from chalicelib.orders import fulfilment, holds
 
     def also_in(writes):
         holds.release_in(writes, order)
@@ -164,66 +159,24 @@ def goods_paid_fen(order):
 def after_payment(order, clock=system_clock):
     """Runs what the payment sets off and has not run yet (its order_paid event's
     subscribers). Never raises: what fails is tried again."""
-    from chalicelib import wiring as subscribers
+    from chalicelib.db import events
 
-    return subscribers.deliver(subscribers.ORDER_PAID, clock, order_id=order.order_id)
-
-
-# The order_paid event's subscribers (jobs/subscribers.py), each once per order.
-
-def paid_order(subject):
-    return (Order.get(subject["order_id"], consistent_read=True),)
+    return events.deliver(ORDER_PAID, clock, order_id=order.order_id)
 
 
-def earn_loyalty(order, clock=system_clock):
-    """Points and growth; the order keeps what it earned for its refunds."""
-    from chalicelib.members import loyalty
-
-    earned = loyalty.on_order_paid(order.member_id, order.order_id, goods_paid_fen(order),
-                                   clock)
+def keep_earned(order, earned):
+    """The order keeps the points and growth it earned ({"points", "growth"}), once, for its
+    refunds to take back in proportion."""
     if order.points_earned is None or order.growth_earned is None:
         order.update(actions=[Order.points_earned.set(earned["points"]),
                               Order.growth_earned.set(earned["growth"])])
 
 
-def fill_group(order, clock=system_clock):
-    if order.group_id:
-        from chalicelib.promotions.groups import completion as life
-
-        life.on_paid(order, clock)
-
-
-def count_live_sale(order, clock=system_clock):
-    if order.live_session_id:
-        from chalicelib.promotions.live import figures
-
-        figures.on_paid(order)
-
-
-def count_reactivation(order, clock=system_clock):
-    from chalicelib.reactivation import results
-
-    results.on_paid(order, clock)  # a contact's result, once per contact
-
-
-def record_commissions(order, clock=system_clock):
-    """The guides' commissions (the order's guide, and their recruiter)."""
-    from chalicelib.guides import commissions as attribution
-
-    if not order.guide_id:
-        return
-    earners = attribution.record_order(order.guide_id, order.order_id, order.member_id,
-                                       order.store_id, order.channel, goods_paid_fen(order),
-                                       order.paid_at)
+def keep_commissions(order, earners):
+    """The order keeps who earns a commission on it ([{"guide_id", "tier"}]), once, for its
+    refunds to take back."""
     if order.commissions is None:
         order.update(actions=[Order.commissions.set(earners)])
-
-
-def tell_paid(order, clock=system_clock):
-    from chalicelib.notify import hooks
-
-    if hooks.order_paid(order, clock) is None:
-        raise RuntimeError("the payment message could not be queued")
 
 
 def reconcile(order, pay=None, clock=system_clock):

@@ -13,25 +13,25 @@ accepted the refund; the result comes in the refund notify or from asking (the r
 which asks about every open refund until it settles). On success, in one transaction: the
 refund is done, the stock goes back (unless it awaits the goods), the points the goods were
 paid with come back, with the order's last units its coupon (the order is then REFUNDED), and
-a refund_settled event, whose subscribers take back the growth, the earned points and the
-guides' commissions (until they have). A refund WeChat gives up on releases its units, so
-staff can refund them again; one whose money is stuck (CHANGE) keeps them until staff record
-it settled by hand or released.
+an order_refunded event (orders/events.py), whose subscribers take back the growth, the
+earned points and the guides' commissions, and tell the shopper (until they have). A refund
+WeChat gives up on releases its units, so staff can refund them again; one whose money is
+stuck (CHANGE) keeps them until staff record it settled by hand or released.
 """
 import functools
-import random
-import time
 from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
+from chalicelib.orders.events import ORDER_REFUNDED
 from chalicelib.orders.models import Order, PickupCode, Refund
 from chalicelib.orders.placing import COMPLETED, PAID, REFUNDED, SHIPPED
 from chalicelib.config import settings
-from chalicelib.core import logs
+from chalicelib.core import logs, retry
 from chalicelib.core.clock import clock as system_clock
-from chalicelib.db.base import cancellation_codes, transaction, unchanged
+from chalicelib.db.base import Cancellation, cancellation_codes, transaction, unchanged
 from chalicelib.errors import DomainError
+from chalicelib.wechat.port import SUCCESS_ANSWER, fail_answer
 
 REQUESTED, PROCESSING, SUCCESS, FAILED = "REQUESTED", "PROCESSING", "SUCCESS", "FAILED"
 CHANGE = "CHANGE"  # WeChat could not pay it out; re-sent by hand on the merchant platform
@@ -55,7 +55,6 @@ FUNDS_SHORT = "NOTENOUGH"  # the funds the refund draws on fall short: wait, or 
 REFUSED = ("ORDERNOTEXIST", "TRADE_OVERDUE", "REFUND_FEE_INVALID", "USER_ACCOUNT_ABNORMAL",
            "ERROR")
 NOTIFY_PATH = "/wechat/pay/refund-notify"
-_RACE_LOST = {"ConditionalCheckFailed", "TransactionConflict"}
 
 
 def refund_notify_url():
@@ -144,7 +143,7 @@ def _check_refundable(order, now, statuses=REFUNDABLE):
 
 
 def _race_lost(error):
-    return bool(_RACE_LOST & set(cancellation_codes(error)))
+    return Cancellation.of(error).lost_race
 
 
 def request(order_id, wanted, reason, requested_by, pay=None, clock=system_clock, *,
@@ -154,7 +153,7 @@ def request(order_id, wanted, reason, requested_by, pay=None, clock=system_clock
     handed over are awaited back before they are stock again. Returns the refund, already
     accepted by WeChat unless WeChat could not be reached (the refunds job asks again)."""
     statuses = (PAID,) if before_handover else REFUNDABLE
-    for attempt in range(20):
+    for _ in retry.attempts(20):  # another refund or a handover came first: read again
         order = Order.get(order_id, consistent_read=True)
         now = clock.now()
         _check_refundable(order, now, statuses)
@@ -170,19 +169,18 @@ def request(order_id, wanted, reason, requested_by, pay=None, clock=system_clock
         try:
             with transaction() as writes:
                 # The status as read: a handover between the read and this write fails it.
-                writes.update(order, actions=[
+                writes.update(order, name="order", actions=[
                     Order.refund_count.set(order.refund_count + 1),
                     Order.refunded_quantities.set(planned["after"]),
                     Order.refunded_fen.add(planned["refund_fen"]),
                     Order.refunds_in_flight.add(1)],
                     condition=unchanged(Order.refund_count, order.refund_count)
                     & (Order.status == order.status))
-                writes.save(refund, condition=Refund.refund_id.does_not_exist())
+                writes.save(refund, name="refund", condition=Refund.refund_id.does_not_exist())
             break
         except TransactWriteError as error:
             if not _race_lost(error):
                 raise
-            time.sleep(random.uniform(0, 0.004 * (attempt + 1)))  # read the order again
     else:
         raise DomainError("conflict", "The order is being refunded; try again.")
     logs.info("refund_requested", order_id=order_id, refund_id=refund.refund_id,
@@ -265,7 +263,9 @@ def _ask_wechat(pay, refund, total_fen):
         ask(from_available_funds=True)
 
 
-def _goods_fen(refund):
+def goods_fen(refund):
+    """What a refund gives back for goods (its delivery fee aside): what the refund takes back
+    of the points, growth and commissions they earned."""
     return refund.refund_fen - refund.delivery_fee_fen
 
 
@@ -277,12 +277,11 @@ def _landed(refund):
 
 def _settle(order, refund, now, from_statuses, also=()):
     """One transaction: the refund is done; the stock (unless the goods are awaited back),
-    the points used and with the last units the coupon come back; its refund_settled event.
+    the points used and with the last units the coupon come back; its order_refunded event.
     also: more of the refund's actions."""
     from chalicelib.catalog import stock
     from chalicelib.coupons import wallet as coupons
     from chalicelib.db import events
-    from chalicelib.wiring import REFUND_SETTLED
     from chalicelib.members import points
     from chalicelib.members.accounts import get_member
 
@@ -293,7 +292,7 @@ def _settle(order, refund, now, from_statuses, also=()):
             Refund.status.set(SUCCESS), Refund.settled_at.set(now), Refund.open_day.remove(),
             *([Refund.refunded_goods_before.set(order.refunded_goods_fen or 0)] if goods else []),
             *also], condition=Refund.status.is_in(*from_statuses))
-        events.add_in(writes, REFUND_SETTLED, now, order_id=order.order_id,
+        events.add_in(writes, ORDER_REFUNDED, now, order_id=order.order_id,
                       refund_id=refund.refund_id)
         if not goods:
             return
@@ -301,7 +300,7 @@ def _settle(order, refund, now, from_statuses, also=()):
             for line in refund.lines:
                 stock.put_back_in(writes, order.stock_from, line["sku_id"], line["quantity"],
                                   f"refund {refund.refund_id}", refund.requested_by, now)
-        actions = [Order.refunded_goods_fen.add(_goods_fen(refund)), *_landed(refund)]
+        actions = [Order.refunded_goods_fen.add(goods_fen(refund)), *_landed(refund)]
         condition = unchanged(Order.refunded_goods_fen, order.refunded_goods_fen)
         if refund.completes:
             actions.append(Order.status.set(REFUNDED))
@@ -346,10 +345,11 @@ def _stuck(refund):
 
 
 def _deliver_settled(refund, clock):
-    from chalicelib import wiring as subscribers
+    """Runs what the settled refund sets off and has not run yet (its order_refunded event's
+    subscribers). Never raises: what fails is tried again."""
+    from chalicelib.db import events
 
-    subscribers.deliver(subscribers.REFUND_SETTLED, clock, order_id=refund.order_id,
-                        refund_id=refund.refund_id)
+    events.deliver(ORDER_REFUNDED, clock, order_id=refund.order_id, refund_id=refund.refund_id)
 
 
 def apply_result(refund, wechat_status, clock=system_clock):
@@ -357,7 +357,7 @@ def apply_result(refund, wechat_status, clock=system_clock):
     with), applied once. Returns the refund as it ends."""
     if wechat_status == PROCESSING:
         return refund
-    for attempt in range(20):
+    for _ in retry.attempts(20):  # the order changed meanwhile: read both again
         order = Order.get(refund.order_id, consistent_read=True)
         refund.refresh(consistent_read=True)
         if refund.status not in OPEN:
@@ -380,7 +380,6 @@ def apply_result(refund, wechat_status, clock=system_clock):
         except TransactWriteError as error:
             if not _race_lost(error):
                 raise
-            time.sleep(random.uniform(0, 0.004 * (attempt + 1)))
     refund.refresh(consistent_read=True)
     if refund.status == SUCCESS:
         _deliver_settled(refund, clock)  # what the refund sets off, if not all done yet
@@ -390,7 +389,6 @@ def apply_result(refund, wechat_status, clock=system_clock):
 def on_notify(xml, pay=None, clock=system_clock):
     """WeChat's refund result notify: decrypted with the merchant key, matched to our refund
     and its amount, applied once. Returns the XML answer."""
-    from chalicelib.orders.payments import SUCCESS_ANSWER, fail_answer
     from chalicelib.wechat.port import InvalidNotify
 
     pay = pay or _pay()
@@ -545,58 +543,6 @@ def confirm_return(order, refund_id, staff_id, clock=system_clock):
               by=staff_id)
     refund.refresh(consistent_read=True)
     return refund
-
-
-# What a settled refund sets off: the refund_settled event's subscribers (jobs/subscribers.py).
-
-class Waiting(Exception):
-    """A subscriber that must wait for what the payment sets off (tried again later)."""
-
-
-def settled_refund(subject):
-    return (Order.get(subject["order_id"], consistent_read=True),
-            Refund.get(subject["order_id"], subject["refund_id"], consistent_read=True))
-
-
-def _payment_effects_pending(order):
-    from chalicelib import wiring as subscribers
-
-    return subscribers.pending(subscribers.ORDER_PAID, order_id=order.order_id)
-
-
-def take_back_loyalty(order, refund, clock=system_clock):
-    """The growth and the points the refunded goods earned (what the balance lacks is owed)."""
-    from chalicelib.orders.payments import goods_paid_fen
-    from chalicelib.members import loyalty
-
-    if refund.kind != GOODS:
-        return
-    if order.points_earned is None and _payment_effects_pending(order):
-        raise Waiting("the payment's points are not in yet")
-    loyalty.on_order_refunded(
-        order.member_id, refund.refund_id, refund.refunded_goods_before or 0,
-        _goods_fen(refund), goods_paid_fen(order),
-        {"points": order.points_earned or 0, "growth": order.growth_earned}, clock,
-        note=f"refund of order {order.order_id}")
-
-
-def take_back_commissions(order, refund, clock=system_clock):
-    from chalicelib.guides import commissions as attribution
-
-    if refund.kind != GOODS:
-        return
-    if order.guide_id and order.commissions is None and _payment_effects_pending(order):
-        raise Waiting("the payment's commissions are not in yet")
-    for earner in order.commissions or ():
-        attribution.record_refund(earner["guide_id"], order.order_id, order.paid_at,
-                                  refund.refund_id, _goods_fen(refund))
-
-
-def tell_refunded(order, refund, clock=system_clock):
-    from chalicelib.notify import hooks
-
-    if hooks.refund_done(refund, clock) is None:
-        raise RuntimeError("the refund message could not be queued")
 
 
 def refund_view(refund):

@@ -86,3 +86,14 @@ class PayFailed(Exception):
     def __init__(self, code, message):
         super().__init__(message)
         self.code = code
+
+
+# What a payment or refund notify is answered with: SUCCESS, or FAIL with why (WeChat then
+# notifies again later).
+SUCCESS_ANSWER = ("<xml><return_code><![CDATA[SUCCESS]]></return_code>"
+                  "<return_msg><![CDATA[OK]]></return_msg></xml>")
+
+
+def fail_answer(message):
+    return (f"<xml><return_code><![CDATA[FAIL]]></return_code>"
+            f"<return_msg><![CDATA[{message}]]></return_msg></xml>")

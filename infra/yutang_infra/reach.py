@@ -23,6 +23,9 @@ PACKAGE = "chalicelib"
 # The settings module defines an accessor for every secret: naming one there is no use of it.
 SETTINGS_MODULE = "chalicelib.config"
 DYNAMIC_IMPORTS = ("import_module", "__import__")
+# app.py installs chalicelib.wiring in every Lambda: what reaches the module on the left runs
+# what wiring installs there (every event's subscribers), so it reaches what wiring imports.
+INSTALLED_INTO = {"chalicelib.db.events": "chalicelib.wiring"}
 
 
 class ReachError(ValueError):
@@ -179,6 +182,8 @@ def reach(entries, models, secret_keys, bucket_keys=()):
         if module != SETTINGS_MODULE:
             facts |= module_facts
         todo += sorted(module_facts.loads - reached)
+        if module in INSTALLED_INTO:
+            todo.append(INSTALLED_INTO[module])
     defined_in = reached | {entry.rpartition(".")[0] for entry in entries}
     tables = frozenset(model.Meta.table for model in models
                        if model.__module__ in defined_in and model.__name__ in facts.names)

@@ -33,6 +33,7 @@ def _add(thing_id, now):
 
 def test_an_event_is_delivered_until_every_subscriber_has_run_each_once(local_services):
     from chalicelib.db import events
+    from chalicelib.db.outbox import Event
 
     thing_id = uuid.uuid4().hex
     now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
@@ -43,9 +44,9 @@ def test_an_event_is_delivered_until_every_subscriber_has_run_each_once(local_se
     key = events.event_key("test_thing", {"thing_id": thing_id})
     mine = lambda: [name for name, of in calls if of == thing_id]  # noqa: E731
 
-    assert events.deliver(key, kinds, at(0)) is False  # the second subscriber failed
+    assert events.deliver_key(key, kinds, at(0)) is False  # the second subscriber failed
     assert events.pending("test_thing", thing_id=thing_id)
-    retry = events.Event.get(key, consistent_read=True)
+    retry = Event.get(key, consistent_read=True)
     assert (retry.attempts, retry.done) == (1, {"first"})
     assert retry.last_error == "second: RuntimeError: down"
 
@@ -59,7 +60,7 @@ def test_an_event_is_delivered_until_every_subscriber_has_run_each_once(local_se
 
     assert mine() == ["first", "second", "second", "second"]  # the first ran once
     assert not events.pending("test_thing", thing_id=thing_id)
-    assert events.deliver(key, kinds, at(4)) is True
+    assert events.deliver_key(key, kinds, at(4)) is True
     assert len(mine()) == 4
 
 

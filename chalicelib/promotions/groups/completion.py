@@ -13,6 +13,7 @@ from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.clock import utc_text
 from chalicelib.db.base import cancellation_codes
+from chalicelib.orders import fulfilment
 from chalicelib.promotions.groups import campaigns
 from chalicelib.promotions.groups.joining import COMPLETED, FAILED, HELD, LEFT, OPEN, PAID
 from chalicelib.promotions.groups.models import Group, GroupSeat
@@ -32,7 +33,7 @@ def on_paid(order, clock=system_clock):
     elif group.status == FAILED:
         _refund(order, "the group did not fill")
     elif group.status == COMPLETED:
-        make_fulfillable(order)
+        fulfilment.release_from_group(order)
 
 
 def _end(group, status, now):
@@ -53,23 +54,8 @@ def complete(group, clock=system_clock):
     _end(group, COMPLETED, clock.now())
     for seat in GroupSeat.query(group.group_id, consistent_read=True):
         if seat.status == PAID:
-            from chalicelib.orders.models import Order
-
-            make_fulfillable(Order.get(seat.order_id, consistent_read=True))
+            fulfilment.release_from_group(fulfilment.order_by_id(seat.order_id))
             _tell(seat.member_id, group, "拼团成功")
-
-
-def make_fulfillable(order):
-    """The order stops waiting for its group: a pickup code, or ready to ship."""
-    from chalicelib.orders import fulfilment
-    from chalicelib.orders.models import Order
-
-    if not order.awaiting_group:
-        return
-    if order.fulfilment == "pickup":
-        fulfilment.give_pickup_code(order)
-    else:
-        order.update(actions=[Order.awaiting_group.set(False)])
 
 
 def _refund(order, reason):
@@ -96,12 +82,10 @@ def _tell(member_id, group, result):
 def _each_seat(group, act):
     """act(seat, order) for each seat of the group, going on past a seat it fails for (WeChat
     did not answer, say), which is logged. True if it failed for none."""
-    from chalicelib.orders.models import Order
-
     failed = 0
     for seat in GroupSeat.query(group.group_id, consistent_read=True):
         try:
-            act(seat, Order.get(seat.order_id, consistent_read=True))
+            act(seat, fulfilment.order_by_id(seat.order_id))
         except Exception as error:  # the other seats still go on; this one next run
             failed += 1
             logs.warning("group_seat_failed", group_id=group.group_id, order_id=seat.order_id,
