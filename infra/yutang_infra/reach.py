@@ -24,8 +24,10 @@ PACKAGE = "chalicelib"
 SETTINGS_MODULE = "chalicelib.config"
 DYNAMIC_IMPORTS = ("import_module", "__import__")
 # app.py installs chalicelib.wiring in every Lambda: what reaches the module on the left runs
-# what wiring installs there (every event's subscribers), so it reaches what wiring imports.
-INSTALLED_INTO = {"chalicelib.db.events": "chalicelib.wiring"}
+# what wiring installs there (every event's subscribers, every channel), so it reaches what wiring
+# imports.
+INSTALLED_INTO = {"chalicelib.db.events": "chalicelib.wiring",
+                  "chalicelib.orders.channels": "chalicelib.wiring"}
 
 
 class ReachError(ValueError):
