@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
+from datetime import timedelta
 from contextlib import contextmanager, nullcontext
 
 import pytest
@@ -59,6 +60,17 @@ def _shared_services(value):
     return int(dynamodb_port), int(sandbox_port), int(sandbox_tls_port), ca_dir
 
 
+def _orders_job_has_run_before():
+    """As on a running deployment, the orders' minute job has read up to a minute ago: tests
+    that run it on a clock moved ahead find every order placed since, whichever runs first."""
+    from chalicelib.core.clock import clock
+    from chalicelib.db import cursors
+    from chalicelib.orders import closing
+
+    now = clock.now()
+    cursors.cover(closing.JOB, now.replace(second=0, microsecond=0) - timedelta(minutes=1), now)
+
+
 @pytest.fixture(scope="session")
 def local_services():
     """DynamoDB Local (in memory) and the WeChat sandbox, with the app's env pointing at them."""
@@ -74,6 +86,7 @@ def local_services():
 
         create_missing_tables()
         seed_demo_brand()
+        _orders_job_has_run_before()
         yield {"dynamodb": f"http://127.0.0.1:{dynamodb_port}",
                "sandbox": f"http://127.0.0.1:{sandbox_port}"}
 
