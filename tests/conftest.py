@@ -11,8 +11,8 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from datetime import timedelta
 from contextlib import contextmanager, nullcontext
+from datetime import timedelta
 
 import pytest
 import requests
