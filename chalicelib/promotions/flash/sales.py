@@ -28,7 +28,7 @@ def get(sale_id):
 
 
 def _stock_from(stores):
-    from chalicelib.catalog.models import CENTRAL_WAREHOUSE
+    from chalicelib.catalog.stores import CENTRAL_WAREHOUSE
 
     return stores[0] if stores and len(stores) == 1 else CENTRAL_WAREHOUSE
 

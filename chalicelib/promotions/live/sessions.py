@@ -71,7 +71,7 @@ def pool(session, sku_id):
 
 
 def _stock_from(stores):
-    from chalicelib.catalog.models import CENTRAL_WAREHOUSE
+    from chalicelib.catalog.stores import CENTRAL_WAREHOUSE
 
     return stores[0] if len(stores) == 1 else CENTRAL_WAREHOUSE
 
@@ -112,13 +112,11 @@ def _host(host_id):
 
 
 def _lineup(items):
-    from chalicelib.catalog.models import Product, Sku
+    from chalicelib.catalog.products import sku_lines
 
-    skus = {sku.sku_id: sku for sku in Sku.batch_get([item["sku_id"] for item in items])}
-    products = {product.product_id: product for product in Product.batch_get(
-        list({sku.product_id for sku in skus.values()}))}
-    return [{"sku_id": item["sku_id"], "product_id": skus[item["sku_id"]].product_id,
-             "name": products[skus[item["sku_id"]].product_id].name,
+    lines = sku_lines([item["sku_id"] for item in items])
+    return [{"sku_id": item["sku_id"], "product_id": lines[item["sku_id"]]["product_id"],
+             "name": lines[item["sku_id"]]["name"],
              "live_price_fen": item["live_price_fen"], "quantity": item["quantity"]}
             for item in items]
 
