@@ -61,7 +61,7 @@ def save_category(data, category_id=None):
 
 # --- products and SKUs --------------------------------------------------------------------
 
-def _get_product(product_id):
+def get_product(product_id):
     try:
         return Product.get(product_id)
     except DoesNotExist:
@@ -121,7 +121,7 @@ def create_product(data):
 
 
 def update_product(product_id, data):
-    product = _get_product(product_id)
+    product = get_product(product_id)
     if "category_id" in data:
         _get_category(data["category_id"])
     for key in PRODUCT_FIELDS:
@@ -323,7 +323,7 @@ def shelf(store_id, category_id, level, limit, cursor):
 
 def detail(store_id, product_id, level):
     """A product as sold in the store, SKU by SKU. A product taken off sale is not found."""
-    product = _get_product(product_id)
+    product = get_product(product_id)
     if not product.on_sale:
         raise DomainError("not_found", f"No product {product_id}.")
     skus = _skus_of(product)
