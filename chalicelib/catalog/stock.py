@@ -27,35 +27,28 @@ def current(store_id, sku_id):
         return 0
 
 
-def on_hand(store_id, sku_ids):
-    """Units of each SKU in the store (one eventually consistent BatchGet): {sku_id: units},
-    a SKU never stocked there left out."""
-    return {item.sku_id: item.quantity
-            for item in StoreStock.batch_get([(store_id, sku_id) for sku_id in sku_ids])}
-
-
-def change_in(writes, store_id, sku_id, delta, condition, reason, by, now):
-    """Adds a stock change and its audit entry to a transaction, named stock#<sku id> (the
-    one whose condition can fail) and movement#<sku id>."""
+def change_in(writes, store_id, sku_id, delta, condition, reason, by, now, name=None):
+    """Adds a stock change and its audit entry (two items) to a transaction; named, the change
+    is the item `name` and its audit entry `name#movement`."""
     writes.update(StoreStock(store_id, sku_id), actions=[StoreStock.quantity.add(delta)],
-                  condition=condition, name=f"stock#{sku_id}")
+                  condition=condition, name=name)
     writes.save(StockMovement(f"{store_id}#{sku_id}", new_id("mv"), delta=delta, reason=reason,
-                              by=by, at=now.isoformat()), name=f"movement#{sku_id}")
+                              by=by, at=now.isoformat()), name=name and f"{name}#movement")
 
 
-def take_in(writes, store_id, sku_id, quantity, reason, by, now):
+def take_in(writes, store_id, sku_id, quantity, reason, by, now, name=None):
     """Takes units inside a larger transaction (an order's); it fails rather than go below 0."""
     change_in(writes, store_id, sku_id, -quantity, StoreStock.quantity >= quantity, reason, by,
-              now)
+              now, name)
 
 
-def put_back_in(writes, store_id, sku_id, quantity, reason, by, now):
-    change_in(writes, store_id, sku_id, quantity, None, reason, by, now)
+def put_back_in(writes, store_id, sku_id, quantity, reason, by, now, name=None):
+    change_in(writes, store_id, sku_id, quantity, None, reason, by, now, name)
 
 
 def _write(store_id, sku_id, delta, condition, reason, by, now):
     with transaction() as writes:
-        change_in(writes, store_id, sku_id, delta, condition, reason, by, now)
+        change_in(writes, store_id, sku_id, delta, condition, reason, by, now, name="stock")
 
 
 def _retrying(change):
@@ -103,6 +96,13 @@ def set_quantity(store_id, sku_id, quantity, reason, by, clock=system_clock):
         except TransactWriteError:
             continue  # changed between the read and the write: count again
     raise DomainError("conflict", "The stock is changing too fast; try again.")
+
+
+def on_hand(store_id, sku_ids):
+    """Units of each SKU in the store (one eventually consistent BatchGet): {sku_id: units},
+    a SKU never stocked there left out."""
+    return {item.sku_id: item.quantity
+            for item in StoreStock.batch_get([(store_id, sku_id) for sku_id in sku_ids])}
 
 
 def movements(store_id, sku_id, limit, cursor):

@@ -98,12 +98,13 @@ def plan_change(member, amount, source, source_id, now, program, *, note=None, t
                   outcome=amount)
 
 
-def change_in(writes, member, amount, source, source_id, now, *, note=None):
+def change_in(writes, member, amount, source, source_id, now, *, note=None, name=None):
     """Adds a points change, once for its source, to a larger transaction (an order placed,
-    released or refunded)."""
+    released or refunded); named, its items are `name`, `name#applied` and `name#entry#0`."""
     change = plan_change(member, amount, source, source_id, now, loyalty_program.current(),
                          note=note)
-    add_change(writes, member, marker_key(member.member_id, source, source_id), change, now)
+    add_change(writes, member, marker_key(member.member_id, source, source_id), change, now,
+               name)
 
 
 def move_all(from_id, into_id, clock=system_clock):

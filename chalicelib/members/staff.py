@@ -18,7 +18,6 @@ from chalicelib.members.models import Staff, StaffInvite
 
 ADMIN, STORE_MANAGER, CLERK, GUIDE = "admin", "store_manager", "clerk", "guide"
 STORE_ROLES = (STORE_MANAGER, CLERK, GUIDE)
-ROLES = (ADMIN, *STORE_ROLES)
 INVITE_VALID_DAYS = 7
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed by hand
 ADMIN_COUNT = "staff:admins"  # the BrandSetting whose counter is the number of admins

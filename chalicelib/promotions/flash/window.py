@@ -31,7 +31,8 @@ def _stock_in(sale, now):
             moved[item["sku_id"]] = units
             if units:
                 stock.take_in(writes, sale.stock_from, item["sku_id"], units,
-                              f"flash sale {sale.sale_id}", "flash-sale", now)
+                              f"flash sale {sale.sale_id}", "flash-sale", now,
+                              name=f"stock#{item['sku_id']}")
             hotstock.fill_in(writes, f"{sale.sale_id}#{item['sku_id']}", units,
                              sale.shard_count)
         sale.stocked = moved
@@ -58,7 +59,8 @@ def _give_back(sale, now):
             given[item["sku_id"]] = left
             if left:
                 stock.put_back_in(writes, sale.stock_from, item["sku_id"], left,
-                                  f"flash sale {sale.sale_id} ended", "flash-sale", now)
+                                  f"flash sale {sale.sale_id} ended", "flash-sale", now,
+                                  name=f"stock#{item['sku_id']}")
         was_stocked = FlashSale.stocked.exists() if sale.stocked is not None \
             else FlashSale.stocked.does_not_exist()
         sale.returned = given

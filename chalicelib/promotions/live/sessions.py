@@ -33,7 +33,6 @@ from chalicelib.promotions.live.models import (APPROVED, ENDED, LIVE, PENDING, R
 KIND = "live_session"
 ATTEMPTS = 20
 TOKEN_TTL_S = 2 * 3600
-ROOM_KINDS = ("miniprogram_live", "channels")
 
 
 def get(session_id, consistent=True):
@@ -202,7 +201,8 @@ def _go_live(session, now):
             moved[item["sku_id"]] = units
             if units:
                 stock.take_in(writes, session.stock_from, item["sku_id"], units,
-                              f"live session {session.session_id}", "live-session", now)
+                              f"live session {session.session_id}", "live-session", now,
+                              name=f"stock#{item['sku_id']}")
             hotstock.fill_in(writes, pool(session, item["sku_id"]), units,
                              session.shard_count)
         session.status = LIVE
@@ -260,7 +260,7 @@ def _end(session, now):
                 if left:
                     stock.put_back_in(writes, session.stock_from, item["sku_id"], left,
                                       f"live session {session.session_id} ended",
-                                      "live-session", now)
+                                      "live-session", now, name=f"stock#{item['sku_id']}")
         session.status = ENDED
         writes.update(session, actions=[
             LiveSession.status.set(ENDED), LiveSession.ended_at.set(now),
