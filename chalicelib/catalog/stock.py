@@ -27,28 +27,28 @@ def current(store_id, sku_id):
         return 0
 
 
-def change_in(writes, store_id, sku_id, delta, condition, reason, by, now, name=None):
-    """Adds a stock change and its audit entry (two items) to a transaction; named, the change
-    is the item `name` and its audit entry `name#movement`."""
+def change_in(writes, store_id, sku_id, delta, condition, reason, by, now):
+    """Adds a stock change and its audit entry to a transaction, named stock#<sku id> (the
+    one whose condition can fail) and movement#<sku id>."""
     writes.update(StoreStock(store_id, sku_id), actions=[StoreStock.quantity.add(delta)],
-                  condition=condition, name=name)
+                  condition=condition, name=f"stock#{sku_id}")
     writes.save(StockMovement(f"{store_id}#{sku_id}", new_id("mv"), delta=delta, reason=reason,
-                              by=by, at=now.isoformat()), name=name and f"{name}#movement")
+                              by=by, at=now.isoformat()), name=f"movement#{sku_id}")
 
 
-def take_in(writes, store_id, sku_id, quantity, reason, by, now, name=None):
+def take_in(writes, store_id, sku_id, quantity, reason, by, now):
     """Takes units inside a larger transaction (an order's); it fails rather than go below 0."""
     change_in(writes, store_id, sku_id, -quantity, StoreStock.quantity >= quantity, reason, by,
-              now, name)
+              now)
 
 
-def put_back_in(writes, store_id, sku_id, quantity, reason, by, now, name=None):
-    change_in(writes, store_id, sku_id, quantity, None, reason, by, now, name)
+def put_back_in(writes, store_id, sku_id, quantity, reason, by, now):
+    change_in(writes, store_id, sku_id, quantity, None, reason, by, now)
 
 
 def _write(store_id, sku_id, delta, condition, reason, by, now):
     with transaction() as writes:
-        change_in(writes, store_id, sku_id, delta, condition, reason, by, now, name="stock")
+        change_in(writes, store_id, sku_id, delta, condition, reason, by, now)
 
 
 def _retrying(change):

@@ -38,16 +38,16 @@ def _marker(marker_key):
         return None
 
 
-def add_change(writes, member, marker_key, change, now, name=None):
-    """Adds a member's change and its marker to a transaction; named, the change is the item
-    `name`, its marker `name#applied` (failed: it was applied before) and its new items
-    `name#entry#<n>`."""
-    writes.update(member, actions=change.actions, condition=change.condition, name=name)
+def add_change(writes, member, marker_key, change, now):
+    """Adds a member's change and its marker to a transaction, named member#<member id> and
+    applied#<member id> (failed: it was applied before), its new items entry#<member id>#<n>."""
+    writes.update(member, actions=change.actions, condition=change.condition,
+                  name=f"member#{member.member_id}")
     writes.save(AppliedChange(marker_key, member_id=member.member_id, at=now,
                               outcome=change.outcome),
-                condition=AppliedChange.key.does_not_exist(), name=name and f"{name}#applied")
+                condition=AppliedChange.key.does_not_exist(), name=f"applied#{member.member_id}")
     for number, item in enumerate(change.new_items):
-        writes.save(item, name=name and f"{name}#entry#{number}")
+        writes.save(item, name=f"entry#{member.member_id}#{number}")
 
 
 def apply_once(member_id, marker_key, plan, now):
@@ -69,8 +69,7 @@ def apply_once_together(member_ids, marker_keys, plan, now):
         try:
             with transaction() as writes:
                 for member, marker_key, change in zip(members, marker_keys, changes):
-                    add_change(writes, member, marker_key, change, now,
-                               name=f"member#{member.member_id}")
+                    add_change(writes, member, marker_key, change, now)
             return [change.result for change in changes]
         except TransactWriteError as error:
             if not Cancellation.of(error).lost_race:

@@ -98,13 +98,12 @@ def plan_change(member, amount, source, source_id, now, program, *, note=None, t
                   outcome=amount)
 
 
-def change_in(writes, member, amount, source, source_id, now, *, note=None, name=None):
+def change_in(writes, member, amount, source, source_id, now, *, note=None):
     """Adds a points change, once for its source, to a larger transaction (an order placed,
-    released or refunded); named, its items are `name`, `name#applied` and `name#entry#0`."""
+    released or refunded)."""
     change = plan_change(member, amount, source, source_id, now, loyalty_program.current(),
                          note=note)
-    add_change(writes, member, marker_key(member.member_id, source, source_id), change, now,
-               name)
+    add_change(writes, member, marker_key(member.member_id, source, source_id), change, now)
 
 
 def move_all(from_id, into_id, clock=system_clock):

@@ -31,8 +31,7 @@ def _stock_in(sale, now):
             moved[item["sku_id"]] = units
             if units:
                 stock.take_in(writes, sale.stock_from, item["sku_id"], units,
-                              f"flash sale {sale.sale_id}", "flash-sale", now,
-                              name=f"stock#{item['sku_id']}")
+                              f"flash sale {sale.sale_id}", "flash-sale", now)
             hotstock.fill_in(writes, f"{sale.sale_id}#{item['sku_id']}", units,
                              sale.shard_count)
         sale.stocked = moved
@@ -59,8 +58,7 @@ def _give_back(sale, now):
             given[item["sku_id"]] = left
             if left:
                 stock.put_back_in(writes, sale.stock_from, item["sku_id"], left,
-                                  f"flash sale {sale.sale_id} ended", "flash-sale", now,
-                                  name=f"stock#{item['sku_id']}")
+                                  f"flash sale {sale.sale_id} ended", "flash-sale", now)
         was_stocked = FlashSale.stocked.exists() if sale.stocked is not None \
             else FlashSale.stocked.does_not_exist()
         sale.returned = given

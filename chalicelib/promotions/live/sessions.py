@@ -201,8 +201,7 @@ def _go_live(session, now):
             moved[item["sku_id"]] = units
             if units:
                 stock.take_in(writes, session.stock_from, item["sku_id"], units,
-                              f"live session {session.session_id}", "live-session", now,
-                              name=f"stock#{item['sku_id']}")
+                              f"live session {session.session_id}", "live-session", now)
             hotstock.fill_in(writes, pool(session, item["sku_id"]), units,
                              session.shard_count)
         session.status = LIVE
@@ -260,7 +259,7 @@ def _end(session, now):
                 if left:
                     stock.put_back_in(writes, session.stock_from, item["sku_id"], left,
                                       f"live session {session.session_id} ended",
-                                      "live-session", now, name=f"stock#{item['sku_id']}")
+                                      "live-session", now)
         session.status = ENDED
         writes.update(session, actions=[
             LiveSession.status.set(ENDED), LiveSession.ended_at.set(now),
