@@ -94,9 +94,9 @@ def _named_transact_write():
                 return super()._commit()
             except TransactWriteError as error:
                 sent = [name for kind in _SENT_ORDER for name in self._names[kind]]
-                reasons = dict(zip(sent, error.cancellation_reasons or []))
-                error.cancelled_items = {name: (reasons[name].code if reasons[name] else None)
-                                         for name in self._added if name in reasons}
+                reason_of = dict(zip(sent, error.cancellation_reasons or []))
+                error.cancelled_items = {name: getattr(reason_of[name], "code", None)
+                                         for name in self._added if name in reason_of}
                 raise
 
     return NamedTransactWrite
