@@ -6,8 +6,6 @@ from pynamodb.models import Model
 
 from chalicelib.db.base import TableMeta
 
-OWNERSHIP_TYPES = ("direct", "franchise", "joint")  # 直营 / 加盟 / 联营
-
 
 class StoresInFineCell(GlobalSecondaryIndex):
     class Meta:
@@ -35,7 +33,7 @@ class Store(Model):
 
     store_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
-    ownership = UnicodeAttribute()
+    ownership = UnicodeAttribute()  # direct (直营) | franchise (加盟) | joint (联营)
     city = UnicodeAttribute()
     address = UnicodeAttribute()
     lat = NumberAttribute()

@@ -11,7 +11,7 @@ from pynamodb.expressions.condition import size
 from chalicelib.catalog.models import (CATALOG, CENTRAL_WAREHOUSE, Category, Product, Sku, StoreStock, sort_key)
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
-from chalicelib.db.base import cancellation_codes, transaction
+from chalicelib.db.base import Cancellation, transaction
 from chalicelib.errors import DomainError
 from chalicelib.members import rules
 
@@ -61,19 +61,21 @@ def save_category(data, category_id=None):
 
 # --- products and SKUs --------------------------------------------------------------------
 
-def _get_product(product_id):
+def get_product(product_id):
     try:
         return Product.get(product_id)
     except DoesNotExist:
         raise DomainError("not_found", f"No product {product_id}.") from None
 
 
-def _refused(error, what):
-    """Names the item of a cancelled transaction whose condition failed."""
-    codes = cancellation_codes(error)
-    if "ConditionalCheckFailed" not in codes:
+def _refused(error, refusals):
+    """The answer for the first item (refusals: {item name: (code, message)}, in the order
+    added) whose condition failed in a cancelled transaction."""
+    cancelled = Cancellation.of(error)
+    failed = next((name for name in refusals if cancelled.failed(name)), None)
+    if failed is None:
         raise error
-    raise DomainError(*what[codes.index("ConditionalCheckFailed")]) from None
+    raise DomainError(*refusals[failed]) from None
 
 
 def _product_admin_view(product, skus):
@@ -106,19 +108,20 @@ def create_product(data):
     try:
         with transaction() as writes:
             writes.condition_check(Category, product.category_id,
-                                   condition=Category.category_id.exists())
-            writes.save(product, condition=Product.product_id.does_not_exist())
+                                   condition=Category.category_id.exists(), name="category")
+            writes.save(product, condition=Product.product_id.does_not_exist(), name="product")
             for sku in skus:
-                writes.save(sku, condition=Sku.sku_id.does_not_exist())
+                writes.save(sku, condition=Sku.sku_id.does_not_exist(), name=f"sku#{sku.sku_id}")
     except TransactWriteError as error:
-        _refused(error, [("not_found", f"No category {product.category_id}.")]
-                 + [("conflict", f"Product {product.product_id} exists already.")]
-                 + [("conflict", f"SKU {sku.sku_id} exists already.") for sku in skus])
+        _refused(error, {"category": ("not_found", f"No category {product.category_id}."),
+                         "product": ("conflict", f"Product {product.product_id} exists already."),
+                         **{f"sku#{sku.sku_id}": ("conflict", f"SKU {sku.sku_id} exists already.")
+                            for sku in skus}})
     return _product_admin_view(product, skus)
 
 
 def update_product(product_id, data):
-    product = _get_product(product_id)
+    product = get_product(product_id)
     if "category_id" in data:
         _get_category(data["category_id"])
     for key in PRODUCT_FIELDS:
@@ -136,12 +139,12 @@ def add_sku(product_id, data):
             writes.update(Product(product_id),
                           actions=[Product.sku_ids.set(Product.sku_ids.append([sku.sku_id]))],
                           condition=Product.product_id.exists()
-                          & (size(Product.sku_ids) < MAX_SKUS))
-            writes.save(sku, condition=Sku.sku_id.does_not_exist())
+                          & (size(Product.sku_ids) < MAX_SKUS), name="product")
+            writes.save(sku, condition=Sku.sku_id.does_not_exist(), name="sku")
     except TransactWriteError as error:
-        _refused(error, [("not_found", f"No product {product_id}, or it has {MAX_SKUS} SKUs "
-                                       f"already."),
-                         ("conflict", f"SKU {sku.sku_id} exists already.")])
+        _refused(error, {"product": ("not_found", f"No product {product_id}, or it has "
+                                                  f"{MAX_SKUS} SKUs already."),
+                         "sku": ("conflict", f"SKU {sku.sku_id} exists already.")})
     return _sku_admin_view(sku)
 
 
@@ -159,6 +162,32 @@ def update_sku(sku_id, data):
 def _skus_of(product):
     found = {sku.sku_id: sku for sku in Sku.batch_get(product.sku_ids)}
     return [found[sku_id] for sku_id in product.sku_ids if sku_id in found]
+
+
+def base_prices(sku_ids):
+    """The brand's price of each SKU that exists (one BatchGet): {sku_id: base_price_fen}."""
+    return {sku.sku_id: sku.base_price_fen for sku in Sku.batch_get(sku_ids)}
+
+
+def _line_of(sku, product):
+    return {"sku_id": sku.sku_id, "product_id": product.product_id, "name": product.name,
+            "specs": sku.specs.as_dict()}
+
+
+def sku_line(sku_id):
+    """What an order line says of a SKU (its product and name, its specs), read by key."""
+    sku = Sku.get(sku_id)
+    return _line_of(sku, Product.get(sku.product_id))
+
+
+def sku_lines(sku_ids):
+    """sku_line for several SKUs, in two BatchGets: {sku_id: line} for those whose product
+    exists."""
+    skus = {sku.sku_id: sku for sku in Sku.batch_get(sku_ids)}
+    products = {product.product_id: product for product in Product.batch_get(
+        list({sku.product_id for sku in skus.values()}))}
+    return {sku_id: _line_of(sku, products[sku.product_id]) for sku_id, sku in skus.items()
+            if sku.product_id in products}
 
 
 # --- store prices -------------------------------------------------------------------------
@@ -294,7 +323,7 @@ def shelf(store_id, category_id, level, limit, cursor):
 
 def detail(store_id, product_id, level):
     """A product as sold in the store, SKU by SKU. A product taken off sale is not found."""
-    product = _get_product(product_id)
+    product = get_product(product_id)
     if not product.on_sale:
         raise DomainError("not_found", f"No product {product_id}.")
     skus = _skus_of(product)

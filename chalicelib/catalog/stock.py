@@ -1,15 +1,13 @@
 """Store stock that staff set and adjust. Every change is one transaction of the stock item
 (conditioned so it never goes below zero) and its audit entry, so the trail always adds up
 to the stock."""
-import random
-import time
-
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.catalog.models import Sku, StockMovement, StoreStock
+from chalicelib.core import retry
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
-from chalicelib.db.base import cancellation_codes, transaction, unchanged
+from chalicelib.db.base import Cancellation, transaction, unchanged
 from chalicelib.errors import DomainError
 
 ATTEMPTS = 30
@@ -30,11 +28,12 @@ def current(store_id, sku_id):
 
 
 def change_in(writes, store_id, sku_id, delta, condition, reason, by, now):
-    """Adds a stock change and its audit entry (two items, in that order) to a transaction."""
+    """Adds a stock change and its audit entry to a transaction, named stock#<sku id> (the
+    one whose condition can fail) and movement#<sku id>."""
     writes.update(StoreStock(store_id, sku_id), actions=[StoreStock.quantity.add(delta)],
-                  condition=condition)
+                  condition=condition, name=f"stock#{sku_id}")
     writes.save(StockMovement(f"{store_id}#{sku_id}", new_id("mv"), delta=delta, reason=reason,
-                              by=by, at=now.isoformat()))
+                              by=by, at=now.isoformat()), name=f"movement#{sku_id}")
 
 
 def take_in(writes, store_id, sku_id, quantity, reason, by, now):
@@ -54,14 +53,12 @@ def _write(store_id, sku_id, delta, condition, reason, by, now):
 
 def _retrying(change):
     """Runs a stock change again when it lost a race to another change of the same item."""
-    for attempt in range(ATTEMPTS):
+    for _ in retry.attempts(ATTEMPTS):
         try:
             return change()
         except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if "TransactionConflict" not in codes:
+            if not Cancellation.of(error).conflict:
                 raise
-        time.sleep(random.uniform(0, 0.003 * (attempt + 1)))
     raise DomainError("conflict", "The stock is changing too fast; try again.")
 
 
@@ -99,6 +96,13 @@ def set_quantity(store_id, sku_id, quantity, reason, by, clock=system_clock):
         except TransactWriteError:
             continue  # changed between the read and the write: count again
     raise DomainError("conflict", "The stock is changing too fast; try again.")
+
+
+def on_hand(store_id, sku_ids):
+    """Units of each SKU in the store (one eventually consistent BatchGet): {sku_id: units},
+    a SKU never stocked there left out."""
+    return {item.sku_id: item.quantity
+            for item in StoreStock.batch_get([(store_id, sku_id) for sku_id in sku_ids])}
 
 
 def movements(store_id, sku_id, limit, cursor):

@@ -51,6 +51,11 @@ def get_store(store_id):
         raise DomainError("not_found", f"No store {store_id}.") from None
 
 
+def get_stores(store_ids):
+    """The stores of those ids that exist, in one BatchGet."""
+    return list(Store.batch_get(store_ids))
+
+
 def _check_hours(text):
     try:
         _hours(text)

@@ -13,7 +13,7 @@ from chalicelib.coupons.models import Coupon, CouponClaims, MemberCoupon
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.clock import utc_text
 from chalicelib.core.ids import new_id
-from chalicelib.db.base import cancellation_codes, transaction
+from chalicelib.db.base import Cancellation, transaction
 from chalicelib.errors import DomainError
 
 BRAND = "brand"
@@ -80,6 +80,11 @@ def _coupon(coupon_id, visibilities=(PUBLIC, GRANTED)):
     return coupon
 
 
+def visibility_of(coupon_id):
+    """Whether the coupon is public or granted; not found when there is no such coupon."""
+    return _coupon(coupon_id).visibility
+
+
 def claim(member_id, coupon_id, clock=system_clock):
     """A member claims one more of a public coupon."""
     return _hand_over(member_id, _coupon(coupon_id, (PUBLIC,)), clock.now())
@@ -115,19 +120,20 @@ def _hand_over(member_id, coupon, now, member_coupon_id=None):
     try:
         with transaction() as writes:
             writes.update(coupon, actions=[Coupon.claimed.add(1)],
-                          condition=Coupon.claimed < coupon.total)
+                          condition=Coupon.claimed < coupon.total, name="coupon")
             writes.update(CouponClaims(f"{coupon.coupon_id}#{member_id}"),
                           actions=[CouponClaims.count.add(1)],
                           condition=CouponClaims.count.does_not_exist()
-                          | (CouponClaims.count < coupon.per_member_limit))
-            writes.save(mine, condition=MemberCoupon.member_coupon_id.does_not_exist())
+                          | (CouponClaims.count < coupon.per_member_limit), name="claims")
+            writes.save(mine, condition=MemberCoupon.member_coupon_id.does_not_exist(),
+                        name="member_coupon")
     except TransactWriteError as error:
-        codes = cancellation_codes(error)
-        if codes[2] == "ConditionalCheckFailed":
+        cancelled = Cancellation.of(error)
+        if cancelled.failed("member_coupon"):
             raise _AlreadyGiven() from None
-        if codes[0] == "ConditionalCheckFailed":
+        if cancelled.failed("coupon"):
             raise DomainError("coupon_unavailable", "This coupon is all claimed.") from None
-        if codes[1] == "ConditionalCheckFailed":
+        if cancelled.failed("claims"):
             raise DomainError("coupon_unavailable",
                               f"A member may have this coupon {coupon.per_member_limit} "
                               f"time(s).") from None
@@ -159,14 +165,16 @@ def usable(member_id, member_coupon_id):
 
 
 def use_in(writes, member_id, member_coupon_id, order_id):
-    """Adds the coupon's use to an order's transaction: it fails if another order took it."""
+    """Adds the coupon's use to an order's transaction, named member_coupon: it fails if
+    another order took it."""
     writes.update(MemberCoupon(member_id, member_coupon_id),
                   actions=[MemberCoupon.status.set("used"), MemberCoupon.order_id.set(order_id)],
-                  condition=MemberCoupon.status == "available")
+                  condition=MemberCoupon.status == "available", name="member_coupon")
 
 
 def give_back_in(writes, member_id, member_coupon_id, order_id):
-    """Adds the coupon's return to a transaction (an order that was not paid, or refunded)."""
+    """Adds the coupon's return to a transaction (an order that was not paid, or refunded),
+    named member_coupon."""
     writes.update(MemberCoupon(member_id, member_coupon_id),
                   actions=[MemberCoupon.status.set("available"), MemberCoupon.order_id.remove()],
-                  condition=MemberCoupon.order_id == order_id)
+                  condition=MemberCoupon.order_id == order_id, name="member_coupon")

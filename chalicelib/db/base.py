@@ -58,11 +58,12 @@ def _named_transact_write():
     class NamedTransactWrite(TransactWrite):
         """PynamoDB sends the items grouped by kind (checks, deletes, puts, updates), not in
         the order they were added; the names are kept in the order sent, so each reason of a
-        cancellation is put back on its item's name."""
+        cancellation is put back on its item's name (and the names in the order added)."""
 
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
             self._names = {kind: [] for kind in _SENT_ORDER}
+            self._added = []
 
         def _named(self, kind, name):
             if not name:  # TODO(kernel): every caller names its items, then this raises
@@ -70,6 +71,7 @@ def _named_transact_write():
             if any(name in names for names in self._names.values()):
                 raise ValueError(f"two items of one transaction are named {name!r}")
             self._names[kind].append(name)
+            self._added.append(name)
 
         def condition_check(self, *args, name=None, **kwargs):
             self._named("condition_check", name)
@@ -92,9 +94,9 @@ def _named_transact_write():
                 return super()._commit()
             except TransactWriteError as error:
                 sent = [name for kind in _SENT_ORDER for name in self._names[kind]]
-                reasons = error.cancellation_reasons or []
-                error.cancelled_items = {name: (reason.code if reason else None)
-                                         for name, reason in zip(sent, reasons)}
+                reason_of = dict(zip(sent, error.cancellation_reasons or []))
+                error.cancelled_items = {name: getattr(reason_of[name], "code", None)
+                                         for name in self._added if name in reason_of}
                 raise
 
     return NamedTransactWrite
@@ -105,7 +107,7 @@ class Cancellation:
     condition did not hold, `conflict` when it lost a race with another write (try again)."""
 
     def __init__(self, codes):
-        self.codes = codes  # {item name: code or None}, in the order sent
+        self.codes = codes  # {item name: code or None}, in the order added
 
     @classmethod
     def of(cls, error):

@@ -8,7 +8,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.config import settings
 from chalicelib.core.clock import utc_text
-from chalicelib.db.base import cancellation_codes, transaction, unchanged
+from chalicelib.db.base import Cancellation, transaction, unchanged
 from chalicelib.guides.models import GuideMonth, GuideSale
 from chalicelib.core.clock import SHANGHAI
 
@@ -61,14 +61,14 @@ def _month_bounds(month):
 
 
 def _once(write):
-    """Runs a transaction whose first item is conditioned on the event being new; an event
-    seen before changes nothing."""
+    """Runs a transaction whose item named sale is conditioned on the event being new; an
+    event seen before changes nothing."""
     try:
         with transaction() as writes:
             write(writes)
         return True
     except TransactWriteError as error:
-        if cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]:
+        if Cancellation.of(error).failed("sale"):
             return False
         raise
 
@@ -119,10 +119,10 @@ def record_sale(guide_id, order_id, member_id, store_id, channel, paid_fen, paid
                      settle_day=settle_day(paid_at) if earned else None)
 
     def write(writes):
-        writes.save(sale, condition=GuideSale.sale_key.does_not_exist())
+        writes.save(sale, condition=GuideSale.sale_key.does_not_exist(), name="sale")
         writes.update(GuideMonth(guide_id, month_of(paid_at)),
                       actions=[GuideMonth.orders.add(1), GuideMonth.sales_fen.add(paid_fen),
-                               GuideMonth.commission_fen.add(earned)])
+                               GuideMonth.commission_fen.add(earned)], name="month")
 
     return earned if _once(write) else None
 
@@ -142,10 +142,11 @@ def record_refund(guide_id, order_id, paid_at, refund_id, refunded_fen):
             writes.update(sale, actions=[GuideSale.refunded_fen.add(refunded),
                                          GuideSale.commission_reversed_fen.add(taken_back),
                                          GuideSale.refund_ids.add({refund_id})],
-                          condition=unchanged(GuideSale.refunded_fen, sale.refunded_fen))
+                          condition=unchanged(GuideSale.refunded_fen, sale.refunded_fen),
+                          name="sale")
             writes.update(GuideMonth(guide_id, month_of(paid_at)),
                           actions=[GuideMonth.refunded_fen.add(refunded),
-                                   GuideMonth.commission_fen.add(-taken_back)])
+                                   GuideMonth.commission_fen.add(-taken_back)], name="month")
 
         if _once(write):
             return taken_back

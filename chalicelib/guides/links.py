@@ -22,12 +22,9 @@ def link_view(link):
 
 def create(guide, product_id=None, clock=system_clock):
     if product_id:
-        from chalicelib.catalog.models import Product
+        from chalicelib.catalog.products import get_product
 
-        try:
-            Product.get(product_id)
-        except DoesNotExist:
-            raise DomainError("not_found", f"No product {product_id}.") from None
+        get_product(product_id)
     while True:
         link = ShareLink("".join(secrets.choice(_SCENE_ALPHABET) for _ in range(SCENE_LENGTH)),
                          guide_id=guide.member_id, store_id=guide.store_id,

@@ -28,9 +28,9 @@ def _settle(sale, now):
                                      GuideSale.settle_day.remove()],
                       condition=GuideSale.settled_at.does_not_exist()
                       & unchanged(GuideSale.commission_reversed_fen,
-                                  sale.commission_reversed_fen))
+                                  sale.commission_reversed_fen), name="sale")
         writes.update(GuideMonth(sale.guide_id, month_of(paid_at_of(sale))),
-                      actions=[GuideMonth.settled_fen.add(due)])
+                      actions=[GuideMonth.settled_fen.add(due)], name="month")
     return due
 
 

@@ -54,8 +54,8 @@ def _create_member(wechat_session, clock):
     identity = WeChatIdentity(wechat_session.openid, member_id=member.member_id,
                               unionid=wechat_session.unionid, last_login_at=now)
     with transaction() as writes:
-        writes.save(identity, condition=WeChatIdentity.openid.does_not_exist())
-        writes.save(member, condition=Member.member_id.does_not_exist())
+        writes.save(identity, condition=WeChatIdentity.openid.does_not_exist(), name="identity")
+        writes.save(member, condition=Member.member_id.does_not_exist(), name="member")
         session = sessions.start_in(writes, member.member_id, clock, new_member=True)
     return member, session
 
@@ -83,7 +83,7 @@ def _sign_in(wechat_session, clock):
         member.update(actions=[Member.unionid.set(wechat_session.unionid)])
     with transaction() as writes:
         writes.update(identity, actions=[WeChatIdentity.last_login_at.set(clock.now()),
-                                         _OLD_SESSION_KEY.remove()])
+                                         _OLD_SESSION_KEY.remove()], name="identity")
         session = sessions.start_in(writes, member.member_id, clock)
     return member, session
 

@@ -2,18 +2,16 @@
 concurrency: read the member, then write the change in one transaction that requires the
 member to be as it was read and creates the source's marker. A lost race reads again and
 retries; an existing marker means the change was already applied."""
-import random
-import time
 from dataclasses import dataclass, field
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib.db.base import cancellation_codes, transaction
+from chalicelib.core import retry
+from chalicelib.db.base import Cancellation, transaction
 from chalicelib.errors import DomainError
 from chalicelib.members.models import AppliedChange, Member
 
 MAX_ATTEMPTS = 60
-_RACE_LOST = {"ConditionalCheckFailed", "TransactionConflict"}
 
 
 class AlreadyApplied(Exception):
@@ -41,14 +39,15 @@ def _marker(marker_key):
 
 
 def add_change(writes, member, marker_key, change, now):
-    """Adds a member's change and its marker to a transaction; the marker is the second
-    item added, so a cancelled transaction's codes[1] says whether it was applied before."""
-    writes.update(member, actions=change.actions, condition=change.condition)
+    """Adds a member's change and its marker to a transaction, named member#<member id> and
+    applied#<member id> (failed: it was applied before), its new items entry#<member id>#<n>."""
+    writes.update(member, actions=change.actions, condition=change.condition,
+                  name=f"member#{member.member_id}")
     writes.save(AppliedChange(marker_key, member_id=member.member_id, at=now,
                               outcome=change.outcome),
-                condition=AppliedChange.key.does_not_exist())
-    for item in change.new_items:
-        writes.save(item)
+                condition=AppliedChange.key.does_not_exist(), name=f"applied#{member.member_id}")
+    for number, item in enumerate(change.new_items):
+        writes.save(item, name=f"entry#{member.member_id}#{number}")
 
 
 def apply_once(member_id, marker_key, plan, now):
@@ -61,7 +60,7 @@ def apply_once_together(member_ids, marker_keys, plan, now):
     """Changes several members at once (a merge moves points from one to another): plan(the
     members as read) -> a Change for each; all of them and their markers in one transaction.
     Returns the changes' results; AlreadyApplied if the first marker exists."""
-    for attempt in range(MAX_ATTEMPTS):
+    for _ in retry.attempts(MAX_ATTEMPTS):
         marker = _marker(marker_keys[0])
         if marker is not None:
             raise AlreadyApplied(marker)
@@ -73,9 +72,7 @@ def apply_once_together(member_ids, marker_keys, plan, now):
                     add_change(writes, member, marker_key, change, now)
             return [change.result for change in changes]
         except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if not _RACE_LOST & set(codes):
+            if not Cancellation.of(error).lost_race:
                 raise
             # A marker already there means another call applied it: the loop's read says so.
-        time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
     raise DomainError("conflict", "The member is changing too fast; try again.")

@@ -115,12 +115,12 @@ def _check_row(raw, level_codes, store_ids):
 
 
 def _existing_stores(rows):
-    from chalicelib.catalog.models import Store
+    from chalicelib.catalog.stores import get_stores
 
     # Longer ids name no store, and DynamoDB would refuse them as keys.
     wanted = {store_id for store_id in ((row.get("store_id") or "").strip() for row in rows)
               if 0 < len(store_id) <= MAX_STORE_ID_CHARS}
-    return {store.store_id for store in Store.batch_get(list(wanted))} if wanted else set()
+    return {store.store_id for store in get_stores(list(wanted))} if wanted else set()
 
 
 def _items_for(row, now, program):

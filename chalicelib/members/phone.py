@@ -26,9 +26,9 @@ def _claim_of(phone):
 def _claim_for(member, phone):
     with transaction() as writes:
         writes.save(PhoneClaim(phone, member_id=member.member_id),
-                    condition=PhoneClaim.phone.does_not_exist())
+                    condition=PhoneClaim.phone.does_not_exist(), name="phone_claim")
         writes.update(member, actions=[Member.phone.set(phone)],
-                      condition=Member.phone.does_not_exist())
+                      condition=Member.phone.does_not_exist(), name="member")
 
 
 def _merge(wechat_member, imported, now):
@@ -37,7 +37,8 @@ def _merge(wechat_member, imported, now):
     with transaction() as writes:
         writes.update(WeChatIdentity(wechat_member.openid),
                       actions=[WeChatIdentity.member_id.set(imported.member_id)],
-                      condition=WeChatIdentity.member_id == wechat_member.member_id)
+                      condition=WeChatIdentity.member_id == wechat_member.member_id,
+                      name="identity")
         takes = [Member.openid.set(wechat_member.openid)]
         for attribute in (Member.unionid, Member.nickname, Member.avatar_url):
             value = getattr(wechat_member, attribute.attr_name)
@@ -45,9 +46,9 @@ def _merge(wechat_member, imported, now):
                 takes.append(attribute.set(value))
         takes.append(Member.merged_from.add({wechat_member.member_id}))
         writes.update(imported, actions=takes, condition=Member.openid.does_not_exist()
-                      & Member.blocked_at.does_not_exist())
+                      & Member.blocked_at.does_not_exist(), name="imported_member")
         writes.update(wechat_member, actions=[Member.merged_into.set(imported.member_id)],
-                      condition=Member.merged_into.does_not_exist())
+                      condition=Member.merged_into.does_not_exist(), name="wechat_member")
         events.add_in(writes, MEMBERS_MERGED, now, merged=wechat_member.member_id,
                       into=imported.member_id)
 

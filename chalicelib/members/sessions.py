@@ -35,17 +35,18 @@ def _expiry(now):
 
 
 def start_in(writes, member_id, clock=system_clock, new_member=False):
-    """Adds a new family of the member to `writes`, on condition that the member exists, is
-    not blocked and was not merged away (unless `writes` creates the member). Returns the
-    tokens to hand out once the writes land."""
+    """Adds a new family of the member to `writes` (named session_family), on condition that
+    the member exists, is not blocked and was not merged away (member_active; unless `writes`
+    creates the member). Returns the tokens to hand out once the writes land."""
     now = clock.now()
     if not new_member:
         writes.condition_check(Member, member_id, condition=Member.member_id.exists()
                                & Member.blocked_at.does_not_exist()
-                               & Member.merged_into.does_not_exist())
+                               & Member.merged_into.does_not_exist(), name="member_active")
     family = SessionFamily(member_id, new_id("sf"), acts_for=member_id, generation=1,
                            started_at=now, expires_at=_expiry(now))
-    writes.save(family, condition=SessionFamily.family_id.does_not_exist())
+    writes.save(family, condition=SessionFamily.family_id.does_not_exist(),
+                name="session_family")
     return tokens.session_tokens(member_id, family.family_id, family.generation, clock)
 
 

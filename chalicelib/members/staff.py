@@ -12,17 +12,15 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.db import settings
-from chalicelib.db.base import cancellation_codes, transaction
+from chalicelib.db.base import Cancellation, transaction
 from chalicelib.errors import DomainError
 from chalicelib.members.models import Staff, StaffInvite
 
 ADMIN, STORE_MANAGER, CLERK, GUIDE = "admin", "store_manager", "clerk", "guide"
 STORE_ROLES = (STORE_MANAGER, CLERK, GUIDE)
-ROLES = (ADMIN, *STORE_ROLES)
 INVITE_VALID_DAYS = 7
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed by hand
 ADMIN_COUNT = "staff:admins"  # the brand setting whose counter is the number of admins
-CHECK_FAILED, BUSY = "ConditionalCheckFailed", "TransactionConflict"
 ATTEMPTS = 5
 
 
@@ -55,7 +53,7 @@ def admin_count():
 def _admins_in(writes, change):
     """Adds a change of the admin count to a transaction; one that would leave no admin fails
     it."""
-    settings.count_in(writes, ADMIN_COUNT, change, name="admin-count",
+    settings.count_in(writes, ADMIN_COUNT, change, name="admin_count",
                       stays_above=1 if change < 0 else None)
 
 
@@ -69,12 +67,9 @@ def invite(role, store_id, name, admin_id, clock=system_clock):
         raise DomainError("validation_error",
                           "Store roles need a store_id; a brand admin has none.")
     if store_id:
-        from chalicelib.catalog.models import Store
+        from chalicelib.catalog.stores import get_store
 
-        try:
-            Store.get(store_id)
-        except DoesNotExist:
-            raise DomainError("not_found", f"No store {store_id}.") from None
+        get_store(store_id)
     now = clock.now()
     code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
     invitation = StaffInvite(code, role=role, store_id=store_id, name=name, created_by=admin_id,
@@ -97,18 +92,19 @@ def claim(code, member_id, clock=system_clock):
     try:
         with transaction() as writes:
             writes.update(invitation, actions=[StaffInvite.claimed_by.set(member_id)],
-                          condition=StaffInvite.claimed_by.does_not_exist())
+                          condition=StaffInvite.claimed_by.does_not_exist(), name="invite")
             writes.save(staff, condition=Staff.member_id.does_not_exist()
-                        | Staff.ended_at.exists())  # a former staff member may come back
+                        | Staff.ended_at.exists(),  # a former staff member may come back
+                        name="staff")
             if staff.role == ADMIN:
                 _admins_in(writes, +1)
     except TransactWriteError as error:
-        codes = cancellation_codes(error)
-        if codes[:1] == [CHECK_FAILED]:
+        cancelled = Cancellation.of(error)
+        if cancelled.failed("invite"):
             raise DomainError("conflict", "This invite code was already used.") from None
-        if codes[1:2] == [CHECK_FAILED]:
+        if cancelled.failed("staff"):
             raise DomainError("conflict", "You already have a staff role.") from None
-        if BUSY in codes:
+        if cancelled.conflict:
             raise DomainError("conflict", "Staff are changing; try again.") from None
         raise
     return staff_view(staff)
@@ -145,18 +141,18 @@ def _end(record, now):
             with transaction() as writes:
                 writes.update(record, actions=[Staff.ended_at.set(now)],
                               condition=Staff.ended_at.does_not_exist()
-                              & (Staff.joined_at == record.joined_at))
+                              & (Staff.joined_at == record.joined_at), name="staff")
                 if record.role == ADMIN:
                     _admins_in(writes, -1)
             record.ended_at = now
             return
         except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if codes[:1] == [CHECK_FAILED]:
+            cancelled = Cancellation.of(error)
+            if cancelled.failed("staff"):
                 raise DomainError("conflict", "This role changed meanwhile; look again.") from None
-            if codes[1:2] == [CHECK_FAILED]:
+            if cancelled.failed("admin_count"):
                 raise DomainError("last_admin", "The brand keeps at least one admin: invite "
                                                 "another before this one leaves.") from None
-            if BUSY not in codes:
+            if not cancelled.conflict:
                 raise
     raise DomainError("conflict", "Staff are changing; try again.")

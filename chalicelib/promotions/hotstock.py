@@ -40,9 +40,10 @@ def split_evenly(units, shards):
 
 
 def fill_in(writes, pool, units, shards):
-    """Adds the pool's shards, the units split as evenly as they go, to a transaction."""
+    """Adds the pool's shards, the units split as evenly as they go, to a transaction (named
+    shard#<pool>#<shard>)."""
     for shard, share in enumerate(split_evenly(units, shards)):
-        writes.save(StockShard(pool, shard, remaining=share))
+        writes.save(StockShard(pool, shard, remaining=share), name=f"shard#{pool}#{shard}")
 
 
 def plan_takes(pool, shards, quantity):
@@ -82,12 +83,14 @@ def put_back_in(writes, pool, takes):
 
 def drain_in(writes, pool):
     """Empties the pool in a transaction, each shard on condition it still holds what was
-    read (a take in between makes the transaction read again). Returns the units drained."""
+    read (a take in between makes the transaction read again), named shard#<pool>#<shard>.
+    Returns the units drained."""
     left = 0
     for item in StockShard.query(pool, consistent_read=True):
         if item.remaining:
             writes.update(item, actions=[StockShard.remaining.set(0)],
-                          condition=StockShard.remaining == item.remaining)
+                          condition=StockShard.remaining == item.remaining,
+                          name=f"shard#{pool}#{int(item.shard)}")
             left += item.remaining
     return left
 

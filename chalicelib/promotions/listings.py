@@ -5,7 +5,6 @@ in."""
 from datetime import datetime
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
 from chalicelib.core.clock import clock as system_clock
@@ -34,7 +33,8 @@ def parsed_window(request):
 
 def check_terms(request, now):
     """The window is sane and not over; each SKU exists once; each store exists."""
-    from chalicelib.catalog.models import Sku, Store
+    from chalicelib.catalog.products import base_prices
+    from chalicelib.catalog.stores import get_store
 
     if request["starts_at"] >= request["ends_at"]:
         raise DomainError("validation_error", "It must end after it starts.")
@@ -43,15 +43,11 @@ def check_terms(request, now):
     sku_ids = [item["sku_id"] for item in request["items"]]
     if len(set(sku_ids)) != len(sku_ids):
         raise DomainError("validation_error", "Each SKU once.")
-    found = {sku.sku_id for sku in Sku.batch_get(sku_ids)}
-    missing = sorted(set(sku_ids) - found)
+    missing = sorted(set(sku_ids) - set(base_prices(sku_ids)))
     if missing:
         raise DomainError("not_found", f"No SKU {missing[0]}.")
     for store_id in request.get("stores") or ():
-        try:
-            Store.get(store_id)
-        except DoesNotExist:
-            raise DomainError("not_found", f"No store {store_id}.") from None
+        get_store(store_id)
 
 
 SETTINGS_KEY = "promotion-settings"
@@ -88,11 +84,10 @@ def below_floor(price_fen, base_fen, percent):
 def check_floor(items, price_key):
     """Every promotion price below the SKU's brand price is at or above the brand's floor,
     whoever sets it (admins lower the floor, not the prices). Returns the brand prices."""
-    from chalicelib.catalog.models import Sku
+    from chalicelib.catalog.products import base_prices
 
     percent = current_settings()["min_promotion_price_percent"]
-    bases = {sku.sku_id: sku.base_price_fen
-             for sku in Sku.batch_get([item["sku_id"] for item in items])}
+    bases = base_prices([item["sku_id"] for item in items])
     for item in items:
         floor = below_floor(item[price_key], bases[item["sku_id"]], percent)
         if floor is not None:
@@ -105,22 +100,21 @@ def check_floor(items, price_key):
 def check_prices(items, price_key, role, stores):
     """The brand's floor, and the right of whoever sets the prices (a staff role) to price
     below the brand in each store the promotion runs in (catalog's pricing rights)."""
-    from chalicelib.catalog.models import Store
     from chalicelib.catalog.products import check_pricing_rights
+    from chalicelib.catalog.stores import get_stores
 
     bases = check_floor(items, price_key)
     if stores and any(item[price_key] < bases[item["sku_id"]] for item in items):
-        for store in Store.batch_get(stores):
+        for store in get_stores(stores):
             check_pricing_rights(role, store)
 
 
 def check_stock(items, stock_from):
     """Each quantity is in stock where its units will come from (the stock may still change
     before they move: taking them never oversells)."""
-    from chalicelib.catalog.models import StoreStock
+    from chalicelib.catalog import stock
 
-    on_hand = {item.sku_id: item.quantity for item in StoreStock.batch_get(
-        [(stock_from, item["sku_id"]) for item in items])}
+    on_hand = stock.on_hand(stock_from, [item["sku_id"] for item in items])
     for item in items:
         if item["quantity"] > on_hand.get(item["sku_id"], 0):
             raise DomainError("insufficient_stock",
@@ -150,22 +144,18 @@ def runs_in(stores, store_id):
 
 def priced_line(items, sku_id, quantity, price_key, where):
     """The pricing engine's line for a promotion's SKU at its promotional price."""
-    from chalicelib.catalog.models import Product, Sku
+    from chalicelib.catalog.products import sku_line
 
     item = next((item for item in items if item["sku_id"] == sku_id), None)
     if item is None:
         raise DomainError("not_found", f"SKU {sku_id} is not in this {where}.")
-    sku = Sku.get(sku_id)
-    product = Product.get(sku.product_id)
-    return {"sku_id": sku_id, "product_id": product.product_id, "name": product.name,
-            "specs": sku.specs.as_dict(), "quantity": quantity,
-            "unit_price_fen": item[price_key]}
+    return {**sku_line(sku_id), "quantity": quantity, "unit_price_fen": item[price_key]}
 
 
 def fulfilment_for(stock_from, request):
     """Central-warehouse stock is delivered (cloud shelf); a store's is picked up there or
     delivered by it."""
-    from chalicelib.catalog.models import CENTRAL_WAREHOUSE
+    from chalicelib.catalog.stores import CENTRAL_WAREHOUSE
 
     if stock_from == CENTRAL_WAREHOUSE:
         return "cloud_shelf"

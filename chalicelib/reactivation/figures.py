@@ -17,10 +17,12 @@ def scopes(store_id, guide_id):
 
 
 def add_in(writes, day, scope_list, **amounts):
-    """Adds the amounts to the day's counters of each scope, inside a transaction."""
+    """Adds the amounts to the day's counters of each scope, inside a transaction (named
+    figures#<scope>)."""
     for scope in scope_list:
         writes.update(DayFigures(day, scope), actions=[
-            getattr(DayFigures, name).add(amount) for name, amount in amounts.items()])
+            getattr(DayFigures, name).add(amount) for name, amount in amounts.items()],
+            name=f"figures#{scope}")
 
 
 def _empty():

@@ -27,7 +27,7 @@ from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
 from chalicelib.db import cursors
-from chalicelib.db.base import cancellation_codes, transaction
+from chalicelib.db.base import Cancellation, transaction
 from chalicelib.members.tags import SHANGHAI, last_ordered_on
 from chalicelib.reactivation import figures, settings
 from chalicelib.reactivation.models import Contact, DayFigures, Task
@@ -61,12 +61,13 @@ def _count_found(today, run_day, found):
         try:
             with transaction() as writes:
                 writes.save(DayFigures(today, f"found#{run_day}#{start}"),
-                            condition=DayFigures.scope.does_not_exist())
+                            condition=DayFigures.scope.does_not_exist(), name="marker")
                 for scope in chunk:
                     writes.update(DayFigures(today, scope),
-                                  actions=[DayFigures.dormant.add(found[scope])])
+                                  actions=[DayFigures.dormant.add(found[scope])],
+                                  name=f"figures#{scope}")
         except TransactWriteError as error:
-            if cancellation_codes(error)[0] != "ConditionalCheckFailed":
+            if not Cancellation.of(error).failed("marker"):
                 raise
 
 
@@ -99,19 +100,20 @@ class _Run:
         contact.task_id = task.task_id if task else None
         try:
             with transaction() as writes:
-                writes.save(contact, condition=Contact.member_id.does_not_exist())
+                writes.save(contact, condition=Contact.member_id.does_not_exist(),
+                            name="contact")
                 writes.update(DayFigures(self.today, "cap"), actions=[DayFigures.sent.add(1)],
                               condition=DayFigures.sent.does_not_exist()
-                              | (DayFigures.sent < self.config["daily_cap"]))
+                              | (DayFigures.sent < self.config["daily_cap"]), name="cap")
                 figures.add_in(writes, self.today, figures.scopes(store_id, member.guide_id),
                                **{"messaged" if channel == "message" else "guided": 1})
                 if task:
-                    writes.save(task)
+                    writes.save(task, name="task")
         except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if codes[0] == "ConditionalCheckFailed":
+            cancelled = Cancellation.of(error)
+            if cancelled.failed("contact"):
                 return "already"
-            if codes[1] == "ConditionalCheckFailed":
+            if cancelled.failed("cap"):
                 self.cap_reached = True
                 return "capped"
             raise
@@ -153,11 +155,11 @@ class _Run:
         task = self._task(member, owner, contact.store_id,
                           coupon["member_coupon_id"] if coupon else None)
         with transaction() as writes:
-            writes.save(task)
+            writes.save(task, name="task")
             writes.update(contact, actions=[Contact.channel.set("guide"),
                                             Contact.task_id.set(task.task_id)] + (
                 [Contact.member_coupon_id.set(coupon["member_coupon_id"])] if coupon else []),
-                          condition=Contact.channel == "message")
+                          condition=Contact.channel == "message", name="contact")
             figures.add_in(writes, self.today, figures.scopes(contact.store_id,
                                                               contact.guide_id),
                            messaged=-1, guided=1)

@@ -6,7 +6,7 @@ report's counters, so however often a payment's effects run, each counts once pe
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.core.clock import clock as system_clock
-from chalicelib.db.base import cancellation_codes, transaction
+from chalicelib.db.base import Cancellation, transaction
 from chalicelib.reactivation import figures
 from chalicelib.reactivation.models import Contact
 
@@ -14,11 +14,11 @@ from chalicelib.reactivation.models import Contact
 def _once(contact, actions, condition, **amounts):
     try:
         with transaction() as writes:
-            writes.update(contact, actions=actions, condition=condition)
+            writes.update(contact, actions=actions, condition=condition, name="contact")
             figures.add_in(writes, contact.day, figures.scopes(contact.store_id,
                                                                contact.guide_id), **amounts)
     except TransactWriteError as error:
-        if cancellation_codes(error)[0] != "ConditionalCheckFailed":
+        if not Cancellation.of(error).failed("contact"):
             raise
         return False
     return True

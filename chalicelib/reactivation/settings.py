@@ -1,6 +1,5 @@
 """The brand's reactivation settings: one brand-settings document, defaults until configured
 (off until ops turn it on)."""
-from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.db import settings
@@ -17,14 +16,9 @@ def current():
 
 def replace(config, admin_id, clock=system_clock):
     if config.get("coupon_id"):
-        from chalicelib.coupons.wallet import GRANTED
-        from chalicelib.coupons.models import Coupon
+        from chalicelib.coupons.wallet import GRANTED, visibility_of
 
-        try:
-            coupon = Coupon.get(config["coupon_id"])
-        except DoesNotExist:
-            raise DomainError("not_found", f"No coupon {config['coupon_id']}.") from None
-        if coupon.visibility != GRANTED:
+        if visibility_of(config["coupon_id"]) != GRANTED:
             raise DomainError("validation_error", "The come-back coupon must be a granted one "
                                                   "(visibility granted): a public coupon is "
                                                   "listed, and anyone may claim it.")

@@ -28,7 +28,7 @@ def get(sale_id):
 
 
 def _stock_from(stores):
-    from chalicelib.catalog.models import CENTRAL_WAREHOUSE
+    from chalicelib.catalog.stores import CENTRAL_WAREHOUSE
 
     return stores[0] if stores and len(stores) == 1 else CENTRAL_WAREHOUSE
 
@@ -94,9 +94,9 @@ def create(request, by, clock=system_clock):
                      created_by=by.member_id, created_at=now)
     _apply(sale, request, now)
     with transaction() as writes:
-        writes.save(sale, condition=FlashSale.sale_id.does_not_exist())
+        writes.save(sale, condition=FlashSale.sale_id.does_not_exist(), name="sale")
         for listing in _listings(sale):
-            writes.save(listing)
+            writes.save(listing, name=f"listing#{listing.store_key}")
     return sale
 
 
@@ -115,11 +115,11 @@ def edit(sale, request, by, clock=system_clock):
     old_listings = _listings(sale)
     _apply(sale, request, now)
     with transaction() as writes:
-        writes.save(sale, condition=FlashSale.stocked.does_not_exist())
+        writes.save(sale, condition=FlashSale.stocked.does_not_exist(), name="sale")
         for listing in old_listings:
-            writes.delete(listing)
+            writes.delete(listing, name=f"old_listing#{listing.store_key}")
         for listing in _listings(sale):
-            writes.save(listing)
+            writes.save(listing, name=f"listing#{listing.store_key}")
     return sale
 
 

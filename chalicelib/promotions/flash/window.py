@@ -4,14 +4,12 @@ unsold unit back to regular stock, exactly. The job reads, through a sparse inde
 sales with a step due. Whether a purchase is allowed is decided by the clock in buying.py,
 never by when this job runs.
 """
-import random
-import time
 from datetime import timedelta
 
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.promotions import hotstock
-from chalicelib.core import logs
+from chalicelib.core import logs, retry
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.clock import utc_text
 from chalicelib.db.base import transaction
@@ -56,7 +54,7 @@ def _stock_in(sale, now):
         sale.stocked = moved
         writes.update(sale, actions=[FlashSale.stocked.set(moved), *sales.next_step_actions(
             sale, now)], condition=FlashSale.stocked.does_not_exist()
-            & FlashSale.returned.does_not_exist())
+            & FlashSale.returned.does_not_exist(), name="sale")
     short = {sku: units for sku, units in moved.items()
              if units < next(i["quantity"] for i in sale.items if i["sku_id"] == sku)}
     logs.info("flash_sale_stocked", sale_id=sale.sale_id, units=moved)
@@ -83,7 +81,7 @@ def _give_back(sale, now):
         sale.returned = given
         writes.update(sale, actions=[FlashSale.returned.set(given),
                                      *sales.next_step_actions(sale, now)],
-                      condition=FlashSale.returned.does_not_exist() & was_stocked)
+                      condition=FlashSale.returned.does_not_exist() & was_stocked, name="sale")
     logs.info("flash_sale_returned", sale_id=sale.sale_id, units=given)
 
 
@@ -120,7 +118,7 @@ def run_steps(sale, clock=system_clock):
                 {REMIND: _remind, STOCK_IN: _stock_in, GIVE_BACK: _give_back}[step](sale, now)
             return sale
         except TransactWriteError:
-            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # raced: read again
+            retry.pause(attempt)  # raced: read again
             sale = sales.get(sale.sale_id)
     raise RuntimeError(f"Flash sale {sale.sale_id} kept losing races.")
 

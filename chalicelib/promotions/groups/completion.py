@@ -12,7 +12,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.clock import utc_text
-from chalicelib.db.base import cancellation_codes
+from chalicelib.db.base import Cancellation
 from chalicelib.orders import fulfilment
 from chalicelib.promotions.groups import campaigns
 from chalicelib.promotions.groups.joining import COMPLETED, FAILED, HELD, LEFT, OPEN, PAID
@@ -170,11 +170,11 @@ def _move_seat(order, from_status, to_status, group_actions, group_condition=Non
         with transaction() as writes:
             writes.update(GroupSeat(order.group_id, order.member_id),
                           actions=[GroupSeat.status.set(to_status)],
-                          condition=GroupSeat.status == from_status)
+                          condition=GroupSeat.status == from_status, name="seat")
             writes.update(Group(order.group_id), actions=group_actions,
-                          condition=group_condition)
+                          condition=group_condition, name="group")
         return True
     except TransactWriteError as error:
-        if "ConditionalCheckFailed" in cancellation_codes(error):
+        if Cancellation.of(error).any_failed:
             return False
         raise

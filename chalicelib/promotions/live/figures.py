@@ -7,12 +7,10 @@ enter, a repeated pay notify or reconciliation finding the order paid counts not
 The order's own counters and its buyer's are two transactions: a failure between them is
 finished when the order_paid event is delivered again.
 """
-import random
-import time
-
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.db.base import cancellation_codes, transaction
+from chalicelib.core import retry
+from chalicelib.db.base import Cancellation, transaction
 from chalicelib.promotions.live.models import LiveFigures, LiveMark
 
 ATTEMPTS = 12
@@ -21,21 +19,20 @@ ATTEMPTS = 12
 def _once(session_id, mark, now, actions):
     """The mark and the counters' actions together, or nothing if the mark exists. Viewers
     entering at once race on the figures item: a transaction that lost is tried again."""
-    for attempt in range(ATTEMPTS):
+    for attempt in retry.attempts(ATTEMPTS):
         try:
             with transaction() as writes:
                 writes.save(LiveMark(session_id, mark, at=now),
-                            condition=LiveMark.mark.does_not_exist())
+                            condition=LiveMark.mark.does_not_exist(), name="mark")
                 writes.update(LiveFigures(session_id), actions=actions,
-                              condition=LiveFigures.session_id.exists())
+                              condition=LiveFigures.session_id.exists(), name="figures")
             return True
         except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if codes[:1] == ["ConditionalCheckFailed"]:
+            cancelled = Cancellation.of(error)
+            if cancelled.failed("mark"):
                 return False
-            if "TransactionConflict" not in codes or attempt == ATTEMPTS - 1:
+            if not cancelled.conflict or attempt == ATTEMPTS - 1:
                 raise
-        time.sleep(random.uniform(0, min(0.2, 0.005 * 2 ** attempt)))
 
 
 def on_enter(session_id, member_id, now):

@@ -17,14 +17,12 @@ import base64
 import hashlib
 import hmac
 import json
-import random
-import time
 from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from chalicelib.promotions import hotstock, listings as promotions
-from chalicelib.core import logs
+from chalicelib.core import logs, retry
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.clock import utc_text
 from chalicelib.core.ids import new_id
@@ -35,7 +33,6 @@ from chalicelib.promotions.live.models import (APPROVED, ENDED, LIVE, PENDING, R
 KIND = "live_session"
 ATTEMPTS = 20
 TOKEN_TTL_S = 2 * 3600
-ROOM_KINDS = ("miniprogram_live", "channels")
 
 
 def get(session_id, consistent=True):
@@ -71,7 +68,7 @@ def pool(session, sku_id):
 
 
 def _stock_from(stores):
-    from chalicelib.catalog.models import CENTRAL_WAREHOUSE
+    from chalicelib.catalog.stores import CENTRAL_WAREHOUSE
 
     return stores[0] if len(stores) == 1 else CENTRAL_WAREHOUSE
 
@@ -112,13 +109,11 @@ def _host(host_id):
 
 
 def _lineup(items):
-    from chalicelib.catalog.models import Product, Sku
+    from chalicelib.catalog.products import sku_lines
 
-    skus = {sku.sku_id: sku for sku in Sku.batch_get([item["sku_id"] for item in items])}
-    products = {product.product_id: product for product in Product.batch_get(
-        list({sku.product_id for sku in skus.values()}))}
-    return [{"sku_id": item["sku_id"], "product_id": skus[item["sku_id"]].product_id,
-             "name": products[skus[item["sku_id"]].product_id].name,
+    lines = sku_lines([item["sku_id"] for item in items])
+    return [{"sku_id": item["sku_id"], "product_id": lines[item["sku_id"]]["product_id"],
+             "name": lines[item["sku_id"]]["name"],
              "live_price_fen": item["live_price_fen"], "quantity": item["quantity"]}
             for item in items]
 
@@ -154,11 +149,11 @@ def create(request, by, host_id, clock=system_clock):
     session.next_step_day = due.strftime("%Y-%m-%d")
     session.next_step_key = f"{utc_text(due)}#{session_id}"
     with transaction() as writes:
-        writes.save(session, condition=LiveSession.session_id.does_not_exist())
+        writes.save(session, condition=LiveSession.session_id.does_not_exist(), name="session")
         writes.save(LiveFigures(session_id, units={item["sku_id"]: 0 for item in lineup}),
-                    condition=LiveFigures.session_id.does_not_exist())
+                    condition=LiveFigures.session_id.does_not_exist(), name="figures")
         for listing in promotions.listings(KIND, session_id, stores, session.ends_at):
-            writes.save(listing)
+            writes.save(listing, name=f"listing#{listing.store_key}")
     logs.info("live_session_created", session_id=session_id, host_id=host_id,
               approval=session.approval)
     return session
@@ -213,7 +208,7 @@ def _go_live(session, now):
         writes.update(session, actions=[
             LiveSession.status.set(LIVE), LiveSession.started_at.set(now),
             LiveSession.stocked.set(moved), *next_step_actions(session, now)],
-            condition=LiveSession.status == SCHEDULED)
+            condition=LiveSession.status == SCHEDULED, name="session")
     logs.info("live_session_live", session_id=session.session_id, units=moved)
     _tell_reminded(session, now)
     short = {item["sku_id"]: moved[item["sku_id"]] for item in session.lineup
@@ -269,7 +264,7 @@ def _end(session, now):
         writes.update(session, actions=[
             LiveSession.status.set(ENDED), LiveSession.ended_at.set(now),
             LiveSession.returned.set(given), *next_step_actions(session, now)],
-            condition=LiveSession.status == was)
+            condition=LiveSession.status == was, name="session")
     logs.info("live_session_ended", session_id=session.session_id, units=given)
 
 
@@ -306,7 +301,7 @@ def run_steps(session, clock=system_clock, wanted=None):
                 return get(session.session_id)
             return session
         except TransactWriteError:
-            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # raced: read again
+            retry.pause(attempt)  # raced: read again
             session = get(session.session_id)
     raise RuntimeError(f"Live session {session.session_id} kept losing races.")
 
