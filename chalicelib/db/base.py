@@ -37,6 +37,9 @@ def _connection(region, host):
 
 _SENT_ORDER = ("condition_check", "delete", "save", "update")
 CHECK_FAILED, CONFLICT = "ConditionalCheckFailed", "TransactionConflict"
+# A transaction refused whole, without reasons per item: tried again like a lost race.
+_BUSY = ("TransactionInProgressException", "ThrottlingException", "InternalServerError",
+         "ProvisionedThroughputExceededException", "RequestLimitExceeded")
 
 
 def transaction():
@@ -104,14 +107,17 @@ def _named_transact_write():
 
 class Cancellation:
     """Why a transaction was cancelled, item by item name: `failed(name)` when that item's
-    condition did not hold, `conflict` when it lost a race with another write (try again)."""
+    condition did not hold, `conflict` when it lost a race with another write or DynamoDB was
+    busy (try again)."""
 
-    def __init__(self, codes):
+    def __init__(self, codes, busy=False):
         self.codes = codes  # {item name: code or None}, in the order added
+        self.busy = busy  # refused whole, with no reasons: DynamoDB busy, try again
 
     @classmethod
     def of(cls, error):
-        return cls(getattr(error, "cancelled_items", None) or {})
+        return cls(getattr(error, "cancelled_items", None) or {},
+                   getattr(error, "cause_response_code", None) in _BUSY)
 
     def failed(self, name):
         return self.codes.get(name) == CHECK_FAILED
@@ -127,12 +133,14 @@ class Cancellation:
 
     @property
     def conflict(self):
-        return CONFLICT in self.codes.values()
+        """Lost a race with another write, or DynamoDB was busy: try again as it was."""
+        return CONFLICT in self.codes.values() or self.busy
 
     @property
     def lost_race(self):
-        """A condition failed or a race was lost: something to read again, not a fault."""
-        return self.any_failed or self.conflict
+        """A condition failed, a race was lost or DynamoDB was busy: something to read again
+        and try, not a fault."""
+        return self.any_failed or self.conflict or self.busy
 
 
 def cancellation_codes(error):
