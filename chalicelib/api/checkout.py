@@ -127,7 +127,7 @@ def claim_coupon(call):
                "per-member limit (an Idempotency-Key header makes a repeat give the same one)")
 def grant_coupon(call):
     from chalicelib.coupons import wallet as coupons
-    from chalicelib.members.accounts import get_member
+    from chalicelib.members.reading import get_member
 
     key = idempotency_key(call) if "idempotency-key" in call.headers else None
     return coupons.grant(get_member(call.params["member_id"]).member_id,

@@ -114,15 +114,15 @@ def edit_store_sale(call):
 @route(bp, "/admin/flash-sales/{sale_id}/end", "POST", auth=ADMIN, response=schemas.SALE,
        error_codes=["flash_sale_over"], summary="End a flash sale now")
 def end_sale(call):
-    from chalicelib.promotions.flash import sales
+    from chalicelib.promotions.flash import sales, window
 
-    return _admin_view(sales.end_early(sales.get(call.params["sale_id"])))
+    return _admin_view(window.end_early(sales.get(call.params["sale_id"])))
 
 
 @route(bp, "/stores/{store_id}/flash-sales/{sale_id}/end", "POST", auth=STORE_MANAGER,
        response=schemas.SALE, error_codes=["flash_sale_over"],
        summary="End my store's flash sale now")
 def end_store_sale(call):
-    from chalicelib.promotions.flash import sales
+    from chalicelib.promotions.flash import window
 
-    return _admin_view(sales.end_early(_store_sale(call)))
+    return _admin_view(window.end_early(_store_sale(call)))

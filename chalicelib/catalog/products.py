@@ -280,7 +280,7 @@ def caller_level(member_id):
         return None
     from chalicelib.members import loyalty
     from chalicelib.members import program as loyalty_program
-    from chalicelib.members.accounts import get_member
+    from chalicelib.members.reading import get_member
 
     try:
         member = get_member(member_id)

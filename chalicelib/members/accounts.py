@@ -10,7 +10,7 @@ from chalicelib.members import loyalty, points, sessions, tags
 from chalicelib.members import program as loyalty_program
 from chalicelib.members.models import Member, PhoneClaim, WeChatIdentity
 from chalicelib.members.privacy import phone_seen_by
-from chalicelib.members.reading import get_member
+from chalicelib.members.reading import get_member, refuse_blocked
 
 # Older versions stored WeChat's session_key on the identity; a login removes it.
 _OLD_SESSION_KEY = Path("session_key")
@@ -65,11 +65,6 @@ def _existing_identity(openid):
         return WeChatIdentity.get(openid, consistent_read=True)
     except DoesNotExist:
         return None
-
-
-def refuse_blocked(member):
-    if member.blocked_at:
-        raise DomainError("member_blocked", "This account is blocked; ask the brand why.")
 
 
 def _sign_in(wechat_session, clock):

@@ -40,7 +40,7 @@ def current_level(member, program):
 
 def _holder(member_id):
     """The member who holds the loyalty of `member_id` (the member it was merged into)."""
-    from chalicelib.members.accounts import get_member
+    from chalicelib.members.reading import get_member
 
     return get_member(member_id)
 

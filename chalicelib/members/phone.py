@@ -83,7 +83,7 @@ def carry_over_growth(merged, into, clock=system_clock):
 def bind_phone(member_id, phone, clock=system_clock):
     """The member who now owns this phone: the caller, or the imported member it merged into."""
     from chalicelib.db import events
-    from chalicelib.members.accounts import get_member, refuse_blocked
+    from chalicelib.members.reading import get_member, refuse_blocked
 
     for _ in range(ATTEMPTS):
         member = get_member(member_id)

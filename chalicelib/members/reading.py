@@ -1,4 +1,4 @@
-"""Reading a member: the one way, merge-aware (members.services offers it as get_member).
+"""Reading a member: the one way, merge-aware.
 
 A module of its own so that code which only reads members, such as the notification sender's
 job, reaches the members table and nothing else of members' (its role follows its imports).
@@ -19,3 +19,8 @@ def get_member(member_id):
         return member
     except DoesNotExist:
         raise DomainError("not_found", "No such member.") from None
+
+
+def refuse_blocked(member):
+    if member.blocked_at:
+        raise DomainError("member_blocked", "This account is blocked; ask the brand why.")

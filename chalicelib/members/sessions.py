@@ -121,7 +121,7 @@ def rotate(family, claims, acts_for=None, clock=system_clock):
 
 def refresh(refresh_token, clock=system_clock):
     """(the member, new tokens) for the refresh token of a live family's current generation."""
-    from chalicelib.members.accounts import get_member, refuse_blocked
+    from chalicelib.members.reading import get_member, refuse_blocked
 
     claims = tokens.verify(refresh_token, tokens.REFRESH, clock)
     family = family_of(claims)

@@ -1,5 +1,5 @@
 """One way to read a member: outside members/ a member is read through its service functions
-(members.accounts.get_member follows a phone merge), never through the Member model."""
+(members.reading.get_member follows a phone merge), never through the Member model."""
 import re
 from pathlib import Path
 

@@ -123,19 +123,6 @@ def edit(sale, request, by, clock=system_clock):
     return sale
 
 
-def end_early(sale, clock=system_clock):
-    """Ends the sale now; its unsold units go back to regular stock at once."""
-    from chalicelib.promotions.flash import window
-
-    now = clock.now()
-    if sale.closes_at <= now:
-        raise DomainError("flash_sale_over", "This sale is over already.")
-    sale.update(actions=[FlashSale.ended_early_at.set(now)],
-                condition=FlashSale.ended_early_at.does_not_exist())
-    window.run_steps(sale, clock)
-    return get(sale.sale_id)
-
-
 def remaining(sale):
     """Units left per SKU: the sum of its shards (eventually consistent reads)."""
     if sale.stocked is None:

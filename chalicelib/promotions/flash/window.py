@@ -13,6 +13,7 @@ from chalicelib.core import logs, retry
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.clock import utc_text
 from chalicelib.db.base import transaction
+from chalicelib.errors import DomainError
 from chalicelib.promotions.flash import sales
 from chalicelib.promotions.flash.models import FlashReminder, FlashSale
 
@@ -135,3 +136,14 @@ def run_job(clock=system_clock):
             done += 1
     logs.info("job_done", job="flash-sales-minute", sales=done)
     return done
+
+
+def end_early(sale, clock=system_clock):
+    """Ends the sale now; its unsold units go back to regular stock at once."""
+    now = clock.now()
+    if sale.closes_at <= now:
+        raise DomainError("flash_sale_over", "This sale is over already.")
+    sale.update(actions=[FlashSale.ended_early_at.set(now)],
+                condition=FlashSale.ended_early_at.does_not_exist())
+    run_steps(sale, clock)
+    return sales.get(sale.sale_id)

@@ -93,7 +93,7 @@ def next_step_actions(session, now):
 
 def _host(host_id):
     """The host: a guide, and the name viewers see."""
-    from chalicelib.members.accounts import get_member
+    from chalicelib.members.reading import get_member
     from chalicelib.members.staff import staff_of
 
     host = staff_of(host_id)
