@@ -191,7 +191,7 @@ MUTATIONS = [
              "tests/api/test_refunds.py -k while_a_refund_is_in_flight"),
     mutation("ship-refund-in-flight", "no delivery ships while a refund of it is open",
              "chalicelib/orders/fulfilment.py",
-             '"shipped",\n                  NO_REFUND_IN_FLIGHT)', '"shipped")',
+             '"shipped",\n                 NO_REFUND_IN_FLIGHT)', '"shipped")',
              "tests/api/test_refunds.py -k does_not_ship_while"),
     mutation("change-keeps-units", "a refund WeChat could not pay out keeps its units",
              "chalicelib/orders/refunds.py",

@@ -237,10 +237,13 @@ def store_order(call):
        error_codes=["order_not_shippable", "refund_in_progress"],
        summary="Mark a paid delivery order shipped")
 def ship_order(call):
+    from chalicelib.notify import hooks
     from chalicelib.orders import fulfilment, placing as orders
 
-    return orders.order_view(fulfilment.ship(call.params["store_id"], call.params["order_id"],
-                                             call.body, call.member_id))
+    order = fulfilment.ship(call.params["store_id"], call.params["order_id"], call.body,
+                            call.member_id)
+    hooks.shipped(order)  # the shopper's message, queued once per order; never raises
+    return orders.order_view(order)
 
 
 @route(bp, "/stores/{store_id}/orders/{order_id}/deliver", "POST", auth=STORE_COUNTER,

@@ -37,8 +37,9 @@ def _connection(region, host):
 
 _SENT_ORDER = ("condition_check", "delete", "save", "update")
 CHECK_FAILED, CONFLICT = "ConditionalCheckFailed", "TransactionConflict"
-# A transaction refused whole, without reasons per item: tried again like a lost race.
-_BUSY = ("TransactionInProgressException", "ThrottlingException", "InternalServerError",
+# A transaction refused whole for being busy, without reasons per item: tried again like a
+# lost race. (An InternalServerError is a failure: what it interrupted is retried later.)
+_BUSY = ("TransactionInProgressException", "ThrottlingException",
          "ProvisionedThroughputExceededException", "RequestLimitExceeded")
 
 

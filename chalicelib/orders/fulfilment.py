@@ -52,12 +52,10 @@ def write_with_pickup_code(order, actions, condition, with_code=True, also_in=No
 
 
 def give_pickup_code(order):
-    """A paid pickup order that waited for its group gets its code now, once."""
-    if write_with_pickup_code(order, [Order.awaiting_group.set(False)],
-                              Order.awaiting_group == True):  # noqa: E712 (a DynamoDB condition)
-        from chalicelib.notify import hooks
-
-        hooks.pickup_code_given(order)
+    """A paid pickup order that waited for its group gets its code now, once: True for the
+    call that gave it."""
+    return write_with_pickup_code(order, [Order.awaiting_group.set(False)],
+                                  Order.awaiting_group == True)  # noqa: E712 (a condition)
 
 
 def order_by_id(order_id):
@@ -66,13 +64,14 @@ def order_by_id(order_id):
 
 
 def release_from_group(order):
-    """The order stops waiting for its group: a pickup code, or ready to ship (once)."""
+    """The order stops waiting for its group: a pickup code, or ready to ship (once). True
+    when this call gave it its pickup code."""
     if not order.awaiting_group:
-        return
+        return False
     if order.fulfilment == "pickup":
-        give_pickup_code(order)
-    else:
-        order.update(actions=[Order.awaiting_group.set(False)])
+        return give_pickup_code(order)
+    order.update(actions=[Order.awaiting_group.set(False)])
+    return False
 
 
 def redeem(store_id, code, staff_id, clock=system_clock):
@@ -141,14 +140,10 @@ def ship(store_id, order_id, delivery, staff_id, clock=system_clock):
     whose group has not completed waits."""
     if store_order(store_id, order_id).awaiting_group:
         raise DomainError("order_not_shippable", "This order waits for its group to fill.")
-    from chalicelib.notify import hooks
-
-    order = _move(store_id, order_id, PAID,
-                  [Order.status.set(SHIPPED), Order.shipped_at.set(clock.now()),
-                   Order.delivery.set({**delivery, "shipped_by": staff_id})], "shipped",
-                  NO_REFUND_IN_FLIGHT)
-    hooks.shipped(order, clock)  # queued once per order; never raises
-    return order
+    return _move(store_id, order_id, PAID,
+                 [Order.status.set(SHIPPED), Order.shipped_at.set(clock.now()),
+                  Order.delivery.set({**delivery, "shipped_by": staff_id})], "shipped",
+                 NO_REFUND_IN_FLIGHT)
 
 
 def deliver(store_id, order_id, staff_id, clock=system_clock):

@@ -33,7 +33,7 @@ def on_paid(order, clock=system_clock):
     elif group.status == FAILED:
         _refund(order, "the group did not fill")
     elif group.status == COMPLETED:
-        fulfilment.release_from_group(order)
+        _release(order)
 
 
 def _end(group, status, now):
@@ -49,12 +49,21 @@ def _end(group, status, now):
             raise
 
 
+def _release(order):
+    """The order's group has completed: the order is fulfilled now, and the shopper told
+    their pickup code."""
+    if fulfilment.release_from_group(order):
+        from chalicelib.notify import hooks
+
+        hooks.pickup_code_given(order)
+
+
 def complete(group, clock=system_clock):
     """OPEN → COMPLETED once; then every paid member's order is released for fulfilment."""
     _end(group, COMPLETED, clock.now())
     for seat in GroupSeat.query(group.group_id, consistent_read=True):
         if seat.status == PAID:
-            fulfilment.release_from_group(fulfilment.order_by_id(seat.order_id))
+            _release(fulfilment.order_by_id(seat.order_id))
             _tell(seat.member_id, group, "拼团成功")
 
 
