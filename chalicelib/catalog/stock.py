@@ -30,11 +30,12 @@ def current(store_id, sku_id):
 
 
 def change_in(writes, store_id, sku_id, delta, condition, reason, by, now):
-    """Adds a stock change and its audit entry (two items, in that order) to a transaction."""
+    """Adds a stock change and its audit entry to a transaction, named stock#<sku id> (the
+    one whose condition can fail) and movement#<sku id>."""
     writes.update(StoreStock(store_id, sku_id), actions=[StoreStock.quantity.add(delta)],
-                  condition=condition)
+                  condition=condition, name=f"stock#{sku_id}")
     writes.save(StockMovement(f"{store_id}#{sku_id}", new_id("mv"), delta=delta, reason=reason,
-                              by=by, at=now.isoformat()))
+                              by=by, at=now.isoformat()), name=f"movement#{sku_id}")
 
 
 def take_in(writes, store_id, sku_id, quantity, reason, by, now):

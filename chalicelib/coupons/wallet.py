@@ -159,14 +159,16 @@ def usable(member_id, member_coupon_id):
 
 
 def use_in(writes, member_id, member_coupon_id, order_id):
-    """Adds the coupon's use to an order's transaction: it fails if another order took it."""
+    """Adds the coupon's use to an order's transaction, named member_coupon: it fails if
+    another order took it."""
     writes.update(MemberCoupon(member_id, member_coupon_id),
                   actions=[MemberCoupon.status.set("used"), MemberCoupon.order_id.set(order_id)],
-                  condition=MemberCoupon.status == "available")
+                  condition=MemberCoupon.status == "available", name="member_coupon")
 
 
 def give_back_in(writes, member_id, member_coupon_id, order_id):
-    """Adds the coupon's return to a transaction (an order that was not paid, or refunded)."""
+    """Adds the coupon's return to a transaction (an order that was not paid, or refunded),
+    named member_coupon."""
     writes.update(MemberCoupon(member_id, member_coupon_id),
                   actions=[MemberCoupon.status.set("available"), MemberCoupon.order_id.remove()],
-                  condition=MemberCoupon.order_id == order_id)
+                  condition=MemberCoupon.order_id == order_id, name="member_coupon")

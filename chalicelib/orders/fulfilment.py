@@ -9,8 +9,9 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from chalicelib.orders.models import Order, PickupCode
 from chalicelib.orders.placing import COMPLETED, PAID, SHIPPED
+from chalicelib.core import retry
 from chalicelib.core.clock import clock as system_clock
-from chalicelib.db.base import transaction, unchanged
+from chalicelib.db.base import Cancellation, transaction, unchanged
 from chalicelib.errors import DomainError
 
 NO_REFUND_IN_FLIGHT = unchanged(Order.refunds_in_flight, 0)
@@ -26,31 +27,27 @@ def new_code(order):
 def write_with_pickup_code(order, actions, condition, with_code=True, also_in=None):
     """Updates the order on a condition and, with_code, gives it a fresh pickup code in the
     same transaction (another code if the one drawn is taken at the store); also_in(writes)
-    adds what else the change writes (unconditional items, after these). False if the
-    condition does not hold."""
-    import random
-    import time
-
-    from chalicelib.db.base import cancellation_codes
-
+    adds what else the change writes (unconditional items, after these, named by whoever
+    adds them; "order" and "pickup_code" are taken). False if the condition does not hold."""
     for attempt in range(10):
         code = new_code(order) if with_code else None
         try:
             with transaction() as writes:
                 writes.update(order, actions=[
                     *actions, *([Order.pickup_code.set(code.store_code.partition("#")[2])]
-                                if code else [])], condition=condition)
+                                if code else [])], condition=condition, name="order")
                 if code:
-                    writes.save(code, condition=PickupCode.store_code.does_not_exist())
+                    writes.save(code, condition=PickupCode.store_code.does_not_exist(),
+                                name="pickup_code")
                 if also_in:
                     also_in(writes)
             return True
         except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if codes[:1] == ["ConditionalCheckFailed"]:
+            cancelled = Cancellation.of(error)
+            if cancelled.failed("order"):
                 return False
-            if "ConditionalCheckFailed" not in codes:  # lost a race: wait a little
-                time.sleep(random.uniform(0, 0.005 * 2 ** attempt))
+            if not cancelled.any_failed:  # lost a race: wait a little
+                retry.pause(attempt)
     raise DomainError("conflict", "Could not record the change; try again.")
 
 
