@@ -17,8 +17,8 @@ from chalicelib.orders.channels import Quote
 
 def _lines(store_id, items, fulfilment, level):
     """Each requested SKU as sold in the store, and where its stock is taken from."""
-    from chalicelib.catalog.models import CENTRAL_WAREHOUSE
     from chalicelib.catalog.products import offers
+    from chalicelib.catalog.stores import CENTRAL_WAREHOUSE
 
     quantities = {}
     for item in items:

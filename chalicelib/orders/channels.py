@@ -1,6 +1,6 @@
 """Channels: the ways an order is bought (the mall, a flash sale, a group-buy, a live room,
 and later ones). The kernel places, pays, closes and refunds every order the same way; a
-channel brings only what differs, as an object with these methods:
+channel brings only what differs, as an object with these attributes and methods:
 
     name                                     the order's `channel`
     attempts                                 how many times placing tries against lost races
@@ -9,7 +9,8 @@ channel brings only what differs, as an object with these methods:
     quote(member_id, request, now) -> Quote  its reads, rules and the one pricing engine
     reserve_in(writes, order, quote, now)    its items in the order's transaction, each named
     refusal(cancelled, order, quote)         the shopper's answer when one of its items'
-                                             conditions failed (None: try again)
+                                             conditions failed (cancelled: db.base's
+                                             Cancellation, read by name; None: try again)
     replan(quote, now) -> Quote | None       after a lost race: the quote to try again with
                                              (None: quote afresh); raises the refusal when
                                              nothing is left to take
@@ -17,7 +18,9 @@ channel brings only what differs, as an object with these methods:
                                              transaction
     return_in(writes, order, refund, now)    what a settled refund gives back (units not
                                              handed over, the coupon, the points)
-    restock_in(writes, order, refund, by, now)  the goods of a refund that came back
+    restock_in(writes, order, refund, by, reason, now)
+                                             the goods of a refund that came back (staff
+                                             confirmed them), as stock again
     before_refund(order)                     what a shopper's refund of a paid order undoes
                                              first (a group-buy's seat)
 
