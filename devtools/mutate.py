@@ -123,7 +123,8 @@ MUTATIONS = [
     # Orders, stock and coupons.
     mutation("close-only-unpaid", "closing an order gives back only while it is unpaid",
              "chalicelib/orders/closing.py",
-             "condition=Order.status == PENDING_PAYMENT)", "condition=None)",
+             'condition=Order.status == PENDING_PAYMENT, name="order")',
+             'condition=None, name="order")',
              f"{GUARDS} -k stale_copy"),
     mutation("watch-wechat-close", "an order closed before WeChat's is asked about until "
              "WeChat closes it", "chalicelib/orders/closing.py",
@@ -131,7 +132,8 @@ MUTATIONS = [
              "tests/api/test_payments.py -k first_five_minutes"),
     mutation("coupon-use-once", "a member coupon pays for one order",
              "chalicelib/coupons/wallet.py",
-             'condition=MemberCoupon.status == "available")', "condition=None)",
+             'condition=MemberCoupon.status == "available", name="member_coupon")',
+             'condition=None, name="member_coupon")',
              f"{GUARDS} -k coupon_read_as_available"),
     mutation("stock-take", "an order never takes stock below zero",
              "chalicelib/catalog/stock.py",
@@ -143,7 +145,7 @@ MUTATIONS = [
              f"{GUARDS} -k staff_take_at_most"),
     mutation("pending-units", "one member's unpaid orders hold at most the limit of a SKU",
              "chalicelib/orders/holds.py",
-             "(count <= max_units - quantity))", "(count <= max_units - quantity + 1))",
+             "(count <= max_units - quantity),", "(count <= max_units - quantity + 1),",
              "tests/api/test_pending_holds.py -k cannot_hold_a_skus_stock"),
     mutation("promotion-floor", "a promotion price below the brand's is at least the floor",
              "chalicelib/promotions/listings.py",

@@ -60,9 +60,9 @@ def remove_cart_line(call):
        response=schemas.BREAKDOWN, error_codes=["coupon_unusable"],
        summary="What the order would cost, line by line")
 def preview(call):
-    from chalicelib.orders import placing as orders
+    from chalicelib.mall import channel as mall
 
-    return orders.preview(call.member_id, call.body)
+    return mall.preview(call.member_id, call.body)
 
 
 @route(bp, "/orders", "POST", auth=MEMBER, body=schemas.ORDER_REQUEST, response=schemas.ORDER,
@@ -71,9 +71,10 @@ def preview(call):
        summary="Place an order (send an Idempotency-Key header: a retry gives the same order)")
 def place_order(call):
     from chalicelib.mall import carts
+    from chalicelib.mall.channel import MALL
     from chalicelib.orders import placing as orders
 
-    order, created = orders.place(call.member_id, idempotency_key(call), call.body)
+    order, created = orders.place(MALL, call.member_id, idempotency_key(call), call.body)
     if created:
         carts.remove(call.member_id, order.store_id,
                      [line["sku_id"] for line in order.breakdown["lines"]])

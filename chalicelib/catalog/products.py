@@ -8,12 +8,13 @@ store has not got is sold out there.
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.expressions.condition import size
 
-from chalicelib.catalog.models import (CATALOG, CENTRAL_WAREHOUSE, Category, Product, Sku, StoreStock, sort_key)
+from chalicelib.catalog.models import (CATALOG, CENTRAL_WAREHOUSE, Category, Product, Sku,
+                                       StoreStock, sort_key)
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
 from chalicelib.db.base import Cancellation, transaction
 from chalicelib.errors import DomainError
-from chalicelib.members import rules
+from chalicelib.orders import pricing
 
 MAX_SKUS = 20
 PRODUCT_FIELDS = ("category_id", "name", "description", "image_urls", "sort_order", "on_sale",
@@ -244,7 +245,7 @@ def _offer(product, sku, store_id, on_hand, level):
         fulfilment, available = "sold_out", 0
     return {"sku_id": sku.sku_id, "specs": sku.specs.as_dict(), "base_price_fen": sku.base_price_fen,
             "price_fen": price,
-            "member_price_fen": rules.member_price(price, level) if level else price,
+            "member_price_fen": pricing.member_price(price, level) if level else price,
             "store_stock": in_store, "available": available, "fulfilment": fulfilment}
 
 

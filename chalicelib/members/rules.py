@@ -89,26 +89,6 @@ def points_for_payment(amount_fen, level, program):
     return base * level["points_multiplier_percent"] // 100
 
 
-def member_price(price_fen, level):
-    """The level's price: the discount in whole fen, rounded down (the shopper pays less than
-    one fen more than the exact percentage)."""
-    return price_fen - price_fen * level["discount_percent"] // 100
-
-
-def points_payment(payable_fen, balance, program, wanted_points=None):
-    """How many points pay part of an order, and the fen they cover: whole fen only, capped
-    at the program's share of the order and at the balance (or what the shopper asks for)."""
-    rate = program["points_per_yuan_deduction"]  # points per 100 fen
-    cap_fen = payable_fen * program["max_points_payment_percent"] // 100
-    usable = balance if wanted_points is None else min(balance, max(wanted_points, 0))
-    fen_covered = min(cap_fen, usable * 100 // rate)
-    points = -(-fen_covered * rate // 100)  # the points that exactly cover those fen, rounded up
-    while points > usable:  # rounding up may ask one point too many
-        fen_covered -= 1
-        points = -(-fen_covered * rate // 100)
-    return {"points": points, "fen": fen_covered}
-
-
 def credit_expiry(earned_at, program):
     return earned_at + timedelta(days=program["points_validity_days"])
 

@@ -12,28 +12,21 @@ once all the same; it stays in the pending-by-minute index, and each minute the 
 WeChat about it (a payment found is recorded, so refunded) and closes WeChat's when WeChat
 allows it. Only then does it leave the index.
 """
-import random
-import time
 from datetime import timedelta
-from importlib import import_module
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.coupons import wallet as coupons
-from chalicelib.orders import holds, payments
+from chalicelib.orders import channels, holds, payments
 from chalicelib.orders.models import Order
 from chalicelib.orders.placing import CLOSED, PENDING_PAYMENT, get_own
 from chalicelib.config import settings
-from chalicelib.core import logs
+from chalicelib.core import logs, retry
 from chalicelib.core.clock import MINUTE
 from chalicelib.core.clock import clock as system_clock
-from chalicelib.db.base import cancellation_codes, transaction
+from chalicelib.db.base import Cancellation, transaction
 from chalicelib.errors import DomainError
 from chalicelib.db import cursors as minutes
 
-# Where an unpaid order of a promotion gives back what it held (its give_back_in).
-_PROMOTIONS = {"flash_sale": "chalicelib.promotions.flash.buying", "group_buy": "chalicelib.promotions.groups.joining",
-               "live": "chalicelib.promotions.live.buying"}
 CATCH_UP = timedelta(hours=24)
 RECONCILE_AFTER = timedelta(minutes=3)
 WECHAT_CLOSES_AFTER = timedelta(minutes=5)  # WeChat refuses closeorder before
@@ -41,32 +34,16 @@ JOB = "orders-minute"  # its cursor (db/cursors.py)
 
 
 def _release(order, reason, now, ask_wechat_at=None):
-    """One transaction: the order closes, and its stock, coupon, points and holds come
-    back. With ask_wechat_at (a minute), it stays in the pending-by-minute index."""
-    from chalicelib.catalog import stock
-    from chalicelib.members import points
-    from chalicelib.members.accounts import get_member
-
-    member = get_member(order.member_id) if order.points_used else None
+    """One transaction: the order closes, its holds come back, and its channel gives back
+    what it held (stock or shards, a coupon, points, a seat). With ask_wechat_at (a minute),
+    it stays in the pending-by-minute index."""
     with transaction() as writes:
         writes.update(order, actions=[Order.status.set(CLOSED), Order.closed_at.set(now),
                                       Order.close_reason.set(reason),
                                       Order.pending_minute.set(ask_wechat_at)
                                       if ask_wechat_at else Order.pending_minute.remove()],
-                      condition=Order.status == PENDING_PAYMENT)
-        promotion = _PROMOTIONS.get(order.channel)
-        if promotion:
-            import_module(promotion).give_back_in(writes, order, now)
-        else:
-            for line in order.breakdown["lines"]:
-                stock.put_back_in(writes, order.stock_from, line["sku_id"], line["quantity"],
-                                  f"order {order.order_id} {reason}", order.member_id, now)
-        if order.member_coupon_id:
-            coupons.give_back_in(writes, order.member_id, order.member_coupon_id,
-                                 order.order_id)
-        if member is not None:
-            points.change_in(writes, member, order.points_used, "release", order.order_id, now,
-                             note=f"order {order.order_id} {reason}")
+                      condition=Order.status == PENDING_PAYMENT, name="order")
+        channels.of(order.channel).give_back_in(writes, order, reason, now)
         holds.release_in(writes, order)
 
 
@@ -114,7 +91,9 @@ def close_unpaid(order, reason, pay=None, clock=system_clock):
     pay = pay or payments._pay()
     closed_at_wechat = _closed_at_wechat(order, pay, clock)
     order.refresh(consistent_read=True)
-    for attempt in range(20):
+    for attempt in retry.attempts(20):
+        if attempt:
+            order.refresh(consistent_read=True)
         if order.status != PENDING_PAYMENT:
             break  # paid (or closed) meanwhile
         try:
@@ -123,11 +102,8 @@ def close_unpaid(order, reason, pay=None, clock=system_clock):
             logs.info("order_closed", order_id=order.order_id, reason=reason)
             break
         except TransactWriteError as error:
-            if not {"ConditionalCheckFailed", "TransactionConflict"} & set(
-                    cancellation_codes(error)):
+            if not Cancellation.of(error).lost_race:
                 raise
-        time.sleep(random.uniform(0, 0.004 * (attempt + 1)))
-        order.refresh(consistent_read=True)
     order.refresh(consistent_read=True)
     return order
 

@@ -62,9 +62,9 @@ def _too_many_units(order, sku_id):
 
 
 def hold_in(writes, order, now):
-    """Counts a new order (one created with held=True) on its member's holds: the LAST items
-    of the order's transaction, the orders' count first, then one per SKU. An order that no
-    hold could take is refused before anything is written."""
+    """Counts a new order (one created with held=True) on its member's holds, in the order's
+    transaction: the orders' count ("hold#orders"), then one per SKU ("hold#sku#<sku id>").
+    An order that no hold could take is refused before anything is written."""
     units = _units(order)
     max_units = settings.max_pending_units_per_sku
     for sku_id, quantity in units.items():
@@ -73,22 +73,26 @@ def hold_in(writes, order, now):
     count, keep = PendingHold.count, PendingHold.expires_at.set(now + KEEP)
     writes.update(PendingHold(order.member_id, ORDERS), actions=[count.add(1), keep],
                   condition=count.does_not_exist()
-                  | (count < settings.max_pending_orders_per_member))
+                  | (count < settings.max_pending_orders_per_member), name=_item(ORDERS))
     for sku_id, quantity in units.items():
         writes.update(PendingHold(order.member_id, f"sku#{sku_id}"),
                       actions=[count.add(quantity), keep],
-                      condition=count.does_not_exist() | (count <= max_units - quantity))
+                      condition=count.does_not_exist() | (count <= max_units - quantity),
+                      name=_item(f"sku#{sku_id}"))
 
 
-def refusal(codes, order):
-    """The limit a cancelled order transaction hit, read from its hold items (its last), or
-    None."""
-    units = list(_units(order))
-    first = len(codes) - 1 - len(units)
-    if codes[first] == "ConditionalCheckFailed":
+def _item(kind):
+    """The name of a hold's item in a transaction: "hold#orders", "hold#sku#<sku id>"."""
+    return f"hold#{kind}"
+
+
+def refusal(cancelled, order):
+    """The limit a cancelled order transaction hit (a Cancellation, read by the hold items'
+    names), or None."""
+    if cancelled.failed(_item(ORDERS)):
         return _too_many_orders()
-    for sku_id, code in zip(units, codes[first + 1:]):
-        if code == "ConditionalCheckFailed":
+    for sku_id in _units(order):
+        if cancelled.failed(_item(f"sku#{sku_id}")):
             return _too_many_units(order, sku_id)
     return None
 
@@ -98,10 +102,11 @@ def release_in(writes, order):
     PENDING_PAYMENT. An order placed before holds were counted holds nothing."""
     if not order.held:
         return
-    writes.update(PendingHold(order.member_id, ORDERS), actions=[PendingHold.count.add(-1)])
+    writes.update(PendingHold(order.member_id, ORDERS), actions=[PendingHold.count.add(-1)],
+                  name=_item(ORDERS))
     for sku_id, quantity in _units(order).items():
         writes.update(PendingHold(order.member_id, f"sku#{sku_id}"),
-                      actions=[PendingHold.count.add(-quantity)])
+                      actions=[PendingHold.count.add(-quantity)], name=_item(f"sku#{sku_id}"))
 
 
 def held(member_id):

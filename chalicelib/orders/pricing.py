@@ -9,7 +9,6 @@ goods → points on what is left → delivery fee. The shopper always pays at le
 the goods (WeChat Pay takes no zero payment).
 """
 from chalicelib.core.clock import utc_text
-from chalicelib.members import rules
 
 MEMBER_PRICE_CHANNELS = ("mall",)
 DELIVERY_FEE_FEN, FREE_DELIVERY_FROM_FEN = 800, 9900
@@ -59,6 +58,26 @@ def coupon_discount(terms, goods_fen):
     return min(discount, goods_fen - 1)
 
 
+def member_price(price_fen, level):
+    """The level's price: the discount in whole fen, rounded down (the shopper pays less than
+    one fen more than the exact percentage)."""
+    return price_fen - price_fen * level["discount_percent"] // 100
+
+
+def points_payment(payable_fen, balance, program, wanted_points=None):
+    """How many points pay part of an order, and the fen they cover: whole fen only, capped
+    at the program's share of the order and at the balance (or what the shopper asks for)."""
+    rate = program["points_per_yuan_deduction"]  # points per 100 fen
+    cap_fen = payable_fen * program["max_points_payment_percent"] // 100
+    usable = balance if wanted_points is None else min(balance, max(wanted_points, 0))
+    fen_covered = min(cap_fen, usable * 100 // rate)
+    points = -(-fen_covered * rate // 100)  # the points that exactly cover those fen, rounded up
+    while points > usable:  # rounding up may ask one point too many
+        fen_covered -= 1
+        points = -(-fen_covered * rate // 100)
+    return {"points": points, "fen": fen_covered}
+
+
 def delivery_fee(fulfilment, goods_fen):
     if fulfilment == "pickup" or goods_fen >= FREE_DELIVERY_FROM_FEN:
         return 0
@@ -75,7 +94,7 @@ def price(lines, *, level, program, store_id, channel, fulfilment, now, coupon=N
     priced = []
     for line in lines:
         unit = line["unit_price_fen"]
-        member_unit = rules.member_price(unit, member_level) if member_level else unit
+        member_unit = member_price(unit, member_level) if member_level else unit
         priced.append({**line, "member_unit_price_fen": member_unit,
                        "goods_fen": member_unit * line["quantity"]})
     list_fen = sum(line["unit_price_fen"] * line["quantity"] for line in priced)
@@ -90,7 +109,7 @@ def price(lines, *, level, program, store_id, channel, fulfilment, now, coupon=N
     after_coupon = goods_fen - discount
     points = {"points": 0, "fen": 0}
     if wanted_points:
-        points = rules.points_payment(after_coupon - 1, points_balance, program, wanted_points)
+        points = points_payment(after_coupon - 1, points_balance, program, wanted_points)
     fee = delivery_fee(fulfilment, goods_fen)
 
     coupon_shares = allocate(discount, [line["goods_fen"] for line in priced])

@@ -23,13 +23,14 @@ from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
+from chalicelib.orders import channels
 from chalicelib.orders.events import ORDER_REFUNDED
 from chalicelib.orders.models import Order, PickupCode, Refund
 from chalicelib.orders.placing import COMPLETED, PAID, REFUNDED, SHIPPED
 from chalicelib.config import settings
 from chalicelib.core import logs, retry
 from chalicelib.core.clock import clock as system_clock
-from chalicelib.db.base import Cancellation, cancellation_codes, transaction, unchanged
+from chalicelib.db.base import Cancellation, transaction, unchanged
 from chalicelib.errors import DomainError
 from chalicelib.wechat.port import SUCCESS_ANSWER, fail_answer
 
@@ -191,10 +192,7 @@ def request(order_id, wanted, reason, requested_by, pay=None, clock=system_clock
 def by_shopper(order, reason, pay=None, clock=system_clock):
     """The shopper refunds their whole order while its goods have not been handed over."""
     _check_refundable(order, clock.now(), (PAID,))
-    if order.group_id:
-        from chalicelib.promotions.groups import completion as life
-
-        life.leave(order)  # a seat in a group still filling is free again
+    channels.of(order.channel).before_refund(order)  # a group's seat is free again
     return request(order.order_id, None, reason, order.member_id, pay, clock,
                    before_handover=True)
 
@@ -276,44 +274,31 @@ def _landed(refund):
 
 
 def _settle(order, refund, now, from_statuses, also=()):
-    """One transaction: the refund is done; the stock (unless the goods are awaited back),
-    the points used and with the last units the coupon come back; its order_refunded event.
-    also: more of the refund's actions."""
-    from chalicelib.catalog import stock
-    from chalicelib.coupons import wallet as coupons
+    """One transaction: the refund is done; the order's channel gives back the stock (unless
+    the goods are awaited back), the points used and with the last units the coupon; its
+    order_refunded event. also: more of the refund's actions."""
     from chalicelib.db import events
-    from chalicelib.members import points
-    from chalicelib.members.accounts import get_member
 
-    member = get_member(order.member_id) if refund.points else None
     goods = refund.kind == GOODS
     with transaction() as writes:
         writes.update(refund, actions=[
             Refund.status.set(SUCCESS), Refund.settled_at.set(now), Refund.open_day.remove(),
             *([Refund.refunded_goods_before.set(order.refunded_goods_fen or 0)] if goods else []),
-            *also], condition=Refund.status.is_in(*from_statuses))
+            *also], condition=Refund.status.is_in(*from_statuses), name="refund")
         events.add_in(writes, ORDER_REFUNDED, now, order_id=order.order_id,
                       refund_id=refund.refund_id)
         if not goods:
             return
-        if refund.goods_return is None:  # the goods never left the store
-            for line in refund.lines:
-                stock.put_back_in(writes, order.stock_from, line["sku_id"], line["quantity"],
-                                  f"refund {refund.refund_id}", refund.requested_by, now)
         actions = [Order.refunded_goods_fen.add(goods_fen(refund)), *_landed(refund)]
         condition = unchanged(Order.refunded_goods_fen, order.refunded_goods_fen)
         if refund.completes:
             actions.append(Order.status.set(REFUNDED))
             condition &= Order.status.is_in(*REFUNDABLE)
-        writes.update(order, actions=actions, condition=condition)
+        writes.update(order, actions=actions, condition=condition, name="order")
         if refund.completes and order.pickup_code:
-            writes.delete(PickupCode(f"{order.store_id}#{order.pickup_code}"))
-        if refund.completes and order.member_coupon_id:
-            coupons.give_back_in(writes, order.member_id, order.member_coupon_id,
-                                 order.order_id)
-        if member is not None:
-            points.change_in(writes, member, refund.points, "return", refund.refund_id, now,
-                             note=f"refund of order {order.order_id}")
+            writes.delete(PickupCode(f"{order.store_id}#{order.pickup_code}"),
+                          name="pickup_code")
+        channels.of(order.channel).return_in(writes, order, refund, now)
 
 
 def _release(order, refund, now, from_statuses, also=()):
@@ -512,8 +497,6 @@ def confirm_return(order, refund_id, staff_id, clock=system_clock):
     """Staff confirm that the goods of a refund came back: they are stock again, once. Only
     after the refund has succeeded, so goods whose refund may still fail (and be asked for
     again) never count twice."""
-    from chalicelib.catalog import stock
-
     refund = _refund_of(order, refund_id)
     if refund.goods_return != AWAITED:
         raise DomainError("conflict", "These goods were confirmed back already."
@@ -531,12 +514,12 @@ def confirm_return(order, refund_id, staff_id, clock=system_clock):
             writes.update(refund, actions=[Refund.goods_return.set(RETURNED),
                                            Refund.returned_at.set(now),
                                            Refund.returned_by.set(staff_id)],
-                          condition=(Refund.goods_return == AWAITED) & (Refund.status == SUCCESS))
-            for line in refund.lines:
-                stock.put_back_in(writes, order.stock_from, line["sku_id"], line["quantity"],
-                                  f"return of refund {refund_id}", staff_id, now)
+                          condition=(Refund.goods_return == AWAITED) & (Refund.status == SUCCESS),
+                          name="refund")
+            channels.of(order.channel).restock_in(writes, order, refund, staff_id,
+                                                  f"return of refund {refund_id}", now)
     except TransactWriteError as error:
-        if cancellation_codes(error)[:1] != ["ConditionalCheckFailed"]:
+        if not Cancellation.of(error).failed("refund"):
             raise
         raise DomainError("conflict", "These goods were confirmed back already.") from None
     logs.info("refund_goods_returned", order_id=order.order_id, refund_id=refund_id,

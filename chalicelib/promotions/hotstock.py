@@ -70,15 +70,17 @@ def takes_from(stocked, quantity, start):
 
 
 def take_in(writes, pool, takes):
-    """One conditional update per shard taken from: it never goes below zero."""
+    """One conditional update per shard taken from (named shard#<pool>#<shard>): it never
+    goes below zero."""
     for shard, units in takes.items():
         writes.update(StockShard(pool, int(shard)), actions=[StockShard.remaining.add(-units)],
-                      condition=StockShard.remaining >= units)
+                      condition=StockShard.remaining >= units, name=f"shard#{pool}#{shard}")
 
 
 def put_back_in(writes, pool, takes):
     for shard, units in takes.items():
-        writes.update(StockShard(pool, int(shard)), actions=[StockShard.remaining.add(units)])
+        writes.update(StockShard(pool, int(shard)), actions=[StockShard.remaining.add(units)],
+                      name=f"shard#{pool}#{shard}")
 
 
 def drain_in(writes, pool):

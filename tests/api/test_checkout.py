@@ -79,14 +79,14 @@ def test_the_preview_adds_up_member_price_coupon_points_and_delivery(client):
     """Gold (5% off): 2 × 3,333 → 6,334 goods. Coupon 10% capped at 500 → 500 off. 1,000
     points at 100 a yuan → 1,000 fen, within half of 5,834. Delivery under 99 yuan: 800."""
     from chalicelib.coupons import wallet as coupons
-    from chalicelib.orders import placing as orders
+    from chalicelib.mall import channel as mall
 
     member_id = _member(points=1_000, level="gold")
     sku = _sku(price_fen=3_333, stock=10)
     coupon = _coupon(kind="percent", percent_off=10, cap_fen=500, amount_fen=None)
     mine = coupons.claim(member_id, coupon["coupon_id"])
 
-    breakdown = orders.preview(member_id, _order_request(
+    breakdown = mall.preview(member_id, _order_request(
         sku, 2, fulfilment="delivery", member_coupon_id=mine["member_coupon_id"],
         points=5_000))
 
@@ -123,6 +123,7 @@ def test_the_same_key_gives_the_same_order_and_another_body_is_refused(client):
 def test_two_hundred_shoppers_for_the_last_fifty_units(local_services):
     from chalicelib.catalog.stock import current
     from chalicelib.orders import placing as orders
+    from chalicelib.mall.channel import MALL
     from chalicelib.errors import DomainError
 
     sku = _sku(stock=50)
@@ -130,7 +131,7 @@ def test_two_hundred_shoppers_for_the_last_fifty_units(local_services):
 
     def attempt(n):
         try:
-            orders.place(members[n % 40], f"k{n}", _order_request(sku))
+            orders.place(MALL, members[n % 40], f"k{n}", _order_request(sku))
             return "ordered"
         except DomainError as exc:
             return exc.code
@@ -147,6 +148,7 @@ def test_two_orders_racing_for_one_coupon_one_wins(local_services):
     from chalicelib.catalog.stock import current
     from chalicelib.coupons import wallet as coupons
     from chalicelib.orders import placing as orders
+    from chalicelib.mall.channel import MALL
     from chalicelib.errors import DomainError
 
     member_id = _member()
@@ -155,7 +157,7 @@ def test_two_orders_racing_for_one_coupon_one_wins(local_services):
 
     def attempt(n):
         try:
-            return orders.place(member_id, f"race-{n}",
+            return orders.place(MALL, member_id, f"race-{n}",
                                 _order_request(sku, member_coupon_id=mine))[0].order_id
         except DomainError as exc:
             return exc.code
@@ -172,13 +174,14 @@ def test_two_orders_racing_for_one_coupon_one_wins(local_services):
 
 def test_points_pay_part_of_an_order_and_the_ledger_says_so(local_services):
     from chalicelib.orders import placing as orders
+    from chalicelib.mall.channel import MALL
     from chalicelib.members.models import Member
     from chalicelib.members.points import ledger_page
 
     member_id = _member(points=800)
     sku = _sku(price_fen=5_000, stock=3)
 
-    order, _ = orders.place(member_id, "pts", _order_request(sku, points=800))
+    order, _ = orders.place(MALL, member_id, "pts", _order_request(sku, points=800))
 
     assert (order.points_used, order.breakdown["points_fen"], order.total_fen) == (800, 800, 4_200)
     assert Member.get(member_id).points_balance == 0
@@ -213,15 +216,17 @@ def test_a_cloud_shelf_order_takes_the_warehouses_stock(local_services):
     from chalicelib.catalog.models import CENTRAL_WAREHOUSE
     from chalicelib.catalog.stock import current
     from chalicelib.orders import placing as orders
+    from chalicelib.mall.channel import MALL
     from chalicelib.errors import DomainError
 
     cloud = _sku(stock=4, store_id=CENTRAL_WAREHOUSE, cloud_shelf=True)
     plain = _sku(stock=4)
     member_id = _member()
 
-    order, _ = orders.place(member_id, "cs", _order_request(cloud, 3, fulfilment="cloud_shelf"))
+    order, _ = orders.place(MALL, member_id, "cs",
+                            _order_request(cloud, 3, fulfilment="cloud_shelf"))
     with pytest.raises(DomainError) as refused:
-        orders.place(member_id, "cs2", _order_request(plain, 1, fulfilment="cloud_shelf"))
+        orders.place(MALL, member_id, "cs2", _order_request(plain, 1, fulfilment="cloud_shelf"))
 
     assert order.stock_from == CENTRAL_WAREHOUSE and current(CENTRAL_WAREHOUSE, cloud) == 1
     assert refused.value.code == "validation_error" and current(STORE_A, plain) == 4

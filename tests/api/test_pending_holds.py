@@ -17,9 +17,10 @@ from tests.conftest import JSON, STORE_A, body_of
 
 def _place(member_id, sku, quantity=1, lines=1):
     from chalicelib.orders import placing as orders
+    from chalicelib.mall.channel import MALL
 
     request = {"store_id": STORE_A, "items": [{"sku_id": sku, "quantity": quantity}] * lines}
-    return orders.place(member_id, _id("key"), request)[0]
+    return orders.place(MALL, member_id, _id("key"), request)[0]
 
 
 def _refusal(call):

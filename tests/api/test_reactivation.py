@@ -115,6 +115,7 @@ def test_no_credit_no_message_a_person_instead_and_a_second_run_contacts_nobody(
 
 def test_a_reactivated_member_shows_in_the_report_with_the_orders_gmv(client, admin):
     from chalicelib.orders import placing as orders, payments
+    from chalicelib.mall.channel import MALL
     from chalicelib.reactivation import job
 
     dormancy_day = date(2031, 6, 2)
@@ -129,7 +130,7 @@ def test_a_reactivated_member_shows_in_the_report_with_the_orders_gmv(client, ad
     [contact] = _contact(member_id)
 
     three_days_later = FixedClock(run_at + timedelta(days=3))
-    order, _ = orders.place(member_id, uuid.uuid4().hex, {
+    order, _ = orders.place(MALL, member_id, uuid.uuid4().hex, {
         "store_id": STORE_A, "items": [{"sku_id": _sku(price_fen=8_800, stock=3),
                                         "quantity": 2}],
         "fulfilment": "pickup", "member_coupon_id": contact.member_coupon_id},

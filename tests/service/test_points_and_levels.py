@@ -143,13 +143,15 @@ def test_an_assigned_level_holds_whatever_growth_says(member):
 ])
 def test_points_pay_part_of_an_order_at_the_rate_and_cap(payable, balance_points, wanted,
                                                          expected):
-    from chalicelib.members.rules import DEFAULT_PROGRAM, points_payment
+    from chalicelib.members.rules import DEFAULT_PROGRAM
+    from chalicelib.orders.pricing import points_payment
 
     assert points_payment(payable, balance_points, DEFAULT_PROGRAM, wanted) == expected
 
 
 def test_points_at_an_uneven_rate_never_overspend():
-    from chalicelib.members.rules import DEFAULT_PROGRAM, points_payment
+    from chalicelib.members.rules import DEFAULT_PROGRAM
+    from chalicelib.orders.pricing import points_payment
 
     program = {**DEFAULT_PROGRAM, "points_per_yuan_deduction": 150}
     for balance_points in range(0, 400, 7):

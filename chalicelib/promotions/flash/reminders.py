@@ -7,7 +7,7 @@ from chalicelib.promotions.flash.models import FlashReminder
 
 
 def ask(member_id, sale_id, clock=system_clock):
-    from chalicelib.orders.placing import member_of
+    from chalicelib.members.reading import get_member
     from chalicelib.promotions.flash import sales
 
     sale = sales.get(sale_id)
@@ -16,7 +16,7 @@ def ask(member_id, sale_id, clock=system_clock):
         raise DomainError("validation_error", "This sale sends no reminders.")
     if now >= sale.starts_at:
         raise DomainError("flash_sale_over", "This sale has started: no reminder needed.")
-    member = member_of(member_id)
+    member = get_member(member_id)
     if not member.openid:
         raise DomainError("validation_error", "Sign in with WeChat to get reminders.")
     try:

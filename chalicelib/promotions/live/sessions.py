@@ -28,7 +28,8 @@ from chalicelib.core.clock import utc_text
 from chalicelib.core.ids import new_id
 from chalicelib.db.base import transaction
 from chalicelib.errors import DomainError
-from chalicelib.promotions.live.models import (APPROVED, ENDED, LIVE, PENDING, REJECTED, SCHEDULED, LiveFigures, LiveSession)
+from chalicelib.promotions.live.models import (APPROVED, ENDED, LIVE, PENDING, REJECTED,
+                                               SCHEDULED, LiveFigures, LiveSession)
 
 KIND = "live_session"
 ATTEMPTS = 20
