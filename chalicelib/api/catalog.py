@@ -185,10 +185,11 @@ def replace_promotion_settings(call):
        summary="A category's products as sold in the store, with the caller's prices")
 def shelf(call):
     from chalicelib.catalog import products, stores
+    from chalicelib.members import loyalty
 
     stores.get_store(call.params["store_id"])
     return products.shelf(call.params["store_id"], call.query["category_id"],
-                          products.caller_level(call.member_id),
+                          loyalty.caller_level(call.member_id),
                           int(call.query.get("limit", 20)), call.query.get("cursor"))
 
 
@@ -197,7 +198,8 @@ def shelf(call):
        summary="A product in the store: each SKU's price for the caller, stock, fulfilment")
 def product_in_store(call):
     from chalicelib.catalog import products, stores
+    from chalicelib.members import loyalty
 
     stores.get_store(call.params["store_id"])
     return products.detail(call.params["store_id"], call.params["product_id"],
-                           products.caller_level(call.member_id))
+                           loyalty.caller_level(call.member_id))

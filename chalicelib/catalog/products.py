@@ -275,21 +275,6 @@ def offers(store_id, sku_ids, level=None):
     return found
 
 
-def caller_level(member_id):
-    """The level whose prices the caller sees; None for a visitor who has not signed in."""
-    if member_id is None:
-        return None
-    from chalicelib.members import loyalty
-    from chalicelib.members import program as loyalty_program
-    from chalicelib.members.reading import get_member
-
-    try:
-        member = get_member(member_id)
-    except DomainError:
-        return None
-    return loyalty.current_level(member, loyalty_program.current())
-
-
 def _level_view(level):
     return {"code": level["code"], "name": level["name"]} if level else None
 

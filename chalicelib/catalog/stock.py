@@ -98,11 +98,12 @@ def set_quantity(store_id, sku_id, quantity, reason, by, clock=system_clock):
     raise DomainError("conflict", "The stock is changing too fast; try again.")
 
 
-def on_hand(store_id, sku_ids):
-    """Units of each SKU in the store (one eventually consistent BatchGet): {sku_id: units},
-    a SKU never stocked there left out."""
+def on_hand(store_id, sku_ids, consistent=False):
+    """Units of each SKU in the store (one BatchGet, eventually consistent unless asked):
+    {sku_id: units}, a SKU never stocked there left out."""
     return {item.sku_id: item.quantity
-            for item in StoreStock.batch_get([(store_id, sku_id) for sku_id in sku_ids])}
+            for item in StoreStock.batch_get([(store_id, sku_id) for sku_id in sku_ids],
+                                             consistent_read=consistent)}
 
 
 def movements(store_id, sku_id, limit, cursor):

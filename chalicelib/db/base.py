@@ -70,26 +70,26 @@ def _named_transact_write():
             self._added = []
 
         def _named(self, kind, name):
-            if not name:  # TODO(kernel): every caller names its items, then this raises
-                name = f"#{sum(len(names) for names in self._names.values())}"
+            if not name:
+                raise TypeError(f"a transaction's {kind} item needs a name")
             if any(name in names for names in self._names.values()):
                 raise ValueError(f"two items of one transaction are named {name!r}")
             self._names[kind].append(name)
             self._added.append(name)
 
-        def condition_check(self, *args, name=None, **kwargs):
+        def condition_check(self, *args, name, **kwargs):
             self._named("condition_check", name)
             return super().condition_check(*args, **kwargs)
 
-        def delete(self, *args, name=None, **kwargs):
+        def delete(self, *args, name, **kwargs):
             self._named("delete", name)
             return super().delete(*args, **kwargs)
 
-        def save(self, *args, name=None, **kwargs):
+        def save(self, *args, name, **kwargs):
             self._named("save", name)
             return super().save(*args, **kwargs)
 
-        def update(self, *args, name=None, **kwargs):
+        def update(self, *args, name, **kwargs):
             self._named("update", name)
             return super().update(*args, **kwargs)
 
@@ -142,13 +142,6 @@ class Cancellation:
         """A condition failed, a race was lost or DynamoDB was busy: something to read again
         and try, not a fault."""
         return self.any_failed or self.conflict or self.busy
-
-
-def cancellation_codes(error):
-    """Transitional, until every caller reads by name: the codes in the order added."""
-    codes = getattr(error, "cancelled_items", {})
-    return [codes[name] for name in sorted(codes, key=lambda n: int(n[1:]))] if all(
-        n.startswith("#") for n in codes) else list(codes.values())
 
 
 def unchanged(attribute, value_read):

@@ -73,7 +73,7 @@ def add_in(writes, kind, now, **subject):
     key = event_key(kind, subject)
     shard, due_key = _due(key, now + FIRST_DUE)
     writes.save(Event(key, kind=kind, subject=subject, created_at=now, due_shard=shard,
-                      due_key=due_key))
+                      due_key=due_key), name="event")
 
 
 def pending(kind, **subject):

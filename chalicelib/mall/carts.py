@@ -49,7 +49,8 @@ def remove(member_id, store_id, sku_ids):
 
 def view(member_id, store_id):
     """The cart's lines as sold in the store now; SKUs no longer sold show as unavailable."""
-    from chalicelib.catalog.products import caller_level, offers
+    from chalicelib.catalog.products import offers
+    from chalicelib.members.loyalty import caller_level
 
     lines = sorted(CartLine.query(_key(member_id, store_id), consistent_read=True),
                    key=lambda line: line.added_at)

@@ -86,11 +86,10 @@ def _insufficient(line):
 def _short_of_stock(order):
     """After a lost race on a hot SKU: refuse at once if what is left cannot cover the order,
     rather than retry against stock that is gone."""
-    from chalicelib.catalog.models import StoreStock
+    from chalicelib.catalog import stock
 
     lines = order.breakdown["lines"]
-    left = {item.sku_id: item.quantity for item in StoreStock.batch_get(
-        [(order.stock_from, line["sku_id"]) for line in lines], consistent_read=True)}
+    left = stock.on_hand(order.stock_from, [line["sku_id"] for line in lines], consistent=True)
     for line in lines:
         if left.get(line["sku_id"], 0) < line["quantity"]:
             return _insufficient(line)

@@ -91,3 +91,17 @@ def on_order_refunded(member_id, refund_id, refunded_before_fen, refunded_fen, p
         points.change_points(holder.member_id, -earned_points, "refund", refund_id,
                              to_debt=True, clock=clock, program=program, note=note,
                              marker_member_id=member_id)
+
+
+def caller_level(member_id):
+    """The level whose prices the caller sees; None for a visitor who has not signed in."""
+    if member_id is None:
+        return None
+    from chalicelib.errors import DomainError
+    from chalicelib.members.reading import get_member
+
+    try:
+        member = get_member(member_id)
+    except DomainError:
+        return None
+    return current_level(member, loyalty_program.current())

@@ -84,12 +84,13 @@ def redeem(store_id, code, staff_id, clock=system_clock):
     order = Order.get(waiting.order_id)
     try:
         with transaction() as writes:
-            writes.delete(waiting, condition=PickupCode.order_id == order.order_id)
+            writes.delete(waiting, condition=PickupCode.order_id == order.order_id,
+                          name="pickup_code")
             writes.update(order, actions=[Order.status.set(COMPLETED),
                                           Order.completed_at.set(clock.now()),
                                           Order.completed_by.set(staff_id)],
                           condition=(Order.status == PAID) & (Order.store_id == store_id)
-                          & NO_REFUND_IN_FLIGHT)
+                          & NO_REFUND_IN_FLIGHT, name="order")
     except TransactWriteError:
         order.refresh(consistent_read=True)
         _refuse_if_refund_in_flight(order)

@@ -309,12 +309,13 @@ def _release(order, refund, now, from_statuses, also=()):
     with transaction() as writes:
         writes.update(refund, actions=[Refund.status.set(FAILED), Refund.settled_at.set(now),
                                        Refund.open_day.remove(), *also],
-                      condition=Refund.status.is_in(*from_statuses))
+                      condition=Refund.status.is_in(*from_statuses), name="refund")
         if refund.kind == GOODS:
             writes.update(order, actions=[Order.refunded_quantities.set(left),
                                           Order.refunded_fen.add(-refund.refund_fen),
                                           *_landed(refund)],
-                          condition=unchanged(Order.refund_count, order.refund_count))
+                          condition=unchanged(Order.refund_count, order.refund_count),
+                          name="order")
 
 
 def _stuck(refund):

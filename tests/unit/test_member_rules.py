@@ -1,14 +1,14 @@
-"""Loyalty rules a member notices (members/rules.py, no I/O): the level their growth reaches,
-the growth and points a payment earns, what points can pay, when points lapse, and the
-programs a brand may set."""
+"""Loyalty rules a member notices (members/rules.py, and orders/pricing.py for level prices
+and points payment; no I/O): the level their growth reaches, the growth and points a payment
+earns, what points can pay, when points lapse, and the programs a brand may set."""
 from datetime import datetime, timezone
 
 import pytest
 
 from chalicelib.members.rules import (DEFAULT_PROGRAM, ProgramError, check_program,
                                       credit_expiry, expired_points_due, growth_for_payment,
-                                      level_for, member_price, points_for_payment,
-                                      points_payment)
+                                      level_for, points_for_payment)
+from chalicelib.orders.pricing import member_price, points_payment
 
 LEVELS = {level["code"]: level for level in DEFAULT_PROGRAM["levels"]}
 

@@ -39,10 +39,10 @@ def create(request, by, clock=system_clock):
                         starts_at=request["starts_at"], ends_at=request["ends_at"],
                         created_by=by.member_id, created_at=now)
     with transaction() as writes:
-        writes.save(campaign, condition=GroupBuy.campaign_id.does_not_exist())
+        writes.save(campaign, condition=GroupBuy.campaign_id.does_not_exist(), name="campaign")
         for row in promotions.listings(KIND, campaign.campaign_id, campaign.stores,
                                        campaign.ends_at):
-            writes.save(row)
+            writes.save(row, name=f"listing#{row.store_key}")
     return campaign
 
 

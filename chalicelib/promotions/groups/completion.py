@@ -15,8 +15,8 @@ from chalicelib.core.clock import utc_text
 from chalicelib.db.base import Cancellation
 from chalicelib.orders import fulfilment
 from chalicelib.promotions.groups import campaigns
-from chalicelib.promotions.groups.joining import COMPLETED, FAILED, HELD, LEFT, OPEN, PAID
-from chalicelib.promotions.groups.models import Group, GroupSeat
+from chalicelib.promotions.groups.models import (COMPLETED, FAILED, HELD, LEFT, OPEN, PAID, Group,
+                                               GroupSeat)
 
 
 def _condition_failed(error):

@@ -20,10 +20,9 @@ from chalicelib.core.clock import utc_text
 from chalicelib.core.ids import new_id
 from chalicelib.errors import DomainError
 from chalicelib.promotions.groups import campaigns
-from chalicelib.promotions.groups.models import Group, GroupBuy, GroupBuyPurchases, GroupSeat
+from chalicelib.promotions.groups.models import (HELD, LEFT, OPEN, Group, GroupBuy,
+                                               GroupBuyPurchases, GroupSeat)
 
-OPEN, COMPLETED, FAILED = "OPEN", "COMPLETED", "FAILED"
-HELD, PAID, LEFT = "HELD", "PAID", "LEFT"
 CAMPAIGN, GROUP = "campaign", "group"  # what the request names: the campaign, the group
 STOCK = "stock#"  # catalog names a line's stock item stock#<sku id>
 SEAT, PURCHASES = "seat", "group_buy_purchases"  # the channel's own items (and GROUP)

@@ -6,6 +6,9 @@ from pynamodb.models import Model
 
 from chalicelib.db.base import TableMeta
 
+OPEN, COMPLETED, FAILED = "OPEN", "COMPLETED", "FAILED"  # a group
+HELD, PAID, LEFT = "HELD", "PAID", "LEFT"  # a member's seat in it
+
 
 class GroupBuy(Model):
     """A campaign: its SKUs at the group price, the group size and how long a group has to
