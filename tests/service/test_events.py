@@ -77,7 +77,7 @@ def test_an_event_whose_change_did_not_happen_is_not_there(local_services):
     with pytest.raises(TransactWriteError):
         with transaction() as writes:
             writes.update(Member(f"m-{thing_id}"), actions=[Member.growth.set(1)],
-                          condition=Member.member_id.exists())  # no such member
+                          condition=Member.member_id.exists(), name="member")  # no such member
             events.add_in(writes, "test_thing", datetime.now(timezone.utc), thing_id=thing_id)
 
     assert not events.pending("test_thing", thing_id=thing_id)
