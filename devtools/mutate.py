@@ -189,7 +189,7 @@ MUTATIONS = [
              "tests/api/test_refunds.py -k loses_the_race_to_a_redeem"),
     mutation("redeem-refund-in-flight", "no pickup is handed over while a refund of it is open",
              "chalicelib/orders/fulfilment.py",
-             "& NO_REFUND_IN_FLIGHT)", ")",
+             '& NO_REFUND_IN_FLIGHT, name="order")', ', name="order")',
              "tests/api/test_refunds.py -k while_a_refund_is_in_flight"),
     mutation("ship-refund-in-flight", "no delivery ships while a refund of it is open",
              "chalicelib/orders/fulfilment.py",
