@@ -46,6 +46,12 @@ def put_back_in(writes, store_id, sku_id, quantity, reason, by, now):
     change_in(writes, store_id, sku_id, quantity, None, reason, by, now)
 
 
+def put_back_lines_in(writes, store_id, lines, reason, by, now):
+    """Each line's units ({"sku_id", "quantity"}: an order's or a refund's) back in stock."""
+    for line in lines:
+        put_back_in(writes, store_id, line["sku_id"], line["quantity"], reason, by, now)
+
+
 def _write(store_id, sku_id, delta, condition, reason, by, now):
     with transaction() as writes:
         change_in(writes, store_id, sku_id, delta, condition, reason, by, now)

@@ -141,9 +141,8 @@ class Mall:
     def give_back_in(self, writes, order, reason, now):
         from chalicelib.catalog import stock
 
-        for line in order.breakdown["lines"]:
-            stock.put_back_in(writes, order.stock_from, line["sku_id"], line["quantity"],
-                              f"order {order.order_id} {reason}", order.member_id, now)
+        stock.put_back_lines_in(writes, order.stock_from, order.breakdown["lines"],
+                                f"order {order.order_id} {reason}", order.member_id, now)
         self._coupon_and_points_back_in(writes, order, order.member_coupon_id,
                                         order.points_used, "release", order.order_id,
                                         f"order {order.order_id} {reason}", now)
@@ -162,9 +161,7 @@ class Mall:
     def restock_in(self, writes, order, refund, by, reason, now):
         from chalicelib.catalog import stock
 
-        for line in refund.lines:
-            stock.put_back_in(writes, order.stock_from, line["sku_id"], line["quantity"],
-                              reason, by, now)
+        stock.put_back_lines_in(writes, order.stock_from, refund.lines, reason, by, now)
 
     def before_refund(self, order):
         """Nothing to undo before a mall order's refund."""

@@ -25,9 +25,7 @@ class PromotionChannel:
     def restock_in(self, writes, order, refund, by, reason, now):
         from chalicelib.catalog import stock
 
-        for line in refund.lines:
-            stock.put_back_in(writes, order.stock_from, line["sku_id"], line["quantity"],
-                              reason, by, now)
+        stock.put_back_lines_in(writes, order.stock_from, refund.lines, reason, by, now)
 
     def before_refund(self, order):
         """Nothing to undo before this promotion's refund."""
