@@ -16,6 +16,17 @@ from chalicelib.promotions import hotstock
 class PromotionChannel:
     unkeyed = ()
 
+    def price(self, member, line, store_id, fulfilment, now):
+        """The promotion's line through the one pricing engine, at the member's level."""
+        from chalicelib.members import loyalty
+        from chalicelib.members import program as loyalty_program
+        from chalicelib.orders import pricing
+
+        program = loyalty_program.current()
+        return pricing.price([line], level=loyalty.current_level(member, program),
+                             program=program, store_id=store_id, channel=self.name,
+                             fulfilment=fulfilment, now=now)
+
     def return_in(self, writes, order, refund, now):
         """Units that never left the store go back to stock."""
         if refund.goods_return is None:
@@ -70,14 +81,17 @@ class HotStockChannel(PromotionChannel):
                        plan=plan)
 
     @staticmethod
-    def give_back_units_in(writes, order, pool, to_shards, why, now):
-        """An unpaid order's units: back to their shards (to_shards: while the promotion has
-        not given its units back, which its caller's condition in the same transaction
-        holds to), else to regular stock."""
+    def give_back_units_in(writes, order, promotion, key, pool, why, now):
+        """An unpaid order's units: back to their shards while the promotion (a sale, a
+        session, read consistently) has not given its units back, on that condition in the
+        same transaction; else to regular stock."""
         from chalicelib.catalog import stock
 
         line = order.breakdown["lines"][0]
-        if to_shards:
+        if promotion.returned is None:
+            model = type(promotion)
+            writes.condition_check(model, key, condition=model.returned.does_not_exist(),
+                                   name="promotion")
             hotstock.put_back_in(writes, pool, order.hot_takes)
         else:
             stock.put_back_in(writes, order.stock_from, line["sku_id"], line["quantity"],

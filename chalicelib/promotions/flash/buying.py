@@ -14,7 +14,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.promotions import hotstock, listings as promotions
 from chalicelib.promotions.channel import HotStockChannel, Takes, hot_takes, takes_from
-from chalicelib.orders import placing, pricing
+from chalicelib.orders import placing
 from chalicelib.orders.channels import Quote
 from chalicelib.config import settings
 from chalicelib.core.clock import FixedClock
@@ -55,8 +55,6 @@ class FlashSaleChannel(HotStockChannel):
     name = "flash_sale"
 
     def quote(self, member_id, request, now):
-        from chalicelib.members import loyalty
-        from chalicelib.members import program as loyalty_program
         from chalicelib.members.reading import get_member
 
         sale = _live_sale(request["flash_sale_id"], now)
@@ -69,13 +67,10 @@ class FlashSaleChannel(HotStockChannel):
         plan = _Plan(pool, sale.shard_count, quantity,
                      takes_from(pool, sale.shard_count, quantity), sale)
         member = get_member(member_id)
-        program = loyalty_program.current()
-        fulfilment = promotions.fulfilment_for(sale.stock_from, request)
         line = promotions.priced_line(sale.items, request["sku_id"], quantity,
                                       "flash_price_fen", "sale")
-        breakdown = pricing.price([line], level=loyalty.current_level(member, program),
-                                  program=program, store_id=request["store_id"],
-                                  channel=self.name, fulfilment=fulfilment, now=now)
+        breakdown = self.price(member, line, request["store_id"],
+                               promotions.fulfilment_for(sale.stock_from, request), now)
         return Quote(breakdown, request["store_id"], sale.stock_from, member.openid,
                      member.guide_id, settings.flash_pay_minutes,
                      {"flash_sale_id": sale.sale_id, "hot_takes": hot_takes(plan)}, plan)
@@ -100,13 +95,9 @@ class FlashSaleChannel(HotStockChannel):
         limit."""
         sale = FlashSale.get(order.flash_sale_id, consistent_read=True)
         line = order.breakdown["lines"][0]
-        if sale.returned is None:
-            writes.condition_check(FlashSale, sale.sale_id,
-                                   condition=FlashSale.returned.does_not_exist(),
-                                   name="flash_sale")
-        self.give_back_units_in(writes, order, f"{sale.sale_id}#{line['sku_id']}",
-                                sale.returned is None, f"flash order {order.order_id} not paid",
-                                now)
+        self.give_back_units_in(writes, order, sale, sale.sale_id,
+                                f"{sale.sale_id}#{line['sku_id']}",
+                                f"flash order {order.order_id} not paid", now)
         writes.update(FlashPurchases(f"{sale.sale_id}#{order.member_id}"),
                       actions=[FlashPurchases.units.add(-line["quantity"])], name=PURCHASES)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from chalicelib.promotions import listings as promotions
 from chalicelib.promotions.channel import PromotionChannel
-from chalicelib.orders import placing, pricing
+from chalicelib.orders import placing
 from chalicelib.orders.channels import Quote
 from chalicelib.config import settings
 from chalicelib.core.clock import clock as system_clock
@@ -72,8 +72,6 @@ class GroupBuyChannel(PromotionChannel):
                            quote.plan.campaign, now)
 
     def _quote(self, member_id, request, campaign, now):
-        from chalicelib.members import loyalty
-        from chalicelib.members import program as loyalty_program
         from chalicelib.members.reading import get_member
 
         if not campaign.starts_at <= now < campaign.ends_at:
@@ -91,13 +89,10 @@ class GroupBuyChannel(PromotionChannel):
             if campaign.new_customers_only and member.orders_count:
                 raise DomainError("group_buy_new_customers_only",
                                   "This group is for shoppers who have not ordered before.")
-        program = loyalty_program.current()
-        fulfilment = request.get("fulfilment", "pickup")
         line = promotions.priced_line(campaign.items, group.sku_id, request.get("quantity", 1),
                                       "group_price_fen", "group-buy")
-        breakdown = pricing.price([line], level=loyalty.current_level(member, program),
-                                  program=program, store_id=group.store_id,
-                                  channel=self.name, fulfilment=fulfilment, now=now)
+        breakdown = self.price(member, line, group.store_id,
+                               request.get("fulfilment", "pickup"), now)
         pay_minutes = max(1, min(settings.order_pay_minutes,
                                  int((group.expires_at - now).total_seconds() // 60)))
         return Quote(breakdown, group.store_id, group.store_id, member.openid, member.guide_id,

@@ -11,14 +11,14 @@ shopper's bound guide does, as on any order).
 """
 from chalicelib.promotions import hotstock, listings as promotions
 from chalicelib.promotions.channel import HotStockChannel, Takes, hot_takes, takes_from
-from chalicelib.orders import placing, pricing
+from chalicelib.orders import placing
 from chalicelib.orders.channels import Quote
 from chalicelib.config import settings
 from chalicelib.core.clock import FixedClock
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.errors import DomainError
 from chalicelib.promotions.live import sessions
-from chalicelib.promotions.live.models import LIVE, SCHEDULED, LiveSession
+from chalicelib.promotions.live.models import LIVE, SCHEDULED
 
 TOKEN = "live_token"
 
@@ -50,8 +50,6 @@ class LiveChannel(HotStockChannel):
     unkeyed = (TOKEN,)  # a retry may carry a fresh token
 
     def quote(self, member_id, request, now):
-        from chalicelib.members import loyalty
-        from chalicelib.members import program as loyalty_program
         from chalicelib.members.reading import get_member
 
         session_id = request["live_session_id"]
@@ -68,11 +66,8 @@ class LiveChannel(HotStockChannel):
         line = promotions.priced_line(session.lineup, item["sku_id"], quantity,
                                       "live_price_fen", "live session")
         member = get_member(member_id)
-        program = loyalty_program.current()
-        fulfilment = promotions.fulfilment_for(session.stock_from, request)
-        breakdown = pricing.price([line], level=loyalty.current_level(member, program),
-                                  program=program, store_id=request["store_id"],
-                                  channel=self.name, fulfilment=fulfilment, now=now)
+        breakdown = self.price(member, line, request["store_id"],
+                               promotions.fulfilment_for(session.stock_from, request), now)
         return Quote(breakdown, request["store_id"], session.stock_from, member.openid,
                      _earner(session, member), settings.flash_pay_minutes,
                      {"live_session_id": session.session_id, "hot_takes": hot_takes(plan)},
@@ -90,12 +85,8 @@ class LiveChannel(HotStockChannel):
         given its units back (a condition on the session), else to regular stock."""
         session = sessions.get(order.live_session_id)
         line = order.breakdown["lines"][0]
-        if session.returned is None:
-            writes.condition_check(LiveSession, session.session_id,
-                                   condition=LiveSession.returned.does_not_exist(),
-                                   name="live_session")
-        self.give_back_units_in(writes, order, sessions.pool(session, line["sku_id"]),
-                                session.returned is None,
+        self.give_back_units_in(writes, order, session, session.session_id,
+                                sessions.pool(session, line["sku_id"]),
                                 f"live order {order.order_id} not paid", now)
 
 
