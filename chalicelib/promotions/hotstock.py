@@ -97,6 +97,35 @@ def drain_in(writes, pool):
     return left
 
 
+def stock_in(writes, stock_from, items, pool_of, shards, reason, by, now):
+    """Each item's units (as many as regular stock has, up to its quantity) leave regular
+    stock and fill its pool's shards, in a transaction: {sku_id: units moved}."""
+    from chalicelib.catalog import stock
+
+    moved = {}
+    for item in items:
+        units = min(item["quantity"], stock.current(stock_from, item["sku_id"]))
+        moved[item["sku_id"]] = units
+        if units:
+            stock.take_in(writes, stock_from, item["sku_id"], units, reason, by, now)
+        fill_in(writes, pool_of(item["sku_id"]), units, shards)
+    return moved
+
+
+def return_to_stock_in(writes, stock_from, items, pool_of, reason, by, now):
+    """Each item's pool emptied (drain_in) and its units back in regular stock, in a
+    transaction: {sku_id: units given back}."""
+    from chalicelib.catalog import stock
+
+    given = {}
+    for item in items:
+        left = drain_in(writes, pool_of(item["sku_id"]))
+        given[item["sku_id"]] = left
+        if left:
+            stock.put_back_in(writes, stock_from, item["sku_id"], left, reason, by, now)
+    return given
+
+
 def remaining(pools, shards):
     """Units left in each pool (eventually consistent reads): {pool: units}."""
     left = {pool: 0 for pool in pools}

@@ -37,21 +37,17 @@ def steps_due(sale, now):
     return due
 
 
+def _pool_of(sale):
+    return lambda sku_id: f"{sale.sale_id}#{sku_id}"
+
+
 def _stock_in(sale, now):
     """One transaction: each SKU's units (as many as regular stock has, up to the sale's
     quantity) leave regular stock and fill the shards."""
-    from chalicelib.catalog import stock
-
-    moved = {}
     with transaction() as writes:
-        for item in sale.items:
-            units = min(item["quantity"], stock.current(sale.stock_from, item["sku_id"]))
-            moved[item["sku_id"]] = units
-            if units:
-                stock.take_in(writes, sale.stock_from, item["sku_id"], units,
-                              f"flash sale {sale.sale_id}", "flash-sale", now)
-            hotstock.fill_in(writes, f"{sale.sale_id}#{item['sku_id']}", units,
-                             sale.shard_count)
+        moved = hotstock.stock_in(writes, sale.stock_from, sale.items, _pool_of(sale),
+                                  sale.shard_count, f"flash sale {sale.sale_id}", "flash-sale",
+                                  now)
         sale.stocked = moved
         writes.update(sale, actions=[FlashSale.stocked.set(moved), *sales.next_step_actions(
             sale, now)], condition=FlashSale.stocked.does_not_exist()
@@ -67,16 +63,10 @@ def _give_back(sale, now):
     """One transaction: every shard emptied on condition it still holds what was read, and
     the sum back in regular stock. A purchase or a release in between makes it read again.
     A sale that ended before its units were moved gives back nothing."""
-    from chalicelib.catalog import stock
-
-    given = {}
     with transaction() as writes:
-        for item in sale.items:
-            left = hotstock.drain_in(writes, f"{sale.sale_id}#{item['sku_id']}")
-            given[item["sku_id"]] = left
-            if left:
-                stock.put_back_in(writes, sale.stock_from, item["sku_id"], left,
-                                  f"flash sale {sale.sale_id} ended", "flash-sale", now)
+        given = hotstock.return_to_stock_in(writes, sale.stock_from, sale.items,
+                                            _pool_of(sale), f"flash sale {sale.sale_id} ended",
+                                            "flash-sale", now)
         was_stocked = FlashSale.stocked.exists() if sale.stocked is not None \
             else FlashSale.stocked.does_not_exist()
         sale.returned = given

@@ -14,6 +14,7 @@ exactly, in one transaction that drains the shards on condition they still hold 
 read. The job reads, through a sparse index, only the sessions with a step due.
 """
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -193,18 +194,10 @@ def decide(session, store_id, by, approve, clock=system_clock):
 def _go_live(session, now):
     """One transaction: each lineup item's units (as many as regular stock has, up to its
     quantity) leave regular stock and fill the shards; the session is LIVE."""
-    from chalicelib.catalog import stock
-
-    moved = {}
     with transaction() as writes:
-        for item in session.lineup:
-            units = min(item["quantity"], stock.current(session.stock_from, item["sku_id"]))
-            moved[item["sku_id"]] = units
-            if units:
-                stock.take_in(writes, session.stock_from, item["sku_id"], units,
-                              f"live session {session.session_id}", "live-session", now)
-            hotstock.fill_in(writes, pool(session, item["sku_id"]), units,
-                             session.shard_count)
+        moved = hotstock.stock_in(writes, session.stock_from, session.lineup,
+                                  functools.partial(pool, session), session.shard_count,
+                                  f"live session {session.session_id}", "live-session", now)
         session.status = LIVE
         writes.update(session, actions=[
             LiveSession.status.set(LIVE), LiveSession.started_at.set(now),
@@ -248,19 +241,13 @@ def _end(session, now):
     """One transaction: every shard emptied on condition it still holds what was read, the
     sum back in regular stock, the session ENDED. A session that never went live gives back
     nothing."""
-    from chalicelib.catalog import stock
-
     given = {}
     was = session.status
     with transaction() as writes:
         if was == LIVE:
-            for item in session.lineup:
-                left = hotstock.drain_in(writes, pool(session, item["sku_id"]))
-                given[item["sku_id"]] = left
-                if left:
-                    stock.put_back_in(writes, session.stock_from, item["sku_id"], left,
-                                      f"live session {session.session_id} ended",
-                                      "live-session", now)
+            given = hotstock.return_to_stock_in(
+                writes, session.stock_from, session.lineup, functools.partial(pool, session),
+                f"live session {session.session_id} ended", "live-session", now)
         session.status = ENDED
         writes.update(session, actions=[
             LiveSession.status.set(ENDED), LiveSession.ended_at.set(now),
