@@ -122,11 +122,13 @@ def local_environment(dynamodb_port, sandbox_port, sandbox_tls_port, ca_dir):
 
 
 def stop(processes):
+    """Stops them one by one, the last started first, each ended before the next is asked:
+    what was started on top of another (the jobs on DynamoDB Local) never outlives it."""
     for process in reversed(processes):
         if process.poll() is None:
             process.terminate()
-    for process in reversed(processes):
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()

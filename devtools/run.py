@@ -72,11 +72,16 @@ def main():
         signal.signal(signum, _stop_like_ctrl_c)
     try:
         data_dir = os.environ.get("YUTANG_DATA_DIR", ROOT / ".data" / "dynamodb")
+        # DynamoDB Local and the sandbox in sessions of their own: Ctrl-C reaches the whole
+        # terminal's group at once, and they must outlive the jobs still running on them;
+        # they are stopped last, below.
         children.append(processes.start_dynamodb_local(ports["dynamodb"][0], data_dir=data_dir,
-                                                       stdout=subprocess.DEVNULL))
+                                                       stdout=subprocess.DEVNULL,
+                                                       start_new_session=True))
         print(f"DynamoDB Local on port {ports['dynamodb'][0]}, data in {data_dir}")
         children.append(processes.start_wechat_sandbox(ports["sandbox"][0],
-                                                       ports["sandbox_tls"][0], ca_dir))
+                                                       ports["sandbox_tls"][0], ca_dir,
+                                                       start_new_session=True))
         os.environ.update(processes.local_environment(
             ports["dynamodb"][0], ports["sandbox"][0], ports["sandbox_tls"][0], ca_dir))
         _prepare_data_apart()
