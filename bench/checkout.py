@@ -2,8 +2,10 @@
 
 In process: a returning member places an order (`POST /orders` through chalice.test.Client,
 pickup, one SKU) and WeChat's payment notify for it is processed (`payments.on_notify` with a
-notify signed as WeChat signs it). Every DynamoDB call in between is counted and asked for
-ReturnConsumedCapacity; the write capacity units of the writes are summed.
+notify signed as WeChat signs it), with every subscriber of the payment; then the same for
+members bound to a guide whom another guide recruited (two commissions), and WeChat repeating
+each notify. Every DynamoDB call in between is counted, and its write units weighed as AWS
+bills them (bench/billing.py).
 
 Over HTTP: `chalice local` (its own process, 127.0.0.1) in front of the same DynamoDB Local.
 100 shoppers, each signed in through `POST /auth/login` with a connection of their own, keep
@@ -22,6 +24,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
+from bench.billing import by_table, metering_dynamodb, written
 from bench.members import local_stack
 from devtools import processes
 from devtools.processes import ROOT
@@ -29,46 +32,8 @@ from devtools.processes import ROOT
 STORE_ID = "store-xintiandi"  # a demo store that offers pickup
 MEASURED_ORDERS = 20
 SHOPPERS, HOT_STOCK, ATTEMPTS_PER_SHOPPER = 100, 300, 5
-WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 STAGE_ENV = json.loads((ROOT / ".chalice/config.json").read_text())["stages"]["local"][
     "environment_variables"]
-
-
-def _units(consumed):
-    """Write units in a ConsumedCapacity (one table's, or a list of them for a batch or a
-    transaction; DynamoDB already counts a transaction's writes twice)."""
-    tables = consumed if isinstance(consumed, list) else [consumed]
-    return sum(table.get("WriteCapacityUnits", table["CapacityUnits"]) for table in tables)
-
-
-@contextmanager
-def metering_dynamodb():
-    """Every DynamoDB call made inside the block, as [operation, write units or None]."""
-    from botocore.client import BaseClient
-
-    original = BaseClient._make_api_call
-    calls = []
-
-    def metered(client, operation, params):
-        if client.meta.service_model.service_name != "dynamodb":
-            return original(client, operation, params)
-        if operation in WRITES | READS and params.get("ReturnConsumedCapacity") != "INDEXES":
-            params = {**params, "ReturnConsumedCapacity": "TOTAL"}
-        call = [operation, None]
-        calls.append(call)
-        response = original(client, operation, params)
-        if operation in WRITES:
-            if "ConsumedCapacity" not in response:
-                raise RuntimeError(f"DynamoDB reported no consumed capacity for {operation}")
-            call[1] = _units(response["ConsumedCapacity"])
-        return response
-
-    BaseClient._make_api_call = metered
-    try:
-        yield calls
-    finally:
-        BaseClient._make_api_call = original
 
 
 def _sku(name, stock):
@@ -107,52 +72,109 @@ def _signed_notify(order):
     return "<xml>" + "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items()) + "</xml>"
 
 
-def _place_and_pay(client, member_id, access_token, sku_id):
-    """POST /orders, then the payment notify: the order as placed."""
-    from chalicelib.orders import payments
-
+def _place(client, access_token, sku_id):
+    """POST /orders for one unit: the order as placed."""
     headers = {"Authorization": f"Bearer {access_token}",
                "Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
     request = {"store_id": STORE_ID, "items": [{"sku_id": sku_id, "quantity": 1}],
                "fulfilment": "pickup"}
     placed = client.http.post("/orders", headers=headers, body=json.dumps(request))
     assert placed.status_code == 201, placed.body
-    order = {**json.loads(placed.body), "openid": f"bench-openid-{member_id}"}
-    answer = payments.on_notify(_signed_notify(order))
+    return json.loads(placed.body)
+
+
+def _notify(member_id, order, notify=None):
+    """WeChat's payment notify for the order (a repeat of `notify` when given); the notify."""
+    from chalicelib.orders import payments
+
+    notify = notify or _signed_notify({**order, "openid": f"bench-openid-{member_id}"})
+    answer = payments.on_notify(notify)
     assert "SUCCESS" in answer, answer
-    return order
+    return notify
 
 
-def _one_paid_order():
-    """(DynamoDB requests, write units, {operation: calls}) of one order placed and paid by
-    a member who has ordered before, averaged over MEASURED_ORDERS members."""
-    from chalice.test import Client
-
-    import app as yutang
-    from chalicelib.orders.models import Order
+def _members(prefix, guide_id=None):
+    """MEASURED_ORDERS members who have signed in, bound to the guide if one is given."""
     from chalicelib.members import sessions
     from chalicelib.members.models import Member
 
-    sku_id = _sku("measured", 10 * MEASURED_ORDERS)
-    members = [f"bench-buyer-{n}" for n in range(MEASURED_ORDERS)]
+    members = [f"bench-{prefix}-{n}" for n in range(MEASURED_ORDERS)]
     for member_id in members:
-        Member(member_id, openid=f"bench-openid-{member_id}",
+        Member(member_id, openid=f"bench-openid-{member_id}", guide_id=guide_id,
+               guide_served_at=datetime.now(timezone.utc) if guide_id else None,
                created_at=datetime.now(timezone.utc)).save()
-    signed_in = {member_id: sessions.start(member_id)["access_token"] for member_id in members}
-    requests_made, write_units, operations = [], [], {}
+    return {member_id: sessions.start(member_id)["access_token"] for member_id in members}
+
+
+def _two_tier_guide():
+    """A guide of the store who was recruited by another guide: both earn on a sale."""
+    from chalicelib.members.models import Member, Staff
+
+    now = datetime.now(timezone.utc)
+    for guide_id, recruiter in (("bench-recruiter", None), ("bench-guide", "bench-recruiter")):
+        Member(guide_id, openid=f"bench-openid-{guide_id}", created_at=now).save()
+        Staff(guide_id, role="guide", store_id=STORE_ID, invited_by=recruiter,
+              joined_at=now).save()
+    return "bench-guide"
+
+
+def _paid_orders(client, signed_in, sku_id):
+    """Each member places an order and pays it (after a first, unmetered one each, so they
+    have ordered before); the measured: (calls per order, the notify of each order)."""
+    from chalicelib.orders.models import Order
+
+    for member_id, token in signed_in.items():
+        _notify(member_id, _place(client, token, sku_id))
+    measured, notifies = [], []
+    for member_id, token in signed_in.items():
+        with metering_dynamodb() as calls:
+            order = _place(client, token, sku_id)
+            notifies.append((member_id, order, _notify(member_id, order)))
+        assert Order.get(order["order_id"]).status == "PAID"
+        measured.append(calls)
+    return measured, notifies
+
+
+def _per_order(measured):
+    """(requests, write units, {operation: calls}, {table: write units}) per order, mean."""
+    operations, tables = {}, {}
+    for calls in measured:
+        for operation, *_ in calls:
+            operations[operation] = operations.get(operation, 0) + 1
+        for table, spent in by_table(calls).items():
+            tables[table] = tables.get(table, 0) + spent
+    count = len(measured)
+    return (statistics.mean(map(len, measured)), statistics.mean(map(written, measured)),
+            {op: n / count for op, n in sorted(operations.items())},
+            {table: spent / count for table, spent in tables.items()})
+
+
+def _one_paid_order():
+    """What a paid order costs a returning member: without a guide, with a two-tier guide,
+    and what WeChat repeating the notify of an order already paid costs."""
+    from chalice.test import Client
+
+    import app as yutang
+
+    sku_id = _sku("measured", 10 * MEASURED_ORDERS)
+    alone, guided = _members("buyer"), _members("guided", guide_id=_two_tier_guide())
     with Client(yutang.app) as client:
-        for member_id in members:  # their first orders; the first also connects
-            _place_and_pay(client, member_id, signed_in[member_id], sku_id)
-        for member_id in members:
-            with metering_dynamodb() as calls:
-                order = _place_and_pay(client, member_id, signed_in[member_id], sku_id)
-            assert Order.get(order["order_id"]).status == "PAID"
-            requests_made.append(len(calls))
-            write_units.append(sum(units for _, units in calls if units is not None))
-            for operation, _ in calls:
-                operations[operation] = operations.get(operation, 0) + 1
-    per_order = {op: count / MEASURED_ORDERS for op, count in sorted(operations.items())}
-    return statistics.mean(requests_made), statistics.mean(write_units), per_order
+        measured, notifies = _paid_orders(client, alone, sku_id)
+        measured_guided, _ = _paid_orders(client, guided, sku_id)
+    repeats = []
+    for member_id, order, notify in notifies:
+        with metering_dynamodb() as calls:
+            _notify(member_id, order, notify)
+        repeats.append(calls)
+    return _per_order(measured), _per_order(measured_guided), _per_order(repeats)
+
+
+def _printed(what, figures):
+    requests_made, write_units, operations, tables = figures
+    print(f"  checkout: {what}: {requests_made:g} requests, {write_units:g} write units; "
+          + ", ".join(f"{op} {count:g}" for op, count in operations.items()) + "; by table: "
+          + ", ".join(f"{table} {spent:g}"
+                      for table, spent in tables.items()))
 
 
 @contextmanager
@@ -276,18 +298,40 @@ def _rush():
     }
 
 
+def costs():
+    """`python -m bench.checkout`: the cost of a paid order only (no rush), printed."""
+    from devtools.seed import seed_demo_brand
+
+    with local_stack():
+        os.environ["WECHAT_MCH_KEY"] = STAGE_ENV["WECHAT_MCH_KEY"]
+        seed_demo_brand()
+        alone, guided, repeat = _one_paid_order()
+    for what, figures in (("paid order", alone), ("paid order, two-tier guide", guided),
+                          ("notify repeated", repeat)):
+        _printed(what, figures)
+
+
 def run():
     from devtools.seed import seed_demo_brand
 
     with local_stack():
         os.environ["WECHAT_MCH_KEY"] = STAGE_ENV["WECHAT_MCH_KEY"]  # the sandbox merchant's
         seed_demo_brand()
-        requests_made, write_units, operations = _one_paid_order()
-        print("  checkout: DynamoDB calls per paid order: "
-              + ", ".join(f"{op} {count:g}" for op, count in operations.items()))
+        alone, guided, repeat = _one_paid_order()
+        for what, figures in (("paid order", alone), ("paid order, two-tier guide", guided),
+                              ("notify repeated", repeat)):
+            _printed(what, figures)
         figures = _rush()
     return {
-        "checkout_dynamodb_requests_per_order": round(requests_made, 1),
-        "checkout_write_units_per_paid_order": round(write_units, 1),
+        "checkout_dynamodb_requests_per_order": round(alone[0], 1),
+        "checkout_write_units_per_paid_order": round(alone[1], 1),
+        "checkout_dynamodb_requests_per_order_guided": round(guided[0], 1),
+        "checkout_write_units_per_paid_order_guided": round(guided[1], 1),
+        "checkout_repeat_notify_requests": round(repeat[0], 1),
+        "checkout_repeat_notify_write_units": round(repeat[1], 1),
         **figures,
     }
+
+
+if __name__ == "__main__":
+    costs()

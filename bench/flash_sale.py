@@ -27,8 +27,8 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from bench.checkout import (STORE_ID, _chalice_local, _signed_in, _sku, bench_admin,
-                            metering_dynamodb)
+from bench.billing import metering_dynamodb, written
+from bench.checkout import STORE_ID, _chalice_local, _signed_in, _sku, bench_admin
 from bench.members import local_stack
 
 SHOPPERS, ATTEMPTS_PER_SHOPPER = 100, 20
@@ -71,10 +71,6 @@ def _members(prefix, count):
     return member_ids
 
 
-def _written(calls):
-    return sum(units for _, units in calls if units is not None)
-
-
 def _in_process():
     """(write units per flash order, write units per sold-out answer, {operation: calls per
     order}) through `buying.buy`, on an 8-shard sale."""
@@ -91,8 +87,8 @@ def _in_process():
         with metering_dynamodb() as calls:
             order, created = buying.buy(member_id, sale.sale_id, uuid.uuid4().hex, request)
         assert created and order.total_fen == FLASH_PRICE_FEN, order.total_fen
-        write_units.append(_written(calls))
-        for operation, _ in calls:
+        write_units.append(written(calls))
+        for operation, *_ in calls:
             operations[operation] = operations.get(operation, 0) + 1
 
     sold_out_units = []
@@ -103,7 +99,7 @@ def _in_process():
                 raise AssertionError("a unit was sold beyond the sale's quantity")
             except DomainError as refusal:
                 assert refusal.code == "sold_out", refusal.code
-        sold_out_units.append(_written(calls))
+        sold_out_units.append(written(calls))
     per_order = {op: count / MEASURED_ORDERS for op, count in sorted(operations.items())}
     return statistics.mean(write_units), statistics.mean(sold_out_units), per_order
 
