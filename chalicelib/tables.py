@@ -26,7 +26,7 @@ def all_models():
             Store, Category, Product, Sku, StoreStock, StockMovement, ShareLink,
             BindingEvent, GuideSale, GuideMonth, CartLine, coupons.Coupon,
             coupons.MemberCoupon, coupons.CouponClaims, orders.Order,
-            orders.IdempotencyKey, orders.PickupCode, orders.Refund, PendingHold,
+            orders.PickupCode, orders.Refund, PendingHold,
             flash.FlashSale, StockShard, flash.FlashPurchases, flash.FlashReminder,
             groups.GroupBuy, groups.Group, groups.GroupSeat,
             groups.GroupBuyPurchases, PromotionListing, live.LiveSession, live.LiveFigures,
@@ -34,29 +34,44 @@ def all_models():
             reactivation.Contact, reactivation.Task, reactivation.DayFigures, Event]
 
 
-def _add_missing_indexes(model):
-    """Adds the global indexes a model declares that its existing table lacks (a table made
-    by an older version). DynamoDB adds one index per UpdateTable call."""
+def _match_indexes(model):
+    """Adds the global indexes a model declares that its existing table lacks, and removes
+    those it no longer declares (a table made by an older version: an index whose projection
+    changed has a new name). DynamoDB changes one index per UpdateTable call."""
     import time
 
     client = model._get_connection().connection.client
     table_name = model.Meta.table_name
-    described = client.describe_table(TableName=table_name)["Table"]
-    present = {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
-    schema = model._get_schema()
-    added = []
-    for index in schema["global_secondary_indexes"]:
-        if index["index_name"] in present:
+
+    def described():
+        return client.describe_table(TableName=table_name)["Table"]
+
+    def settle():
+        while (table := described())["TableStatus"] != "ACTIVE" or any(
+                index["IndexStatus"] != "ACTIVE"
+                for index in table.get("GlobalSecondaryIndexes", [])):
+            time.sleep(0.2)
+
+    present = {index["IndexName"] for index in described().get("GlobalSecondaryIndexes", [])}
+    declared = {index["index_name"]: index
+                for index in model._get_schema()["global_secondary_indexes"]}
+    changed = []
+    for name in sorted(present - set(declared)):
+        client.update_table(TableName=table_name,
+                            GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": name}}])
+        settle()
+        changed.append(f"{table_name}/-{name}")
+    for name, index in declared.items():
+        if name in present:
             continue
         client.update_table(
             TableName=table_name, AttributeDefinitions=index["attribute_definitions"],
             GlobalSecondaryIndexUpdates=[{"Create": {
-                "IndexName": index["index_name"], "KeySchema": index["key_schema"],
+                "IndexName": name, "KeySchema": index["key_schema"],
                 "Projection": index["projection"]}}])
-        while client.describe_table(TableName=table_name)["Table"]["TableStatus"] != "ACTIVE":
-            time.sleep(0.2)
-        added.append(f"{table_name}/{index['index_name']}")
-    return added
+        settle()
+        changed.append(f"{table_name}/{name}")
+    return changed
 
 
 def create_missing_tables():
@@ -68,7 +83,7 @@ def create_missing_tables():
             model.create_table(wait=True)
             created.append(model.Meta.table_name)
         else:
-            created += _add_missing_indexes(model)
+            created += _match_indexes(model)
     return created
 
 

@@ -47,9 +47,26 @@ def put_back_in(writes, store_id, sku_id, quantity, reason, by, now):
 
 
 def put_back_lines_in(writes, store_id, lines, reason, by, now):
-    """Each line's units ({"sku_id", "quantity"}: an order's or a refund's) back in stock."""
+    """Each line's units ({"sku_id", "quantity"}: a refund's) back in stock."""
     for line in lines:
         put_back_in(writes, store_id, line["sku_id"], line["quantity"], reason, by, now)
+
+
+# An order's own units: the order is their record (its lines, who, when), so taking them
+# and giving them back when it is not paid writes no audit entry of its own.
+
+def take_for_order_in(writes, store_id, sku_id, quantity):
+    """An order's units, named stock#<sku id>: it fails rather than go below 0."""
+    writes.update(StoreStock(store_id, sku_id), actions=[StoreStock.quantity.add(-quantity)],
+                  condition=StoreStock.quantity >= quantity, name=f"stock#{sku_id}")
+
+
+def give_back_for_order_in(writes, store_id, lines):
+    """An unpaid order's units ({"sku_id", "quantity"} lines) back in stock."""
+    for line in lines:
+        writes.update(StoreStock(store_id, line["sku_id"]),
+                      actions=[StoreStock.quantity.add(line["quantity"])],
+                      name=f"stock#{line['sku_id']}")
 
 
 def _write(store_id, sku_id, delta, condition, reason, by, now):

@@ -63,11 +63,47 @@ def _decode(list_id, cursor):
     return json.loads(_b64decode(key_text))
 
 
-def query_page(source, hash_key, view, name, *, limit, cursor, **query_args):
+def query_page(source, hash_key, view, name, *, limit, cursor, load=None, **query_args):
     """One page of `source.query(hash_key, **query_args)` (a model or one of its indexes), in
-    views under `name`, and the cursor of the next page (None on the last)."""
+    views under `name`, and the cursor of the next page (None on the last). load(items) gives
+    the whole items of a keys-only index's page, in its order."""
     list_id = _list_id(source, hash_key, query_args)
     results = source.query(hash_key, limit=limit, last_evaluated_key=_decode(list_id, cursor),
                            **query_args)
-    items = [view(item) for item in results]
-    return {name: items, "next_cursor": _encode(list_id, results.last_evaluated_key)}
+    items = list(results)
+    return {name: [view(item) for item in (load(items) if load else items)],
+            "next_cursor": _encode(list_id, results.last_evaluated_key)}
+
+
+def _start_key(index, item):
+    """The ExclusiveStartKey that reads a partition of a keys-only index on after `item`."""
+    serialized = item.serialize(null_check=False)
+    names = {item._hash_keyname, item._range_keyname, *index.Meta.attributes}
+    return {name: serialized[name] for name in names if name}
+
+
+def merged_query_page(index, hash_keys, sort_key, view, name, *, limit, cursor, load):
+    """One page, newest first, of several partitions of a keys-only index read as one list
+    (a partition written in shards): each partition read on from where the cursor left it,
+    the items merged by the index's range key (sort_key), and the cursor keeping each
+    partition's place. load(items) gives the whole items. One Query a partition a page."""
+    list_id = _list_id(index, "|".join(hash_keys), {"merged": sort_key})
+    places = _decode(list_id, cursor) or {key: None for key in hash_keys}
+    read = {}  # partition → (its items read, whether it has more)
+    for hash_key, place in places.items():
+        if place != "end":
+            results = index.query(hash_key, limit=limit, last_evaluated_key=place,
+                                  scan_index_forward=False)
+            read[hash_key] = (list(results), bool(results.last_evaluated_key))
+    merged = sorted(((getattr(item, sort_key), hash_key, item)
+                     for hash_key, (items, _) in read.items() for item in items),
+                    key=lambda entry: entry[0], reverse=True)[:limit]
+    for hash_key, (items, more) in read.items():
+        mine = [item for _, partition, item in merged if partition == hash_key]
+        if len(mine) == len(items) and not more:
+            places[hash_key] = "end"
+        elif mine:
+            places[hash_key] = _start_key(index, mine[-1])
+    done = all(place == "end" for place in places.values())
+    return {name: [view(item) for item in load([item for _, _, item in merged])],
+            "next_cursor": None if done else _encode(list_id, places)}

@@ -42,9 +42,14 @@ def set_quantity(member_id, store_id, sku_id, quantity, clock=system_clock, chec
 
 
 def remove(member_id, store_id, sku_ids):
-    with CartLine.batch_write() as batch:
-        for sku_id in sku_ids:
-            batch.delete(CartLine(_key(member_id, store_id), sku_id))
+    """Takes the SKUs out of the cart, those it holds (an order bought straight from a
+    product's page deletes nothing)."""
+    held = [line for line in CartLine.query(_key(member_id, store_id))
+            if line.sku_id in set(sku_ids)]
+    if held:
+        with CartLine.batch_write() as batch:
+            for line in held:
+                batch.delete(line)
 
 
 def view(member_id, store_id):

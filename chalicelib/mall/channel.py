@@ -4,7 +4,7 @@ from the central warehouse (the cloud shelf). POST /checkout/preview prices it w
 placing; POST /orders places it through the kernel (orders/placing.py).
 
 Its items in the order's transaction: per line its stock ("stock#<sku id>", on condition it
-stays at or above zero, and its audit entry), the coupon ("member_coupon"), the points that pay part
+stays at or above zero), the coupon ("member_coupon"), the points that pay part
 of it (a race lost on them reads the member again). A line short of stock or a coupon used
 meanwhile is refused; after another lost race, stock that can no longer cover the order is
 refused at once rather than tried again.
@@ -118,8 +118,7 @@ class Mall:
         from chalicelib.members import points
 
         for line in order.breakdown["lines"]:
-            stock.take_in(writes, order.stock_from, line["sku_id"], line["quantity"],
-                          f"order {order.order_id}", order.member_id, now)
+            stock.take_for_order_in(writes, order.stock_from, line["sku_id"], line["quantity"])
         if order.member_coupon_id:
             coupons.use_in(writes, order.member_id, order.member_coupon_id, order.order_id)
         if order.points_used:
@@ -141,8 +140,7 @@ class Mall:
     def give_back_in(self, writes, order, reason, now):
         from chalicelib.catalog import stock
 
-        stock.put_back_lines_in(writes, order.stock_from, order.breakdown["lines"],
-                                f"order {order.order_id} {reason}", order.member_id, now)
+        stock.give_back_for_order_in(writes, order.stock_from, order.breakdown["lines"])
         self._coupon_and_points_back_in(writes, order, order.member_coupon_id,
                                         order.points_used, "release", order.order_id,
                                         f"order {order.order_id} {reason}", now)

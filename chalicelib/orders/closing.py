@@ -18,7 +18,7 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.orders import channels, holds, payments
 from chalicelib.orders.models import Order
-from chalicelib.orders.placing import CLOSED, PENDING_PAYMENT, get_own
+from chalicelib.orders.placing import CLOSED, PENDING_PAYMENT, get_own, load_orders
 from chalicelib.config import settings
 from chalicelib.core import logs, retry
 from chalicelib.core.clock import MINUTE
@@ -142,7 +142,7 @@ def run_minute_job(pay=None, clock=system_clock):
     closed = recovered = 0
     behind = None  # the first minute with an order left as it was, for the next run
     for minute in minutes.minutes(first, done):
-        for order in Order.pending_by_minute.query(minute):
+        for order in load_orders(list(Order.pending_by_minute.query(minute))):
             if order.status == PENDING_PAYMENT and order.pay_by > now:
                 continue
             try:
@@ -159,7 +159,7 @@ def run_minute_job(pay=None, clock=system_clock):
     minutes.cover(JOB, minutes.minute_before(behind) if behind else done, now)
     window = timedelta(minutes=settings.order_pay_minutes)
     for minute in minutes.minutes(done + timedelta(minutes=1), now + window - RECONCILE_AFTER):
-        for order in Order.pending_by_minute.query(minute):
+        for order in load_orders(list(Order.pending_by_minute.query(minute))):
             if order.status != PENDING_PAYMENT or not order.prepay_id:
                 continue
             try:

@@ -2,28 +2,27 @@
 
 An unpaid order keeps its units out of stock until it is paid or closes, so without a bound
 one shopper could hold a SKU's whole stock with orders they never pay (and renew them as
-they expire). Every order placed PENDING_PAYMENT, on every channel, counts on its member's
-holds in its own transaction, on condition the member stays within
-MAX_PENDING_ORDERS_PER_MEMBER orders and MAX_PENDING_UNITS_PER_SKU units of one SKU; the
-transaction that moves the order out of PENDING_PAYMENT (paid, cancelled, expired) gives
-them back, once, as it is conditioned on that status.
-
-One item per count, in the member's partition: DynamoDB adds only to top-level attributes
-and sets a map's key only once the map exists, and a transaction's cancellation reasons are
-per item, so one small item per limit keeps each a single conditional ADD and names the
-limit a refused order hit.
+they expire). Every order placed PENDING_PAYMENT, on every channel, takes a ticket on its
+member's one holds item in its own transaction: {order id: its units of each SKU}, within
+MAX_PENDING_ORDERS_PER_MEMBER tickets and MAX_PENDING_UNITS_PER_SKU units of one SKU, counted
+from the item as read and written on condition it is still as read (its version), so two
+orders at once cannot both fit one last place: the second reads again. The transaction that
+moves the order out of PENDING_PAYMENT (paid, cancelled, expired) removes its ticket, once,
+as it is conditioned on that status. One small item per member: one write unit.
 """
 from datetime import timedelta
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
 from chalicelib.config import settings
 from chalicelib.db.base import TableMeta
 from chalicelib.errors import DomainError
 
-ORDERS = "orders"
-KEEP = timedelta(days=30)  # long after any order's time to pay: a count back at 0 may go
+TICKETS = "tickets"
+ITEM = "holds"  # its name in a transaction
+KEEP = timedelta(days=30)  # long after any order's time to pay: an item with no ticket may go
 
 
 class PendingHold(Model):
@@ -31,8 +30,9 @@ class PendingHold(Model):
         table = "pending-holds"
 
     member_id = UnicodeAttribute(hash_key=True)
-    kind = UnicodeAttribute(range_key=True)  # "orders", or "sku#<sku id>" (its units)
-    count = NumberAttribute(default=0)
+    kind = UnicodeAttribute(range_key=True)  # "tickets"
+    tickets = MapAttribute(default=dict)  # {order id: "<sku id>=<units> …"}
+    version = NumberAttribute(default=0)
     expires_at = TTLAttribute(null=True)
 
 
@@ -61,60 +61,65 @@ def _too_many_units(order, sku_id):
                        f"orders.")
 
 
-def hold_in(writes, order, now):
-    """Counts a new order (one created with held=True) on its member's holds, in the order's
-    transaction: the orders' count ("hold#orders"), then one per SKU ("hold#sku#<sku id>").
-    An order that no hold could take is refused before anything is written."""
-    units = _units(order)
-    max_units = settings.max_pending_units_per_sku
-    for sku_id, quantity in units.items():
-        if quantity > max_units:
-            raise _too_many_units(order, sku_id)
-    count, keep = PendingHold.count, PendingHold.expires_at.set(now + KEEP)
-    writes.update(PendingHold(order.member_id, ORDERS), actions=[count.add(1), keep],
-                  condition=count.does_not_exist()
-                  | (count < settings.max_pending_orders_per_member), name=_item(ORDERS))
-    for sku_id, quantity in units.items():
-        writes.update(PendingHold(order.member_id, f"sku#{sku_id}"),
-                      actions=[count.add(quantity), keep],
-                      condition=count.does_not_exist() | (count <= max_units - quantity),
-                      name=_item(f"sku#{sku_id}"))
+def _ticket(units):
+    return " ".join(f"{sku_id}={quantity}" for sku_id, quantity in units.items())
 
 
-def _item(kind):
-    """The name of a hold's item in a transaction: "hold#orders", "hold#sku#<sku id>"."""
-    return f"hold#{kind}"
+def _ticket_units(ticket):
+    return {sku_id: int(quantity) for sku_id, _, quantity in
+            (part.partition("=") for part in ticket.split())}
 
 
-def refusal(cancelled, order):
-    """The limit a cancelled order transaction hit (a Cancellation, read by the hold items'
-    names), or None."""
-    if cancelled.failed(_item(ORDERS)):
-        return _too_many_orders()
-    for sku_id in _units(order):
-        if cancelled.failed(_item(f"sku#{sku_id}")):
-            return _too_many_units(order, sku_id)
-    return None
-
-
-def release_in(writes, order):
-    """Gives back what the order held, in the transaction that moves it out of
-    PENDING_PAYMENT. An order placed before holds were counted holds nothing."""
-    if not order.held:
-        return
-    writes.update(PendingHold(order.member_id, ORDERS), actions=[PendingHold.count.add(-1)],
-                  name=_item(ORDERS))
-    for sku_id, quantity in _units(order).items():
-        writes.update(PendingHold(order.member_id, f"sku#{sku_id}"),
-                      actions=[PendingHold.count.add(-quantity)], name=_item(f"sku#{sku_id}"))
+def _read(member_id):
+    try:
+        return PendingHold.get(member_id, TICKETS, consistent_read=True)
+    except DoesNotExist:
+        return None
 
 
 def held(member_id):
     """(orders, {sku_id: units}) the member's unpaid orders hold now."""
-    orders, units = 0, {}
-    for item in PendingHold.query(member_id, consistent_read=True):
-        if item.kind == ORDERS:
-            orders = item.count
-        else:
-            units[item.kind.partition("#")[2]] = item.count
-    return orders, units
+    return _held(_read(member_id))
+
+
+def _held(item):
+    tickets = item.tickets.as_dict() if item is not None else {}
+    units = {}
+    for ticket in tickets.values():
+        for sku_id, quantity in _ticket_units(ticket).items():
+            units[sku_id] = units.get(sku_id, 0) + quantity
+    return len(tickets), units
+
+
+def hold_in(writes, order, now):
+    """Adds the new order's ticket (one created with held=True) to its member's holds, in the
+    order's transaction (named "holds"); an order that would pass a limit is refused before
+    anything is written. A failed condition is a race lost: read again and retry."""
+    units = _units(order)
+    item = _read(order.member_id)
+    orders, holding = _held(item)
+    if orders >= settings.max_pending_orders_per_member:
+        raise _too_many_orders()
+    for sku_id, quantity in units.items():
+        if holding.get(sku_id, 0) + quantity > settings.max_pending_units_per_sku:
+            raise _too_many_units(order, sku_id)
+    keep = PendingHold.expires_at.set(now + KEEP)
+    if item is None:
+        writes.save(PendingHold(order.member_id, TICKETS,
+                                tickets={order.order_id: _ticket(units)}, version=1,
+                                expires_at=now + KEEP),
+                    condition=PendingHold.member_id.does_not_exist(), name=ITEM)
+        return
+    writes.update(item, actions=[PendingHold.tickets[order.order_id].set(_ticket(units)),
+                                 PendingHold.version.add(1), keep],
+                  condition=PendingHold.version == item.version, name=ITEM)
+
+
+def release_in(writes, order):
+    """Removes the order's ticket, in the transaction that moves it out of PENDING_PAYMENT.
+    An order placed before holds were counted holds nothing."""
+    if not order.held:
+        return
+    writes.update(PendingHold(order.member_id, TICKETS),
+                  actions=[PendingHold.tickets[order.order_id].remove(),
+                           PendingHold.version.add(1)], name=ITEM)

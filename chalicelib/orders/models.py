@@ -1,29 +1,38 @@
-"""Carts, coupons, orders and the keys that make placing an order idempotent. Money in fen."""
+"""Orders, their refunds and pickup codes. Money in fen."""
 from pynamodb.attributes import (BooleanAttribute, JSONAttribute, NumberAttribute,
-                                 TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute)
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+                                 UnicodeAttribute, UTCDateTimeAttribute)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from chalicelib.db.attributes import CompactJSONAttribute
 from chalicelib.db.base import TableMeta
 
 CHANNELS = ("mall", "flash_sale", "group_buy", "live")
 
 
+# The order's indexes hold its keys only: an order written (placed, paid, refunded) rewrites
+# none of them unless their own keys change, and each entry costs one write unit. Lists read
+# the orders themselves after (one BatchGet a page).
+
 class OrdersByMember(GlobalSecondaryIndex):
     class Meta:
-        index_name = "by-member"
-        projection = AllProjection()
+        index_name = "member-orders"
+        projection = KeysOnlyProjection()
 
     member_id = UnicodeAttribute(hash_key=True)
     created_key = UnicodeAttribute(range_key=True)
 
 
 class OrdersByStoreDay(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by-store-day"
-        projection = AllProjection()
+    """A store's orders of a day, written in STORE_DAY_SHARDS partitions (orders/placing.py
+    store_day): one store's flash sale would otherwise put every order on one partition of
+    the index, whose writes DynamoDB takes at about 1,000 a second."""
 
-    store_day = UnicodeAttribute(hash_key=True)  # <store_id>#<YYYY-MM-DD, Asia/Shanghai>
+    class Meta:
+        index_name = "store-day-orders"
+        projection = KeysOnlyProjection()
+
+    store_day = UnicodeAttribute(hash_key=True)  # <store_id>#<YYYY-MM-DD, Shanghai>#<shard>
     created_key = UnicodeAttribute(range_key=True)
 
 
@@ -34,8 +43,8 @@ class PendingByMinute(GlobalSecondaryIndex):
     reconciliation jobs read only the minutes they act on."""
 
     class Meta:
-        index_name = "pending-by-minute"
-        projection = AllProjection()
+        index_name = "pending-minute"
+        projection = KeysOnlyProjection()
 
     pending_minute = UnicodeAttribute(hash_key=True)  # YYYY-MM-DDTHH:MM, UTC
     order_id = UnicodeAttribute(range_key=True)
@@ -53,7 +62,7 @@ class Order(Model):
     fulfilment = UnicodeAttribute()  # pickup | delivery | cloud_shelf
     stock_from = UnicodeAttribute()  # the store, or the central warehouse
     status = UnicodeAttribute()
-    breakdown = JSONAttribute()  # the pricing engine's answer, line by line
+    breakdown = CompactJSONAttribute()  # the pricing engine's answer, line by line
     total_fen = NumberAttribute()
     points_used = NumberAttribute(default=0)
     member_coupon_id = UnicodeAttribute(null=True)
@@ -93,6 +102,7 @@ class Order(Model):
     awaiting_group = BooleanAttribute(null=True)  # paid, but its group has not completed
     live_session_id = UnicodeAttribute(null=True)
     held = BooleanAttribute(null=True)  # counted on the member's holds while unpaid (holds.py)
+    request_hash = UnicodeAttribute(null=True)  # of the request its Idempotency-Key placed
     by_member = OrdersByMember()
     by_store_day = OrdersByStoreDay()
     pending_by_minute = PendingByMinute()
@@ -153,16 +163,3 @@ class PickupCode(Model):
 
     store_code = UnicodeAttribute(hash_key=True)  # <store_id>#<code>
     order_id = UnicodeAttribute()
-
-
-class IdempotencyKey(Model):
-    """The order an Idempotency-Key made, and a hash of the request that made it. Kept 48
-    hours: longer than WeChat's 24 hours 4 minutes of notify retries, and than any client's."""
-
-    class Meta(TableMeta):
-        table = "idempotency-keys"
-
-    key = UnicodeAttribute(hash_key=True)  # <member_id>#<Idempotency-Key>
-    request_hash = UnicodeAttribute()
-    order_id = UnicodeAttribute()
-    expires_at = TTLAttribute()

@@ -1,51 +1,68 @@
 """Placing orders: the one pipeline every channel (orders/channels.py) goes through.
 
-Once per Idempotency-Key: the channel quotes (its reads, its rules, the one pricing engine),
-and the order is placed in one DynamoDB transaction, all of it or none: the key ("key"), the
-order, PENDING_PAYMENT ("order"), the channel's items (its stock or shards, coupon, points,
-seat, limits: each named by the channel) and the member's holds (within the limits of unpaid
-orders and units, holds.py). A failed condition is answered by name: the key's with the
-order that key placed meanwhile, a hold's with its limit, the channel's with its refusal; a
-race lost otherwise (points, stock read a moment ago) is tried again, re-planned by the
-channel.
+Once per Idempotency-Key: the key names the order's id (order_id_for), so an order that
+exists is the key's earlier request. The channel quotes (its reads, its rules, the one
+pricing engine), and the order is placed in one DynamoDB transaction, all of it or none: the
+order, PENDING_PAYMENT ("order", on condition its id is new), the channel's items (its stock
+or shards, coupon, points, seat, limits: each named by the channel) and the member's holds
+(within the limits of unpaid orders and units, holds.py). A failed condition is answered by
+name: the order's with the order that key placed meanwhile, the channel's with its refusal;
+a race lost otherwise (points, stock or holds read a moment ago) is tried again, re-planned
+by the channel.
 """
+import base64
 import hashlib
+import hmac
 import json
+import zlib
 from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.orders import holds
-from chalicelib.orders.models import IdempotencyKey, Order
+from chalicelib.orders.models import Order
 from chalicelib.config import settings
 from chalicelib.core import retry
 from chalicelib.core.clock import SHANGHAI, utc_text
 from chalicelib.core.clock import clock as system_clock
-from chalicelib.core.ids import new_id
 from chalicelib.db.base import Cancellation, transaction
 from chalicelib.errors import DomainError
 from chalicelib.db.cursors import MINUTE
 
 PENDING_PAYMENT, PAID, CLOSED = "PENDING_PAYMENT", "PAID", "CLOSED"
 SHIPPED, COMPLETED, REFUNDED = "SHIPPED", "COMPLETED", "REFUNDED"
-IDEMPOTENCY_HOURS = 48
+
+
+_ORDER_ID_LABEL = b"yutang order id key"
 
 
 def request_hash_of(request):
-    return hashlib.sha256(json.dumps(request, sort_keys=True, ensure_ascii=False)
-                          .encode()).hexdigest()
+    """A short digest of the request, kept on its order (a key repeated with another request
+    is refused)."""
+    digest = hashlib.blake2b(json.dumps(request, sort_keys=True, ensure_ascii=False).encode(),
+                             digest_size=12).digest()
+    return base64.urlsafe_b64encode(digest).decode()
 
 
-def repeat(key, request_hash):
+def order_id_for(key):
+    """The id of the one order an Idempotency-Key of a member names: a keyed hash of it, so
+    the order itself is the key's record (nothing else to write) and no id can be guessed.
+    26 characters, within WeChat's 32 for an out_trade_no."""
+    secret = hmac.new(settings.token_secret.encode(), _ORDER_ID_LABEL, hashlib.sha256).digest()
+    digest = hmac.new(secret, key.encode(), hashlib.sha256).digest()[:15]
+    return "o_" + base64.b32encode(digest).decode().lower()
+
+
+def repeat(order_id, request_hash):
     """The order an earlier request with this key made; 409 if that request was another."""
     try:
-        earlier = IdempotencyKey.get(key, consistent_read=True)
+        earlier = Order.get(order_id, consistent_read=True)
     except DoesNotExist:
         return None
     if earlier.request_hash != request_hash:
         raise DomainError("idempotency_key_reused",
                           "This Idempotency-Key was used for another order.")
-    return Order.get(earlier.order_id, consistent_read=True)
+    return earlier
 
 
 def new_order(order_id, member_id, request, quote, now):
@@ -58,22 +75,37 @@ def new_order(order_id, member_id, request, quote, now):
         total_fen=breakdown["total_fen"], points_used=breakdown["points"],
         member_coupon_id=breakdown["member_coupon_id"], guide_id=quote.guide_id,
         address=request.get("address"), created_at=now,
-        created_key=f"{utc_text(now)}#{order_id}", store_day=store_day(quote.store_id, now),
+        created_key=f"{utc_text(now)}#{order_id}",
+        store_day=store_day(quote.store_id, now, order_id),
         pay_by=pay_by, pending_minute=pay_by.strftime(MINUTE), held=True,
         **quote.order_fields)
 
 
-def store_day(store_id, moment):
+STORE_DAY_SHARDS = 4  # partitions of a store's day in the index: ~4,000 orders a second
+
+
+def store_day(store_id, moment, order_id):
+    """The order's partition of its store's day (by-store-day index), one of STORE_DAY_SHARDS
+    by a hash of its id."""
+    shard = zlib.crc32(order_id.encode()) % STORE_DAY_SHARDS
+    return f"{_day(store_id, moment)}#{shard}"
+
+
+def _day(store_id, moment):
     return f"{store_id}#{moment.astimezone(SHANGHAI).strftime('%Y-%m-%d')}"
 
 
-def _write(channel, key, request_hash, order, quote, now):
-    """The order's one transaction, every item named: "key", "order", the channel's, the
-    holds'."""
+def load_orders(keys):
+    """The orders of an index page (keys only), in its order; an order gone meanwhile is
+    left out."""
+    found = {order.order_id: order for order in
+             Order.batch_get([key.order_id for key in keys])} if keys else {}
+    return [found[key.order_id] for key in keys if key.order_id in found]
+
+
+def _write(channel, order, quote, now):
+    """The order's one transaction, every item named: "order", the channel's, the holds'."""
     with transaction() as writes:
-        writes.save(IdempotencyKey(key, request_hash=request_hash, order_id=order.order_id,
-                                   expires_at=now + timedelta(hours=IDEMPOTENCY_HOURS)),
-                    condition=IdempotencyKey.key.does_not_exist(), name="key")
         writes.save(order, condition=Order.order_id.does_not_exist(), name="order")
         channel.reserve_in(writes, order, quote, now)
         holds.hold_in(writes, order, now)
@@ -81,26 +113,26 @@ def _write(channel, key, request_hash, order, quote, now):
 
 def place(channel, member_id, idempotency_key, request, clock=system_clock):
     """Places the order through the channel once per Idempotency-Key: (order, created)."""
-    key = f"{member_id}#{idempotency_key}"
+    order_id = order_id_for(f"{member_id}#{idempotency_key}")
     request_hash = request_hash_of({name: value for name, value in request.items()
                                     if name not in channel.unkeyed})
-    earlier = repeat(key, request_hash)
+    earlier = repeat(order_id, request_hash)
     if earlier is not None:
         return earlier, False
-    order_id = new_id("o")
     quote = None
     for _ in retry.attempts(channel.attempts):
         now = clock.now()
         quote = (quote and channel.replan(quote, now)) or channel.quote(member_id, request, now)
         order = new_order(order_id, member_id, request, quote, now)
+        order.request_hash = request_hash
         try:
-            _write(channel, key, request_hash, order, quote, now)
+            _write(channel, order, quote, now)
             return order, True
         except TransactWriteError as error:
             cancelled = Cancellation.of(error)
-            if cancelled.failed("key"):  # the same key, placed meanwhile
-                return repeat(key, request_hash), False
-            refusal = holds.refusal(cancelled, order) or channel.refusal(cancelled, order, quote)
+            if cancelled.failed("order"):  # the same key, placed meanwhile
+                return repeat(order_id, request_hash), False
+            refusal = channel.refusal(cancelled, order, quote)
             if refusal is not None:
                 raise refusal from None
             if not cancelled.lost_race:
@@ -143,14 +175,21 @@ def member_orders(member_id, limit, cursor):
     from chalicelib.core.pagination import query_page
 
     return query_page(Order.by_member, member_id, order_view, "orders", limit=limit,
-                      cursor=cursor, scan_index_forward=False)
+                      cursor=cursor, scan_index_forward=False, load=load_orders)
 
 
 def store_orders(store_id, day, status, limit, cursor, clock=system_clock):
-    """One store-day partition of the index: the cost is that day's orders at most."""
-    from chalicelib.core.pagination import query_page
+    """One store-day of the index, its shards read together: the cost is that day's orders
+    at most. A status filter applies to the page read (a page may hold fewer)."""
+    from chalicelib.core.pagination import merged_query_page
 
-    partition = f"{store_id}#{day}" if day else store_day(store_id, clock.now())
-    return query_page(Order.by_store_day, partition, order_view, "orders", limit=limit,
-                      cursor=cursor, scan_index_forward=False,
-                      filter_condition=(Order.status == status) if status else None)
+    day_key = f"{store_id}#{day}" if day else _day(store_id, clock.now())
+
+    def load(keys):
+        orders = load_orders(keys)
+        return [order for order in orders if not status or order.status == status]
+
+    return merged_query_page(Order.by_store_day,
+                             [f"{day_key}#{shard}" for shard in range(STORE_DAY_SHARDS)],
+                             "created_key", order_view, "orders", limit=limit, cursor=cursor,
+                             load=load)

@@ -81,7 +81,7 @@ class HotStockChannel(PromotionChannel):
                        plan=plan)
 
     @staticmethod
-    def give_back_units_in(writes, order, promotion, key, pool, why, now):
+    def give_back_units_in(writes, order, promotion, key, pool):
         """An unpaid order's units: back to their shards while the promotion (a sale, a
         session, read consistently) has not given its units back, on that condition in the
         same transaction; else to regular stock."""
@@ -94,5 +94,4 @@ class HotStockChannel(PromotionChannel):
                                    name="promotion")
             hotstock.put_back_in(writes, pool, order.hot_takes)
         else:
-            stock.put_back_in(writes, order.stock_from, line["sku_id"], line["quantity"],
-                              why, order.member_id, now)
+            stock.give_back_for_order_in(writes, order.stock_from, [line])

@@ -284,3 +284,37 @@ def test_a_granted_coupon_is_never_listed_nor_claimed_only_granted_by_an_admin(c
     all_given = _post(client, f"/admin/members/{third}/coupons", admin,
                       {"coupon_id": granted["coupon_id"]})
     assert body_of(all_given)["error"]["code"] == "coupon_unavailable"  # 2 of 2 given
+
+
+def test_a_stores_day_of_orders_reads_in_pages_each_order_once_newest_first(client):
+    """The store's day is written in several partitions of the index; its pages read them
+    together: every order once, newest first, however small the page."""
+    from chalicelib.mall.channel import MALL
+    from chalicelib.orders import placing as orders
+    from tests.conftest import new_staff
+
+    sku = _sku(stock=20, store_id=STORE_B)
+    placed = [orders.place(MALL, _member(), _id("key"), {**_order_request(sku),
+                                                          "store_id": STORE_B})[0].order_id
+              for _ in range(9)]
+    manager, _ = new_staff(client, "store_manager", STORE_B)
+
+    listed, cursor = [], None
+    while True:
+        page = body_of(client.http.get(f"/stores/{STORE_B}/orders?limit=2"
+                                       + (f"&cursor={cursor}" if cursor else ""),
+                                       headers=manager))
+        assert len(page["orders"]) <= 2
+        listed += page["orders"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+
+    ids = [order["order_id"] for order in listed]
+    assert len(ids) == len(set(ids)) and set(placed) <= set(ids)
+    created = [order["created_at"] for order in listed]
+    assert created == sorted(created, reverse=True)
+    assert [order_id for order_id in ids if order_id in placed] == placed[::-1]
+    paid_only = body_of(client.http.get(f"/stores/{STORE_B}/orders?status=PAID&limit=100",
+                                        headers=manager))["orders"]
+    assert not {order["order_id"] for order in paid_only} & set(placed)

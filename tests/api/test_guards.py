@@ -23,8 +23,9 @@ from tests.conftest import (STORE_A, TEST_ENVIRONMENT, WeChatUser, body_of, new_
 
 @contextmanager
 def lands_first(mentioning, competing):
-    """The next DynamoDB transaction that names `mentioning` (an id unique to the test) is sent
-    only after `competing()` has run: whatever it read before is stale by then."""
+    """The next DynamoDB transaction that names `mentioning` (an id unique to the test, or
+    several words that must all be there) is sent only after `competing()` has run: whatever
+    it read before is stale by then."""
     from pynamodb.transactions import TransactWrite
 
     send = TransactWrite._commit
@@ -33,7 +34,9 @@ def lands_first(mentioning, competing):
     def commit(transaction):
         items = [transaction._condition_check_items, transaction._delete_items,
                  transaction._put_items, transaction._update_items]
-        if pending and mentioning in json.dumps(items, default=str, ensure_ascii=False):
+        sent = json.dumps(items, default=str, ensure_ascii=False)
+        words = [mentioning] if isinstance(mentioning, str) else mentioning
+        if pending and all(word in sent for word in words):
             pending.pop()()
         return send(transaction)
 
@@ -174,7 +177,7 @@ def test_closing_a_stale_copy_of_a_paid_order_gives_nothing_back(client, shopper
         payments.reconcile(_order(order["order_id"]))
         paid.update(balance=_balance(member_id), ledger=_ledger(member_id))
 
-    with lands_first(f"{order['order_id']} expired", payment_lands):
+    with lands_first([order["order_id"], '"expired"'], payment_lands):
         ended = lifecycle.close_unpaid(_order(order["order_id"]), "expired")
     paid_balance, paid_ledger = paid["balance"], paid["ledger"]
 

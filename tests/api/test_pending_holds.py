@@ -33,8 +33,9 @@ def _refusal(call):
 
 def _pending(member_id):
     from chalicelib.orders.models import Order
+    from chalicelib.orders.placing import load_orders
 
-    return [order for order in Order.by_member.query(member_id)
+    return [order for order in load_orders(list(Order.by_member.query(member_id)))
             if order.status == "PENDING_PAYMENT"]
 
 

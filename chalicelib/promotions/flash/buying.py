@@ -96,8 +96,7 @@ class FlashSaleChannel(HotStockChannel):
         sale = FlashSale.get(order.flash_sale_id, consistent_read=True)
         line = order.breakdown["lines"][0]
         self.give_back_units_in(writes, order, sale, sale.sale_id,
-                                f"{sale.sale_id}#{line['sku_id']}",
-                                f"flash order {order.order_id} not paid", now)
+                                f"{sale.sale_id}#{line['sku_id']}")
         writes.update(FlashPurchases(f"{sale.sale_id}#{order.member_id}"),
                       actions=[FlashPurchases.units.add(-line["quantity"])], name=PURCHASES)
 

@@ -106,8 +106,7 @@ class GroupBuyChannel(PromotionChannel):
         group, member, campaign = plan.group, plan.member, plan.campaign
         line = order.breakdown["lines"][0]
         placed = GroupBuyPurchases.orders
-        stock.take_in(writes, group.store_id, line["sku_id"], line["quantity"],
-                      f"order {order.order_id}", member.member_id, now)
+        stock.take_for_order_in(writes, group.store_id, line["sku_id"], line["quantity"])
         if plan.opening:
             group.seats_taken = 1
             writes.save(group, condition=Group.group_id.does_not_exist(), name=GROUP)
@@ -142,8 +141,7 @@ class GroupBuyChannel(PromotionChannel):
         from chalicelib.catalog import stock
 
         line = order.breakdown["lines"][0]
-        stock.put_back_in(writes, order.stock_from, line["sku_id"], line["quantity"],
-                          f"order {order.order_id} not paid", order.member_id, now)
+        stock.give_back_for_order_in(writes, order.stock_from, [line])
         writes.update(GroupSeat(order.group_id, order.member_id),
                       actions=[GroupSeat.status.set(LEFT)], condition=GroupSeat.status == HELD,
                       name=SEAT)

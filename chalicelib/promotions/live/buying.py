@@ -86,8 +86,7 @@ class LiveChannel(HotStockChannel):
         session = sessions.get(order.live_session_id)
         line = order.breakdown["lines"][0]
         self.give_back_units_in(writes, order, session, session.session_id,
-                                sessions.pool(session, line["sku_id"]),
-                                f"live order {order.order_id} not paid", now)
+                                sessions.pool(session, line["sku_id"]))
 
 
 LIVE_ROOM = LiveChannel()
