@@ -13,7 +13,7 @@ def all_models():
     from chalicelib.promotions.groups import models as groups
     from chalicelib.promotions.hotstock import StockShard
     from chalicelib.promotions.live import models as live
-    from chalicelib.guides.models import BindingEvent, GuideMonth, GuideSale, ShareLink
+    from chalicelib.guides.models import BindingEvent, GuideSale, ShareLink
     from chalicelib.members import models as members
     from chalicelib.notify import models as notify
     from chalicelib.promotions.listings import PromotionListing
@@ -24,7 +24,7 @@ def all_models():
             members.AppliedChange, members.Staff, members.StaffInvite, members.TagMember,
             members.ActivityDay, BrandSetting, members.SessionFamily, WeChatToken,
             Store, Category, Product, Sku, StoreStock, StockMovement, ShareLink,
-            BindingEvent, GuideSale, GuideMonth, CartLine, coupons.Coupon,
+            BindingEvent, GuideSale, CartLine, coupons.Coupon,
             coupons.MemberCoupon, coupons.CouponClaims, orders.Order,
             orders.PickupCode, orders.Refund, PendingHold,
             flash.FlashSale, StockShard, flash.FlashPurchases, flash.FlashReminder,

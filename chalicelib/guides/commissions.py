@@ -1,17 +1,17 @@
-"""What guides earn: each paid order attributed to a guide is one sale in the guide's list
-and in their month's totals, written together. Checkout records a sale when an order is paid
-and a refund when money goes back; both may be called again for the same event (a retried
-notify or job) and count once."""
+"""What guides earn: each paid order attributed to a guide is one sale in the guide's list,
+one conditional write per guide who earns on it; a month's totals are its sales summed. A sale
+is recorded when an order is paid and a refund taken off it when money goes back; both may be
+called again for the same event (a redelivered payment, a retried job) and count once."""
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.config import settings
-from chalicelib.core.clock import utc_text
-from chalicelib.db.base import Cancellation, transaction, unchanged
-from chalicelib.guides.models import GuideMonth, GuideSale
-from chalicelib.core.clock import SHANGHAI
+from chalicelib.core.clock import SHANGHAI, utc_text
+from chalicelib.db.base import unchanged
+from chalicelib.guides.models import GuideSale
 
+_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def commission(paid_fen, rate_bp):
@@ -48,29 +48,12 @@ def sale_key(paid_at, order_id):
     return f"{utc_text(paid_at)}#{order_id}"
 
 
-def paid_at_of(sale):
-    return datetime.fromisoformat(sale.sale_key.partition("#")[0])
-
-
 def _month_bounds(month):
     """The first instant of the month in Shanghai and of the next one."""
     year, number = map(int, month.split("-"))
     start = datetime(year, number, 1, tzinfo=SHANGHAI)
     following = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=SHANGHAI)
     return start, following
-
-
-def _once(write):
-    """Runs a transaction whose item named sale is conditioned on the event being new; an
-    event seen before changes nothing."""
-    try:
-        with transaction() as writes:
-            write(writes)
-        return True
-    except TransactWriteError as error:
-        if Cancellation.of(error).failed("sale"):
-            return False
-        raise
 
 
 def earners(buyer_id, guide, recruiter):
@@ -118,38 +101,34 @@ def record_sale(guide_id, order_id, member_id, store_id, channel, paid_fen, paid
                      paid_fen=paid_fen, commission_bp=rate_bp, commission_fen=earned, tier=tier,
                      settle_day=settle_day(paid_at) if earned else None)
 
-    def write(writes):
-        writes.save(sale, condition=GuideSale.sale_key.does_not_exist(), name="sale")
-        writes.update(GuideMonth(guide_id, month_of(paid_at)),
-                      actions=[GuideMonth.orders.add(1), GuideMonth.sales_fen.add(paid_fen),
-                               GuideMonth.commission_fen.add(earned)], name="month")
-
-    return earned if _once(write) else None
+    try:
+        sale.save(condition=GuideSale.sale_key.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code == _CONDITION_FAILED:
+            return None
+        raise
+    return earned
 
 
 def record_refund(guide_id, order_id, paid_at, refund_id, refunded_fen):
-    """Takes a refund off the sale and the month it was paid in, with the commission on it.
-    Returns the commission taken back, or None if this refund was recorded before."""
+    """Takes a refund off the sale, with the commission on it. Returns the commission taken
+    back, or None if this refund was recorded before."""
     for _ in range(10):
         sale = GuideSale.get(guide_id, sale_key(paid_at, order_id), consistent_read=True)
         if refund_id in (sale.refund_ids or ()):
             return None
         refunded, taken_back = refund_share(sale, refunded_fen)
-
-        def write(writes):
+        try:
             # Conditioned on the refunds read, so two refunds at once cannot both count
             # against the same remainder; the loser reads again.
-            writes.update(sale, actions=[GuideSale.refunded_fen.add(refunded),
-                                         GuideSale.commission_reversed_fen.add(taken_back),
-                                         GuideSale.refund_ids.add({refund_id})],
-                          condition=unchanged(GuideSale.refunded_fen, sale.refunded_fen),
-                          name="sale")
-            writes.update(GuideMonth(guide_id, month_of(paid_at)),
-                          actions=[GuideMonth.refunded_fen.add(refunded),
-                                   GuideMonth.commission_fen.add(-taken_back)], name="month")
-
-        if _once(write):
+            sale.update(actions=[GuideSale.refunded_fen.add(refunded),
+                                 GuideSale.commission_reversed_fen.add(taken_back),
+                                 GuideSale.refund_ids.add({refund_id})],
+                        condition=unchanged(GuideSale.refunded_fen, sale.refunded_fen))
             return taken_back
+        except UpdateError as error:
+            if error.cause_response_code != _CONDITION_FAILED:
+                raise
     raise RuntimeError(f"Refund {refund_id} of order {order_id} kept losing races.")
 
 
@@ -173,10 +152,18 @@ def sales(guide_id, month, limit, cursor):
 
 
 def month_totals(guide_id, month):
-    try:
-        totals = GuideMonth.get(guide_id, month)
-    except DoesNotExist:
-        totals = GuideMonth(guide_id, month)
-    return {"month": month, "orders": totals.orders, "sales_fen": totals.sales_fen,
-            "refunded_fen": totals.refunded_fen, "commission_fen": totals.commission_fen,
-            "settled_fen": totals.settled_fen}
+    """The month's sales summed: read from the guide's own partition (the month's sales,
+    whatever the brand's volume), never kept apart, so never out of step with them. A refund
+    after a sale settled leaves commission_fen below settled_fen: the difference is owed
+    back."""
+    start, following = _month_bounds(month)
+    totals = {"month": month, "orders": 0, "sales_fen": 0, "refunded_fen": 0,
+              "commission_fen": 0, "settled_fen": 0}
+    for sale in GuideSale.query(guide_id, GuideSale.sale_key.between(utc_text(start),
+                                                                      utc_text(following))):
+        totals["orders"] += 1
+        totals["sales_fen"] += sale.paid_fen
+        totals["refunded_fen"] += sale.refunded_fen
+        totals["commission_fen"] += sale.commission_fen - sale.commission_reversed_fen
+        totals["settled_fen"] += sale.settled_fen or 0
+    return totals

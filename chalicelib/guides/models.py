@@ -1,6 +1,6 @@
 from pynamodb.attributes import (NumberAttribute, UnicodeAttribute, UnicodeSetAttribute,
                                  UTCDateTimeAttribute)
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.db.base import TableMeta
@@ -43,8 +43,8 @@ class SalesBySettleDay(GlobalSecondaryIndex):
     settlement job."""
 
     class Meta:
-        index_name = "by-settle-day"
-        projection = AllProjection()
+        index_name = "settle-day"
+        projection = KeysOnlyProjection()
 
     settle_day = UnicodeAttribute(hash_key=True)  # YYYY-MM-DD
     sale_key = UnicodeAttribute(range_key=True)
@@ -74,18 +74,3 @@ class GuideSale(Model):
     settled_at = UTCDateTimeAttribute(null=True)
     settled_fen = NumberAttribute(null=True)  # the commission paid out when settled
     by_settle_day = SalesBySettleDay()
-
-
-class GuideMonth(Model):
-    """A guide's totals for one month (Asia/Shanghai), kept in step with their sales."""
-
-    class Meta(TableMeta):
-        table = "guide-months"
-
-    guide_id = UnicodeAttribute(hash_key=True)
-    month = UnicodeAttribute(range_key=True)  # YYYY-MM
-    orders = NumberAttribute(default=0)
-    sales_fen = NumberAttribute(default=0)
-    refunded_fen = NumberAttribute(default=0)
-    commission_fen = NumberAttribute(default=0)
-    settled_fen = NumberAttribute(default=0)

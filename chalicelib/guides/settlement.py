@@ -2,19 +2,19 @@
 reads, through a sparse index, only the sales settling on the days since its last run.
 
 A sale settles once, for the commission still due then (refunds until that day have already
-taken theirs back). A refund after settlement still takes its commission off the month, so the
+taken theirs back). A refund after settlement still takes its commission off the sale, so its
 month's commission_fen falls below its settled_fen: the difference is owed back.
 """
 from datetime import timedelta
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.db import cursors
-from chalicelib.db.base import transaction, unchanged
-from chalicelib.guides.commissions import SHANGHAI, month_of, paid_at_of
-from chalicelib.guides.models import GuideMonth, GuideSale
+from chalicelib.db.base import unchanged
+from chalicelib.guides.commissions import SHANGHAI
+from chalicelib.guides.models import GuideSale
 
 JOB = "settle-commissions"  # its cursor
 CATCH_UP_DAYS = 60
@@ -22,15 +22,10 @@ CATCH_UP_DAYS = 60
 
 def _settle(sale, now):
     due = sale.commission_fen - sale.commission_reversed_fen
-    with transaction() as writes:
-        writes.update(sale, actions=[GuideSale.settled_at.set(now),
-                                     GuideSale.settled_fen.set(due),
-                                     GuideSale.settle_day.remove()],
-                      condition=GuideSale.settled_at.does_not_exist()
-                      & unchanged(GuideSale.commission_reversed_fen,
-                                  sale.commission_reversed_fen), name="sale")
-        writes.update(GuideMonth(sale.guide_id, month_of(paid_at_of(sale))),
-                      actions=[GuideMonth.settled_fen.add(due)], name="month")
+    sale.update(actions=[GuideSale.settled_at.set(now), GuideSale.settled_fen.set(due),
+                         GuideSale.settle_day.remove()],
+                condition=GuideSale.settled_at.does_not_exist()
+                & unchanged(GuideSale.commission_reversed_fen, sale.commission_reversed_fen))
     return due
 
 
@@ -43,13 +38,15 @@ def run(clock=system_clock):
     day = max(last_done + timedelta(days=1), today - timedelta(days=CATCH_UP_DAYS))
     settled = settled_fen = 0
     while day <= today:
-        for sale in GuideSale.by_settle_day.query(day.isoformat()):
+        keys = [(sale.guide_id, sale.sale_key)
+                for sale in GuideSale.by_settle_day.query(day.isoformat())]
+        for sale in GuideSale.batch_get(keys) if keys else ():
             for _ in range(10):
                 try:
                     settled_fen += _settle(sale, now)
                     settled += 1
                     break
-                except TransactWriteError:
+                except UpdateError:
                     sale.refresh(consistent_read=True)  # a refund came in meanwhile
                     if sale.settled_at is not None:
                         break
