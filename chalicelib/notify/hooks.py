@@ -6,7 +6,7 @@ import functools
 
 from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
-from chalicelib.notify import service
+from chalicelib.notify import credits, service
 
 
 def _never_raises(hook):
@@ -31,16 +31,17 @@ def _goods(order):
 
 @_never_raises
 def order_paid(order, clock=system_clock):
-    """After payment: the order paid, and a pickup order's code if it has one. Returns the
-    notification's id, None if a message could not be queued."""
-    queued = service.notify(order.member_id, "order_paid",
-                            {"order_id": order.order_id, "total_fen": order.total_fen,
-                             "goods": _goods(order), "paid_at": order.paid_at or clock.now()},
-                            reason=f"order {order.order_id} paid", clock=clock,
-                            once_key=order.order_id)
-    if order.pickup_code and pickup_ready(order, clock) is None:
-        return None
-    return queued
+    """After payment, one message: a pickup order's code when the member may be sent it
+    (the payment goes without saying, and a subscription the shopper gave is not spent on
+    a second message), else the payment. Returns the notification's id, None if a message
+    could not be queued."""
+    if order.pickup_code and credits.has_credit(order.member_id, "pickup_ready"):
+        return pickup_ready(order, clock)
+    return service.notify(order.member_id, "order_paid",
+                          {"order_id": order.order_id, "total_fen": order.total_fen,
+                           "goods": _goods(order), "paid_at": order.paid_at or clock.now()},
+                          reason=f"order {order.order_id} paid", clock=clock,
+                          once_key=order.order_id)
 
 
 @_never_raises

@@ -311,14 +311,13 @@ def test_the_mini_program_reports_accepted_templates(client):
     assert not credits.has_credit(member_id, "refund_done")
 
 
-def test_a_repeated_payment_notify_queues_one_order_paid_message(client, served_app,
-                                                                  sandbox_url):
-    from chalicelib.notify import credits, service
-    from chalicelib.notify.models import Notification
+def _pay_three_times_and_once_more(client, served_app, subscribed_to):
+    """A pickup order paid, its notify repeated at once and later; the messages sent."""
+    from chalicelib.notify import service
 
     headers, session = sign_in(client, WeChatUser(_id("payer")))
     member_id = session["member"]["member_id"]
-    subscribe(member_id, "order_paid", "pickup_ready")
+    subscribe(member_id, *subscribed_to)
     order = _place(client, headers, _sku(price_fen=1_230, stock=3), fulfilment="pickup")
     xml = _notify_xml(order["order_id"], order["total_fen"])
 
@@ -327,18 +326,34 @@ def test_a_repeated_payment_notify_queues_one_order_paid_message(client, served_
     assert all("SUCCESS" in answer for answer in answers)
     _send_notify(served_app, xml)  # and once more, later
     service.run_job()
+    return member_id, order
+
+
+def test_a_paid_pickup_order_sends_one_message_its_code_however_often_wechat_notifies(
+        client, served_app, sandbox_url):
+    from chalicelib.notify.models import Notification
+
+    member_id, order = _pay_three_times_and_once_more(client, served_app,
+                                                      ("order_paid", "pickup_ready"))
 
     queued = list(Notification.by_member.query(member_id))
-    assert sorted(n.event for n in queued) == ["order_paid", "pickup_ready"]
-    assert all(n.status == "sent" for n in queued)
+    assert [(n.event, n.status) for n in queued] == [("pickup_ready", "sent")]
     sent = _sent(sandbox_url, _openid(member_id))
-    paid = next(m for m in sent if m["template_id"] == _template("order_paid"))
+    assert [m["template_id"] for m in sent] == [_template("pickup_ready")]
+    assert sent[0]["data"]["character_string1"]["value"] == order["order_id"]
+    assert len(sent[0]["data"]["character_string2"]["value"]) == 6
+
+
+def test_without_a_subscription_to_the_pickup_code_the_payment_is_told(client, served_app,
+                                                                         sandbox_url):
+    member_id, order = _pay_three_times_and_once_more(client, served_app, ("order_paid",))
+
+    sent = _sent(sandbox_url, _openid(member_id))
+    assert [m["template_id"] for m in sent] == [_template("order_paid")]
+    paid = sent[0]
     assert paid["data"]["character_string1"]["value"] == order["order_id"]
     assert paid["data"]["amount2"]["value"] == f"¥{order['total_fen'] // 100}." \
                                                 f"{order['total_fen'] % 100:02d}"
-    ready = next(m for m in sent if m["template_id"] == _template("pickup_ready"))
-    assert len(ready["data"]["character_string2"]["value"]) == 6
-    assert len(sent) == 2
 
 
 def test_staff_see_what_was_sent_to_a_member_and_why(client, sandbox_url):
