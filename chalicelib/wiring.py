@@ -34,7 +34,7 @@ def _kinds():
     ))
     return {
         orders.ORDER_PAID: Kind(orders.paid_order, (
-            ("loyalty", members.earn_on_payment),
+            ("loyalty", members.count_activity),
             ("group", groups.fill_on_payment),
             ("live_figures", live.count_payment),
             ("reactivation", reactivation.on_paid),
@@ -91,13 +91,24 @@ def _channels():
     return {"mall": _mall, "flash_sale": _flash_sale, "group_buy": _group_buy, "live": _live}
 
 
+@lru_cache(maxsize=1)
+def _payment_writes():
+    """What a payment earns, written in the transaction that marks the order paid (counted
+    once by its condition): functions (writes, order, now) → what the order keeps."""
+    from chalicelib.guides import subscribers as guides
+    from chalicelib.members import subscribers as members
+
+    return (members.earn_in_payment, guides.earners_in_payment)
+
+
 def install():
-    """Hands the kernel the subscribers of every event and the channels (each resolved on first
-    use)."""
+    """Hands the kernel the subscribers of every event, the payment's writes and the channels
+    (each resolved on first use)."""
     from chalicelib.db import events
-    from chalicelib.orders import channels
+    from chalicelib.orders import channels, payments
 
     events.use(_kinds)
+    payments.use(_payment_writes)
     for name, resolve in _channels().items():
         channels.register(name, resolve)
 

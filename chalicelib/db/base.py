@@ -37,6 +37,9 @@ def _connection(region, host):
 
 _SENT_ORDER = ("condition_check", "delete", "save", "update")
 CHECK_FAILED, CONFLICT = "ConditionalCheckFailed", "TransactionConflict"
+# A lone write's error as the cancellation reason a transaction of it would have given.
+_ALONE_REASONS = {"ConditionalCheckFailedException": CHECK_FAILED,
+                  "TransactionConflictException": CONFLICT}
 # A transaction refused whole for being busy, without reasons per item: tried again like a
 # lost race. (An InternalServerError is a failure: what it interrupted is retried later.)
 _BUSY = ("TransactionInProgressException", "ThrottlingException",
@@ -94,6 +97,8 @@ def _named_transact_write():
             return super().update(*args, **kwargs)
 
         def _commit(self):
+            if len(self._added) == 1 and not self._names["condition_check"]:
+                return self._commit_alone()
             try:
                 return super()._commit()
             except TransactWriteError as error:
@@ -102,6 +107,29 @@ def _named_transact_write():
                 error.cancelled_items = {name: getattr(reason_of[name], "code", None)
                                          for name in self._added if name in reason_of}
                 raise
+
+        def _commit_alone(self):
+            """A transaction of one item is sent as that one conditional write: the same
+            all-or-nothing, at half the write units. Its failure reads as a cancellation."""
+            from botocore.exceptions import ClientError
+
+            (kind, operation, items), = [
+                entry for entry in (("delete", "DeleteItem", self._delete_items),
+                                    ("save", "PutItem", self._put_items),
+                                    ("update", "UpdateItem", self._update_items)) if entry[2]]
+            request = {name: value for name, value in items[0].items()
+                       if name != "ReturnValuesOnConditionCheckFailure"}
+            try:
+                response = self._connection.dispatch(operation, request)
+            except ClientError as cause:
+                error = TransactWriteError(f"Failed to write the transaction's one item "
+                                           f"({operation})", cause)
+                code = error.cause_response_code
+                error.cancelled_items = {self._added[0]: _ALONE_REASONS.get(code)}
+                raise error from None
+            for model in self._models_for_version_attribute_update:
+                model.update_local_version_attribute()
+            return response
 
     return NamedTransactWrite
 

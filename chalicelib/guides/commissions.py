@@ -75,19 +75,14 @@ def earners(buyer_id, guide, recruiter):
     return found
 
 
-def record_order(guide_id, order_id, member_id, store_id, channel, paid_fen, paid_at):
-    """A paid order's commissions (see earners). Returns who earns, as
-    [{"guide_id", "tier"}]."""
+def order_earners(guide_id, member_id):
+    """Who earns on a paid order of the member's, bound to the guide (see earners), as they
+    are staff now: [{"guide_id", "tier"}]."""
     from chalicelib.members.staff import staff_of
 
     guide = staff_of(guide_id)
     recruiter = staff_of(guide.invited_by) if guide and guide.invited_by else None
-    found = earners(member_id, guide, recruiter)
-    for earner in found:
-        rate = tier_rate_bp(earner["tier"])
-        record_sale(earner["guide_id"], order_id, member_id, store_id, channel, paid_fen,
-                    paid_at, rate, earner["tier"])
-    return found
+    return earners(member_id, guide, recruiter)
 
 
 def record_sale(guide_id, order_id, member_id, store_id, channel, paid_fen, paid_at,

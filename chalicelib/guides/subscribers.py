@@ -9,15 +9,22 @@ from chalicelib.guides import commissions
 from chalicelib.orders import events, payments, refunds
 
 
-def record_on_payment(order, clock=system_clock):
-    """The commissions of the order's guide, and of their recruiter; the order keeps who
-    earns, for its refunds."""
+def earners_in_payment(writes, order, now):
+    """Who earns on the order (its guide, and their recruiter), settled as it is paid: the
+    order keeps them, for its sales and its refunds. Nothing of the guides' is written in the
+    payment's transaction."""
     if not order.guide_id:
-        return
-    earners = commissions.record_order(order.guide_id, order.order_id, order.member_id,
-                                       order.store_id, order.channel,
-                                       payments.goods_paid_fen(order), order.paid_at)
-    payments.keep_commissions(order, earners)
+        return {}
+    return {"commissions": commissions.order_earners(order.guide_id, order.member_id)}
+
+
+def record_on_payment(order, clock=system_clock):
+    """A sale for each guide who earns on the order (as its payment settled them)."""
+    for earner in order.commissions or ():
+        commissions.record_sale(earner["guide_id"], order.order_id, order.member_id,
+                                order.store_id, order.channel, payments.goods_paid_fen(order),
+                                order.paid_at, commissions.tier_rate_bp(earner["tier"]),
+                                earner["tier"])
 
 
 def take_back_on_refund(order, refund, clock=system_clock):

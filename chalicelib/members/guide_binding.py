@@ -26,12 +26,25 @@ def keep_guide_in_store(member, store_id):
     member.update(actions=[Member.current_store_id.set(store_id)])
 
 
+def _members(keys):
+    """The members of a page of the by-guide index (keys only), in its order."""
+    found = {member.member_id: member for member in
+             Member.batch_get([key.member_id for key in keys])} if keys else {}
+    return [found[key.member_id] for key in keys if key.member_id in found]
+
+
 def customers_of(guide_id):
-    """The members the guide serves (the by-guide index)."""
-    return Member.by_guide.query(guide_id)
+    """The members the guide serves (the by-guide index), read a hundred at a time."""
+    page = []
+    for key in Member.by_guide.query(guide_id):
+        page.append(key)
+        if len(page) == 100:
+            yield from _members(page)
+            page = []
+    yield from _members(page)
 
 
 def customers_page(guide_id, view, limit, cursor):
     """A page of the guide's customers, each as view(member) makes it."""
     return query_page(Member.by_guide, guide_id, view, "customers", limit=limit,
-                      cursor=cursor)
+                      cursor=cursor, load=_members)

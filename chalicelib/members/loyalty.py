@@ -1,8 +1,9 @@
 """Growth value and levels, and what a paid or refunded order does to a member's loyalty.
 
-Checkout calls on_order_paid / on_order_refunded; each is safe to call more than once. Both
-act on the member the order's member became (a merge), under markers of the order's member,
-so a call repeated across a merge still applies once.
+A paid order's points, growth and counters are written in the very transaction that marks it
+paid (earn_in): the order's own condition, still unpaid, makes them count once, with no marker
+of their own. A refund's are taken back by on_order_refunded, safe to call more than once.
+Both act on the member the order's member became (a merge).
 """
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.db.base import unchanged
@@ -43,6 +44,31 @@ def _holder(member_id):
     from chalicelib.members.reading import get_member
 
     return get_member(member_id)
+
+
+def earn_in(writes, member_id, order_id, paid_fen, now):
+    """The points and growth a paid order earns, and the member's order counters, added to
+    the transaction that marks the order paid (named "member", and "points#<n>" for the
+    ledger entry): on condition the member is as read, so a race lost reads again. Points
+    first, at the level the member had before this order's growth. Returns what the order
+    keeps, for its refunds to take back: {"points", "growth"}."""
+    program = loyalty_program.current()
+    holder = _holder(member_id)
+    paid = rules.points_for_payment(paid_fen, current_level(holder, program), program)
+    growth = max(0, holder.growth + rules.growth_for_payment(paid_fen, program))
+    level = rules.level_for(growth, program, holder.assigned_level)["code"]
+    actions = [Member.growth.set(growth), Member.level.set(level),
+               *tags.order_counted(paid_fen, now)]
+    condition = unchanged(Member.growth, holder.growth)
+    entries = []
+    if paid:
+        change = points.plan_change(holder, paid, "order", order_id, now, program)
+        actions, condition, entries = actions + change.actions, \
+            condition & change.condition, change.new_items
+    writes.update(holder, actions=actions, condition=condition, name="member")
+    for number, entry in enumerate(entries):
+        writes.save(entry, name=f"points#{number}")
+    return {"points": paid, "growth": growth - holder.growth}
 
 
 def on_order_paid(member_id, order_id, paid_fen, clock=system_clock):

@@ -1,17 +1,18 @@
 from pynamodb.attributes import (NumberAttribute, TTLAttribute, UnicodeAttribute,
                                  UnicodeSetAttribute, UTCDateTimeAttribute)
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.db.base import TableMeta
 
 
 class MembersByGuide(GlobalSecondaryIndex):
-    """Sparse: a guide's customers (members bound to them)."""
+    """Sparse: a guide's customers (members bound to them). Keys only, so a bound member's
+    points, growth and counters change without rewriting the index."""
 
     class Meta:
-        index_name = "by-guide"
-        projection = AllProjection()
+        index_name = "guide-members"
+        projection = KeysOnlyProjection()
 
     guide_id = UnicodeAttribute(hash_key=True)
     member_id = UnicodeAttribute(range_key=True)

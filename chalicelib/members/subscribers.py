@@ -1,19 +1,24 @@
-"""A member's points and growth follow their orders: the subscribers of the order_paid and
-order_refunded events (orders/events.py) for them, listed in chalicelib/wiring.py.
-
-Each runs again after a failure and changes nothing more: loyalty marks the points and the
-growth of each order and each refund once (members/apply_once.py), and the order keeps what it
-earned once."""
+"""A member's points and growth follow their orders. A payment's are written in the
+transaction that marks the order paid (earn_in_payment, installed by chalicelib/wiring.py),
+which counts them once; the order keeps what it earned. The subscribers of the order_paid and
+order_refunded events (orders/events.py) do the rest: the member's activity and tags, and a
+refund's take-back, marked once per refund (members/apply_once.py)."""
 from chalicelib.core.clock import clock as system_clock
-from chalicelib.members import loyalty
+from chalicelib.members import loyalty, reading, tags
 from chalicelib.orders import events, payments, refunds
 
 
-def earn_on_payment(order, clock=system_clock):
-    """Points and growth for the goods paid; the order keeps what it earned for its refunds."""
-    earned = loyalty.on_order_paid(order.member_id, order.order_id,
-                                   payments.goods_paid_fen(order), clock)
-    payments.keep_earned(order, earned)
+def earn_in_payment(writes, order, now):
+    """Points and growth for the goods paid, and the member's order counters, in the
+    payment's transaction; the order keeps what it earned for its refunds."""
+    earned = loyalty.earn_in(writes, order.member_id, order.order_id,
+                             payments.goods_paid_fen(order), now)
+    return {"points_earned": earned["points"], "growth_earned": earned["growth"]}
+
+
+def count_activity(order, clock=system_clock):
+    """The day of the member's order and the tags their orders imply (safe to repeat)."""
+    tags.record_activity(reading.get_member(order.member_id).member_id, clock)
 
 
 def take_back_on_refund(order, refund, clock=system_clock):

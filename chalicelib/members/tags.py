@@ -3,6 +3,8 @@ calendar. Each tag is indexed brand-wide and per home store, so a segment is a Q
 tag's members plus key lookups for the others: its cost follows the segment, not the pond."""
 from datetime import timedelta
 
+from pynamodb.exceptions import DoesNotExist
+
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.errors import DomainError
 from chalicelib.members.models import ActivityDay, Member, TagMember
@@ -80,13 +82,23 @@ def record_activity(member_id, clock=system_clock):
     member = Member.get(member_id, consistent_read=True)
     if member.last_order_at is None:
         return
-    ActivityDay(shanghai_day(member.last_order_at), member_id).save()
+    day = ActivityDay(shanghai_day(member.last_order_at), member_id)
+    if not _exists(day):  # one write a member a day, however many orders
+        day.save()
     current = member.tags or set()
     gained = {RECENT_BUYER} | ({TOP_SPENDER} if member.paid_total_fen >= TOP_SPENDER_FEN else set())
     if gained - current:
         add_tags(member, gained - current, clock)
     if DORMANT in current:
         remove_tags(member, [DORMANT])
+
+
+def _exists(item):
+    try:
+        item.refresh()
+        return True
+    except DoesNotExist:
+        return False
 
 
 def last_ordered_on(day):

@@ -5,7 +5,7 @@ while a refund of the order is in flight (the order's count of them is 0 in the 
 condition): the goods stay until the refund has settled either way."""
 import secrets
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
 from chalicelib.orders.models import Order, PickupCode
 from chalicelib.orders.placing import COMPLETED, PAID, SHIPPED
@@ -22,6 +22,27 @@ def new_code(order):
     that no waiting order at the store has it."""
     code = f"{secrets.randbelow(10 ** 6):06d}"
     return PickupCode(f"{order.store_id}#{code}", order_id=order.order_id)
+
+
+def reserve_pickup_code(order):
+    """A fresh code for the order at its store, taken now on condition no waiting order at
+    the store has it (another is drawn if so); the order's payment then writes it on the
+    order. A code taken for a payment that did not land leads to no order paid with it (a
+    handover checks the order's own code)."""
+    for _ in range(10):
+        code = new_code(order)
+        try:
+            code.save(condition=PickupCode.store_code.does_not_exist())
+            return code.store_code.partition("#")[2]
+        except PutError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    raise DomainError("conflict", "No pickup code was free; try again.")
+
+
+def free_pickup_code(order, code):
+    """Gives back a code taken for a payment that did not land on the order."""
+    PickupCode(f"{order.store_id}#{code}").delete(condition=PickupCode.order_id == order.order_id)
 
 
 def write_with_pickup_code(order, actions, condition, with_code=True, also_in=None):
@@ -90,7 +111,7 @@ def redeem(store_id, code, staff_id, clock=system_clock):
                                           Order.completed_at.set(clock.now()),
                                           Order.completed_by.set(staff_id)],
                           condition=(Order.status == PAID) & (Order.store_id == store_id)
-                          & NO_REFUND_IN_FLIGHT, name="order")
+                          & (Order.pickup_code == code) & NO_REFUND_IN_FLIGHT, name="order")
     except TransactWriteError:
         order.refresh(consistent_read=True)
         _refuse_if_refund_in_flight(order)

@@ -117,28 +117,65 @@ def on_notify(xml, pay=None, clock=system_clock):
     return SUCCESS_ANSWER
 
 
+def use(writes_of_payment):
+    """Installs writes_of_payment() → the functions (writes, order, now) → {order attribute:
+    value} that add what a payment earns to the transaction that marks it paid, and say what
+    the order keeps of it (chalicelib/wiring.py): the member's points and growth, who earns a
+    commission."""
+    _payment_writes[:] = [writes_of_payment]
+
+
+_payment_writes = []
+MARK_PAID_ATTEMPTS = 20
+
+
 def _mark_paid(order, transaction_id, now):
-    """PENDING_PAYMENT → PAID in one transaction, with the pickup code for a pickup order
-    (unless it waits for its group), the member's holds given back and the order_paid event.
-    False if the order was no longer pending."""
+    """PENDING_PAYMENT → PAID in one transaction, on condition the order is still unpaid, so
+    what goes with it counts once: the order with what it keeps and its pickup code (a pickup
+    order not waiting for its group), the member's holds given back, and the payment's writes
+    (use). False if the order was no longer pending."""
+    from pynamodb.exceptions import TransactWriteError
+
+    from chalicelib.core import retry
     from chalicelib.db import events
+    from chalicelib.db.base import Cancellation, transaction
     from chalicelib.orders import fulfilment, holds
 
-    def also_in(writes):
-        holds.release_in(writes, order)
-        events.add_in(writes, ORDER_PAID, now, order_id=order.order_id)
-
-    with_code = order.fulfilment == "pickup" and not order.awaiting_group
-    return fulfilment.write_with_pickup_code(
-        order, [Order.status.set(PAID), Order.paid_at.set(now),
-                Order.transaction_id.set(transaction_id), Order.pending_minute.remove()],
-        Order.status == PENDING_PAYMENT, with_code, also_in=also_in)
+    code = fulfilment.reserve_pickup_code(order) \
+        if order.fulfilment == "pickup" and not order.awaiting_group else None
+    for attempt in retry.attempts(MARK_PAID_ATTEMPTS):
+        try:
+            with transaction() as writes:
+                kept = {"pickup_code": code} if code else {}
+                for write in (_payment_writes[0]() if _payment_writes else ()):
+                    kept.update(write(writes, order, now))
+                holds.release_in(writes, order)
+                events.add_in(writes, ORDER_PAID, now, order_id=order.order_id)
+                writes.update(order, actions=[
+                    Order.status.set(PAID), Order.paid_at.set(now),
+                    Order.transaction_id.set(transaction_id), Order.pending_minute.remove(),
+                    *(getattr(Order, name).set(value) for name, value in kept.items())],
+                    condition=Order.status == PENDING_PAYMENT, name="order")
+            return True
+        except TransactWriteError as error:
+            cancelled = Cancellation.of(error)
+            if cancelled.failed("order"):
+                if code:
+                    fulfilment.free_pickup_code(order, code)
+                return False
+            if not cancelled.lost_race:
+                raise
+            retry.pause(attempt)
+    if code:
+        fulfilment.free_pickup_code(order, code)
+    raise DomainError("conflict", "The payment could not be recorded yet; WeChat notifies "
+                                  "again.")
 
 
 def record_payment(order, transaction_id, pay, clock=system_clock):
-    """The order is paid: PENDING_PAYMENT → PAID once, then what payment sets off. Money for
-    an order that closed first goes back."""
-    if _mark_paid(order, transaction_id, clock.now()):
+    """The order is paid: PENDING_PAYMENT → PAID once (a payment already recorded writes
+    nothing). Money for an order that closed first goes back."""
+    if order.status == PENDING_PAYMENT and _mark_paid(order, transaction_id, clock.now()):
         logs.info("order_paid", order_id=order.order_id, total_fen=order.total_fen)
     order.refresh(consistent_read=True)
     if order.status == CLOSED:
@@ -162,21 +199,6 @@ def after_payment(order, clock=system_clock):
     from chalicelib.db import events
 
     return events.deliver(ORDER_PAID, clock, order_id=order.order_id)
-
-
-def keep_earned(order, earned):
-    """The order keeps the points and growth it earned ({"points", "growth"}), once, for its
-    refunds to take back in proportion."""
-    if order.points_earned is None or order.growth_earned is None:
-        order.update(actions=[Order.points_earned.set(earned["points"]),
-                              Order.growth_earned.set(earned["growth"])])
-
-
-def keep_commissions(order, earners):
-    """The order keeps who earns a commission on it ([{"guide_id", "tier"}]), once, for its
-    refunds to take back."""
-    if order.commissions is None:
-        order.update(actions=[Order.commissions.set(earners)])
 
 
 def reconcile(order, pay=None, clock=system_clock):

@@ -27,7 +27,8 @@ DYNAMIC_IMPORTS = ("import_module", "__import__")
 # what wiring installs there (every event's subscribers, every channel), so it reaches what wiring
 # imports.
 INSTALLED_INTO = {"chalicelib.db.events": "chalicelib.wiring",
-                  "chalicelib.orders.channels": "chalicelib.wiring"}
+                  "chalicelib.orders.channels": "chalicelib.wiring",
+                  "chalicelib.orders.payments": "chalicelib.wiring"}
 
 
 class ReachError(ValueError):
