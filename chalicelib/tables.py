@@ -34,14 +34,17 @@ def all_models():
             reactivation.Contact, reactivation.Task, reactivation.DayFigures, Event]
 
 
-def _add_missing_indexes(model):
-    """Adds the global indexes a model declares that its existing table lacks (a table made
-    by an older version). DynamoDB adds one index per UpdateTable call."""
+def _wait_until_active(client, table_name):
     import time
 
-    client = model._get_connection().connection.client
+    while client.describe_table(TableName=table_name)["Table"]["TableStatus"] != "ACTIVE":
+        time.sleep(0.2)
+
+
+def _add_missing_indexes(model, client, described):
+    """Adds the global indexes a model declares that its existing table lacks (a table made
+    by an older version). DynamoDB adds one index per UpdateTable call."""
     table_name = model.Meta.table_name
-    described = client.describe_table(TableName=table_name)["Table"]
     present = {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
     schema = model._get_schema()
     added = []
@@ -53,22 +56,43 @@ def _add_missing_indexes(model):
             GlobalSecondaryIndexUpdates=[{"Create": {
                 "IndexName": index["index_name"], "KeySchema": index["key_schema"],
                 "Projection": index["projection"]}}])
-        while client.describe_table(TableName=table_name)["Table"]["TableStatus"] != "ACTIVE":
-            time.sleep(0.2)
+        _wait_until_active(client, table_name)
         added.append(f"{table_name}/{index['index_name']}")
     return added
 
 
+def _enable_missing_stream(model, client, described):
+    """Turns on the stream a model declares (Meta.stream_view_type) on its existing table, if
+    the table has none (a table made before the model was streamed)."""
+    view_type = getattr(model.Meta, "stream_view_type", None)
+    if view_type is None:
+        return []
+    table_name = model.Meta.table_name
+    present = described.get("StreamSpecification") or {}
+    if present.get("StreamEnabled"):
+        if present.get("StreamViewType") != view_type:
+            raise RuntimeError(f"{table_name} streams {present.get('StreamViewType')}, its "
+                               f"model wants {view_type}: turn its stream off first")
+        return []
+    client.update_table(TableName=table_name, StreamSpecification={
+        "StreamEnabled": True, "StreamViewType": view_type})
+    _wait_until_active(client, table_name)
+    return [f"{table_name}/stream"]
+
+
 def create_missing_tables():
-    """Creates each missing table, and each missing index of an existing table; returns the
-    names of what it created."""
+    """Creates each missing table, and each missing index or stream of an existing table;
+    returns the names of what it created."""
     created = []
     for model in all_models():
         if not model.exists():
             model.create_table(wait=True)
             created.append(model.Meta.table_name)
-        else:
-            created += _add_missing_indexes(model)
+            continue
+        client = model._get_connection().connection.client
+        described = client.describe_table(TableName=model.Meta.table_name)["Table"]
+        created += _add_missing_indexes(model, client, described)
+        created += _enable_missing_stream(model, client, described)
     return created
 
 

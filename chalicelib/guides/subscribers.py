@@ -25,8 +25,7 @@ def take_back_on_refund(order, refund, clock=system_clock):
     for the payment's own commissions if they are not in yet."""
     if refund.kind != refunds.GOODS:
         return
-    if order.guide_id and order.commissions is None:
-        events.wait_for_payment_effects(order, "commissions")
+    events.wait_for_payment_effects(order, "commissions")
     for earner in order.commissions or ():
         commissions.record_refund(earner["guide_id"], order.order_id, order.paid_at,
                                   refund.refund_id, refunds.goods_fen(refund))

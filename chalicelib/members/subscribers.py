@@ -21,8 +21,7 @@ def take_back_on_refund(order, refund, clock=system_clock):
     Waits for the payment's own points if they are not in yet."""
     if refund.kind != refunds.GOODS:
         return
-    if order.points_earned is None:
-        events.wait_for_payment_effects(order, "points")
+    events.wait_for_payment_effects(order, "points")
     loyalty.on_order_refunded(
         order.member_id, refund.refund_id, refund.refunded_goods_before or 0,
         refunds.goods_fen(refund), payments.goods_paid_fen(order),

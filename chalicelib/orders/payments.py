@@ -2,12 +2,12 @@
 payment sets off.
 
 An order moves PENDING_PAYMENT → PAID in one conditional update, whoever gets there first:
-the notify, a repeat of it, or reconciliation asking WeChat. The same transaction writes the
-order_paid event (orders/events.py); its subscribers (points, growth, the guides'
-commissions, the group, the live room's figures, reactivation results, the message: each in
-its domain, listed in chalicelib/wiring.py) each run once per order, right after, and
-whatever failed runs again from the events job or from the next path that sees the order
-paid. Money paid for an order that had already closed is refunded.
+the notify, a repeat of it, or reconciliation asking WeChat. That change is the order_paid
+event: the orders table's stream delivers it (orders/events.py) to its subscribers (points,
+growth, the guides' commissions, the group, the live room's figures, reactivation results,
+the message: each in its domain, listed in chalicelib/wiring.py), each run once per order,
+and whatever failed runs again when the stream delivers the batch again. Money paid for an
+order that had already closed is refunded.
 
 WeChat's order for ours is placed once, on the first tap on "pay", payable until our pay
 deadline (or 6 minutes after that tap, if later: WeChat refuses a time_expire less than 5
@@ -17,7 +17,6 @@ change, time_start and time_expire included, with 201 商户订单号重复).
 """
 from datetime import timedelta
 
-from chalicelib.orders.events import ORDER_PAID
 from chalicelib.orders.models import Order
 from chalicelib.orders.placing import CLOSED, PAID, PENDING_PAYMENT, get_own
 from chalicelib.config import settings
@@ -119,14 +118,12 @@ def on_notify(xml, pay=None, clock=system_clock):
 
 def _mark_paid(order, transaction_id, now):
     """PENDING_PAYMENT → PAID in one transaction, with the pickup code for a pickup order
-    (unless it waits for its group), the member's holds given back and the order_paid event.
+    (unless it waits for its group) and the member's holds given back.
     False if the order was no longer pending."""
-    from chalicelib.db import events
     from chalicelib.orders import fulfilment, holds
 
     def also_in(writes):
         holds.release_in(writes, order)
-        events.add_in(writes, ORDER_PAID, now, order_id=order.order_id)
 
     with_code = order.fulfilment == "pickup" and not order.awaiting_group
     return fulfilment.write_with_pickup_code(
@@ -136,8 +133,8 @@ def _mark_paid(order, transaction_id, now):
 
 
 def record_payment(order, transaction_id, pay, clock=system_clock):
-    """The order is paid: PENDING_PAYMENT → PAID once, then what payment sets off. Money for
-    an order that closed first goes back."""
+    """The order is paid: PENDING_PAYMENT → PAID once (what payment sets off follows from the
+    orders stream). Money for an order that closed first goes back."""
     if _mark_paid(order, transaction_id, clock.now()):
         logs.info("order_paid", order_id=order.order_id, total_fen=order.total_fen)
     order.refresh(consistent_read=True)
@@ -145,23 +142,12 @@ def record_payment(order, transaction_id, pay, clock=system_clock):
         from chalicelib.orders import refunds
 
         refunds.refund_late_payment(order, pay, clock)
-        return order
-    after_payment(order, clock)
-    order.refresh(consistent_read=True)
     return order
 
 
 def goods_paid_fen(order):
     """What the shopper paid for the goods (the delivery fee earns nothing)."""
     return order.total_fen - order.breakdown["delivery_fee_fen"]
-
-
-def after_payment(order, clock=system_clock):
-    """Runs what the payment sets off and has not run yet (its order_paid event's
-    subscribers). Never raises: what fails is tried again."""
-    from chalicelib.db import events
-
-    return events.deliver(ORDER_PAID, clock, order_id=order.order_id)
 
 
 def keep_earned(order, earned):

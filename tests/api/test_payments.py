@@ -257,14 +257,16 @@ def test_a_payment_for_a_cancelled_order_is_refunded(client, shopper, served_app
                             timeout=5).json()["refunds"]) == 1
 
 
-def test_what_a_payment_sets_off_is_finished_by_the_events_job_after_dynamodb_failed(
+def test_what_a_payment_sets_off_is_finished_by_the_streams_next_delivery_after_dynamodb_failed(
         client, shopper, sandbox_url, monkeypatch):
-    """Reconciliation finds the payment; DynamoDB fails as the points are credited and as
-    the message is queued. The events job finishes both, once."""
+    """Reconciliation finds the payment; DynamoDB fails as the orders stream's delivery
+    credits the points and queues the message. Delivered again, the batch finishes both,
+    once."""
     from chalicelib.orders import closing as lifecycle
     from chalicelib.guides.models import GuideSale
     from chalicelib.members.models import Member
     from chalicelib.notify.models import Notification
+    from devtools import streams
     from tests.faults import inject, touches
 
     headers, member_id = shopper
@@ -282,16 +284,17 @@ def test_what_a_payment_sets_off_is_finished_by_the_events_job_after_dynamodb_fa
     soon = FixedClock(datetime.now(timezone.utc) + timedelta(minutes=4))
 
     lifecycle.run_minute_job(clock=soon)
+    streams.drain()  # the orders stream delivers the payment to its subscribers
 
     assert points_failed and message_failed
     assert _order(order["order_id"]).status == "PAID"
     assert Member.get(member_id, consistent_read=True).points_balance == 0
-    from chalicelib import wiring as subscribers
+    assert [(s.tier, s.commission_fen) for s in GuideSale.query(guide_id)] == [(1, 300)]
 
-    later = FixedClock(datetime.now(timezone.utc) + timedelta(minutes=10))
-    subscribers.run_job(later)
-    subscribers.run_job(later)
-    lifecycle.run_minute_job(clock=later)
+    streams.drain()  # the failed batch, delivered again
+    streams.drain()
+    lifecycle.run_minute_job(clock=FixedClock(datetime.now(timezone.utc) +
+                                              timedelta(minutes=10)))
 
     member = Member.get(member_id, consistent_read=True)
     assert (member.points_balance, member.growth) == (100, 100)
