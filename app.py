@@ -13,6 +13,7 @@ from chalicelib.api.routing import request_middleware
 from chalicelib.api.guides import bp as guides_bp
 from chalicelib.api.live import bp as live_bp
 from chalicelib.jobs.schedules import bp as schedules_bp
+from chalicelib.jobs.streams import bp as streams_bp
 from chalicelib.api.members import bp as members_bp
 from chalicelib.api.reactivation import bp as reactivation_bp
 from chalicelib.api.notify import bp as notify_bp
@@ -31,3 +32,4 @@ app.register_blueprint(live_bp)
 app.register_blueprint(notify_bp)
 app.register_blueprint(reactivation_bp)
 app.register_blueprint(schedules_bp)
+app.register_blueprint(streams_bp)

@@ -207,3 +207,9 @@ def by_table(calls):
         for table, spent in call[2]:
             totals[table] = totals.get(table, 0) + spent
     return dict(sorted(totals.items(), key=lambda pair: -pair[1]))
+
+
+def transactions_touching(calls, table_suffix):
+    """How many of the calls were transactions with an item of a table named …<suffix>."""
+    return sum(1 for operation, _, items in calls if operation == "TransactWriteItems"
+               and any(table.endswith(table_suffix) for table, _ in items))

@@ -2,7 +2,8 @@
 
 In process: a returning member places an order (`POST /orders` through chalice.test.Client,
 pickup, one SKU) and WeChat's payment notify for it is processed (`payments.on_notify` with a
-notify signed as WeChat signs it), with every subscriber of the payment; then the same for
+notify signed as WeChat signs it), with every subscriber of the payment (the orders stream's
+delivery, as Lambda makes it: devtools/streams.py drain); then the same for
 members bound to a guide whom another guide recruited (two commissions), and WeChat repeating
 each notify. Every DynamoDB call in between is counted, and its write units weighed as AWS
 bills them (bench/billing.py).
@@ -86,10 +87,12 @@ def _place(client, access_token, sku_id):
 def _notify(member_id, order, notify=None):
     """WeChat's payment notify for the order (a repeat of `notify` when given); the notify."""
     from chalicelib.orders import payments
+    from devtools import streams
 
     notify = notify or _signed_notify({**order, "openid": f"bench-openid-{member_id}"})
     answer = payments.on_notify(notify)
     assert "SUCCESS" in answer, answer
+    streams.drain()  # the payment's subscribers, from the orders stream
     return notify
 
 

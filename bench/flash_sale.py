@@ -27,7 +27,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from bench.billing import metering_dynamodb, written
+from bench.billing import metering_dynamodb, transactions_touching, written
 from bench.checkout import STORE_ID, _chalice_local, _signed_in, _sku, bench_admin
 from bench.members import local_stack
 
@@ -72,8 +72,9 @@ def _members(prefix, count):
 
 
 def _in_process():
-    """(write units per flash order, write units per sold-out answer, {operation: calls per
-    order}) through `buying.buy`, on an 8-shard sale."""
+    """(write units per flash order, write units per sold-out answer, transactions per order
+    that touch a stock shard, {operation: calls per order}) through `buying.buy`, on an
+    8-shard sale."""
     from chalicelib.errors import DomainError
     from chalicelib.promotions.flash import buying
 
@@ -82,12 +83,13 @@ def _in_process():
     request = {"store_id": STORE_ID, "sku_id": sku_id, "quantity": 1}
     warm_up, *buyers = _members("flash-buyer", MEASURED_ORDERS + 1)
     buying.buy(warm_up, sale.sale_id, uuid.uuid4().hex, request)  # imports, connections
-    write_units, operations = [], {}
+    write_units, hot_transactions, operations = [], [], {}
     for member_id in buyers:
         with metering_dynamodb() as calls:
             order, created = buying.buy(member_id, sale.sale_id, uuid.uuid4().hex, request)
         assert created and order.total_fen == FLASH_PRICE_FEN, order.total_fen
         write_units.append(written(calls))
+        hot_transactions.append(transactions_touching(calls, "stock-shards"))
         for operation, *_ in calls:
             operations[operation] = operations.get(operation, 0) + 1
 
@@ -101,7 +103,8 @@ def _in_process():
                 assert refusal.code == "sold_out", refusal.code
         sold_out_units.append(written(calls))
     per_order = {op: count / MEASURED_ORDERS for op, count in sorted(operations.items())}
-    return statistics.mean(write_units), statistics.mean(sold_out_units), per_order
+    return (statistics.mean(write_units), statistics.mean(sold_out_units),
+            statistics.mean(hot_transactions), per_order)
 
 
 def _shopper(session, url, request, sku_id, attempts, start, outcome):
@@ -282,12 +285,13 @@ def run():
 
     with local_stack():
         seed_demo_brand()
-        write_units, sold_out_units, operations = _in_process()
+        write_units, sold_out_units, hot_transactions, operations = _in_process()
         print("  flash_sale: DynamoDB calls per flash order: "
               + ", ".join(f"{op} {count:g}" for op, count in operations.items()))
         figures = _stampedes()
     return {
         "flash_sale_write_units_per_order": round(write_units, 1),
         "flash_sale_sold_out_write_units": round(sold_out_units, 1),
+        "flash_sale_hot_item_transactions_per_order": round(hot_transactions, 2),
         **figures,
     }

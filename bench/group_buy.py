@@ -29,11 +29,13 @@ import traceback
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from bench.billing import metering_dynamodb, written
 from bench.checkout import STORE_ID, _sku, bench_admin
 from bench.members import local_stack
 
 GROUPS, GROUP_SIZE, JOINERS_PER_GROUP = 200, 3, 10
 WARM_UP_GROUPS = 10
+MEASURED_JOINS = 20  # joins weighed one at a time, as AWS bills them
 THREADS = 100
 STOCK = 10_000
 GROUP_PRICE_FEN = 1_990
@@ -143,6 +145,21 @@ def _race(group_ids, joiners):
                     for (group_id, member_id), outcome, ms in results]
 
 
+def _join_write_units(campaign, sku_id):
+    """Write units of one join, as AWS bills them: MEASURED_JOINS groups opened, one member
+    joining each, one at a time."""
+    from chalicelib.promotions.groups import joining
+
+    group_ids = _open_groups(campaign, sku_id, _members("group-measured-leader", MEASURED_JOINS))
+    units = []
+    for group_id, member_id in zip(group_ids, _members("group-measured", MEASURED_JOINS)):
+        with metering_dynamodb() as calls:
+            order, created = joining.join_group(member_id, group_id, uuid.uuid4().hex, {})
+        assert created and order.group_id == group_id, order.order_id
+        units.append(written(calls))
+    return statistics.mean(units)
+
+
 def _accepted(outcome):
     return str(outcome).startswith("o")
 
@@ -210,6 +227,7 @@ def run():
             _, warm_up = _race(warm_up_ids, joiners[:WARM_UP_GROUPS * JOINERS_PER_GROUP])
             wall_s, joins = _race(group_ids, joiners[WARM_UP_GROUPS * JOINERS_PER_GROUP:])
             overfilled = _overfilled(group_ids, joins)
+            join_units = _join_write_units(campaign, sku_id)
             warm_up_overfilled = _overfilled(warm_up_ids, warm_up)
             if warm_up_overfilled:
                 print(f"  group_buy: {warm_up_overfilled} warm-up groups overfilled")
@@ -230,6 +248,7 @@ def run():
         pynamodb_settings.default_settings_dict["max_pool_connections"] = pool
     return {
         "group_buy_overfilled_groups": overfilled + warm_up_overfilled,
+        "group_buy_write_units_per_join": round(join_units, 1),
         "group_buy_joins_accepted": accepted,
         "group_buy_joins_per_s": round(len(joins) / wall_s, 1),
         "group_buy_join_p50_ms": round(statistics.median(ms), 1),

@@ -34,32 +34,29 @@ def all_models():
             reactivation.Contact, reactivation.Task, reactivation.DayFigures, Event]
 
 
-def _match_indexes(model):
+def _wait_until_active(client, table_name):
+    """Until the table and its indexes are ACTIVE (an index being added or removed is not)."""
+    import time
+
+    while (table := client.describe_table(TableName=table_name)["Table"])["TableStatus"] \
+            != "ACTIVE" or any(index["IndexStatus"] != "ACTIVE"
+                               for index in table.get("GlobalSecondaryIndexes", [])):
+        time.sleep(0.2)
+
+
+def _match_indexes(model, client, described):
     """Adds the global indexes a model declares that its existing table lacks, and removes
     those it no longer declares (a table made by an older version: an index whose projection
     changed has a new name). DynamoDB changes one index per UpdateTable call."""
-    import time
-
-    client = model._get_connection().connection.client
     table_name = model.Meta.table_name
-
-    def described():
-        return client.describe_table(TableName=table_name)["Table"]
-
-    def settle():
-        while (table := described())["TableStatus"] != "ACTIVE" or any(
-                index["IndexStatus"] != "ACTIVE"
-                for index in table.get("GlobalSecondaryIndexes", [])):
-            time.sleep(0.2)
-
-    present = {index["IndexName"] for index in described().get("GlobalSecondaryIndexes", [])}
+    present = {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
     declared = {index["index_name"]: index
                 for index in model._get_schema()["global_secondary_indexes"]}
     changed = []
     for name in sorted(present - set(declared)):
         client.update_table(TableName=table_name,
                             GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": name}}])
-        settle()
+        _wait_until_active(client, table_name)
         changed.append(f"{table_name}/-{name}")
     for name, index in declared.items():
         if name in present:
@@ -69,21 +66,43 @@ def _match_indexes(model):
             GlobalSecondaryIndexUpdates=[{"Create": {
                 "IndexName": name, "KeySchema": index["key_schema"],
                 "Projection": index["projection"]}}])
-        settle()
+        _wait_until_active(client, table_name)
         changed.append(f"{table_name}/{name}")
     return changed
 
 
+def _enable_missing_stream(model, client, described):
+    """Turns on the stream a model declares (Meta.stream_view_type) on its existing table, if
+    the table has none (a table made before the model was streamed)."""
+    view_type = getattr(model.Meta, "stream_view_type", None)
+    if view_type is None:
+        return []
+    table_name = model.Meta.table_name
+    present = described.get("StreamSpecification") or {}
+    if present.get("StreamEnabled"):
+        if present.get("StreamViewType") != view_type:
+            raise RuntimeError(f"{table_name} streams {present.get('StreamViewType')}, its "
+                               f"model wants {view_type}: turn its stream off first")
+        return []
+    client.update_table(TableName=table_name, StreamSpecification={
+        "StreamEnabled": True, "StreamViewType": view_type})
+    _wait_until_active(client, table_name)
+    return [f"{table_name}/stream"]
+
+
 def create_missing_tables():
-    """Creates each missing table, and each missing index of an existing table; returns the
-    names of what it created."""
+    """Creates each missing table, and each missing index or stream of an existing table;
+    returns the names of what it created."""
     created = []
     for model in all_models():
         if not model.exists():
             model.create_table(wait=True)
             created.append(model.Meta.table_name)
-        else:
-            created += _match_indexes(model)
+            continue
+        client = model._get_connection().connection.client
+        described = client.describe_table(TableName=model.Meta.table_name)["Table"]
+        created += _match_indexes(model, client, described)
+        created += _enable_missing_stream(model, client, described)
     return created
 
 

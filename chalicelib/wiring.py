@@ -1,6 +1,8 @@
 """What follows each state change: the one table of event kinds and their subscribers, in the
-order they run (db/events.py delivers them until all have run), and the channels orders are
-bought through. `install()` (run on import, by app.py) hands both to the kernel; the modules
+order they run, the consumers of each streamed table, and the channels orders are bought
+through. order_paid comes from the orders table's stream (db/streams.py; its consumer runs the
+kind's subscribers), the other kinds from the events outbox (db/events.py delivers them until
+all have run). `install()` (run on import, by app.py) hands them to the kernel; the modules
 named here are imported when an event is first delivered, so importing this costs nothing
 (and infra's reach of a function follows the imports written here).
 
@@ -33,6 +35,7 @@ def _kinds():
         ("notification", notify.tell_refunded),
     ))
     return {
+        # From the orders stream (_stream_consumers); an event written before it, by the job.
         orders.ORDER_PAID: Kind(orders.paid_order, (
             ("loyalty", members.count_activity),
             ("group", groups.fill_on_payment),
@@ -49,6 +52,15 @@ def _kinds():
             ("growth", phone.carry_over_growth),
         )),
     }
+
+
+@lru_cache(maxsize=1)
+def _stream_consumers():
+    """Streamed table (Meta.table) → its (name, consumer(changes, clock)) pairs, in the order
+    they run. A name is what the logs call a consumer that failed."""
+    from chalicelib.orders import events as orders
+
+    return {"orders": (("order_paid", orders.deliver_paid_orders),)}
 
 
 def run_job(clock=system_clock):
@@ -102,13 +114,15 @@ def _payment_writes():
 
 
 def install():
-    """Hands the kernel the subscribers of every event, the payment's writes and the channels
-    (each resolved on first use)."""
-    from chalicelib.db import events
-    from chalicelib.orders import channels, payments
+    """Hands the kernel the subscribers of every event, the consumers of every stream, the
+    payment's writes and the channels (each resolved on first use)."""
+    from chalicelib.db import events, streams
+    from chalicelib.orders import channels
+    from chalicelib.orders import events as order_events
 
     events.use(_kinds)
-    payments.use(_payment_writes)
+    streams.use(_stream_consumers)
+    order_events.use_payment_writes(_payment_writes)
     for name, resolve in _channels().items():
         channels.register(name, resolve)
 

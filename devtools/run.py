@@ -1,6 +1,7 @@
 """`make run`: DynamoDB Local (data kept in .data/), the WeChat sandbox, tables, the demo
-brand, `chalice local`, and the scheduler that runs every job on its schedule
-(devtools/jobs.py). Ctrl-C stops them all."""
+brand, `chalice local`, the scheduler that runs every job on its schedule (devtools/jobs.py),
+and the poller that hands each streamed table's changes to its stream function
+(devtools/streams.py). Ctrl-C stops them all, the last started first."""
 import os
 import shutil
 import signal
@@ -43,7 +44,8 @@ def _stop_like_ctrl_c(signum, frame):
 
 def _until_one_exits(running):
     """Waits until one of the {process: what} exits; returns its status (stopping the
-    scheduler stops `make run` too, rather than leave the jobs silently not running)."""
+    scheduler or the stream poller stops `make run` too, rather than leave the jobs or the
+    payments' effects silently not running)."""
     while True:
         for process, what in running.items():
             if process.poll() is not None:
@@ -96,8 +98,15 @@ def main():
         children.append(scheduler)
         print("jobs: every @schedule runs on its rate or cron (UTC), as on AWS; "
               "`make jobs` lists them, `make jobs JOB=<name>` runs one now")
+        # Started last, stopped first: it delivers what the API and the jobs write.
+        poller = subprocess.Popen([sys.executable, "-m", "devtools.streams", "--serve"],
+                                  cwd=ROOT)
+        children.append(poller)
+        print("streams: each table's changes reach its @on_dynamodb_record function as on "
+              "AWS (the orders' payments: points, commissions, messages…)")
         print(f"Yutang API on http://127.0.0.1:{ports['api'][0]}  (Ctrl-C stops everything)")
-        return _until_one_exits({chalice: "chalice local", scheduler: "the job scheduler"})
+        return _until_one_exits({chalice: "chalice local", scheduler: "the job scheduler",
+                                 poller: "the stream poller"})
     except KeyboardInterrupt:
         print("\nstopping…")
         return 0

@@ -2,15 +2,20 @@
 transaction, and delivered until every subscriber has run. A failure between the change and
 its effects (DynamoDB, WeChat, a Lambda that times out) then loses nothing.
 
+Two of the kernel's kinds travel this way: order_refunded (and refund_settled, its former
+name) and members_merged. order_paid does not: the order's own change (PENDING_PAYMENT →
+PAID) reaches its subscribers through the orders table's DynamoDB Stream (db/streams.py,
+orders/events.py), which costs no write; an order_paid event written before that move is
+still delivered by the events job.
+
 `add_in(writes, kind, now, **subject)` adds the event to the transaction that makes the change
-(an order paid, a refund settled, two members merged). Right after it, the caller delivers
-the event (`deliver(kind, clock, **subject)`): each subscriber of its kind runs, in order,
-and the event is deleted once all have run. A subscriber that fails leaves the event due
-again after a backoff (1, 2, 4 … minutes, at most an hour, for as long as it takes),
-remembering which subscribers have run. The events job delivers what is due, and so does
-the next attempt of the change itself (a repeated notify, reconciliation). Subscribers are
-idempotent (a marker per source, a conditional write), so one that runs twice after a crash
-changes nothing more.
+(a refund settled, two members merged). Right after it, the caller delivers the event
+(`deliver(kind, clock, **subject)`): each subscriber of its kind runs, in order, and the event
+is deleted once all have run. A subscriber that fails leaves the event due again after a
+backoff (1, 2, 4 … minutes, at most an hour, for as long as it takes), remembering which
+subscribers have run. The events job delivers what is due, and so does the next attempt of
+the change itself (a repeated notify, the refunds job). Subscribers are idempotent (a marker
+per source, a conditional write), so one that runs twice after a crash changes nothing more.
 
 The job reads an index of events by due minute, in SHARDS partitions (by a hash of the
 event's key) sorted by `<due minute>#<key>`: each run asks each partition for what is due up
@@ -87,14 +92,13 @@ def _brief(error):
     return f"{type(error).__name__}: {error}"[:300]
 
 
-def _run(event, kinds, clock):
-    """Runs the subscribers not yet done; returns (done, failures)."""
-    done, failures = set(event.done or ()), []
-    kind = kinds.get(event.kind)
-    if kind is None:
-        return done, [("-", f"no subscribers for events of kind {event.kind}")]
+def run_subscribers(kind, subject, clock, done=()):
+    """Runs the kind's subscribers not in `done`, in order, with what its loader gives for
+    the subject; one that raises does not stop the others. Returns (the names done, [(name,
+    error)] of those that failed)."""
+    done, failures = set(done), []
     try:
-        arguments = kind.load(event.subject)
+        arguments = kind.load(subject)
     except Exception as error:
         return done, [("-", _brief(error))]
     for name, subscriber in kind.subscribers:
@@ -106,6 +110,14 @@ def _run(event, kinds, clock):
         except Exception as error:  # the others still run; this one is tried again later
             failures.append((name, _brief(error)))
     return done, failures
+
+
+def _run(event, kinds, clock):
+    """Runs the subscribers of the event not yet done; returns (done, failures)."""
+    kind = kinds.get(event.kind)
+    if kind is None:
+        return set(event.done or ()), [("-", f"no subscribers for events of kind {event.kind}")]
+    return run_subscribers(kind, event.subject, clock, event.done or ())
 
 
 def deliver(kind, clock=system_clock, **subject):

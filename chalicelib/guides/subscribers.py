@@ -1,9 +1,10 @@
-"""The guides' commissions follow the orders they sold: the subscribers of the order_paid and
-order_refunded events (orders/events.py) for them, listed in chalicelib/wiring.py.
+"""The guides' commissions follow the orders they sold. Who earns on an order is settled as
+it is paid, in the payment's own write (earners_in_payment, installed by chalicelib/wiring.py);
+the subscribers of the order_paid and order_refunded events (orders/events.py), listed in
+wiring.py, write each guide's sale and take refunds off it.
 
 Each runs again after a failure and changes nothing more: a sale is written once per guide and
-order, a refund taken off a sale once (guides/commissions.py), and the order keeps who earned
-on it once."""
+order, a refund taken off a sale once (guides/commissions.py)."""
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.guides import commissions
 from chalicelib.orders import events, payments, refunds
@@ -29,11 +30,15 @@ def record_on_payment(order, clock=system_clock):
 
 def take_back_on_refund(order, refund, clock=system_clock):
     """The commission on the refunded goods, from each guide who earned on the order. Waits
-    for the payment's own commissions if they are not in yet."""
+    for a sale the payment's subscriber has not written yet."""
+    from pynamodb.exceptions import DoesNotExist
+
     if refund.kind != refunds.GOODS:
         return
-    if order.guide_id and order.commissions is None:
-        events.wait_for_payment_effects(order, "commissions")
     for earner in order.commissions or ():
-        commissions.record_refund(earner["guide_id"], order.order_id, order.paid_at,
-                                  refund.refund_id, refunds.goods_fen(refund))
+        try:
+            commissions.record_refund(earner["guide_id"], order.order_id, order.paid_at,
+                                      refund.refund_id, refunds.goods_fen(refund))
+        except DoesNotExist:
+            raise events.Waiting(f"the sale of order {order.order_id} to "
+                                 f"{earner['guide_id']} is not in yet") from None

@@ -5,7 +5,7 @@ order_refunded events (orders/events.py) do the rest: the member's activity and 
 refund's take-back, marked once per refund (members/apply_once.py)."""
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.members import loyalty, reading, tags
-from chalicelib.orders import events, payments, refunds
+from chalicelib.orders import payments, refunds
 
 
 def earn_in_payment(writes, order, now):
@@ -22,12 +22,10 @@ def count_activity(order, clock=system_clock):
 
 
 def take_back_on_refund(order, refund, clock=system_clock):
-    """The growth and the points the refunded goods earned (what the balance lacks is owed).
-    Waits for the payment's own points if they are not in yet."""
+    """The growth and the points the refunded goods earned (what the balance lacks is owed):
+    the order keeps what its payment earned, written with the payment."""
     if refund.kind != refunds.GOODS:
         return
-    if order.points_earned is None:
-        events.wait_for_payment_effects(order, "points")
     loyalty.on_order_refunded(
         order.member_id, refund.refund_id, refund.refunded_goods_before or 0,
         refunds.goods_fen(refund), payments.goods_paid_fen(order),

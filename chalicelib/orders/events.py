@@ -1,9 +1,11 @@
 """The order kernel's events, and what their subscribers receive.
 
-ORDER_PAID is written in the transaction that marks an order paid, ORDER_REFUNDED in the one
-that settles a refund (db/events.py keeps each until every subscriber has run). Their
-subscribers live with their domains and are listed in chalicelib/wiring.py; each takes what
-the loader here gives (the order; the order and the refund), read consistently once per
+ORDER_PAID is the order's own change, PENDING_PAYMENT → PAID, as the orders table's stream
+delivers it (db/streams.py): `deliver_paid_orders`, the stream's consumer, runs the kind's
+subscribers for each order of a batch that just became paid. ORDER_REFUNDED is written in the
+transaction that settles a refund (db/events.py keeps it until every subscriber has run).
+Their subscribers live with their domains and are listed in chalicelib/wiring.py; each takes
+what the loader here gives (the order; the order and the refund), read consistently once per
 delivery, and a clock."""
 ORDER_PAID = "order_paid"
 ORDER_REFUNDED = "order_refunded"
@@ -13,8 +15,24 @@ ORDER_REFUNDED = "order_refunded"
 REFUND_SETTLED = "refund_settled"
 
 
+_payment_writes = []  # the one function that gives them (set by use_payment_writes)
+
+
+def use_payment_writes(provider):
+    """Installs provider() → the functions (writes, order, now) → {order attribute: value}
+    that add what a payment earns to the transaction that marks the order paid, and say what
+    the order keeps of it (chalicelib/wiring.py): the member's points and growth, who earns a
+    commission. The order's condition (still unpaid) makes them count once."""
+    _payment_writes[:] = [provider]
+
+
+def payment_writes():
+    return _payment_writes[0]() if _payment_writes else ()
+
+
 class Waiting(Exception):
-    """A subscriber that must wait for what the payment sets off (tried again later)."""
+    """A subscriber that must wait for what the payment sets off (tried again later): a
+    refund's, for what it takes back."""
 
 
 def paid_order(subject):
@@ -32,10 +50,32 @@ def refunded_order(subject):
             Refund.get(subject["order_id"], subject["refund_id"], consistent_read=True))
 
 
-def wait_for_payment_effects(order, what):
-    """Raises Waiting while the order's ORDER_PAID event still has subscribers to run: a
-    refund's subscriber takes back `what` the payment's put in, so it runs after them."""
+def _just_paid(change):
+    from chalicelib.db.streams import MODIFY
+    from chalicelib.orders.placing import PAID, PENDING_PAYMENT
+
+    return change.event == MODIFY and (change.old or {}).get("status") == PENDING_PAYMENT \
+        and (change.new or {}).get("status") == PAID
+
+
+def deliver_paid_orders(changes, clock):
+    """The orders stream's consumer: ORDER_PAID's subscribers, in order, for each order the
+    batch moved from PENDING_PAYMENT to PAID (whatever else changed is not theirs). One that
+    fails does not stop the others; then the batch fails, to be delivered again, and those
+    that succeeded change nothing the second time (they are idempotent)."""
+    from chalicelib.core import logs
     from chalicelib.db import events
 
-    if events.pending(ORDER_PAID, order_id=order.order_id):
-        raise Waiting(f"the payment's {what} are not in yet")
+    kind = events.installed_kinds()[ORDER_PAID]
+    failed = []
+    for change in changes:
+        if not _just_paid(change):
+            continue
+        order_id = change.keys["order_id"]
+        _, failures = events.run_subscribers(kind, {"order_id": order_id}, clock)
+        for name, error in failures:
+            logs.warning("order_paid_subscriber_failed", order_id=order_id, subscriber=name,
+                         error=error)
+            failed.append(f"{order_id}: {name}")
+    if failed:
+        raise RuntimeError(f"order_paid subscribers failed ({'; '.join(failed)[:500]})")

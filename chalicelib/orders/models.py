@@ -1,6 +1,7 @@
 """Orders, their refunds and pickup codes. Money in fen."""
 from pynamodb.attributes import (BooleanAttribute, JSONAttribute, NumberAttribute,
                                  UnicodeAttribute, UTCDateTimeAttribute)
+from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -53,6 +54,8 @@ class PendingByMinute(GlobalSecondaryIndex):
 class Order(Model):
     class Meta(TableMeta):
         table = "orders"
+        # Its changes are the order_paid event (orders/events.py): the item before and after.
+        stream_view_type = STREAM_NEW_AND_OLD_IMAGE
 
     order_id = UnicodeAttribute(hash_key=True)
     member_id = UnicodeAttribute()

@@ -2,12 +2,12 @@
 payment sets off.
 
 An order moves PENDING_PAYMENT → PAID in one conditional update, whoever gets there first:
-the notify, a repeat of it, or reconciliation asking WeChat. The same transaction writes the
-order_paid event (orders/events.py); its subscribers (points, growth, the guides'
-commissions, the group, the live room's figures, reactivation results, the message: each in
-its domain, listed in chalicelib/wiring.py) each run once per order, right after, and
-whatever failed runs again from the events job or from the next path that sees the order
-paid. Money paid for an order that had already closed is refunded.
+the notify, a repeat of it, or reconciliation asking WeChat. That change is the order_paid
+event: the orders table's stream delivers it (orders/events.py) to its subscribers (points,
+growth, the guides' commissions, the group, the live room's figures, reactivation results,
+the message: each in its domain, listed in chalicelib/wiring.py), each run once per order,
+and whatever failed runs again when the stream delivers the batch again. Money paid for an
+order that had already closed is refunded.
 
 WeChat's order for ours is placed once, on the first tap on "pay", payable until our pay
 deadline (or 6 minutes after that tap, if later: WeChat refuses a time_expire less than 5
@@ -17,7 +17,6 @@ change, time_start and time_expire included, with 201 商户订单号重复).
 """
 from datetime import timedelta
 
-from chalicelib.orders.events import ORDER_PAID
 from chalicelib.orders.models import Order
 from chalicelib.orders.placing import CLOSED, PAID, PENDING_PAYMENT, get_own
 from chalicelib.config import settings
@@ -117,15 +116,6 @@ def on_notify(xml, pay=None, clock=system_clock):
     return SUCCESS_ANSWER
 
 
-def use(writes_of_payment):
-    """Installs writes_of_payment() → the functions (writes, order, now) → {order attribute:
-    value} that add what a payment earns to the transaction that marks it paid, and say what
-    the order keeps of it (chalicelib/wiring.py): the member's points and growth, who earns a
-    commission."""
-    _payment_writes[:] = [writes_of_payment]
-
-
-_payment_writes = []
 MARK_PAID_ATTEMPTS = 20
 
 
@@ -133,13 +123,12 @@ def _mark_paid(order, transaction_id, now):
     """PENDING_PAYMENT → PAID in one transaction, on condition the order is still unpaid, so
     what goes with it counts once: the order with what it keeps and its pickup code (a pickup
     order not waiting for its group), the member's holds given back, and the payment's writes
-    (use). False if the order was no longer pending."""
+    (events.payment_writes). False if the order was no longer pending."""
     from pynamodb.exceptions import TransactWriteError
 
     from chalicelib.core import retry
-    from chalicelib.db import events
     from chalicelib.db.base import Cancellation, transaction
-    from chalicelib.orders import fulfilment, holds
+    from chalicelib.orders import events, fulfilment, holds
 
     code = fulfilment.reserve_pickup_code(order) \
         if order.fulfilment == "pickup" and not order.awaiting_group else None
@@ -147,10 +136,9 @@ def _mark_paid(order, transaction_id, now):
         try:
             with transaction() as writes:
                 kept = {"pickup_code": code} if code else {}
-                for write in (_payment_writes[0]() if _payment_writes else ()):
+                for write in events.payment_writes():
                     kept.update(write(writes, order, now))
                 holds.release_in(writes, order)
-                events.add_in(writes, ORDER_PAID, now, order_id=order.order_id)
                 writes.update(order, actions=[
                     Order.status.set(PAID), Order.paid_at.set(now),
                     Order.transaction_id.set(transaction_id), Order.pending_minute.remove(),
@@ -174,7 +162,8 @@ def _mark_paid(order, transaction_id, now):
 
 def record_payment(order, transaction_id, pay, clock=system_clock):
     """The order is paid: PENDING_PAYMENT → PAID once (a payment already recorded writes
-    nothing). Money for an order that closed first goes back."""
+    nothing; what payment sets off follows from the orders stream). Money for an order that
+    closed first goes back."""
     if order.status == PENDING_PAYMENT and _mark_paid(order, transaction_id, clock.now()):
         logs.info("order_paid", order_id=order.order_id, total_fen=order.total_fen)
     order.refresh(consistent_read=True)
@@ -182,9 +171,6 @@ def record_payment(order, transaction_id, pay, clock=system_clock):
         from chalicelib.orders import refunds
 
         refunds.refund_late_payment(order, pay, clock)
-        return order
-    after_payment(order, clock)
-    order.refresh(consistent_read=True)
     return order
 
 
@@ -193,12 +179,6 @@ def goods_paid_fen(order):
     return order.total_fen - order.breakdown["delivery_fee_fen"]
 
 
-def after_payment(order, clock=system_clock):
-    """Runs what the payment sets off and has not run yet (its order_paid event's
-    subscribers). Never raises: what fails is tried again."""
-    from chalicelib.db import events
-
-    return events.deliver(ORDER_PAID, clock, order_id=order.order_id)
 
 
 def reconcile(order, pay=None, clock=system_clock):

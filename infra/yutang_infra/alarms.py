@@ -2,6 +2,9 @@
 
 - the API's 5XX rate (once there is traffic enough for a rate to mean something);
 - each function's errors and throttles;
+- each stream function falling behind its table's stream (the age of the newest record it
+  was handed), and any batch Lambda gave up on (a message in the stream failures queue: the
+  payment effects of those orders wait for a person);
 - each table's read and write throttle events;
 - payment (and refund) notifies that failed verification: the app logs them as JSON lines
   with `"event": "pay_notify_rejected"`, counted by a metric filter on the API's log group;
@@ -28,11 +31,15 @@ REJECTED_NOTIFIES = {"pay_notify_rejected": "PayNotifyRejected",
 # A few requests blocked in 5 minutes are a scraper that gave up; this many mean an attack
 # going on, or shoppers being turned away: someone should read the WAF's log.
 WAF_BLOCKED_REQUESTS = 100
+# A stream function this far behind its table: the points, commissions and messages of a
+# payment arrive minutes late (they come within a second when all is well).
+STREAM_ITERATOR_AGE = Duration.minutes(5)
 
 
 class Alarms(Construct):
     def __init__(self, scope, construct_id, *, brand, api_name, api_stage, tables, functions,
-                 api_log_group, waf_rate_rule=None):
+                 api_log_group, waf_rate_rule=None, stream_functions=None,
+                 stream_failures_queue=None):
         super().__init__(scope, construct_id)
         self.brand = brand
         self.namespace = f"Yutang/{brand.id}"
@@ -43,6 +50,10 @@ class Alarms(Construct):
         self._api_5xx(api_name, api_stage)
         for logical_id, function_name in functions.items():
             self._function(logical_id, function_name)
+        for logical_id, function_name in (stream_functions or {}).items():
+            self._stream_behind(logical_id, function_name)
+        if stream_failures_queue is not None:
+            self._stream_batches_given_up(stream_failures_queue)
         for table in tables.values():
             self._table_throttles(table)
         if api_log_group is not None:
@@ -94,6 +105,28 @@ class Alarms(Construct):
                         f"{metric_name.lower()}",
                         f"The Lambda function {function_name} {what} in the last 5 minutes.",
                         metric, 1)
+
+    def _stream_behind(self, logical_id, function_name):
+        metric = cloudwatch.Metric(namespace="AWS/Lambda", metric_name="IteratorAge",
+                                   dimensions_map={"FunctionName": function_name},
+                                   statistic="Maximum", period=PERIOD)
+        minutes = int(STREAM_ITERATOR_AGE.to_minutes())
+        self._alarm(f"{logical_id}IteratorAge",
+                    f"{function_name.removeprefix(f'yutang-{self.brand.id}-')}-behind",
+                    f"The Lambda function {function_name} was handed a record written more than "
+                    f"{minutes} minutes before: it is falling behind its table's stream "
+                    f"(failing batches retried, or throttled).",
+                    metric, STREAM_ITERATOR_AGE.to_milliseconds())
+
+    def _stream_batches_given_up(self, queue_name):
+        metric = cloudwatch.Metric(namespace="AWS/SQS",
+                                   metric_name="ApproximateNumberOfMessagesVisible",
+                                   dimensions_map={"QueueName": queue_name},
+                                   statistic="Maximum", period=PERIOD)
+        self._alarm("StreamFailures", "stream-failures",
+                    f"Lambda gave up on a batch of a table's stream: the message in {queue_name} "
+                    f"names the shard and the sequence numbers, to be delivered again within "
+                    f"the stream's 24 hours.", metric, 1)
 
     def _table_throttles(self, table):
         table_name = table.table_name

@@ -24,11 +24,12 @@ PACKAGE = "chalicelib"
 SETTINGS_MODULE = "chalicelib.config"
 DYNAMIC_IMPORTS = ("import_module", "__import__")
 # app.py installs chalicelib.wiring in every Lambda: what reaches the module on the left runs
-# what wiring installs there (every event's subscribers, every channel), so it reaches what wiring
-# imports.
+# what wiring installs there (every event's subscribers, every stream's consumers, every
+# channel), so it reaches what wiring imports.
 INSTALLED_INTO = {"chalicelib.db.events": "chalicelib.wiring",
+                  "chalicelib.db.streams": "chalicelib.wiring",
                   "chalicelib.orders.channels": "chalicelib.wiring",
-                  "chalicelib.orders.payments": "chalicelib.wiring"}
+                  "chalicelib.orders.events": "chalicelib.wiring"}
 
 
 class ReachError(ValueError):

@@ -1,6 +1,9 @@
-"""One role per Lambda function of the app (the API handler, each scheduled job), allowed only
-what that function's code reaches (yutang_infra.reach): its tables and their indexes, its
-secrets, its buckets' objects, its own log group, and X-Ray. A job added to the app gets its role from its code.
+"""One role per Lambda function of the app (the API handler, each scheduled job, each table's
+stream function), allowed only what that function's code reaches (yutang_infra.reach): its
+tables and their indexes, its secrets, its buckets' objects, its own log group, and X-Ray; a
+stream function also reads its table's stream (Lambda reads it with the function's role) and
+sends what it gives up on to the stream failures queue. A job added to the app gets its role
+from its code.
 
 No role may Scan: the app never does. DescribeTable is for code that describes tables (the
 health check); a transaction needs no action of its own (IAM checks each of its items as the
@@ -19,11 +22,19 @@ OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject"]
 # Without ListBucket, S3 answers AccessDenied for a missing object where the code expects
 # NoSuchKey.
 BUCKET_ACTIONS = ["s3:ListBucket"]
+# What Lambda's event source mapping does with the function's role: read the table's stream
+# (on its ARN, as DynamoDB's own example policy has it), and send a batch it gives up on to the
+# on-failure queue.
+STREAM_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords",
+                  "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+FAILURE_QUEUE_ACTIONS = ["sqs:SendMessage"]
 
 
-def function_role(scope, *, brand, spec, reach, tables, table_specs, log_group, buckets):
+def function_role(scope, *, brand, spec, reach, tables, table_specs, log_group, buckets,
+                  stream_failures=None):
     """The role of the function `spec`; `tables` and `table_specs` by Meta.table, `buckets`
-    by the setting that names each."""
+    by the setting that names each; `stream_failures`, the queue a stream function's batches
+    go to when Lambda gives up on them."""
     stack = Stack.of(scope)
     reached = sorted(reach.tables)
     statements = []
@@ -53,13 +64,24 @@ def function_role(scope, *, brand, spec, reach, tables, table_specs, log_group, 
             iam.PolicyStatement(sid="BucketObjects", actions=OBJECT_ACTIONS,
                                 resources=[bucket.arn_for_objects("*")
                                            for bucket in reached_buckets])]
+    if spec.stream:
+        statements += [
+            iam.PolicyStatement(sid="Stream", actions=STREAM_ACTIONS,
+                                resources=[tables[spec.stream].attr_stream_arn]),
+            iam.PolicyStatement(sid="StreamFailures", actions=FAILURE_QUEUE_ACTIONS,
+                                resources=[stream_failures.queue_arn])]
     statements += [
         iam.PolicyStatement(sid="OwnLogGroup",
                             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                             resources=[log_group.log_group_arn]),
         iam.PolicyStatement(sid="XRay", actions=XRAY_ACTIONS, resources=["*"]),
     ]
-    what = "the API handler" if spec.name == "api" else f"the {spec.name} job"
+    if spec.name == "api":
+        what = "the API handler"
+    elif spec.stream:
+        what = f"the {spec.name} function, fed by the {spec.stream} table's stream"
+    else:
+        what = f"the {spec.name} job"
     role = iam.Role(scope, "Role" + spec.logical_id,
                     assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                     description=f"Yutang {brand.id}: {what}",

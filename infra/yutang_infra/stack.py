@@ -1,23 +1,32 @@
 """`Yutang-<brand>`: one brand's whole backend, isolated from every other brand's.
 
-- a DynamoDB table per PynamoDB model, from the model's own schema;
-- the Chalice app (API Gateway, the API handler and one function per scheduled job) through
-  Chalice's CDK construct, with the brand's stage made from the `brand-template` stage;
+- a DynamoDB table per PynamoDB model, from the model's own schema (and its stream, for a
+  model that declares one);
+- the Chalice app (API Gateway, the API handler, one function per scheduled job and one per
+  streamed table) through Chalice's CDK construct, with the brand's stage made from the
+  `brand-template` stage;
+- each stream function fed by its table's stream: the ARN Chalice cannot know is put on its
+  event source mapping here, with how a failed batch is retried (halved, a bounded number of
+  times and for a bounded age: chalicelib/jobs/streams.py) and a queue for what Lambda gives
+  up on;
 - in front of the API (yutang_infra.gateway): the stage's throttle, access logs, API
   Gateway's answers in the app's error shape, and a WAF web ACL;
 - an S3 bucket of mini-program code images (CODE_IMAGES_BUCKET), private, TLS only;
 - a role per function (yutang_infra.roles), each reaching only what that function's code
   uses of this brand's tables, indexes, secrets and buckets, its own log group, and X-Ray;
-- a small reserved concurrency for every scheduled job;
+- a small reserved concurrency for every scheduled job (a stream function runs one batch per
+  shard at a time, from the unreserved pool);
 - alarms to an SNS topic that e-mails the brand's ops team.
 """
 import os
 
-from aws_cdk import Acknowledgment, Aws, CfnOutput, Fn, RemovalPolicy, Stack, Validations
+from aws_cdk import (Acknowledgment, Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack,
+                     Validations)
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from chalice.cdk import Chalice
 
 from yutang_infra import yutang_app
@@ -36,6 +45,9 @@ JOB_RESERVED_CONCURRENCY = 2
 # The stack's buckets: the setting that names each (its environment variable, upper-cased,
 # is set for the functions whose code reaches it) and the bucket's name within the brand.
 BUCKETS = {"code_images_bucket": "code-images"}
+# What Lambda gave up on stays this long in the stream failures queue (SQS's longest): the
+# message names the shard and the sequence numbers, to read again within the stream's 24 hours.
+STREAM_FAILURES_RETENTION = Duration.days(14)
 
 
 def _pascal(name):
@@ -53,6 +65,8 @@ class YutangStack(Stack):
         self.tables = {spec.table: self._table(spec) for spec in tables}
         self.buckets = {key: self._bucket(name) for key, name in BUCKETS.items()}
         self.log_groups = {spec.logical_id: self._log_group(spec) for spec in functions}
+        self.stream_failures = self._stream_failures() if any(
+            spec.stream for spec in functions) else None
         models = [spec.model for spec in tables]
         table_specs = {spec.table: spec for spec in tables}
         self.reaches = {spec.logical_id: reach(spec.entries, models, brand.secrets,
@@ -61,7 +75,8 @@ class YutangStack(Stack):
         self.roles = {spec.logical_id: function_role(
             self, brand=brand, spec=spec, reach=self.reaches[spec.logical_id],
             tables=self.tables, table_specs=table_specs,
-            log_group=self.log_groups[spec.logical_id], buckets=self.buckets)
+            log_group=self.log_groups[spec.logical_id], buckets=self.buckets,
+            stream_failures=self.stream_failures)
             for spec in functions}
         self.chalice = self._chalice_app(functions)
         self.rest_api = self.chalice.get_resource("RestAPI")
@@ -76,6 +91,10 @@ class YutangStack(Stack):
                              functions={spec.logical_id: brand.function_name(spec.name)
                                         for spec in functions},
                              api_log_group=self.log_groups.get("APIHandler"),
+                             stream_functions={spec.logical_id: brand.function_name(spec.name)
+                                               for spec in functions if spec.stream},
+                             stream_failures_queue=self.stream_failures_name
+                             if self.stream_failures else None,
                              waf_rate_rule=(self.gateway.web_acl_name,
                                             self.gateway.metric_name(RATE_RULE)))
         # Chalice's own outputs give the execute-api address (EndpointURL); this is where
@@ -86,6 +105,10 @@ class YutangStack(Stack):
     @property
     def api_name(self):
         return f"yutang-{self.brand.id}"
+
+    @property
+    def stream_failures_name(self):
+        return f"yutang-{self.brand.id}-stream-failures"
 
     # -- tables ----------------------------------------------------------------------------
 
@@ -118,6 +141,10 @@ class YutangStack(Stack):
                 dynamodb.CfnTable.TimeToLiveSpecificationProperty(
                     attribute_name=spec.ttl_attribute, enabled=True)
                 if spec.ttl_attribute else None),
+            stream_specification=(
+                dynamodb.CfnTable.StreamSpecificationProperty(
+                    stream_view_type=spec.stream_view_type)
+                if spec.stream_view_type else None),
         )
         # A table outlives its stack: deleting or replacing the stack never deletes data.
         table.apply_removal_policy(RemovalPolicy.RETAIN)
@@ -139,6 +166,34 @@ class YutangStack(Stack):
             reason="It holds mini-program codes, each fetched from WeChat again if lost; the "
                    "API's access logs record every request for one."))
         return bucket
+
+    # -- streams -----------------------------------------------------------------------------
+
+    def _stream_failures(self):
+        queue = sqs.Queue(
+            self, "StreamFailures", queue_name=self.stream_failures_name,
+            encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            retention_period=STREAM_FAILURES_RETENTION)
+        Validations.of(queue).acknowledge(Acknowledgment(
+            id="AwsSolutions-SQS3",
+            reason="This queue is itself the dead letter of the stream functions' event source "
+                   "mappings: Lambda sends it the batches it gave up on, for a person to read "
+                   "again (an alarm calls them); nothing consumes it to fail in turn."))
+        return queue
+
+    def _feed_from_stream(self, function, spec, delivery):
+        """The stream function's event source mapping: its table's stream, and how a batch
+        that fails is delivered again before it is given up to the failures queue."""
+        prefix = f"Events.{spec.stream_event}.Properties"
+        function.add_property_override(f"{prefix}.Stream",
+                                       self.tables[spec.stream].attr_stream_arn)
+        function.add_property_override(f"{prefix}.BisectBatchOnFunctionError", True)
+        function.add_property_override(f"{prefix}.MaximumRetryAttempts",
+                                       delivery.retry_attempts)
+        function.add_property_override(f"{prefix}.MaximumRecordAgeInSeconds",
+                                       delivery.max_record_age_s)
+        function.add_property_override(f"{prefix}.DestinationConfig.OnFailure.Destination",
+                                       self.stream_failures.queue_arn)
 
     # -- logs --------------------------------------------------------------------------------
 
@@ -172,6 +227,7 @@ class YutangStack(Stack):
         api.add_property_override("Name", self.api_name)
         api.add_property_override("DefinitionBody.info.title", self.api_name)
         api.add_property_override("TracingEnabled", True)
+        delivery = yutang_app.stream_delivery()
         for spec in functions:
             function = app.get_resource(spec.logical_id)
             function.add_property_override("FunctionName", self.brand.function_name(spec.name))
@@ -182,6 +238,8 @@ class YutangStack(Stack):
             if spec.is_job:
                 function.add_property_override("ReservedConcurrentExecutions",
                                                JOB_RESERVED_CONCURRENCY)
+            if spec.stream:
+                self._feed_from_stream(function, spec, delivery)
             # The function's log group exists (with its retention) before the function runs.
             function.add_resource_dependency(
                 self.log_groups[spec.logical_id].node.default_child)

@@ -1,6 +1,7 @@
 """What the stack reads from the Yutang app itself, so nothing is described twice: its tables
-(the PynamoDB models' own schemas), its Lambda functions (the Chalice app's registrations) and
-its production stage (the `brand-template` stage of `.chalice/config.json`).
+(the PynamoDB models' own schemas and streams), its Lambda functions (the Chalice app's
+registrations: the API, each schedule, each table's stream function, and how Lambda delivers a
+stream to it) and its production stage (the `brand-template` stage of `.chalice/config.json`).
 """
 import json
 import sys
@@ -46,6 +47,7 @@ class TableSpec:
     global_indexes: list
     local_indexes: list
     ttl_attribute: object   # the DynamoDB name of the model's TTLAttribute, or None
+    stream_view_type: object = None  # the model's Meta.stream_view_type: its table streams
 
     def name(self, prefix):
         return prefix + self.table
@@ -64,7 +66,8 @@ def table_spec(model):
                      attribute_definitions=list(schema["attribute_definitions"]),
                      global_indexes=list(schema["global_secondary_indexes"]),
                      local_indexes=list(schema["local_secondary_indexes"]),
-                     ttl_attribute=ttl[0] if ttl else None)
+                     ttl_attribute=ttl[0] if ttl else None,
+                     stream_view_type=getattr(model.Meta, "stream_view_type", None))
 
 
 def _hash_first(key_schema):
@@ -88,17 +91,29 @@ class FunctionSpec:
     name: str           # a short name: `api`, or the scheduled function's name
     schedule: object    # the schedule expression (`rate(...)`/`cron(...)`), or None
     entries: tuple = ()  # the code it runs ("module.function"): its handler, or every route
+    stream: object = None  # the table (Meta.table) whose stream invokes it, or None
 
     @property
     def is_job(self):
         return self.schedule is not None
 
+    @property
+    def stream_event(self):
+        """The name of its stream's event in Chalice's SAM template (the event source mapping
+        SAM makes of it)."""
+        from chalice.utils import to_cfn_resource_name
+
+        return to_cfn_resource_name(self.name + "-dynamodb-event-source")
+
 
 def function_specs(app):
     """Every Lambda function Chalice makes for the app: the API handler and one per event
-    source (each `@app.schedule` is one) or plain `@app.lambda_function`."""
-    from chalice.app import ScheduledEventConfig
+    source (each `@app.schedule`, each `@app.on_dynamodb_record`) or plain
+    `@app.lambda_function`."""
+    from chalice.app import DynamoDBEventConfig, ScheduledEventConfig
     from chalice.utils import to_cfn_resource_name
+
+    from chalicelib.db.streams import table_of
 
     if app.websocket_handlers:
         raise NotImplementedError("the stack has no place yet for Chalice's websocket API")
@@ -106,20 +121,39 @@ def function_specs(app):
     if app.routes:
         views = {f"{entry.view_function.__module__}.{entry.view_function.__name__}"
                  for methods in app.routes.values() for entry in methods.values()}
+        # The app's own middleware: the suite adds one of its own, which is never deployed.
         middleware = {f"{handler.__module__}.{handler.__name__}"
-                      for handler, _ in app.middleware_handlers}
+                      for handler, _ in app.middleware_handlers
+                      if handler.__module__.split(".")[0] in ("app", "chalicelib")}
         specs.append(FunctionSpec("APIHandler", "api", None, tuple(sorted(views | middleware))))
     for source in app.event_sources:
-        schedule = None
+        schedule = stream = None
         if isinstance(source, ScheduledEventConfig):
             expression = source.schedule_expression
             schedule = expression if isinstance(expression, str) else expression.to_string()
+        elif isinstance(source, DynamoDBEventConfig):
+            stream = table_of(source.stream_arn)
         specs.append(FunctionSpec(to_cfn_resource_name(source.name), source.name, schedule,
-                                  (source.handler_string,)))
+                                  (source.handler_string,), stream))
     for function in app.pure_lambda_functions:
         specs.append(FunctionSpec(to_cfn_resource_name(function.name), function.name, None,
                                   (function.handler_string,)))
     return specs
+
+
+@dataclass(frozen=True)
+class StreamDelivery:
+    """How Lambda delivers a table's stream to its function (chalicelib/jobs/streams.py)."""
+    batch_size: int
+    retry_attempts: int
+    max_record_age_s: int
+
+
+def stream_delivery():
+    _importable()
+    from chalicelib.jobs import streams
+
+    return StreamDelivery(streams.BATCH_SIZE, streams.RETRY_ATTEMPTS, streams.MAX_RECORD_AGE_S)
 
 
 def callback_paths(app):

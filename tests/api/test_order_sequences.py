@@ -187,12 +187,14 @@ class Walk:
 
     def expire(self):
         from chalicelib.orders import closing as lifecycle
+        from devtools import streams
 
         order_id = self._pick(self._with_status(PENDING))
         if order_id is None:
             return None
-        return self._closed_unless_paid(
-            order_id, lifecycle.close_unpaid(self._order(order_id), "expired").status)
+        closed = lifecycle.close_unpaid(self._order(order_id), "expired")
+        streams.drain()  # a payment it found: the orders stream delivers it, as after a job
+        return self._closed_unless_paid(order_id, closed.status)
 
     def _closed_unless_paid(self, order_id, status):
         if order_id in self.lost:  # WeChat was asked first: the order is paid

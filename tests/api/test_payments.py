@@ -257,14 +257,16 @@ def test_a_payment_for_a_cancelled_order_is_refunded(client, shopper, served_app
                             timeout=5).json()["refunds"]) == 1
 
 
-def test_what_a_payment_sets_off_is_finished_by_the_events_job_after_dynamodb_failed(
+def test_what_a_payment_sets_off_is_finished_by_the_streams_next_delivery_after_dynamodb_failed(
         client, shopper, sandbox_url, monkeypatch):
-    """Reconciliation finds the payment; DynamoDB fails as the points are credited and as
-    the message is queued. The events job finishes both, once."""
+    """Reconciliation finds the payment: the points come with it, in its own transaction.
+    DynamoDB fails as the orders stream's delivery writes the guide's sale and queues the
+    message. Delivered again, the batch finishes both, once."""
     from chalicelib.orders import closing as lifecycle
     from chalicelib.guides.models import GuideSale
     from chalicelib.members.models import Member
     from chalicelib.notify.models import Notification
+    from devtools import streams
     from tests.faults import inject, touches
 
     headers, member_id = shopper
@@ -275,23 +277,24 @@ def test_what_a_payment_sets_off_is_finished_by_the_events_job_after_dynamodb_fa
     monkeypatch.setenv("PUBLIC_API_URL", "http://127.0.0.1:9")  # the notify never arrives
     _post(client, f"/orders/{order['order_id']}/pay", headers)
     requests.post(f"{sandbox_url}/__sandbox__/pay/orders/{order['order_id']}/pay", timeout=5)
-    points_failed = inject(monkeypatch, "TransactWriteItems",
-                           touches("points-ledger", member_id=member_id))
+    sale_failed = inject(monkeypatch, "PutItem", touches("guide-sales", guide_id=guide_id))
     message_failed = inject(monkeypatch, "PutItem", touches(
         "notifications", notification_id=f"order_paid#{member_id}#{order['order_id']}"))
     soon = FixedClock(datetime.now(timezone.utc) + timedelta(minutes=4))
 
     lifecycle.run_minute_job(clock=soon)
+    streams.drain()  # the orders stream delivers the payment to its subscribers
 
-    assert points_failed and message_failed
+    assert sale_failed and message_failed
     assert _order(order["order_id"]).status == "PAID"
-    assert Member.get(member_id, consistent_read=True).points_balance == 0
-    from chalicelib import wiring as subscribers
+    member = Member.get(member_id, consistent_read=True)
+    assert (member.points_balance, member.growth) == (100, 100)
+    assert list(GuideSale.query(guide_id)) == []
 
-    later = FixedClock(datetime.now(timezone.utc) + timedelta(minutes=10))
-    subscribers.run_job(later)
-    subscribers.run_job(later)
-    lifecycle.run_minute_job(clock=later)
+    streams.drain()  # the failed batch, delivered again
+    streams.drain()
+    lifecycle.run_minute_job(clock=FixedClock(datetime.now(timezone.utc) +
+                                              timedelta(minutes=10)))
 
     member = Member.get(member_id, consistent_read=True)
     assert (member.points_balance, member.growth) == (100, 100)

@@ -56,6 +56,7 @@ def test_reconciliation_goes_on_past_an_order_wechat_fails_and_asks_again(
         client, shopper, sandbox_url, wechat_faults, lost_notifies, fault):
     from chalicelib.orders import closing as lifecycle
     from chalicelib.members.models import Member
+    from devtools import streams
 
     headers, member_id = shopper
     failing, _ = _paying(client, headers, sandbox_url, paid=True)
@@ -68,6 +69,7 @@ def test_reconciliation_goes_on_past_an_order_wechat_fails_and_asks_again(
     assert wechat_faults.pending() == []
     lifecycle.run_minute_job(clock=_minutes_later(5))
     assert _order(failing).status == "PAID"
+    streams.drain()  # the payments' effects, from the orders stream
     assert Member.get(member_id, consistent_read=True).points_balance == 200  # 100 an order
 
 

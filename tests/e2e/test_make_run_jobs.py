@@ -117,3 +117,56 @@ def test_make_run_closes_an_unpaid_order_on_schedule_and_runs_a_job_on_demand(tm
     assert "`make jobs JOB=<name>` runs one now" in log
     assert '"event": "job_done", ' in log and '"closed": 1' in log
     assert '"event": "job_ran"' in log and "job_failed" not in log and "Traceback" not in log
+
+
+def test_make_run_delivers_a_paid_orders_effects_from_the_orders_stream(tmp_path):
+    """A shopper pays through WeChat (the sandbox notifies the API); the points the payment
+    earns appear, brought by the orders stream's function that `make run` feeds, with nobody
+    delivering anything by hand."""
+    env, url = _environment(tmp_path)
+    env["PUBLIC_API_URL"] = url  # where the sandbox sends the payment notify
+    sandbox = f"http://127.0.0.1:{env['WECHAT_SANDBOX_PORT']}"
+    output = tmp_path / "make-run.log"
+    with output.open("w") as written:
+        launcher = subprocess.Popen([sys.executable, "-m", "devtools.run"], cwd=ROOT, env=env,
+                                    stdout=written, stderr=subprocess.STDOUT, text=True,
+                                    start_new_session=True)
+    try:
+        _until("the API answers", lambda: requests.get(f"{url}/health", timeout=2).ok,
+               launcher, timeout_s=120)
+        login = requests.post(f"{url}/auth/login", json={"code": "sandbox:streams:1"},
+                              timeout=10)
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+        def points():
+            return requests.get(f"{url}/members/me", headers=headers,
+                                timeout=10).json()["points_balance"]
+
+        before = points()
+        placed = requests.post(f"{url}/orders", headers={**headers, "Idempotency-Key": "e2e-2"},
+                               json={"store_id": STORE, "fulfilment": "pickup",
+                                     "items": [{"sku_id": SKU, "quantity": 1}]}, timeout=10)
+        assert placed.status_code in (200, 201), placed.text
+        order_id = placed.json()["order_id"]
+        started = requests.post(f"{url}/orders/{order_id}/pay", headers=headers, timeout=20)
+        assert started.status_code == 200, started.text
+        assert requests.post(f"{sandbox}/__sandbox__/pay/orders/{order_id}/pay",
+                             timeout=10).status_code == 200
+
+        def paid():
+            return requests.get(f"{url}/orders/{order_id}", headers=headers,
+                                timeout=10).json()["status"] == "PAID"
+
+        _until("the order paid", paid, launcher, timeout_s=60)
+        earned = _until("the payment's points", lambda: points() - before, launcher,
+                        timeout_s=60)
+        assert earned > 0
+    finally:
+        os.killpg(launcher.pid, signal.SIGINT)
+        launcher.wait(timeout=60)
+    log = output.read_text()
+    assert "streams: each table's changes reach" in log
+    batches = [line for line in log.splitlines() if '"event": "stream_batch"' in line]
+    assert batches and all('"ok": true' in line for line in batches), batches
+    assert '"function": "orders-stream"' in batches[0]
+    assert "stream_batch_dropped" not in log and "Traceback" not in log

@@ -210,6 +210,9 @@ def test_every_model_has_its_table_with_the_models_own_schema(synthesized, brand
                                     ("LocalSecondaryIndexes", "local_secondary_indexes")):
             assert _indexes(properties.get(cfn_key, [])) == _indexes(schema[schema_key], True)
         assert properties["BillingMode"] == "PAY_PER_REQUEST"
+        view_type = getattr(model.Meta, "stream_view_type", None)
+        assert properties.get("StreamSpecification") == (
+            {"StreamViewType": view_type} if view_type else None), model.__name__
 
 
 def _sorted(items):
@@ -267,6 +270,17 @@ def _schedules():
             for source in app.event_sources if isinstance(source, ScheduledEventConfig)}
 
 
+def _streams():
+    """{stream function: (the table whose stream feeds it, its handler)}."""
+    from chalice.app import DynamoDBEventConfig
+
+    from app import app
+    from chalicelib.db.streams import table_of
+
+    return {source.name: (table_of(source.stream_arn), source.handler_string)
+            for source in app.event_sources if isinstance(source, DynamoDBEventConfig)}
+
+
 @pytest.mark.parametrize("brand_id", BRANDS)
 def test_every_scheduled_function_has_its_eventbridge_rule(synthesized, brand_id):
     expanded = synthesized.expanded(brand_id)
@@ -289,7 +303,7 @@ def test_the_functions_get_the_brands_stage(synthesized, brand_id):
     brand = synthesized.brands[brand_id]
     functions = _functions(synthesized.expanded(brand_id))
     assert set(functions) == {f"yutang-{brand_id}-api"} | \
-        {f"yutang-{brand_id}-{name}" for name in _schedules()}
+        {f"yutang-{brand_id}-{name}" for name in [*_schedules(), *_streams()]}
     for name, function in functions.items():
         properties = function["Properties"]
         variables = properties["Environment"]["Variables"]
@@ -539,6 +553,10 @@ def _render(value, resources):
         properties = resource["Properties"]
         if resource["Type"] == "AWS::DynamoDB::Table" and attribute == "Arn":
             return f"arn:dynamodb:table/{properties['TableName']}"
+        if resource["Type"] == "AWS::DynamoDB::Table" and attribute == "StreamArn":
+            return f"arn:dynamodb:table/{properties['TableName']}/stream/latest"
+        if resource["Type"] == "AWS::SQS::Queue" and attribute == "Arn":
+            return f"arn:sqs:{properties['QueueName']}"
         if resource["Type"] == "AWS::Logs::LogGroup" and attribute == "Arn":
             return f"arn:logs:log-group:{properties['LogGroupName']}:*"
         if resource["Type"] == "AWS::S3::Bucket" and attribute == "Arn":
@@ -599,14 +617,17 @@ def _grants(expanded, role_id):
             anywhere.update(actions)
         elif "table/" in resource:
             table = resource.split("table/")[1]
-            key = (table.split("/")[0], "index") if "/index/" in table else table
+            key = table
+            for kind in ("index", "stream"):
+                if f"/{kind}/" in table:
+                    key = (table.split("/")[0], kind)
             tables.setdefault(key, set()).update(actions)
         elif ":secret:" in resource:
             secrets.add(resource.split(":secret:")[1].removesuffix("-??????"))
         elif ":log-group:" in resource:
             log_groups.add(resource.split(":log-group:")[1].removesuffix(":*"))
-        elif ":s3:::" in resource:
-            continue  # buckets: _bucket_grants
+        elif ":s3:::" in resource or ":sqs:" in resource:
+            continue  # buckets: _bucket_grants; the stream failures queue: _queue_grants
         else:
             raise AssertionError(f"{role_id}: unexpected resource {resource}")
     return tables, secrets, log_groups, anywhere
@@ -618,7 +639,8 @@ def test_a_brands_roles_reach_only_that_brands_tables_and_secrets(synthesized, b
     expanded = synthesized.expanded(brand_id)
     roles = _function_roles(expanded)
     own = (f"table/yutang-{brand_id}-", f"log-group:/aws/lambda/yutang-{brand_id}-",
-           f":secret:yutang/{brand_id}/", f":s3:::yutang-{brand_id}-")
+           f":secret:yutang/{brand_id}/", f":s3:::yutang-{brand_id}-",
+           f":sqs:yutang-{brand_id}-")
     other = (f"yutang-{other_id}-", f"yutang/{other_id}/")
     reached_tables, reached_secrets = set(), set()
     for role_id in set(roles.values()):
@@ -655,7 +677,7 @@ def test_no_policy_in_the_stack_allows_scan_or_a_wildcard_action(synthesized, br
 def test_each_function_runs_under_a_role_of_its_own(synthesized, brand_id):
     expanded = synthesized.expanded(brand_id)
     roles = _function_roles(expanded)
-    assert len(set(roles.values())) == len(roles) == 1 + len(_schedules())
+    assert len(set(roles.values())) == len(roles) == 1 + len(_schedules()) + len(_streams())
     resources = expanded["Resources"]
     for function_name, role_id in roles.items():
         trust = resources[role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
@@ -709,7 +731,7 @@ def test_the_api_and_the_jobs_are_allowed_what_their_code_uses(synthesized, bran
         table_grants = grants[_job(brand_id, name)][0]
         assert tables(name) == set(reached.tables), name
         assert {table.removeprefix(brand.table_prefix) for table, kind in
-                (key for key in table_grants if isinstance(key, tuple))} == \
+                (key for key in table_grants if isinstance(key, tuple)) if kind == "index"} == \
             set(reached.tables) & indexed, name
         assert secrets(name) == {brand.secrets[key].removeprefix(brand.secret_prefix)
                                  for key in reached.secrets}, name
@@ -780,8 +802,13 @@ def _resolved(value, resources, brand):
     if set(value) == {"Fn::GetAtt"}:
         properties = resources[value["Fn::GetAtt"][0]]["Properties"]
         arn = f"arn:aws-cn:{{}}:{brand.region}:111122223333:"
+        if "TableName" in properties and value["Fn::GetAtt"][1] == "StreamArn":
+            return arn.format("dynamodb") + "table/" + properties["TableName"] + \
+                "/stream/2026-01-01T00:00:00.000"
         if "TableName" in properties:
             return arn.format("dynamodb") + "table/" + properties["TableName"]
+        if "QueueName" in properties:
+            return arn.format("sqs") + properties["QueueName"]
         if "BucketName" in properties:
             return "arn:aws-cn:s3:::" + _resolved(properties["BucketName"], resources, brand)
         return arn.format("logs") + "log-group:" + properties["LogGroupName"] + ":*"
@@ -816,10 +843,85 @@ def test_each_job_has_a_small_reserved_concurrency_and_the_api_the_rest(synthesi
     reserved = {name: function["Properties"].get("ReservedConcurrentExecutions")
                 for name, function in functions.items()}
     assert reserved.pop(f"yutang-{brand_id}-api") is None   # the unreserved pool
+    # A stream function runs a batch per shard at a time: as many as the table has shards.
+    for name in _streams():
+        assert reserved.pop(_job(brand_id, name)) is None
     assert set(reserved) == {_job(brand_id, name) for name in _schedules()}
     assert set(reserved.values()) == {2}, reserved
     # Lambda keeps at least 100 of the account's 1,000 (its default) unreserved.
     assert sum(reserved.values()) <= 100
+
+
+# -- streams ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_each_stream_function_is_fed_by_its_tables_stream_and_gives_up_on_a_batch_in_bounds(
+        synthesized, brand_id):
+    expanded = synthesized.expanded(brand_id)
+    functions = {logical_id: resource["Properties"] for logical_id, resource
+                 in _of_type(expanded, "AWS::Lambda::Function").items()}
+    tables = {logical_id: resource["Properties"] for logical_id, resource
+              in _of_type(expanded, "AWS::DynamoDB::Table").items()}
+    (queue_id, queue), = _of_type(expanded, "AWS::SQS::Queue").items()
+    delivery = yutang_app.stream_delivery()
+    fed = {}
+    for mapping in _of_type(expanded, "AWS::Lambda::EventSourceMapping").values():
+        properties = mapping["Properties"]
+        function = functions[properties["FunctionName"]["Ref"]]
+        table_id, attribute = properties["EventSourceArn"]["Fn::GetAtt"]
+        assert attribute == "StreamArn" and tables[table_id]["StreamSpecification"] == \
+            {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+        fed[function["FunctionName"]] = (tables[table_id]["TableName"], function["Handler"])
+        # From the oldest record the stream holds: nothing written before the mapping is lost.
+        assert properties["StartingPosition"] == "TRIM_HORIZON"
+        assert properties["BatchSize"] == delivery.batch_size
+        # A batch that fails is halved until the record at fault is alone, retried a bounded
+        # number of times, for a bounded age, then sent to the queue (and its alarm).
+        assert properties["BisectBatchOnFunctionError"] is True
+        assert 0 < properties["MaximumRetryAttempts"] == delivery.retry_attempts <= 100
+        assert 60 <= properties["MaximumRecordAgeInSeconds"] == delivery.max_record_age_s \
+            <= 24 * 3600   # the stream keeps a record 24 hours
+        assert properties["DestinationConfig"] == \
+            {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}}
+    assert fed == {_job(brand_id, name): (f"yutang-{brand_id}-{table}", handler)
+                   for name, (table, handler) in _streams().items()}
+    assert "orders" in {table for table, _ in _streams().values()}
+    assert queue["Properties"]["QueueName"] == f"yutang-{brand_id}-stream-failures"
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    (policy,) = _of_type(expanded, "AWS::SQS::QueuePolicy").values()
+    assert any(statement["Effect"] == "Deny" and statement["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}}
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"])
+
+
+def _queue_grants(expanded, role_id):
+    granted = {}
+    for actions, resource in _allowed(expanded, role_id):
+        if ":sqs:" in resource:
+            granted.setdefault(resource, set()).update(actions)
+    return granted
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_only_a_stream_function_reads_its_tables_stream_and_sends_to_the_failures_queue(
+        synthesized, brand_id):
+    expanded = synthesized.expanded(brand_id)
+    streamed = {_job(brand_id, name): table for name, (table, _) in _streams().items()}
+    for function_name, role_id in _function_roles(expanded).items():
+        table_grants = _grants(expanded, role_id)[0]
+        read = {key[0]: actions for key, actions in table_grants.items()
+                if isinstance(key, tuple) and key[1] == "stream"}
+        if function_name in streamed:
+            # What Lambda's event source mapping does with the function's role.
+            assert read == {f"yutang-{brand_id}-{streamed[function_name]}": {
+                "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                "dynamodb:ListStreams"}}, function_name
+            assert _queue_grants(expanded, role_id) == {
+                f"arn:sqs:yutang-{brand_id}-stream-failures": {"sqs:SendMessage"}}
+        else:
+            assert read == {} and _queue_grants(expanded, role_id) == {}, function_name
 
 
 def test_the_reach_of_code_that_builds_module_names_is_refused():
@@ -860,34 +962,74 @@ def _calls(operation, params):
     return [(f"dynamodb:{operation}", params["TableName"], params.get("IndexName"))]
 
 
+def _paid_order():
+    """An order placed and paid, in the code's own way: its change is in the orders stream."""
+    import uuid
+
+    from chalicelib.mall.channel import MALL
+    from chalicelib.orders import payments, placing
+    from tests.api.test_checkout import _member, _sku
+    from tests.conftest import STORE_A
+
+    order, _ = placing.place(MALL, _member(), uuid.uuid4().hex, {
+        "store_id": STORE_A, "items": [{"sku_id": _sku(stock=1), "quantity": 1}],
+        "fulfilment": "pickup"})
+    payments.record_payment(order, f"42{uuid.uuid4().hex[:16]}", None)
+
+
 @pytest.fixture(scope="session")
 def job_calls(local_services):
     """Every scheduled function run once, on whatever the suite's DynamoDB Local holds (the
-    demo catalog at least), recording each DynamoDB call it makes, by job."""
+    demo catalog at least), and every stream function given what the jobs changed and a paid
+    order, recording each DynamoDB call each makes, by function."""
     import importlib
 
     import botocore.client
+    from chalice.app import ScheduledEventConfig
 
     from app import app
+    from devtools import streams
 
     calls, current = {}, []
     original = botocore.client.BaseClient._make_api_call
 
     def recording(client, operation, params):
         if current and client.meta.service_model.service_name == "dynamodb":
-            calls[current[0]].extend(_calls(operation, params))
+            calls[current[-1]].extend(_calls(operation, params))
         return original(client, operation, params)
 
+    def as_its_own(name, handler):
+        """The stream function, its calls its own (the suite delivers the streams after each
+        job, within the job's call)."""
+        def invoked(event, context):
+            current.append(name)
+            try:
+                return handler(event, context)
+            finally:
+                current.pop()
+        return invoked
+
+    streams.drain(app)  # what earlier tests wrote is delivered before recording starts
+    stream_handlers = {name: app.handler_map[name] for name in _streams()}
+    for name, handler in stream_handlers.items():
+        calls[name] = []
+        app.handler_map[name] = as_its_own(name, handler)
     botocore.client.BaseClient._make_api_call = recording
     try:
         for source in app.event_sources:
+            if not isinstance(source, ScheduledEventConfig):
+                continue
             module, _, function_name = source.handler_string.rpartition(".")
             handler = getattr(importlib.import_module(module), function_name)
             current[:] = [source.name]
             calls[source.name] = []
             handler(dict(_SCHEDULED_EVENT), None)
+        current.clear()
+        _paid_order()
+        streams.drain(app)
     finally:
         botocore.client.BaseClient._make_api_call = original
+        app.handler_map.update(stream_handlers)
         current.clear()
     return calls
 
@@ -900,7 +1042,7 @@ def test_each_job_runs_within_its_role(synthesized, job_calls, brand_id):
     roles = _function_roles(expanded)
     prefix = settings.table_prefix
     brand_prefix = synthesized.brands[brand_id].table_prefix
-    assert set(job_calls) == set(_schedules())
+    assert set(job_calls) == set(_schedules()) | set(_streams())
     for job, made in job_calls.items():
         assert made, f"{job} made no DynamoDB call (it reads its cursor at least)"
         tables, _, _, _ = _grants(expanded, roles[_job(brand_id, job)])
@@ -970,6 +1112,12 @@ def test_api_functions_and_tables_have_their_alarms(synthesized, brand_id):
     for function in _functions(synthesized.expanded(brand_id)):
         for metric in ("Errors", "Throttles"):
             assert ("AWS/Lambda", metric, (("FunctionName", function),)) in watched
+    # A stream function falling behind its stream, and any batch Lambda gave up on.
+    for name in _streams():
+        assert ("AWS/Lambda", "IteratorAge", (("FunctionName", _job(brand_id, name)),)) \
+            in watched
+    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible",
+            (("QueueName", f"yutang-{brand_id}-stream-failures"),)) in watched
     for table in _tables_by_name(template):
         for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
             assert ("AWS/DynamoDB", metric, (("TableName", table),)) in watched

@@ -1,0 +1,31 @@
+"""Every stream function of the app: one Lambda per streamed table, invoked by the table's
+DynamoDB Stream with a batch of its changes (chalicelib/db/streams.py hands them to the
+table's consumers, listed in chalicelib/wiring.py).
+
+Each is declared with a stand-in ARN that names its table (Chalice wants one when the app is
+imported, before the table exists); infra/ puts the table's stream in its place, with how
+Lambda retries a batch that failed (below), and devtools/streams.py reads the table's stream
+in DynamoDB Local the same way for `make run` and the tests."""
+from chalice import Blueprint
+
+from chalicelib.db.streams import declared_arn
+
+bp = Blueprint(__name__)
+
+# Delivery, as the event source mapping does it on AWS and devtools/streams.py locally: up to
+# BATCH_SIZE records at once, as soon as they are written; a batch that fails is delivered
+# again, at most RETRY_ATTEMPTS times and while its oldest record is younger than
+# MAX_RECORD_AGE_S, halved each time (the one record at fault ends up alone), then left for
+# the on-failure queue. Subscribers only write DynamoDB, so what fails is a fault of a few
+# seconds; a batch still failing after that wants a person, whom the queue's alarm calls.
+BATCH_SIZE = 100
+RETRY_ATTEMPTS = 10
+MAX_RECORD_AGE_S = 3600
+
+
+@bp.on_dynamodb_record(declared_arn("orders"), batch_size=BATCH_SIZE,
+                       starting_position="TRIM_HORIZON", name="orders-stream")
+def orders_stream(event):
+    from chalicelib.db import streams
+
+    streams.handle("orders", event.to_dict())
