@@ -16,10 +16,9 @@ limit a refused order hit.
 from datetime import timedelta
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.models import Model
 
 from chalicelib.config import settings
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 from chalicelib.errors import DomainError
 
 ORDERS = "orders"

@@ -2,9 +2,8 @@
 from pynamodb.attributes import (BooleanAttribute, JSONAttribute, NumberAttribute,
                                  TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 
 CHANNELS = ("mall", "flash_sale", "group_buy", "live")
 
