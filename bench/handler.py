@@ -3,6 +3,8 @@ member's `POST /orders` (the handler `app.app` called with API Gateway's event, 
 it) and on WeChat's payment notify of that order (`payments.on_notify`), DynamoDB's wait
 excluded: the wall time minus the time spent inside botocore sending each request and
 receiving its answer. Runs on its own DynamoDB Local and WeChat sandbox."""
+import json
+import os
 import statistics
 import time
 import types
@@ -47,8 +49,6 @@ def _python_ms(call):
 
 def _checkout(yutang, member_id, access_token, sku_id):
     """(order's Python ms, notify's Python ms) of one paid order."""
-    import json
-
     from bench.checkout import _signed_notify
     from bench.cold_start import order_event
     from chalicelib.orders import payments
@@ -64,8 +64,6 @@ def _checkout(yutang, member_id, access_token, sku_id):
 
 
 def run():
-    import os
-
     import app as yutang
     from bench.checkout import STAGE_ENV, _sku
     from bench.cold_start import returning_member
