@@ -13,6 +13,7 @@ SCENARIOS = {
     "flash_sale": "bench.flash_sale",
     "live": "bench.live",
     "group_buy": "bench.group_buy",
+    "handler": "bench.handler",
     "members": "bench.members",
     "reactivation": "bench.reactivation",
     "stores": "bench.stores",

@@ -12,18 +12,10 @@ from devtools import processes
 IMPORT_ROWS = 100_000
 
 
-def _forget_connections():
-    """PynamoDB keeps a model's connection while its table name stays the same, even when
-    the endpoint changes; each scenario has a DynamoDB Local of its own on another port."""
-    from chalicelib.tables import all_models
-
-    for model in all_models():
-        model._connection = None
-
-
 @contextmanager
 def local_stack():
-    _forget_connections()
+    """A DynamoDB Local and WeChat sandbox of this scenario's own, with the tables made (the
+    models follow the endpoint: each scenario's is on another port)."""
     dynamodb_port, sandbox_port, sandbox_tls_port = (processes.free_port() for _ in range(3))
     ca_dir = tempfile.mkdtemp(prefix="wechat-sandbox-ca-")
     started = [processes.start_dynamodb_local(dynamodb_port, stdout=subprocess.DEVNULL)]
@@ -42,7 +34,6 @@ def local_stack():
     finally:
         processes.stop(started)
         shutil.rmtree(ca_dir, ignore_errors=True)
-        _forget_connections()
 
 
 @contextmanager

@@ -23,10 +23,9 @@ def _flag(name, default=False):
 
 @lru_cache(maxsize=None)
 def _secret_from_secrets_manager(secret_id):
-    import botocore.session
+    from chalicelib import aws
 
-    client = botocore.session.get_session().create_client("secretsmanager")
-    return client.get_secret_value(SecretId=secret_id)["SecretString"]
+    return aws.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
 
 
 def secret(name):

@@ -2,9 +2,8 @@
 from pynamodb.attributes import (JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute,
                                  UTCDateTimeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 
 
 class CouponsByScope(GlobalSecondaryIndex):

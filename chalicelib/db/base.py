@@ -1,10 +1,18 @@
-"""The PynamoDB base: table names and the endpoint come from settings when first used.
+"""The PynamoDB base: table names and the endpoint come from settings when first used, and
+every model and transaction sends through the process's one DynamoDB client.
 
-A model says `class Meta(TableMeta): table = "members"` and gets the table
-`<TABLE_PREFIX>members` on the configured endpoint (DynamoDB Local, or AWS when unset).
+A model is a `chalicelib.db.base.Model` and says `class Meta(TableMeta): table = "members"`:
+it gets the table `<TABLE_PREFIX>members` on the configured endpoint (DynamoDB Local, or AWS
+when unset).
 """
+import threading
 from functools import lru_cache
 
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TableError
+from pynamodb.models import Model as PynamoDBModel
+
+from chalicelib import aws
 from chalicelib.config import settings
 
 
@@ -13,26 +21,59 @@ class _LazyTableSettings(type):
     def table_name(cls):
         return settings.table_prefix + cls.table
 
-    @property
-    def host(cls):
-        return settings.dynamodb_host
-
-    @property
-    def region(cls):
-        return settings.aws_region
-
 
 class TableMeta(metaclass=_LazyTableSettings):
     table = None
     billing_mode = "PAY_PER_REQUEST"
 
 
-@lru_cache(maxsize=4)
-def _connection(region, host):
-    """One per container: creating a botocore client costs about 0.2 s."""
-    from pynamodb.connection import Connection
+class _OnTheProcessSession(Connection):
+    """PynamoDB's connection, its client made from the process's botocore session."""
 
-    return Connection(region=region, host=host)
+    @property
+    def session(self):
+        return aws.session()
+
+
+def dynamodb_connection():
+    """The connection to the configured endpoint, one per process: its one botocore client
+    (thread-safe) serves every table. The endpoint is read each time, so a process pointed at
+    another DynamoDB (a test's own DynamoDB Local) gets a connection to that one."""
+    region, host = settings.aws_region, settings.dynamodb_host
+
+    def make():
+        connection = _OnTheProcessSession(region=region, host=host)
+        connection.client  # made now, under aws's lock, not by whichever thread asks first
+        return connection
+
+    return aws.made_once(("dynamodb", region, host), make)
+
+
+_attaching = threading.Lock()
+
+
+class Model(PynamoDBModel):
+    """A PynamoDB model on the process's DynamoDB connection. (PynamoDB's own makes a botocore
+    session and client for each model it touches: nine on a first order.)"""
+
+    @classmethod
+    def _get_connection(cls):
+        connection = dynamodb_connection()
+        table = cls._connection
+        if table is not None and table.connection is connection \
+                and table.table_name == cls.Meta.table_name:
+            return table
+        with _attaching:
+            # PynamoDB's table connection, which knows the table's keys and indexes, moved
+            # onto the shared connection (the one it made has no client yet, and gets none).
+            cls._connection = None
+            table = super()._get_connection()
+            try:
+                connection.get_meta_table(table.table_name)
+            except TableError:
+                connection.add_meta_table(table.get_meta_table())
+            table.connection = connection
+            return table
 
 
 _SENT_ORDER = ("condition_check", "delete", "save", "update")
@@ -53,8 +94,7 @@ def transaction():
     cancelled transaction is read by those names (`Cancellation.of(error)`), never by position:
     a module that adds an item changes nothing for the others. Names are unique within one
     transaction ("stock#<sku id>" for one item per line)."""
-    return _named_transact_write()(
-        connection=_connection(settings.aws_region, settings.dynamodb_host))
+    return _named_transact_write()(connection=dynamodb_connection())
 
 
 @lru_cache(maxsize=1)

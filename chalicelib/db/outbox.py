@@ -4,9 +4,8 @@ app) loads no PynamoDB."""
 from pynamodb.attributes import (JSONAttribute, NumberAttribute, UnicodeAttribute,
                                  UnicodeSetAttribute, UTCDateTimeAttribute)
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
-from pynamodb.models import Model
 
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 
 
 class EventsDue(GlobalSecondaryIndex):

@@ -2,7 +2,6 @@
 AWS (the stack makes it), else files under the directory CODE_IMAGES_DIR. An image is
 WeChat's JPEG of tens of KB: in a DynamoDB item it would be read, and billed, with every
 lookup of its link, and bring the item near DynamoDB's 400 KB limit."""
-from functools import lru_cache
 from pathlib import Path
 
 CONTENT_TYPE = "image/jpeg"
@@ -12,11 +11,10 @@ def _key(scene):
     return f"codes/{scene}.jpg"
 
 
-@lru_cache(maxsize=1)
 def _s3():
-    import botocore.session
+    from chalicelib import aws
 
-    return botocore.session.get_session().create_client("s3")
+    return aws.client("s3")
 
 
 def load(scene):

@@ -1,9 +1,8 @@
 from pynamodb.attributes import (NumberAttribute, UnicodeAttribute, UnicodeSetAttribute,
                                  UTCDateTimeAttribute)
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
-from pynamodb.models import Model
 
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 
 
 class ShareLink(Model):

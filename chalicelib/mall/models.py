@@ -1,8 +1,7 @@
 """Carts: what a member is about to buy in a store."""
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.models import Model
 
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 
 
 class CartLine(Model):

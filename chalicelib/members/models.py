@@ -1,9 +1,8 @@
 from pynamodb.attributes import (NumberAttribute, TTLAttribute, UnicodeAttribute,
                                  UnicodeSetAttribute, UTCDateTimeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
-from pynamodb.models import Model
 
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 
 
 class MembersByGuide(GlobalSecondaryIndex):

@@ -3,9 +3,8 @@ the notifications themselves."""
 from pynamodb.attributes import (JSONAttribute, NumberAttribute, UnicodeAttribute,
                                  UTCDateTimeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 
 
 class SendCredit(Model):

@@ -14,10 +14,9 @@ from datetime import timedelta
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
-from pynamodb.models import Model
 
 from chalicelib.config import settings
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 from chalicelib.errors import DomainError
 
 TICKETS = "tickets"

@@ -3,10 +3,9 @@ from pynamodb.attributes import (BooleanAttribute, JSONAttribute, NumberAttribut
                                  UnicodeAttribute, UTCDateTimeAttribute)
 from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
-from pynamodb.models import Model
 
 from chalicelib.db.attributes import CompactJSONAttribute
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 
 CHANNELS = ("mall", "flash_sale", "group_buy", "live")
 

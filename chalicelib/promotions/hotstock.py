@@ -12,9 +12,8 @@ import math
 import random
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.models import Model
 
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 
 WRITES_PER_SHARD_S = 500
 MAX_SHARDS = 20

@@ -5,11 +5,10 @@ in."""
 from datetime import datetime
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.models import Model
 
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.clock import utc_text
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 from chalicelib.errors import DomainError
 
 ALL_STORES = "*"

@@ -1,8 +1,7 @@
 """Contacts, guides' tasks and the report's counters."""
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.models import Model
 
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 
 
 class Contact(Model):

@@ -1,7 +1,6 @@
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.models import Model
 
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 
 
 class WeChatToken(Model):

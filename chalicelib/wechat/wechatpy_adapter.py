@@ -48,8 +48,12 @@ class _Client(WeChatClient):
 
     def _request(self, method, url_or_endpoint, **kwargs):
         params = kwargs.pop("params", None) or {}
-        if "secret" in params:  # jscode2session: signed in by the app secret, not a token
-            return super()._request(method, url_or_endpoint, params=params, **kwargs)
+        if "secret" in params:
+            # jscode2session: signed by the app secret, and takes no access token. wechatpy
+            # adds one to params given as a dict, which would read (or fetch) the shared token
+            # for nothing: given as pairs, they go as they are.
+            return super()._request(method, url_or_endpoint, params=list(params.items()),
+                                    **kwargs)
         token = self.access_token
         try:
             return super()._request(method, url_or_endpoint,

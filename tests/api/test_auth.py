@@ -32,6 +32,45 @@ def test_the_same_person_signing_in_again_is_the_same_member(client, wechat_user
     assert first["member"]["member_id"] == second["member"]["member_id"]
 
 
+def test_a_returning_member_signs_in_with_at_most_four_dynamodb_requests_and_no_token(
+        client, wechat_user, monkeypatch):
+    """Each DynamoDB request is billed and waited for. Exchanging the code takes the app
+    secret, not the access token: signing in reads no token."""
+    from botocore.client import BaseClient
+
+    from chalicelib.wechat.models import WeChatToken
+
+    assert login(client, wechat_user.login_code()).status_code == 200  # the first sign-in
+    sent, send = [], BaseClient._make_api_call
+
+    def recorded(aws_client, operation, params):
+        if aws_client.meta.service_model.service_name == "dynamodb":
+            sent.append((operation, params.get("TableName")))
+        return send(aws_client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
+    response = login(client, wechat_user.login_code())
+
+    assert response.status_code == 200
+    assert len(sent) <= 4, sent
+    assert ("GetItem", WeChatToken.Meta.table_name) not in sent, sent
+
+
+def test_a_code_exchanged_with_a_wrong_app_secret_signs_no_one_in(local_services, wechat_user):
+    """Without an access token in the way, the app secret alone vouches for the exchange."""
+    from chalicelib.config import settings
+    from chalicelib.errors import DomainError
+    from chalicelib.members import accounts
+    from chalicelib.wechat.wechatpy_adapter import WeChatPyMiniProgram
+
+    impostor = WeChatPyMiniProgram(settings.wechat_app_id, lambda: "not-the-app-secret",
+                                   settings.wechat_api_base)
+
+    with pytest.raises(DomainError) as refused:
+        accounts.login(wechat_user.login_code(), impostor)
+    assert refused.value.code == "wechat_unavailable"
+
+
 def test_two_people_are_two_members(client, wechat_user):
     from tests.conftest import WeChatUser
 

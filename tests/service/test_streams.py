@@ -138,10 +138,9 @@ def test_a_paid_order_delivered_twice_changes_nothing_the_second_time(local_serv
 
 def test_an_existing_table_without_its_models_stream_gets_it(local_services):
     from pynamodb.attributes import UnicodeAttribute
-    from pynamodb.models import Model
 
     from chalicelib import tables
-    from chalicelib.db.base import TableMeta
+    from chalicelib.db.base import Model, TableMeta
 
     class Unstreamed(Model):
         class Meta(TableMeta):

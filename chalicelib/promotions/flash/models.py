@@ -3,9 +3,8 @@ bought, and reminders."""
 from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute,
                                  NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 
 
 class SalesByNextStep(GlobalSecondaryIndex):

@@ -2,9 +2,8 @@
 from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute,
                                  NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 
 OPEN, COMPLETED, FAILED = "OPEN", "COMPLETED", "FAILED"  # a group
 HELD, PAID, LEFT = "HELD", "PAID", "LEFT"  # a member's seat in it

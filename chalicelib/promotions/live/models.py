@@ -4,9 +4,8 @@ viewer, buyer and paid order once."""
 from pynamodb.attributes import (JSONAttribute, ListAttribute, MapAttribute, NumberAttribute,
                                  UnicodeAttribute, UTCDateTimeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
-from chalicelib.db.base import TableMeta
+from chalicelib.db.base import Model, TableMeta
 
 SCHEDULED, LIVE, ENDED = "SCHEDULED", "LIVE", "ENDED"
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
