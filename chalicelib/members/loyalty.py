@@ -71,23 +71,6 @@ def earn_in(writes, member_id, order_id, paid_fen, now):
     return {"points": paid, "growth": growth - holder.growth}
 
 
-def on_order_paid(member_id, order_id, paid_fen, clock=system_clock):
-    """Points and growth for a paid order, and the member's activity for computed tags.
-    Returns {"points", "growth"}: what the order earned, which it keeps for its refunds."""
-    program = loyalty_program.current()
-    holder = _holder(member_id)
-    # Points first, at the level the member had before this order's growth.
-    earned = rules.points_for_payment(paid_fen, current_level(holder, program), program)
-    if earned:
-        earned = points.change_points(holder.member_id, earned, "order", order_id, clock=clock,
-                                      program=program, marker_member_id=member_id)["delta"]
-    growth = change_growth(holder.member_id, rules.growth_for_payment(paid_fen, program),
-                           "order", order_id, clock, program, marker_member_id=member_id,
-                           also=tags.order_counted(paid_fen, clock.now()))
-    tags.record_activity(holder.member_id, clock)
-    return {"points": earned, "growth": growth}
-
-
 def taken_back(earned, refunded_before_fen, refunded_fen, paid_fen):
     """What a refund takes back of what an order earned: refunds take back, together,
     earned × goods refunded so far / goods paid (rounded down), so the refunds of all an

@@ -106,16 +106,20 @@ def test_the_expiry_job_finds_members_by_expiry_day(member):
 
 
 def test_growth_sets_the_level_and_a_refund_takes_it_back(member):
+    """What a payment earns is written in the payment's own transaction (the order's
+    condition counts it once: tests/api/test_payments.py, tests/service/test_streams.py)."""
+    from chalicelib.db.base import transaction
     from chalicelib.members import loyalty
     from chalicelib.members.models import Member
 
-    earned = loyalty.on_order_paid(member, "o-big", 120_000)  # 1,200 yuan
+    with transaction() as writes:
+        earned = loyalty.earn_in(writes, member, "o-big", 120_000,  # 1,200 yuan
+                                 datetime.now(timezone.utc))
 
     paid = Member.get(member, consistent_read=True)
     assert (paid.growth, paid.level) == (1200, "gold")
     assert earned == {"points": 1200, "growth": 1200} and paid.points_balance == 1200
-    assert loyalty.on_order_paid(member, "o-big", 120_000) == earned  # a repeated notify
-    assert Member.get(member, consistent_read=True).growth == 1200
+    assert paid.orders_count == 1 and paid.paid_total_fen == 120_000
 
     loyalty.on_order_refunded(member, "r-1", 0, 60_000, 120_000, earned)
 
