@@ -134,7 +134,7 @@ MUTATIONS = [
              "chalicelib/coupons/wallet.py",
              'condition=MemberCoupon.status == "available", name="member_coupon")',
              'condition=None, name="member_coupon")',
-             f"{GUARDS} -k coupon_read_as_available"),
+             f"{GUARDS} -k 'coupon_read_as_available or coupon_taken_by_another_order'"),
     mutation("stock-take", "an order never takes stock below zero",
              "chalicelib/catalog/stock.py",
              "condition=StoreStock.quantity >= quantity, name=", "condition=None, name=",

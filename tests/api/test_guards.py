@@ -212,6 +212,30 @@ def test_a_coupon_read_as_available_by_two_orders_is_used_by_one(client, shopper
     assert [o["order_id"] for o in listed] == first
 
 
+def test_a_coupon_taken_by_another_order_meanwhile_is_refused(client, shopper):
+    """Whatever took the coupon between the order's read and its transaction (another order's
+    transaction, here alone: one member's own orders also meet on their holds), the order is
+    refused and the coupon stays with the order that took it."""
+    from chalicelib.coupons import wallet as coupons
+    from chalicelib.db.base import transaction
+
+    headers, member_id = shopper
+    sku = _sku(price_fen=5_000, stock=10)
+    mine = _claimed_coupon(member_id)
+
+    def taken_meanwhile():
+        with transaction() as writes:
+            coupons.use_in(writes, member_id, mine, "o_taken_meanwhile")
+
+    with lands_first(mine, taken_meanwhile):
+        second = _post(client, "/orders", headers, _order_body(sku, 2, member_coupon_id=mine),
+                       **_key())
+
+    _error(second, 409, "coupon_unusable")
+    assert _coupon_of(member_id, mine) == ("used", "o_taken_meanwhile")
+    assert _stock(sku) == 10
+
+
 # Stock never goes below zero.
 
 def test_an_order_takes_at_most_the_stock_there_is(client, shopper):
