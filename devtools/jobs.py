@@ -195,23 +195,6 @@ def _to_running_make_run():
     os.environ.update(processes.local_environment(dynamodb, sandbox, sandbox_tls, ca_dir))
 
 
-def _serve_until_stopped():
-    """Serves until Ctrl-C or SIGTERM (make run stopping); runs under way get a moment to
-    end, then the process exits, as a Lambda past its timeout would."""
-    import signal
-
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda signum, frame: stopping.set())
-    threads = serve(load_app(), stopping)
-    while not stopping.wait(1):
-        pass
-    give_up_at = time.monotonic() + STOP_GRACE_S
-    for thread in threads:
-        thread.join(timeout=max(0, give_up_at - time.monotonic()))
-    return 0
-
-
 def main(argv):
     parser = argparse.ArgumentParser(prog="python -m devtools.jobs",
                                      description="List the app's scheduled jobs, or run one "
@@ -227,7 +210,8 @@ def main(argv):
             print("jobs: --serve runs under `make run` (DYNAMODB_HOST is not set)",
                   file=sys.stderr)
             return 2
-        return _serve_until_stopped()
+        return processes.serve_until_stopped(
+            lambda stopping: serve(load_app(), stopping), STOP_GRACE_S)
     if arguments.list or not arguments.job:
         print(_listing(load_app()))
         return 0

@@ -132,3 +132,23 @@ def stop(processes):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def serve_until_stopped(serve, grace_s):
+    """Runs serve(stopping) (it starts its threads and returns them) until Ctrl-C or SIGTERM
+    (make run stopping); what is under way gets grace_s to end, then the process exits, as
+    a Lambda past its timeout would."""
+    import signal
+    import threading
+    import time
+
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda signum, frame: stopping.set())
+    threads = serve(stopping)
+    while not stopping.wait(1):
+        pass
+    give_up_at = time.monotonic() + grace_s
+    for thread in threads:
+        thread.join(timeout=max(0, give_up_at - time.monotonic()))
+    return 0

@@ -365,23 +365,6 @@ def serve(app, stopping):
     return threads
 
 
-def _serve_until_stopped():
-    import signal
-
-    from devtools.jobs import load_app
-
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda signum, frame: stopping.set())
-    threads = serve(load_app(), stopping)
-    while not stopping.wait(1):
-        pass
-    give_up_at = time.monotonic() + STOP_GRACE_S
-    for thread in threads:
-        thread.join(timeout=max(0, give_up_at - time.monotonic()))
-    return 0
-
-
 def _listing(app):
     functions = stream_functions(app)
     if not functions:
@@ -400,14 +383,16 @@ def main(argv):
                         help="deliver each streamed table's changes until stopped (make run "
                              "does)")
     arguments = parser.parse_args(argv)
+    from devtools import processes
+    from devtools.jobs import load_app
+
     if arguments.serve:
         if not os.environ.get("DYNAMODB_HOST"):  # never a deployed brand's tables
             print("streams: --serve runs under `make run` (DYNAMODB_HOST is not set)",
                   file=sys.stderr)
             return 2
-        return _serve_until_stopped()
-    from devtools.jobs import load_app
-
+        return processes.serve_until_stopped(
+            lambda stopping: serve(load_app(), stopping), STOP_GRACE_S)
     print(_listing(load_app()))
     return 0
 

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import requests
 
@@ -74,11 +75,11 @@ def test_the_jobs_are_listed_and_an_unknown_one_is_refused(tmp_path):
     assert "no `make run` is running" in alone.stderr and "Traceback" not in alone.stderr
 
 
-def test_make_run_closes_an_unpaid_order_on_schedule_and_runs_a_job_on_demand(tmp_path):
-    """An order left unpaid past its time to pay (one minute here) is closed by the
-    orders-minute job, with nobody asking, and its stock comes back."""
-    env, url = _environment(tmp_path, ORDER_PAY_MINUTES="1")
-    output = tmp_path / "make-run.log"
+@contextmanager
+def _running_make_run(env, url, output, shopper):
+    """`make run` (devtools.run) with env, its output in `output`, until the API answers; the
+    headers of a shopper signed in with the sandbox code of `shopper`, and the launcher.
+    Stopped with Ctrl-C's signal at the end."""
     with output.open("w") as written:
         launcher = subprocess.Popen([sys.executable, "-m", "devtools.run"], cwd=ROOT, env=env,
                                     stdout=written, stderr=subprocess.STDOUT, text=True,
@@ -86,8 +87,20 @@ def test_make_run_closes_an_unpaid_order_on_schedule_and_runs_a_job_on_demand(tm
     try:
         _until("the API answers", lambda: requests.get(f"{url}/health", timeout=2).ok,
                launcher, timeout_s=120)
-        login = requests.post(f"{url}/auth/login", json={"code": "sandbox:jobs:1"}, timeout=10)
-        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        login = requests.post(f"{url}/auth/login", json={"code": f"sandbox:{shopper}:1"},
+                              timeout=10)
+        yield {"Authorization": f"Bearer {login.json()['access_token']}"}, launcher
+    finally:
+        os.killpg(launcher.pid, signal.SIGINT)
+        launcher.wait(timeout=60)
+
+
+def test_make_run_closes_an_unpaid_order_on_schedule_and_runs_a_job_on_demand(tmp_path):
+    """An order left unpaid past its time to pay (one minute here) is closed by the
+    orders-minute job, with nobody asking, and its stock comes back."""
+    env, url = _environment(tmp_path, ORDER_PAY_MINUTES="1")
+    output = tmp_path / "make-run.log"
+    with _running_make_run(env, url, output, "jobs") as (headers, launcher):
         before = _store_stock(url, headers)
         placed = requests.post(f"{url}/orders", headers={**headers, "Idempotency-Key": "e2e-1"},
                                json={"store_id": STORE, "fulfilment": "pickup",
@@ -110,9 +123,6 @@ def test_make_run_closes_an_unpaid_order_on_schedule_and_runs_a_job_on_demand(tm
         now = _jobs(env, "notifications")
         assert now.returncode == 0, now.stderr
         assert '"event": "job_ran"' in now.stdout and '"job": "notifications"' in now.stdout
-    finally:
-        os.killpg(launcher.pid, signal.SIGINT)
-        launcher.wait(timeout=60)
     log = output.read_text()
     assert "`make jobs JOB=<name>` runs one now" in log
     assert '"event": "job_done", ' in log and '"closed": 1' in log
@@ -127,16 +137,7 @@ def test_make_run_delivers_a_paid_orders_effects_from_the_orders_stream(tmp_path
     env["PUBLIC_API_URL"] = url  # where the sandbox sends the payment notify
     sandbox = f"http://127.0.0.1:{env['WECHAT_SANDBOX_PORT']}"
     output = tmp_path / "make-run.log"
-    with output.open("w") as written:
-        launcher = subprocess.Popen([sys.executable, "-m", "devtools.run"], cwd=ROOT, env=env,
-                                    stdout=written, stderr=subprocess.STDOUT, text=True,
-                                    start_new_session=True)
-    try:
-        _until("the API answers", lambda: requests.get(f"{url}/health", timeout=2).ok,
-               launcher, timeout_s=120)
-        login = requests.post(f"{url}/auth/login", json={"code": "sandbox:streams:1"},
-                              timeout=10)
-        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    with _running_make_run(env, url, output, "streams") as (headers, launcher):
 
         def points():
             return requests.get(f"{url}/members/me", headers=headers,
@@ -161,9 +162,6 @@ def test_make_run_delivers_a_paid_orders_effects_from_the_orders_stream(tmp_path
         earned = _until("the payment's points", lambda: points() - before, launcher,
                         timeout_s=60)
         assert earned > 0
-    finally:
-        os.killpg(launcher.pid, signal.SIGINT)
-        launcher.wait(timeout=60)
     log = output.read_text()
     assert "streams: each table's changes reach" in log
     batches = [line for line in log.splitlines() if '"event": "stream_batch"' in line]

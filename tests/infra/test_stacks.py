@@ -750,13 +750,19 @@ def test_the_api_and_the_jobs_are_allowed_what_their_code_uses(synthesized, bran
     assert len(narrower) * 2 > len(_schedules()), narrower
 
 
-def _bucket_grants(expanded, role_id):
-    """What one role allows on buckets: {bucket ARN or its objects' ARN: actions}."""
+def _grants_on(expanded, role_id, service_arn_part):
+    """What one role allows on one service's resources (":s3:::", ":sqs:"):
+    {resource ARN: actions}."""
     granted = {}
     for actions, resource in _allowed(expanded, role_id):
-        if ":s3:::" in resource:
+        if service_arn_part in resource:
             granted.setdefault(resource, set()).update(actions)
     return granted
+
+
+def _bucket_grants(expanded, role_id):
+    """What one role allows on buckets: {bucket ARN or its objects' ARN: actions}."""
+    return _grants_on(expanded, role_id, ":s3:::")
 
 
 @pytest.mark.parametrize("brand_id", BRANDS)
@@ -897,11 +903,7 @@ def test_each_stream_function_is_fed_by_its_tables_stream_and_gives_up_on_a_batc
 
 
 def _queue_grants(expanded, role_id):
-    granted = {}
-    for actions, resource in _allowed(expanded, role_id):
-        if ":sqs:" in resource:
-            granted.setdefault(resource, set()).update(actions)
-    return granted
+    return _grants_on(expanded, role_id, ":sqs:")
 
 
 @pytest.mark.parametrize("brand_id", BRANDS)
