@@ -63,6 +63,14 @@ def _decode(list_id, cursor):
     return json.loads(_b64decode(key_text))
 
 
+def whole_items(model, keys, key_of):
+    """The items of a keys-only index's page (keys), read whole in one BatchGet, in the page's
+    order; one gone meanwhile is left out. key_of(item): its table key (a hash key alone)."""
+    found = {key_of(item): item for item in model.batch_get([key_of(key) for key in keys])} \
+        if keys else {}
+    return [found[key_of(key)] for key in keys if key_of(key) in found]
+
+
 def query_page(source, hash_key, view, name, *, limit, cursor, load=None, **query_args):
     """One page of `source.query(hash_key, **query_args)` (a model or one of its indexes), in
     views under `name`, and the cursor of the next page (None on the last). load(items) gives

@@ -3,7 +3,7 @@ a binding, so that no other domain writes the Member model.
 
 Every move is conditioned on the guide the member had when read: two links opened at once
 cannot both win, and a hand-over skips a member who was rebound meanwhile."""
-from chalicelib.core.pagination import query_page
+from chalicelib.core.pagination import query_page, whole_items
 from chalicelib.members.models import Member
 
 
@@ -28,9 +28,7 @@ def keep_guide_in_store(member, store_id):
 
 def _members(keys):
     """The members of a page of the by-guide index (keys only), in its order."""
-    found = {member.member_id: member for member in
-             Member.batch_get([key.member_id for key in keys])} if keys else {}
-    return [found[key.member_id] for key in keys if key.member_id in found]
+    return whole_items(Member, keys, lambda member: member.member_id)
 
 
 def customers_of(guide_id):

@@ -96,11 +96,10 @@ def _day(store_id, moment):
 
 
 def load_orders(keys):
-    """The orders of an index page (keys only), in its order; an order gone meanwhile is
-    left out."""
-    found = {order.order_id: order for order in
-             Order.batch_get([key.order_id for key in keys])} if keys else {}
-    return [found[key.order_id] for key in keys if key.order_id in found]
+    """The orders of an index page (keys only), in its order."""
+    from chalicelib.core.pagination import whole_items
+
+    return whole_items(Order, keys, lambda order: order.order_id)
 
 
 def _write(channel, order, quote, now):
