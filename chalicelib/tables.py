@@ -26,7 +26,7 @@ def all_models():
             Store, Category, Product, Sku, StoreStock, StockMovement, ShareLink,
             BindingEvent, GuideSale, CartLine, coupons.Coupon,
             coupons.MemberCoupon, coupons.CouponClaims, orders.Order,
-            orders.PickupCode, orders.Refund, PendingHold,
+            orders.PickupCode, orders.Refund, PendingHold, orders.StockTake,
             flash.FlashSale, StockShard, flash.FlashPurchases, flash.FlashReminder,
             groups.GroupBuy, groups.Group, groups.GroupSeat,
             groups.GroupBuyPurchases, PromotionListing, live.LiveSession, live.LiveFigures,

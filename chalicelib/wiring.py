@@ -37,6 +37,7 @@ def _kinds():
     return {
         # From the orders stream (_stream_consumers); an event written before it, by the job.
         orders.ORDER_PAID: Kind(orders.paid_order, (
+            ("points_entry", members.record_points_entry),
             ("loyalty", members.count_activity),
             ("group", groups.fill_on_payment),
             ("live_figures", live.count_payment),
@@ -59,8 +60,20 @@ def _stream_consumers():
     """Streamed table (Meta.table) → its (name, consumer(changes, clock)) pairs, in the order
     they run. A name is what the logs call a consumer that failed."""
     from chalicelib.orders import events as orders
+    from chalicelib.orders import takes
 
-    return {"orders": (("order_paid", orders.deliver_paid_orders),)}
+    return {"orders": (("order_paid", orders.deliver_paid_orders),),
+            "store-stock": (("unclaimed_takes", takes.check_takes),),
+            "stock-shards": (("unclaimed_takes", takes.check_takes),)}
+
+
+@lru_cache(maxsize=1)
+def _counters():
+    """The items orders take units from (orders/takes.py): table → (model, its counter)."""
+    from chalicelib.catalog.models import StoreStock
+    from chalicelib.promotions.hotstock import StockShard
+
+    return {"store-stock": (StoreStock, "quantity"), "stock-shards": (StockShard, "remaining")}
 
 
 def run_job(clock=system_clock):
@@ -115,14 +128,15 @@ def _payment_writes():
 
 def install():
     """Hands the kernel the subscribers of every event, the consumers of every stream, the
-    payment's writes and the channels (each resolved on first use)."""
+    payment's writes, the stock counters and the channels (each resolved on first use)."""
     from chalicelib.db import events, streams
-    from chalicelib.orders import channels
+    from chalicelib.orders import channels, takes
     from chalicelib.orders import events as order_events
 
     events.use(_kinds)
     streams.use(_stream_consumers)
     order_events.use_payment_writes(_payment_writes)
+    takes.use_counters(_counters)
     for name, resolve in _channels().items():
         channels.register(name, resolve)
 

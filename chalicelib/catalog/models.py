@@ -1,6 +1,7 @@
 """Stores, categories, products, SKUs and per-store stock. Prices are integer fen."""
 from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute,
                                  NumberAttribute, UnicodeAttribute)
+from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.db.base import Model, TableMeta
@@ -140,10 +141,13 @@ class StoreStock(Model):
 
     class Meta(TableMeta):
         table = "store-stock"
+        # Its changes show each order's take (last_take), for orders/takes.py to check.
+        stream_view_type = STREAM_NEW_AND_OLD_IMAGE
 
     store_id = UnicodeAttribute(hash_key=True)
     sku_id = UnicodeAttribute(range_key=True)
     quantity = NumberAttribute(default=0)
+    last_take = UnicodeAttribute(null=True)  # the last order's take: <order>#<attempt>#<units>
     price_fen = NumberAttribute(null=True)
     price_set_by = UnicodeAttribute(null=True)
     price_set_at = UnicodeAttribute(null=True)

@@ -55,10 +55,12 @@ def put_back_lines_in(writes, store_id, lines, reason, by, now):
 # An order's own units: the order is their record (its lines, who, when), so taking them
 # and giving them back when it is not paid writes no audit entry of its own.
 
-def take_for_order_in(writes, store_id, sku_id, quantity):
-    """An order's units, named stock#<sku id>: it fails rather than go below 0."""
-    writes.update(StoreStock(store_id, sku_id), actions=[StoreStock.quantity.add(-quantity)],
-                  condition=StoreStock.quantity >= quantity, name=f"stock#{sku_id}")
+def order_take(store_id, sku_id, quantity, refusal):
+    """An order's units of a SKU, for the kernel to take on their own (orders/takes.py): it
+    never goes below 0, and refusal is the shopper's answer when too few are left."""
+    from chalicelib.orders.takes import Take
+
+    return Take(StoreStock, (store_id, sku_id), quantity, refusal)
 
 
 def give_back_for_order_in(writes, store_id, lines):

@@ -2,7 +2,7 @@
 import json
 import zlib
 
-from pynamodb.attributes import Attribute
+from pynamodb.attributes import Attribute, NumberAttribute
 from pynamodb.constants import BINARY, STRING
 
 
@@ -22,3 +22,13 @@ class CompactJSONAttribute(Attribute):
 
     def get_value(self, value):
         return value[STRING] if STRING in value else value[BINARY]
+
+
+class CountAttribute(NumberAttribute):
+    """A count that starts at 0 and is stored only once it is not 0 (db.base.Model leaves it
+    out of an item written): an item without it reads 0, and a new item does not pay for a
+    row of zeros (DynamoDB bills writes by the item's size in whole KB). ADD and
+    db.base.unchanged treat it as 0 when absent."""
+
+    def __init__(self, **kwargs):
+        super().__init__(default=0, **kwargs)

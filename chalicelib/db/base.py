@@ -56,6 +56,16 @@ class Model(PynamoDBModel):
     """A PynamoDB model on the process's DynamoDB connection. (PynamoDB's own makes a botocore
     session and client for each model it touches: nine on a first order.)"""
 
+    def serialize(self, null_check=True):
+        """The item as written: a CountAttribute at 0 is left out (it reads 0 again)."""
+        from chalicelib.db.attributes import CountAttribute
+
+        values = super().serialize(null_check=null_check)
+        for name, attribute in self.get_attributes().items():
+            if isinstance(attribute, CountAttribute) and getattr(self, name) == 0:
+                values.pop(attribute.attr_name, None)
+        return values
+
     @classmethod
     def _get_connection(cls):
         connection = dynamodb_connection()

@@ -26,6 +26,13 @@ def orders_minute(event):
     lifecycle.run_minute_job()
 
 
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="stock-takes-minute")
+def stock_takes_minute(event):
+    from chalicelib.orders import takes
+
+    takes.run_job()
+
+
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="events")
 def events(event):
     from chalicelib import wiring as subscribers

@@ -29,3 +29,19 @@ def orders_stream(event):
     from chalicelib.db import streams
 
     streams.handle("orders", event.to_dict())
+
+
+@bp.on_dynamodb_record(declared_arn("store-stock"), batch_size=BATCH_SIZE,
+                       starting_position="TRIM_HORIZON", name="store-stock-stream")
+def store_stock_stream(event):
+    from chalicelib.db import streams
+
+    streams.handle("store-stock", event.to_dict())
+
+
+@bp.on_dynamodb_record(declared_arn("stock-shards"), batch_size=BATCH_SIZE,
+                       starting_position="TRIM_HORIZON", name="stock-shards-stream")
+def stock_shards_stream(event):
+    from chalicelib.db import streams
+
+    streams.handle("stock-shards", event.to_dict())

@@ -3,11 +3,10 @@ coupon and points if the shopper uses them; picked up at the store, delivered by
 from the central warehouse (the cloud shelf). POST /checkout/preview prices it without
 placing; POST /orders places it through the kernel (orders/placing.py).
 
-Its items in the order's transaction: per line its stock ("stock#<sku id>", on condition it
-stays at or above zero), the coupon ("member_coupon"), the points that pay part
-of it (a race lost on them reads the member again). A line short of stock or a coupon used
-meanwhile is refused; after another lost race, stock that can no longer cover the order is
-refused at once rather than tried again.
+Its takes: per line its stock, each on condition it stays at or above zero (a line short of
+stock is refused). Its items in the order's transaction, when it has them: the coupon
+("member_coupon"), the points that pay part of it (a race lost on them reads the member
+again). A coupon used meanwhile is refused.
 """
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.errors import DomainError
@@ -83,24 +82,6 @@ def _insufficient(line):
     return DomainError("insufficient_stock", f"Not enough {line['name']} left.")
 
 
-def _short_of_stock(order):
-    """After a lost race on a hot SKU: refuse at once if what is left cannot cover the order,
-    rather than retry against stock that is gone."""
-    from chalicelib.catalog import stock
-
-    lines = order.breakdown["lines"]
-    left = stock.on_hand(order.stock_from, [line["sku_id"] for line in lines], consistent=True)
-    for line in lines:
-        if left.get(line["sku_id"], 0) < line["quantity"]:
-            return _insufficient(line)
-    return None
-
-
-def _stock_item(line):
-    """The name catalog's stock gives a line's stock item in a transaction."""
-    return f"stock#{line['sku_id']}"
-
-
 class Mall:
     name = "mall"
     attempts = 20
@@ -112,13 +93,16 @@ class Mall:
         return Quote(breakdown, request["store_id"], stock_from, member.openid,
                      member.guide_id, plan=member)
 
-    def reserve_in(self, writes, order, quote, now):
+    def takes(self, order, quote):
         from chalicelib.catalog import stock
+
+        return [stock.order_take(order.stock_from, line["sku_id"], line["quantity"],
+                                 _insufficient(line)) for line in order.breakdown["lines"]]
+
+    def reserve_in(self, writes, order, quote, now):
         from chalicelib.coupons import wallet as coupons
         from chalicelib.members import points
 
-        for line in order.breakdown["lines"]:
-            stock.take_for_order_in(writes, order.stock_from, line["sku_id"], line["quantity"])
         if order.member_coupon_id:
             coupons.use_in(writes, order.member_id, order.member_coupon_id, order.order_id)
         if order.points_used:
@@ -126,12 +110,9 @@ class Mall:
                              order.order_id, now)
 
     def refusal(self, cancelled, order, quote):
-        for line in order.breakdown["lines"]:
-            if cancelled.failed(_stock_item(line)):
-                return _insufficient(line)
         if order.member_coupon_id and cancelled.failed("member_coupon"):
             return DomainError("coupon_unusable", "This coupon has been used.")
-        return _short_of_stock(order)
+        return None
 
     def replan(self, quote, now):
         """The member's points may have changed: quote afresh."""

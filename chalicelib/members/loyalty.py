@@ -48,10 +48,11 @@ def _holder(member_id):
 
 def earn_in(writes, member_id, order_id, paid_fen, now):
     """The points and growth a paid order earns, and the member's order counters, added to
-    the transaction that marks the order paid (named "member", and "points#<n>" for the
-    ledger entry): on condition the member is as read, so a race lost reads again. Points
-    first, at the level the member had before this order's growth. Returns what the order
-    keeps, for its refunds to take back: {"points", "growth"}."""
+    the transaction that marks the order paid (named "member"): on condition the member is
+    as read, so a race lost reads again. Points first, at the level the member had before
+    this order's growth. Returns what the order keeps, for its refunds to take back, and the
+    ledger entry of its points, written from the order once it is paid (points.write_kept):
+    {"points", "growth", "entry"}."""
     program = loyalty_program.current()
     holder = _holder(member_id)
     paid = rules.points_for_payment(paid_fen, current_level(holder, program), program)
@@ -66,9 +67,8 @@ def earn_in(writes, member_id, order_id, paid_fen, now):
         actions, condition, entries = actions + change.actions, \
             condition & change.condition, change.new_items
     writes.update(holder, actions=actions, condition=condition, name="member")
-    for number, entry in enumerate(entries):
-        writes.save(entry, name=f"points#{number}")
-    return {"points": paid, "growth": growth - holder.growth}
+    return {"points": paid, "growth": growth - holder.growth,
+            "entry": entries[0] if entries else None}
 
 
 def taken_back(earned, refunded_before_fen, refunded_fen, paid_fen):

@@ -98,6 +98,32 @@ def plan_change(member, amount, source, source_id, now, program, *, note=None, t
                   outcome=amount)
 
 
+def kept(entry):
+    """What an order keeps of the ledger entry its payment made, to write it later
+    (write_kept): the entry's own numbers, compactly (the order's item stays under 1 KB);
+    the rest is the order's."""
+    fields = {"seq": entry.seq, "delta": entry.delta, "balance": entry.balance_after}
+    if entry.debt_change or entry.debt_after:
+        fields.update(debt_change=entry.debt_change, debt=entry.debt_after)
+    if entry.expires_at:
+        fields["expires"] = int(entry.expires_at.timestamp())
+    return fields
+
+
+def write_kept(member_id, fields, source, source_id, at):
+    """The ledger entry an order kept (kept()), written as it was made: writing it again
+    writes the same entry."""
+    from datetime import datetime, timezone
+
+    expires_at = datetime.fromtimestamp(fields["expires"], timezone.utc) \
+        if "expires" in fields else None
+    PointsEntry(member_id, fields["seq"], delta=fields["delta"],
+                balance_after=fields["balance"], debt_change=fields.get("debt_change", 0),
+                debt_after=fields.get("debt", 0), source=source, source_id=source_id,
+                created_at=at, expires_at=expires_at,
+                expiry_day=expires_at.strftime("%Y-%m-%d") if expires_at else None).save()
+
+
 def change_in(writes, member, amount, source, source_id, now, *, note=None):
     """Adds a points change, once for its source, to a larger transaction (an order placed,
     released or refunded)."""

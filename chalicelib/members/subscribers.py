@@ -1,10 +1,11 @@
 """A member's points and growth follow their orders. A payment's are written in the
 transaction that marks the order paid (earn_in_payment, installed by chalicelib/wiring.py),
-which counts them once; the order keeps what it earned. The subscribers of the order_paid and
+which counts them once; the order keeps what it earned, and its ledger entry, which the
+order_paid event writes. The subscribers of the order_paid and
 order_refunded events (orders/events.py) do the rest: the member's activity and tags, and a
 refund's take-back, marked once per refund (members/apply_once.py)."""
 from chalicelib.core.clock import clock as system_clock
-from chalicelib.members import loyalty, reading, tags
+from chalicelib.members import loyalty, points, reading, tags
 from chalicelib.orders import payments, refunds
 
 
@@ -13,7 +14,18 @@ def earn_in_payment(writes, order, now):
     payment's transaction; the order keeps what it earned for its refunds."""
     earned = loyalty.earn_in(writes, order.member_id, order.order_id,
                              payments.goods_paid_fen(order), now)
-    return {"points_earned": earned["points"], "growth_earned": earned["growth"]}
+    keeps = {"points_earned": earned["points"], "growth_earned": earned["growth"]}
+    if earned["entry"] is not None:
+        keeps["points_entry"] = points.kept(earned["entry"])
+    return keeps
+
+
+def record_points_entry(order, clock=system_clock):
+    """The ledger entry of the points the payment earned, as the payment made it: one write
+    from the order, not a second item in the payment's transaction (safe to repeat)."""
+    if order.points_entry:
+        points.write_kept(order.member_id, order.points_entry, "order", order.order_id,
+                          order.paid_at)
 
 
 def count_activity(order, clock=system_clock):

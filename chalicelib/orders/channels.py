@@ -7,8 +7,13 @@ channel brings only what differs, as an object with these attributes and methods
     unkeyed                                  request fields the Idempotency-Key does not stand
                                              for (a live token: a retry may carry a fresh one)
     quote(member_id, request, now) -> Quote  its reads, rules and the one pricing engine
-    reserve_in(writes, order, quote, now)    its items in the order's transaction, each named
-    refusal(cancelled, order, quote)         the shopper's answer when one of its items'
+    takes(order, quote) -> [takes.Take]      the stock it takes, each item by one conditional
+                                             update before the order is written
+                                             (orders/takes.py), with the refusal when it has
+                                             too few (None: plan again)
+    reserve_in(writes, order, quote, now)    its claims in the order's transaction, each named
+                                             (none: the order is one conditional put)
+    refusal(cancelled, order, quote)         the shopper's answer when one of its claims'
                                              conditions failed (cancelled: db.base's
                                              Cancellation, read by name; None: try again)
     replan(quote, now) -> Quote | None       after a lost race: the quote to try again with

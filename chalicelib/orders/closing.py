@@ -1,6 +1,7 @@
 """Unpaid orders: closing them (expired, or cancelled by the shopper) gives back everything
 they held, and the minute job finds them through the sparse pending-by-minute index, so it
-reads only the orders it acts on.
+reads only the orders placed (or closed) in the minutes it acts on; a paid order it meets
+there is passed over.
 
 Closing and paying race on one condition (the order is still PENDING_PAYMENT): exactly one
 wins. Before closing we ask WeChat, and a payment that still lands on a closed order is
@@ -16,7 +17,7 @@ from datetime import timedelta
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.orders import channels, holds, payments
+from chalicelib.orders import channels, payments
 from chalicelib.orders.models import Order
 from chalicelib.orders.placing import CLOSED, PENDING_PAYMENT, get_own, load_orders
 from chalicelib.config import settings
@@ -34,9 +35,9 @@ JOB = "orders-minute"  # its cursor (db/cursors.py)
 
 
 def _release(order, reason, now, ask_wechat_at=None):
-    """One transaction: the order closes, its holds come back, and its channel gives back
-    what it held (stock or shards, a coupon, points, a seat). With ask_wechat_at (a minute),
-    it stays in the pending-by-minute index."""
+    """One transaction: the order closes and its channel gives back what it held (stock or
+    shards, a coupon, points, a seat). With ask_wechat_at (a minute), it stays in the
+    pending-by-minute index."""
     with transaction() as writes:
         writes.update(order, actions=[Order.status.set(CLOSED), Order.closed_at.set(now),
                                       Order.close_reason.set(reason),
@@ -44,7 +45,6 @@ def _release(order, reason, now, ask_wechat_at=None):
                                       if ask_wechat_at else Order.pending_minute.remove()],
                       condition=Order.status == PENDING_PAYMENT, name="order")
         channels.of(order.channel).give_back_in(writes, order, reason, now)
-        holds.release_in(writes, order)
 
 
 def _wechat_closes_from(order):
@@ -143,6 +143,8 @@ def run_minute_job(pay=None, clock=system_clock):
     behind = None  # the first minute with an order left as it was, for the next run
     for minute in minutes.minutes(first, done):
         for order in load_orders(list(Order.pending_by_minute.query(minute))):
+            if order.status not in (PENDING_PAYMENT, CLOSED):
+                continue  # paid: nothing to close
             if order.status == PENDING_PAYMENT and order.pay_by > now:
                 continue
             try:

@@ -2,13 +2,16 @@
 
 An unpaid order keeps its units out of stock until it is paid or closes, so without a bound
 one shopper could hold a SKU's whole stock with orders they never pay (and renew them as
-they expire). Every order placed PENDING_PAYMENT, on every channel, takes a ticket on its
-member's one holds item in its own transaction: {order id: its units of each SKU}, within
+they expire). Every order placed PENDING_PAYMENT, on every channel, first takes a ticket on
+its member's one holds item: {order id: "<placed>/<pay by> <sku id>=<units> …"}, within
 MAX_PENDING_ORDERS_PER_MEMBER tickets and MAX_PENDING_UNITS_PER_SKU units of one SKU, counted
 from the item as read and written on condition it is still as read (its version), so two
-orders at once cannot both fit one last place: the second reads again. The transaction that
-moves the order out of PENDING_PAYMENT (paid, cancelled, expired) removes its ticket, once,
-as it is conditioned on that status. One small item per member: one write unit.
+orders at once cannot both fit one last place: the second reads again.
+
+Nothing writes the item when an order is paid or closes: a ticket past its order's time to
+pay holds nothing, and is dropped by the member's next placement; one that would stop a
+placement at a limit is checked against its order first (an order no longer unpaid, or one
+never written long after its ticket, holds nothing either). One write unit an order.
 """
 from datetime import timedelta
 
@@ -16,12 +19,12 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, TTLAttribute, Uni
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.config import settings
-from chalicelib.db.base import Model, TableMeta
+from chalicelib.db.base import Model, TableMeta, transaction
 from chalicelib.errors import DomainError
 
 TICKETS = "tickets"
-ITEM = "holds"  # its name in a transaction
 KEEP = timedelta(days=30)  # long after any order's time to pay: an item with no ticket may go
+UNWRITTEN = timedelta(minutes=1)  # a ticket this old without its order: the order never came
 
 
 class PendingHold(Model):
@@ -30,7 +33,7 @@ class PendingHold(Model):
 
     member_id = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute(range_key=True)  # "tickets"
-    tickets = MapAttribute(default=dict)  # {order id: "<sku id>=<units> …"}
+    tickets = MapAttribute(default=dict)  # {order id: "<placed>/<pay by> <sku id>=<units> …"}
     version = NumberAttribute(default=0)
     expires_at = TTLAttribute(null=True)
 
@@ -60,13 +63,22 @@ def _too_many_units(order, sku_id):
                        f"orders.")
 
 
-def _ticket(units):
-    return " ".join(f"{sku_id}={quantity}" for sku_id, quantity in units.items())
+def _epoch(moment):
+    return int(moment.timestamp())
 
 
-def _ticket_units(ticket):
-    return {sku_id: int(quantity) for sku_id, _, quantity in
-            (part.partition("=") for part in ticket.split())}
+def ticket_of(order):
+    times = f"{_epoch(order.created_at)}/{_epoch(order.pay_by)}"
+    return " ".join([times, *(f"{sku_id}={quantity}"
+                              for sku_id, quantity in _units(order).items())])
+
+
+def _parsed(ticket):
+    """(placed, pay by, {sku_id: units}) of a ticket (placed and pay by as epoch seconds)."""
+    times, *parts = ticket.split()
+    placed, _, pay_by = times.partition("/")
+    return int(placed), int(pay_by), {sku_id: int(quantity) for sku_id, _, quantity in
+                                      (part.partition("=") for part in parts)}
 
 
 def _read(member_id):
@@ -76,49 +88,80 @@ def _read(member_id):
         return None
 
 
-def held(member_id):
-    """(orders, {sku_id: units}) the member's unpaid orders hold now."""
-    return _held(_read(member_id))
+def _fits(tickets, units):
+    """Whether one more order of these units fits beside the tickets' ({order id: ticket})."""
+    if len(tickets) + 1 > settings.max_pending_orders_per_member:
+        return False
+    return _over_units(tickets, units) is None
 
 
-def _held(item):
-    tickets = item.tickets.as_dict() if item is not None else {}
-    units = {}
+def _over_units(tickets, units):
+    holding = {}
     for ticket in tickets.values():
-        for sku_id, quantity in _ticket_units(ticket).items():
-            units[sku_id] = units.get(sku_id, 0) + quantity
-    return len(tickets), units
+        for sku_id, quantity in _parsed(ticket)[2].items():
+            holding[sku_id] = holding.get(sku_id, 0) + quantity
+    return next((sku_id for sku_id, quantity in units.items()
+                 if holding.get(sku_id, 0) + quantity > settings.max_pending_units_per_sku),
+                None)
 
 
-def hold_in(writes, order, now):
-    """Adds the new order's ticket (one created with held=True) to its member's holds, in the
-    order's transaction (named "holds"); an order that would pass a limit is refused before
-    anything is written. A failed condition is a race lost: read again and retry."""
+def _still_held(tickets, now):
+    """The tickets whose orders still hold their units: the orders read (consistently), an
+    order no longer unpaid dropped, and one never written a while after its ticket."""
+    from chalicelib.orders.models import PENDING_PAYMENT, orders_by_id
+
+    orders = orders_by_id(set(tickets))
+    return {order_id: ticket for order_id, ticket in tickets.items()
+            if (order_id in orders and orders[order_id].status == PENDING_PAYMENT)
+            or (order_id not in orders
+                and _parsed(ticket)[0] > _epoch(now - UNWRITTEN))}
+
+
+def hold(order, now, placed_ticket=None):
+    """Adds the new order's ticket to its member's holds, in one conditional write before
+    anything is taken for it, and returns the ticket; an order that would pass a limit is
+    refused, and nothing is written. A TransactWriteError is a race lost: read again and
+    retry. A ticket this placement wrote already (placed_ticket) stands for it: nothing is
+    written again."""
     units = _units(order)
     item = _read(order.member_id)
-    orders, holding = _held(item)
-    if orders >= settings.max_pending_orders_per_member:
-        raise _too_many_orders()
-    for sku_id, quantity in units.items():
-        if holding.get(sku_id, 0) + quantity > settings.max_pending_units_per_sku:
-            raise _too_many_units(order, sku_id)
-    keep = PendingHold.expires_at.set(now + KEEP)
-    if item is None:
-        writes.save(PendingHold(order.member_id, TICKETS,
-                                tickets={order.order_id: _ticket(units)}, version=1,
-                                expires_at=now + KEEP),
-                    condition=PendingHold.member_id.does_not_exist(), name=ITEM)
-        return
-    writes.update(item, actions=[PendingHold.tickets[order.order_id].set(_ticket(units)),
-                                 PendingHold.version.add(1), keep],
-                  condition=PendingHold.version == item.version, name=ITEM)
+    tickets = item.tickets.as_dict() if item is not None else {}
+    if placed_ticket is not None and tickets.get(order.order_id) == placed_ticket:
+        return placed_ticket
+    current = {order_id: ticket for order_id, ticket in tickets.items()
+               if order_id != order.order_id and _parsed(ticket)[1] > _epoch(now)}
+    if not _fits(current, units):
+        current = _still_held(current, now)
+        if len(current) + 1 > settings.max_pending_orders_per_member:
+            raise _too_many_orders()
+        over = _over_units(current, units)
+        if over is not None:
+            raise _too_many_units(order, over)
+    ticket = ticket_of(order)
+    with transaction() as writes:
+        if item is None:
+            writes.save(PendingHold(order.member_id, TICKETS, tickets={order.order_id: ticket},
+                                    version=1, expires_at=now + KEEP),
+                        condition=PendingHold.member_id.does_not_exist(), name="holds")
+        else:
+            dropped = [order_id for order_id in tickets
+                       if order_id not in current and order_id != order.order_id]
+            writes.update(item, actions=[
+                PendingHold.tickets[order.order_id].set(ticket),
+                *(PendingHold.tickets[order_id].remove() for order_id in dropped),
+                PendingHold.version.add(1), PendingHold.expires_at.set(now + KEEP)],
+                condition=PendingHold.version == item.version, name="holds")
+    return ticket
 
 
-def release_in(writes, order):
-    """Removes the order's ticket, in the transaction that moves it out of PENDING_PAYMENT.
-    An order placed before holds were counted holds nothing."""
-    if not order.held:
-        return
-    writes.update(PendingHold(order.member_id, TICKETS),
-                  actions=[PendingHold.tickets[order.order_id].remove(),
-                           PendingHold.version.add(1)], name=ITEM)
+def release(member_id, order_id, ticket):
+    """Drops the ticket of an order that was not written after all (on condition it is the
+    one this placement wrote: a repeat of the request may have written its own)."""
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        PendingHold(member_id, TICKETS).update(
+            actions=[PendingHold.tickets[order_id].remove(), PendingHold.version.add(1)],
+            condition=PendingHold.tickets[order_id] == ticket)
+    except UpdateError:
+        pass  # already gone, or another placement's now

@@ -1,13 +1,15 @@
 """Orders, their refunds and pickup codes. Money in fen."""
 from pynamodb.attributes import (BooleanAttribute, JSONAttribute, NumberAttribute,
-                                 UnicodeAttribute, UTCDateTimeAttribute)
+                                 TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute)
 from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
-from chalicelib.db.attributes import CompactJSONAttribute
+from chalicelib.db.attributes import CompactJSONAttribute, CountAttribute
 from chalicelib.db.base import Model, TableMeta
 
 CHANNELS = ("mall", "flash_sale", "group_buy", "live")
+PENDING_PAYMENT, PAID, CLOSED = "PENDING_PAYMENT", "PAID", "CLOSED"
+SHIPPED, COMPLETED, REFUNDED = "SHIPPED", "COMPLETED", "REFUNDED"
 
 
 # The order's indexes hold its keys only: an order written (placed, paid, refunded) rewrites
@@ -66,7 +68,7 @@ class Order(Model):
     status = UnicodeAttribute()
     breakdown = CompactJSONAttribute()  # the pricing engine's answer, line by line
     total_fen = NumberAttribute()
-    points_used = NumberAttribute(default=0)
+    points_used = CountAttribute()
     member_coupon_id = UnicodeAttribute(null=True)
     guide_id = UnicodeAttribute(null=True)
     address = JSONAttribute(null=True)
@@ -83,6 +85,7 @@ class Order(Model):
     transaction_id = UnicodeAttribute(null=True)
     points_earned = NumberAttribute(null=True)
     growth_earned = NumberAttribute(null=True)
+    points_entry = CompactJSONAttribute(null=True)  # the ledger entry of points_earned
     commissions = JSONAttribute(null=True)  # [{"guide_id", "tier"}], once paid
     pickup_code = UnicodeAttribute(null=True)
     shipped_at = UTCDateTimeAttribute(null=True)
@@ -91,19 +94,19 @@ class Order(Model):
     closed_at = UTCDateTimeAttribute(null=True)
     close_reason = UnicodeAttribute(null=True)
     delivery = JSONAttribute(null=True)  # {"carrier", "tracking_no"} once shipped
-    refund_count = NumberAttribute(default=0)  # refunds asked for, failed ones included
+    refund_count = CountAttribute()  # refunds asked for, failed ones included
     refunded_quantities = JSONAttribute(null=True)  # {sku_id: units} claimed by refunds
-    refunded_fen = NumberAttribute(default=0)
+    refunded_fen = CountAttribute()
     # Goods refunds claimed and not settled (REQUESTED, PROCESSING, CHANGE): while any is,
     # the goods are not handed over (redeem and ship are conditioned on 0).
-    refunds_in_flight = NumberAttribute(default=0)
-    refunded_goods_fen = NumberAttribute(default=0)  # the goods of refunds that succeeded
+    refunds_in_flight = CountAttribute()
+    refunded_goods_fen = CountAttribute()  # the goods of refunds that succeeded
     flash_sale_id = UnicodeAttribute(null=True)
     hot_takes = JSONAttribute(null=True)  # {shard: units}: where its hot stock came from
     group_id = UnicodeAttribute(null=True)
     awaiting_group = BooleanAttribute(null=True)  # paid, but its group has not completed
     live_session_id = UnicodeAttribute(null=True)
-    held = BooleanAttribute(null=True)  # counted on the member's holds while unpaid (holds.py)
+    take_attempt = UnicodeAttribute(null=True)  # the placing attempt whose takes it holds
     request_hash = UnicodeAttribute(null=True)  # of the request its Idempotency-Key placed
     by_member = OrdersByMember()
     by_store_day = OrdersByStoreDay()
@@ -165,3 +168,38 @@ class PickupCode(Model):
 
     store_code = UnicodeAttribute(hash_key=True)  # <store_id>#<code>
     order_id = UnicodeAttribute()
+
+
+def orders_by_id(order_ids):
+    """{order id: order} of those that exist, read consistently (BatchGet)."""
+    return {order.order_id: order for order in
+            Order.batch_get(list(order_ids), consistent_read=True)}
+
+
+class SuspectsByMinute(GlobalSecondaryIndex):
+    """Sparse: only suspects carry suspect_minute (the minute the stream found them)."""
+
+    class Meta:
+        index_name = "suspect-minute"
+        projection = AllProjection()
+
+    suspect_minute = UnicodeAttribute(hash_key=True)  # YYYY-MM-DDTHH:MM, UTC
+    take_id = UnicodeAttribute(range_key=True)
+
+
+class StockTake(Model):
+    """A take of stock that no order claimed when the stream saw it (a suspect), or one
+    given back (orders/takes.py)."""
+
+    class Meta(TableMeta):
+        table = "stock-takes"
+
+    take_id = UnicodeAttribute(hash_key=True)  # <tag>@<table>/<key as JSON>
+    state = UnicodeAttribute()  # suspect | given | claimed
+    table = UnicodeAttribute()
+    key = UnicodeAttribute()  # the counter item's key values, as a JSON list
+    units = NumberAttribute()
+    found_at = UnicodeAttribute(null=True)
+    suspect_minute = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+    by_suspect_minute = SuspectsByMinute()

@@ -122,13 +122,15 @@ MARK_PAID_ATTEMPTS = 20
 def _mark_paid(order, transaction_id, now):
     """PENDING_PAYMENT → PAID in one transaction, on condition the order is still unpaid, so
     what goes with it counts once: the order with what it keeps and its pickup code (a pickup
-    order not waiting for its group), the member's holds given back, and the payment's writes
-    (events.payment_writes). False if the order was no longer pending."""
+    order not waiting for its group), and the payment's writes (events.payment_writes). The
+    order stays in the pending-by-minute index (the minute job passes over a paid order):
+    leaving it would be one more index write for every order. False if the order was no
+    longer pending."""
     from pynamodb.exceptions import TransactWriteError
 
     from chalicelib.core import retry
     from chalicelib.db.base import Cancellation, transaction
-    from chalicelib.orders import events, fulfilment, holds
+    from chalicelib.orders import events, fulfilment
 
     code = fulfilment.reserve_pickup_code(order) \
         if order.fulfilment == "pickup" and not order.awaiting_group else None
@@ -138,10 +140,9 @@ def _mark_paid(order, transaction_id, now):
                 kept = {"pickup_code": code} if code else {}
                 for write in events.payment_writes():
                     kept.update(write(writes, order, now))
-                holds.release_in(writes, order)
                 writes.update(order, actions=[
                     Order.status.set(PAID), Order.paid_at.set(now),
-                    Order.transaction_id.set(transaction_id), Order.pending_minute.remove(),
+                    Order.transaction_id.set(transaction_id),
                     *(getattr(Order, name).set(value) for name, value in kept.items())],
                     condition=Order.status == PENDING_PAYMENT, name="order")
             return True

@@ -2,13 +2,15 @@
 
 Once per Idempotency-Key: the key names the order's id (order_id_for), so an order that
 exists is the key's earlier request. The channel quotes (its reads, its rules, the one
-pricing engine), and the order is placed in one DynamoDB transaction, all of it or none: the
-order, PENDING_PAYMENT ("order", on condition its id is new), the channel's items (its stock
-or shards, coupon, points, seat, limits: each named by the channel) and the member's holds
-(within the limits of unpaid orders and units, holds.py). A failed condition is answered by
-name: the order's with the order that key placed meanwhile, the channel's with its refusal;
-a race lost otherwise (points, stock or holds read a moment ago) is tried again, re-planned
-by the channel.
+pricing engine); then, each a write of its own: the member's holds take the order's ticket
+(within the limits of unpaid orders and units, holds.py), each stock item the channel names
+gives its units by one conditional update (orders/takes.py: no transaction, so a hot item
+serves every order that reaches it), and the order is written PENDING_PAYMENT, on condition
+its id is new, in one transaction with the channel's claims (coupon, points, seat, limits:
+each named by the channel) when it has any. A failed condition is answered by name: the
+order's with the order that key placed meanwhile, the channel's with its refusal; what was
+taken goes back first. A race lost (points, shards or holds read a moment ago) is tried
+again, re-planned by the channel.
 """
 import base64
 import hashlib
@@ -19,8 +21,9 @@ from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib.orders import holds
-from chalicelib.orders.models import Order
+from chalicelib.orders import holds, takes
+from chalicelib.orders.models import (  # noqa: F401 (the statuses, imported from here)
+    CLOSED, COMPLETED, PAID, PENDING_PAYMENT, REFUNDED, SHIPPED, Order)
 from chalicelib.config import settings
 from chalicelib.core import retry
 from chalicelib.core.clock import SHANGHAI, utc_text
@@ -29,8 +32,6 @@ from chalicelib.db.base import Cancellation, transaction
 from chalicelib.errors import DomainError
 from chalicelib.db.cursors import MINUTE
 
-PENDING_PAYMENT, PAID, CLOSED = "PENDING_PAYMENT", "PAID", "CLOSED"
-SHIPPED, COMPLETED, REFUNDED = "SHIPPED", "COMPLETED", "REFUNDED"
 
 
 _ORDER_ID_LABEL = b"yutang order id key"
@@ -77,7 +78,7 @@ def new_order(order_id, member_id, request, quote, now):
         address=request.get("address"), created_at=now,
         created_key=f"{utc_text(now)}#{order_id}",
         store_day=store_day(quote.store_id, now, order_id),
-        pay_by=pay_by, pending_minute=pay_by.strftime(MINUTE), held=True,
+        pay_by=pay_by, pending_minute=pay_by.strftime(MINUTE),
         **quote.order_fields)
 
 
@@ -102,12 +103,50 @@ def load_orders(keys):
     return whole_items(Order, keys, lambda order: order.order_id)
 
 
+PLACED, REPEATED, AGAIN = "placed", "repeated", "again"
+
+
 def _write(channel, order, quote, now):
-    """The order's one transaction, every item named: "order", the channel's, the holds'."""
+    """The order, on condition its id is new, with the channel's claims (a coupon, points, a
+    seat, limits) in one transaction if it has any, else as one conditional put."""
     with transaction() as writes:
         writes.save(order, condition=Order.order_id.does_not_exist(), name="order")
         channel.reserve_in(writes, order, quote, now)
-        holds.hold_in(writes, order, now)
+
+
+def _give_back(order, taken, now):
+    for item in taken:
+        takes.give_back(item, order.order_id, order.take_attempt, now)
+
+
+def _attempt(channel, order, quote, now):
+    """Takes the order's stock, item by item, then writes the order: PLACED; REPEATED when
+    the same key placed it meanwhile; AGAIN after a race lost (what was taken is given back).
+    A refusal is raised once what was taken is back. A failure whose outcome is unknown is
+    raised as it is: units taken for an order never written are the takes job's."""
+    order.take_attempt = takes.new_attempt()
+    taken = []
+    for item in channel.takes(order, quote):
+        if not takes.take(item, order.order_id, order.take_attempt):
+            _give_back(order, taken, now)
+            if item.refusal is not None:
+                raise item.refusal
+            return AGAIN
+        taken.append(item)
+    try:
+        _write(channel, order, quote, now)
+        return PLACED
+    except TransactWriteError as error:
+        cancelled = Cancellation.of(error)
+        if not cancelled.lost_race:
+            raise
+        _give_back(order, taken, now)
+        if cancelled.failed("order"):  # the same key, placed meanwhile
+            return REPEATED
+        refusal = channel.refusal(cancelled, order, quote)
+        if refusal is not None:
+            raise refusal from None
+        return AGAIN
 
 
 def place(channel, member_id, idempotency_key, request, clock=system_clock):
@@ -118,24 +157,31 @@ def place(channel, member_id, idempotency_key, request, clock=system_clock):
     earlier = repeat(order_id, request_hash)
     if earlier is not None:
         return earlier, False
-    quote = None
-    for _ in retry.attempts(channel.attempts):
-        now = clock.now()
-        quote = (quote and channel.replan(quote, now)) or channel.quote(member_id, request, now)
-        order = new_order(order_id, member_id, request, quote, now)
-        order.request_hash = request_hash
-        try:
-            _write(channel, order, quote, now)
-            return order, True
-        except TransactWriteError as error:
-            cancelled = Cancellation.of(error)
-            if cancelled.failed("order"):  # the same key, placed meanwhile
+    quote = ticket = None
+    try:
+        for _ in retry.attempts(channel.attempts):
+            now = clock.now()
+            quote = (quote and channel.replan(quote, now)) or channel.quote(member_id, request,
+                                                                            now)
+            order = new_order(order_id, member_id, request, quote, now)
+            order.request_hash = request_hash
+            try:
+                ticket = holds.hold(order, now, ticket)
+            except TransactWriteError as error:
+                if not Cancellation.of(error).lost_race:
+                    raise
+                continue
+            outcome = _attempt(channel, order, quote, now)
+            if outcome == PLACED:
+                return order, True
+            if outcome == REPEATED:  # the order placed meanwhile stands on the ticket
                 return repeat(order_id, request_hash), False
-            refusal = channel.refusal(cancelled, order, quote)
-            if refusal is not None:
-                raise refusal from None
-            if not cancelled.lost_race:
-                raise
+    except DomainError:
+        if ticket is not None:
+            holds.release(member_id, order_id, ticket)
+        raise
+    if ticket is not None:
+        holds.release(member_id, order_id, ticket)
     raise DomainError("conflict", "Too many orders at once; try again.")
 
 

@@ -73,6 +73,10 @@ def hot_takes(plan):
 class HotStockChannel(PromotionChannel):
     attempts = 30
 
+    def takes(self, order, quote):
+        """The planned units from each shard; a shard with too few means planning again."""
+        return hotstock.order_takes(quote.plan.pool, quote.plan.takes)
+
     def replan(self, quote, now):
         """A shard ran out or was raced for: take from the shards as they are now."""
         plan = quote.plan

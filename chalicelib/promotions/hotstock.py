@@ -1,31 +1,38 @@
 """Hot stock: a promotion's units split over shard items, for the moments when thousands of
 shoppers want one SKU at once (flash sales, live rooms).
 
-DynamoDB takes about 1,000 writes a second on one item, and every order writes the stock it
-takes, so a pool's units are spread over `shard_count(expected peak)` items, one for each
-WRITES_PER_SHARD_S orders a second (half an item's limit, room for bursts), at most
-MAX_SHARDS. A buyer reads the shards (no write), starts at a random one with units and takes
-what it lacks from the next, each take conditioned on the shard having it. A pool is named
-"<owner id>#<sku id>".
+Each order takes its units from a shard by one conditional update of its own, outside any
+transaction (orders/takes.py): 1 write unit, never cancelled by another order's write. One
+item takes at most about 1,000 write units a second (a partition's limit), so a pool's units
+are spread over `shard_count(expected peak)` items, one for each WRITES_PER_SHARD_S orders a
+second (four fifths of that limit: room for the give-backs of orders not paid), at most
+MAX_SHARDS: a sale's ceiling is shards × WRITES_PER_SHARD_S orders a second (README). A buyer
+reads the shards (no write), starts at a random one with units and takes what it lacks from
+the next, each take conditioned on the shard having it. A pool is named "<owner id>#<sku
+id>".
 """
 import math
 import random
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
 
 from chalicelib.db.base import Model, TableMeta
 
-WRITES_PER_SHARD_S = 500
+WRITES_PER_SHARD_S = 800
 MAX_SHARDS = 20
 
 
 class StockShard(Model):
     class Meta(TableMeta):
         table = "stock-shards"
+        # Its changes show each order's take (last_take), for orders/takes.py to check.
+        stream_view_type = STREAM_NEW_AND_OLD_IMAGE
 
     pool = UnicodeAttribute(hash_key=True)  # <owner id>#<sku id>
     shard = NumberAttribute(range_key=True)
     remaining = NumberAttribute(default=0)
+    last_take = UnicodeAttribute(null=True)  # the last order's take: <order>#<attempt>#<units>
 
 
 def shard_count(expected_peak_per_s, units):
@@ -68,12 +75,13 @@ def takes_from(stocked, quantity, start):
     return takes
 
 
-def take_in(writes, pool, takes):
-    """One conditional update per shard taken from (named shard#<pool>#<shard>): it never
-    goes below zero."""
-    for shard, units in takes.items():
-        writes.update(StockShard(pool, int(shard)), actions=[StockShard.remaining.add(-units)],
-                      condition=StockShard.remaining >= units, name=f"shard#{pool}#{shard}")
+def order_takes(pool, takes):
+    """An order's units from the shards it planned ({shard: units}), for the kernel to take
+    each on its own (orders/takes.py): a shard never goes below zero, and one that has too
+    few sends the channel back to plan again."""
+    from chalicelib.orders.takes import Take
+
+    return [Take(StockShard, (pool, int(shard)), units) for shard, units in takes.items()]
 
 
 def put_back_in(writes, pool, takes):

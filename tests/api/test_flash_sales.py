@@ -58,7 +58,7 @@ def test_2000_attempts_from_500_threads_sell_exactly_100_units(client):
     from chalicelib.promotions.flash import window
 
     sku = _sku(price_fen=5_000, stock=150)
-    sale = _sale(sku, quantity=100, limit=2, expected_peak_per_s=4_000)
+    sale = _sale(sku, quantity=100, limit=2, expected_peak_per_s=6_400)
     assert sale.shard_count == 8
     window.run_steps(sale)
     assert current(STORE_A, sku) == 50 and _shards_left(sale, sku) == 100

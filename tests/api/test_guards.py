@@ -249,7 +249,9 @@ def test_an_order_takes_at_most_the_stock_there_is(client, shopper):
     assert _stock(sku) == 0
 
 
-def test_the_last_unit_read_by_two_orders_goes_to_one(client, shopper):
+def test_the_last_unit_read_by_two_orders_goes_to_one(client, shopper, monkeypatch):
+    from tests.faults import inject, touches
+
     headers, _ = shopper
     other, _ = sign_in(client, WeChatUser(_id("rival")))
     sku = _sku(stock=1)
@@ -257,8 +259,11 @@ def test_the_last_unit_read_by_two_orders_goes_to_one(client, shopper):
     def rival_order():
         assert _post(client, "/orders", other, _order_body(sku), **_key()).status_code == 201
 
-    with lands_first(sku, rival_order):
-        late = _post(client, "/orders", headers, _order_body(sku), **_key())
+    # The rival's whole order lands between this order's read of the stock and its take.
+    landed = inject(monkeypatch, "UpdateItem", touches("store-stock", sku_id=sku),
+                    before=rival_order)
+    late = _post(client, "/orders", headers, _order_body(sku), **_key())
+    assert len(landed) == 1
 
     _error(late, 409, "insufficient_stock")
     assert _stock(sku) == 0

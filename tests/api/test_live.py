@@ -188,7 +188,7 @@ def test_50_buyers_at_once_for_10_live_units_make_exactly_10_orders(client):
 
     _, host = _guide(client)
     sku = _sku(stock=15)
-    session = _session(host, sku, quantity=10, expected_peak_per_s=2_000)
+    session = _session(host, sku, quantity=10, expected_peak_per_s=3_200)
     assert session.shard_count == 4 and current(STORE_A, sku) == 5
     members = [_member() for _ in range(50)]
     tokens = {member: _token(member, session) for member in members}

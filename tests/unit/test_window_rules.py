@@ -124,11 +124,12 @@ def test_the_live_job_next_looks_at_a_session_when_its_next_transition_is_due(se
     assert live._next_step(session, now) == step
 
 
-@pytest.mark.parametrize("peak, units, shards", [(2_000, 1_000, 4), (2_001, 1_000, 5),
+@pytest.mark.parametrize("peak, units, shards", [(2_000, 1_000, 3), (2_401, 1_000, 4),
+                                                 (800, 1_000, 1), (801, 1_000, 2),
                                                  (100, 1_000, 1), (0, 1_000, 1),
-                                                 (50_000, 1_000, 20), (2_000, 3, 3),
+                                                 (50_000, 1_000, 20), (2_000, 2, 2),
                                                  (2_000, 0, 1)])
-def test_a_pool_has_a_shard_per_500_orders_a_second_at_most_20_and_no_more_than_units(
+def test_a_pool_has_a_shard_per_800_orders_a_second_at_most_20_and_no_more_than_units(
         peak, units, shards):
     assert hotstock.shard_count(peak, units) == shards
 

@@ -2,17 +2,18 @@
 (orders/placing.py) through the flash_sale channel.
 
 The clock decides whether the sale is on (a sale whose units the window job has not moved
-yet when it starts moves them itself). The channel's items in the order's transaction: units
-taken from the sale's shards on condition they have them ("shard#<n>"), and the member's
-units in the sale on condition they stay within the limit ("flash_purchases"). A buyer starts
-at a random shard with units and takes what it lacks from the next. When every shard is empty
-the answer is "sold out" after reads only: it costs no writes.
+yet when it starts moves them itself). The channel's takes: units from the sale's shards,
+each on condition it has them, outside any transaction (orders/takes.py); its item in the
+order's transaction: the member's units in the sale on condition they stay within the limit
+("flash_purchases"). A buyer starts at a random shard with units and takes what it lacks from
+the next. When every shard is empty the answer is "sold out" after reads only: it costs no
+writes.
 """
 from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.promotions import hotstock, listings as promotions
+from chalicelib.promotions import listings as promotions
 from chalicelib.promotions.channel import HotStockChannel, Takes, hot_takes, takes_from
 from chalicelib.orders import placing
 from chalicelib.orders.channels import Quote
@@ -78,7 +79,6 @@ class FlashSaleChannel(HotStockChannel):
     def reserve_in(self, writes, order, quote, now):
         plan = quote.plan
         bought = FlashPurchases.units
-        hotstock.take_in(writes, plan.pool, plan.takes)
         writes.update(FlashPurchases(f"{plan.sale.sale_id}#{order.member_id}"),
                       actions=[bought.add(plan.quantity)],
                       condition=bought.does_not_exist()

@@ -1,8 +1,8 @@
 """Opening and joining a group: each is an order of the group_buy channel, placed by the
 kernel (orders/placing.py) in one transaction with the seat it holds.
 
-The channel's items in the order's transaction: the stock taken ("stock#<sku id>", and its
-audit entry), the group ("group": created by the leader; for a joiner one conditional
+Its take: the line's stock, on condition it stays at or above zero. The channel's items in
+the order's transaction: the group ("group": created by the leader; for a joiner one conditional
 update: a seat is free and the group is open), the member's seat ("seat": one per member),
 the member's orders in the campaign ("group_buy_purchases": within the limit). A seat is held
 while its order waits for payment and given back when it does not come; a group never has
@@ -24,7 +24,6 @@ from chalicelib.promotions.groups.models import (HELD, LEFT, OPEN, Group, GroupB
                                                GroupBuyPurchases, GroupSeat)
 
 CAMPAIGN, GROUP = "campaign", "group"  # what the request names: the campaign, the group
-STOCK = "stock#"  # catalog names a line's stock item stock#<sku id>
 SEAT, PURCHASES = "seat", "group_buy_purchases"  # the channel's own items (and GROUP)
 
 
@@ -37,6 +36,10 @@ def new_group(campaign, store_id, sku_id, leader_id, now):
                  status=OPEN, created_at=now, expires_at=expires_at, expires_key=expires_key,
                  open_key=f"{campaign.campaign_id}#{store_id}",
                  expiry_day=expires_at.strftime("%Y-%m-%d"))
+
+
+def _insufficient(line):
+    return DomainError("insufficient_stock", f"Not enough {line['name']} left.")
 
 
 def _full():
@@ -99,14 +102,17 @@ class GroupBuyChannel(PromotionChannel):
                      pay_minutes, {"group_id": group.group_id, "awaiting_group": True},
                      _Plan(member, campaign, group, opening, request))
 
-    def reserve_in(self, writes, order, quote, now):
+    def takes(self, order, quote):
         from chalicelib.catalog import stock
 
+        line = order.breakdown["lines"][0]
+        return [stock.order_take(quote.plan.group.store_id, line["sku_id"], line["quantity"],
+                                 _insufficient(line))]
+
+    def reserve_in(self, writes, order, quote, now):
         plan = quote.plan
         group, member, campaign = plan.group, plan.member, plan.campaign
-        line = order.breakdown["lines"][0]
         placed = GroupBuyPurchases.orders
-        stock.take_for_order_in(writes, group.store_id, line["sku_id"], line["quantity"])
         if plan.opening:
             group.seats_taken = 1
             writes.save(group, condition=Group.group_id.does_not_exist(), name=GROUP)
@@ -124,9 +130,6 @@ class GroupBuyChannel(PromotionChannel):
                       | (placed < campaign.per_member_limit), name=PURCHASES)
 
     def refusal(self, cancelled, order, quote):
-        line = order.breakdown["lines"][0]
-        if cancelled.failed_among(STOCK):
-            return DomainError("insufficient_stock", f"Not enough {line['name']} left.")
         if cancelled.failed(GROUP):
             return _full()
         if cancelled.failed(SEAT):

@@ -3,13 +3,13 @@
 
 Live prices hold only while the session is LIVE (by its status, and never at or after its
 scheduled end) and only for a viewer who entered it: the request carries the live token of
-this member for this session. The channel's items in the order's transaction: units taken
-from the session's shards on condition they have them ("shard#<n>"; as flash sales take
-theirs, sold out is decided by reads, without writes). The order carries the session and its
+this member for this session. The channel's takes: units from the session's shards, each on
+condition it has them, outside any transaction (orders/takes.py; as flash sales take theirs,
+sold out is decided by reads, without writes), and the order is one conditional put. The order carries the session and its
 host: the host earns the commission, unless LIVE_COMMISSION_TO is "bound_guide" (then the
 shopper's bound guide does, as on any order).
 """
-from chalicelib.promotions import hotstock, listings as promotions
+from chalicelib.promotions import listings as promotions
 from chalicelib.promotions.channel import HotStockChannel, Takes, hot_takes, takes_from
 from chalicelib.orders import placing
 from chalicelib.orders.channels import Quote
@@ -74,10 +74,10 @@ class LiveChannel(HotStockChannel):
                      plan)
 
     def reserve_in(self, writes, order, quote, now):
-        hotstock.take_in(writes, quote.plan.pool, quote.plan.takes)
+        """A live order claims nothing beside its units: the order is one conditional put."""
 
     def refusal(self, cancelled, order, quote):
-        """None: a shard that ran out is planned again."""
+        """None: nothing of the channel's is in the order's transaction."""
         return None
 
     def give_back_in(self, writes, order, reason, now):
