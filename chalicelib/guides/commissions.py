@@ -8,6 +8,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.config import settings
 from chalicelib.core.clock import SHANGHAI, utc_text
+from chalicelib.db import partitions
 from chalicelib.db.base import unchanged
 from chalicelib.guides.models import GuideSale
 
@@ -94,7 +95,8 @@ def record_sale(guide_id, order_id, member_id, store_id, channel, paid_fen, paid
     sale = GuideSale(guide_id, sale_key(paid_at, order_id), order_id=order_id,
                      member_id=member_id, store_id=store_id, channel=channel,
                      paid_fen=paid_fen, commission_bp=rate_bp, commission_fen=earned, tier=tier,
-                     settle_day=settle_day(paid_at) if earned else None)
+                     settle_day=partitions.spread(settle_day(paid_at), order_id)
+                     if earned else None)
 
     try:
         sale.save(condition=GuideSale.sale_key.does_not_exist())

@@ -45,7 +45,7 @@ class SalesBySettleDay(GlobalSecondaryIndex):
         index_name = "settle-day"
         projection = KeysOnlyProjection()
 
-    settle_day = UnicodeAttribute(hash_key=True)  # YYYY-MM-DD
+    settle_day = UnicodeAttribute(hash_key=True)  # YYYY-MM-DD#<shard>
     sale_key = UnicodeAttribute(range_key=True)
 
 

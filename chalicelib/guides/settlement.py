@@ -12,6 +12,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.core import logs
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.db import cursors
+from chalicelib.db import partitions
 from chalicelib.db.base import unchanged
 from chalicelib.guides.commissions import SHANGHAI
 from chalicelib.guides.models import GuideSale
@@ -38,8 +39,8 @@ def run(clock=system_clock):
     day = max(last_done + timedelta(days=1), today - timedelta(days=CATCH_UP_DAYS))
     settled = settled_fen = 0
     while day <= today:
-        keys = [(sale.guide_id, sale.sale_key)
-                for sale in GuideSale.by_settle_day.query(day.isoformat())]
+        keys = [(sale.guide_id, sale.sale_key) for key in partitions.every(day.isoformat())
+                for sale in GuideSale.by_settle_day.query(key)]
         for sale in GuideSale.batch_get(keys) if keys else ():
             for _ in range(10):
                 try:

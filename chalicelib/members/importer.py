@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from chalicelib.config import settings
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.errors import DomainError
+from chalicelib.members import points
 from chalicelib.members import program as loyalty_program
 from chalicelib.members import rules
 from chalicelib.members.models import Member, PhoneClaim, PointsEntry
@@ -138,7 +139,7 @@ def _items_for(row, now, program):
         items.append(PointsEntry(member_id, 1, delta=row["points"], balance_after=row["points"],
                                  source="import", source_id=row["phone"], created_at=now,
                                  expires_at=expires_at,
-                                 expiry_day=expires_at.strftime("%Y-%m-%d"),
+                                 expiry_day=points.expiry_key(expires_at, member_id),
                                  note="balance brought over from the store system"))
     return items
 

@@ -112,7 +112,7 @@ class CreditsByExpiryDay(GlobalSecondaryIndex):
         index_name = "by-expiry-day"
         projection = AllProjection()
 
-    expiry_day = UnicodeAttribute(hash_key=True)
+    expiry_day = UnicodeAttribute(hash_key=True)  # YYYY-MM-DD (UTC)#<shard>
     member_id = UnicodeAttribute(range_key=True)
 
 
@@ -132,7 +132,7 @@ class PointsEntry(Model):
     source_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute(null=True)  # credits only
-    expiry_day = UnicodeAttribute(null=True)  # credits only, YYYY-MM-DD (UTC)
+    expiry_day = UnicodeAttribute(null=True)  # credits only, YYYY-MM-DD (UTC)#<shard>
     note = UnicodeAttribute(null=True)
     by_expiry_day = CreditsByExpiryDay()
 

@@ -8,6 +8,7 @@ holds, balance − debt, is always the sum of the ledger's deltas: points earned
 − points spent on goods kept ± adjustments − points expired.
 """
 from chalicelib.core.clock import clock as system_clock
+from chalicelib.db import partitions
 from chalicelib.db.base import unchanged
 from chalicelib.errors import DomainError
 from chalicelib.members import program as loyalty_program
@@ -87,7 +88,7 @@ def plan_change(member, amount, source, source_id, now, program, *, note=None, t
                         source_id=source_id, created_at=now, note=note)
     if amount > 0:
         entry.expires_at = rules.credit_expiry(now, program)
-        entry.expiry_day = entry.expires_at.strftime("%Y-%m-%d")
+        entry.expiry_day = expiry_key(entry.expires_at, member.member_id)
     actions = [Member.points_balance.set(balance), Member.points_seq.set(seq)]
     if debt_change:
         actions.append(Member.points_debt.set(debt))
@@ -121,7 +122,7 @@ def write_kept(member_id, fields, source, source_id, at):
                 balance_after=fields["balance"], debt_change=fields.get("debt_change", 0),
                 debt_after=fields.get("debt", 0), source=source, source_id=source_id,
                 created_at=at, expires_at=expires_at,
-                expiry_day=expires_at.strftime("%Y-%m-%d") if expires_at else None).save()
+                expiry_day=expiry_key(expires_at, member_id) if expires_at else None).save()
 
 
 def change_in(writes, member, amount, source, source_id, now, *, note=None):
@@ -191,5 +192,12 @@ def expire_due(member_id, clock=system_clock):
         return 0
 
 
+def expiry_key(expires_at, member_id):
+    """A credit's key in the by-expiry-day index, which every credit of a day shares: the day
+    (YYYY-MM-DD, UTC) spread over partitions (db/partitions.py)."""
+    return partitions.spread(expires_at.strftime("%Y-%m-%d"), member_id)
+
+
 def members_with_credits_expiring_on(day):
-    return sorted({entry.member_id for entry in PointsEntry.by_expiry_day.query(day)})
+    return sorted({entry.member_id for key in partitions.every(day)
+                   for entry in PointsEntry.by_expiry_day.query(key)})

@@ -27,7 +27,7 @@ class NotificationsDue(GlobalSecondaryIndex):
         index_name = "by-due-minute"
         projection = AllProjection()
 
-    due_minute = UnicodeAttribute(hash_key=True)  # YYYY-MM-DDTHH:MM (UTC)
+    due_minute = UnicodeAttribute(hash_key=True)  # YYYY-MM-DDTHH:MM (UTC)#<shard>
     due_key = UnicodeAttribute(range_key=True)  # <due, UTC text>#<notification id>
 
 

@@ -14,6 +14,7 @@ given back and the message queued again with backoff, until it has been tried
 NOTIFY_MAX_ATTEMPTS times ("failed"). A 43101 after a try WeChat never answered means that try
 went (it spent the member's subscription): "sent".
 """
+import heapq
 from datetime import timedelta
 
 from pynamodb.exceptions import PutError, UpdateError
@@ -23,6 +24,7 @@ from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.clock import utc_text
 from chalicelib.core.ids import new_id
 from chalicelib.db import cursors as minutes
+from chalicelib.db import partitions
 from chalicelib.db.cursors import MINUTE
 from chalicelib.notify import credits
 from chalicelib.notify.events import EVENTS
@@ -42,7 +44,8 @@ def notification_id(member_id, event, once_key):
 
 
 def _due_actions(due, nid):
-    return [Notification.due_at.set(due), Notification.due_minute.set(due.strftime(MINUTE)),
+    return [Notification.due_at.set(due),
+            Notification.due_minute.set(partitions.spread(due.strftime(MINUTE), nid)),
             Notification.due_key.set(f"{utc_text(due)}#{nid}")]
 
 
@@ -63,7 +66,8 @@ def notify(member_id, event, fields, page=None, reason="", clock=system_clock,
             nid, member_id=member_id, event=event, template_id=spec.template_id,
             page=page or spec.page_for(fields), data=spec.data(fields), reason=reason or event,
             status=QUEUED, attempts=0, created_at=now, created_key=f"{utc_text(now)}#{nid}",
-            due_at=now, due_minute=now.strftime(MINUTE), due_key=f"{utc_text(now)}#{nid}")
+            due_at=now, due_minute=partitions.spread(now.strftime(MINUTE), nid),
+            due_key=f"{utc_text(now)}#{nid}")
         try:
             notification.save(condition=Notification.notification_id.does_not_exist())
             logs.info("notification_queued", notification_id=nid, kind=event,
@@ -193,8 +197,10 @@ def run_job(clock=system_clock, mini_program=None):
     handled = {}
     upto = f"{utc_text(now)}#~"
     for minute in minutes.minutes(first, current):
-        for notification in Notification.by_due_minute.query(
-                minute, Notification.due_key <= upto):
+        # The minute's partitions merged in due order: an older message goes first.
+        for notification in heapq.merge(
+                *(Notification.by_due_minute.query(key, Notification.due_key <= upto)
+                  for key in partitions.every(minute)), key=lambda due: due.due_key):
             status = _send(notification, now, mini_program)
             if status:
                 handled[status] = handled.get(status, 0) + 1

@@ -19,7 +19,8 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.orders import channels, payments
 from chalicelib.orders.models import Order
-from chalicelib.orders.placing import CLOSED, PENDING_PAYMENT, get_own, load_orders
+from chalicelib.orders.placing import (CLOSED, PENDING_PAYMENT, get_own, pending_in,
+                                       pending_minute)
 from chalicelib.config import settings
 from chalicelib.core import logs, retry
 from chalicelib.core.clock import MINUTE
@@ -56,8 +57,9 @@ def _wechat_closes_from(order):
 
 
 def _next_wechat_look(order, now):
-    """The minute to ask WeChat again about an order it has not closed."""
-    return max(now + timedelta(minutes=1), _wechat_closes_from(order)).strftime(MINUTE)
+    """The minute to ask WeChat again about an order it has not closed (its index key)."""
+    return pending_minute(max(now + timedelta(minutes=1),
+                              _wechat_closes_from(order)).strftime(MINUTE), order.order_id)
 
 
 def _closed_at_wechat(order, pay, clock):
@@ -142,7 +144,7 @@ def run_minute_job(pay=None, clock=system_clock):
     closed = recovered = 0
     behind = None  # the first minute with an order left as it was, for the next run
     for minute in minutes.minutes(first, done):
-        for order in load_orders(list(Order.pending_by_minute.query(minute))):
+        for order in pending_in(minute):
             if order.status not in (PENDING_PAYMENT, CLOSED):
                 continue  # paid: nothing to close
             if order.status == PENDING_PAYMENT and order.pay_by > now:
@@ -161,7 +163,7 @@ def run_minute_job(pay=None, clock=system_clock):
     minutes.cover(JOB, minutes.minute_before(behind) if behind else done, now)
     window = timedelta(minutes=settings.order_pay_minutes)
     for minute in minutes.minutes(done + timedelta(minutes=1), now + window - RECONCILE_AFTER):
-        for order in load_orders(list(Order.pending_by_minute.query(minute))):
+        for order in pending_in(minute):
             if order.status != PENDING_PAYMENT or not order.prepay_id:
                 continue
             try:

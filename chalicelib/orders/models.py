@@ -48,7 +48,7 @@ class PendingByMinute(GlobalSecondaryIndex):
         index_name = "pending-minute"
         projection = KeysOnlyProjection()
 
-    pending_minute = UnicodeAttribute(hash_key=True)  # YYYY-MM-DDTHH:MM, UTC
+    pending_minute = UnicodeAttribute(hash_key=True)  # YYYY-MM-DDTHH:MM (UTC)#<shard>
     order_id = UnicodeAttribute(range_key=True)
 
 

@@ -28,6 +28,7 @@ from chalicelib.config import settings
 from chalicelib.core import retry
 from chalicelib.core.clock import SHANGHAI, utc_text
 from chalicelib.core.clock import clock as system_clock
+from chalicelib.db import partitions
 from chalicelib.db.base import Cancellation, transaction
 from chalicelib.errors import DomainError
 from chalicelib.db.cursors import MINUTE
@@ -78,7 +79,7 @@ def new_order(order_id, member_id, request, quote, now):
         address=request.get("address"), created_at=now,
         created_key=f"{utc_text(now)}#{order_id}",
         store_day=store_day(quote.store_id, now, order_id),
-        pay_by=pay_by, pending_minute=pay_by.strftime(MINUTE),
+        pay_by=pay_by, pending_minute=pending_minute(pay_by.strftime(MINUTE), order_id),
         **quote.order_fields)
 
 
@@ -88,8 +89,19 @@ STORE_DAY_SHARDS = 4  # partitions of a store's day in the index: ~4,000 orders 
 def store_day(store_id, moment, order_id):
     """The order's partition of its store's day (by-store-day index), one of STORE_DAY_SHARDS
     by a hash of its id."""
-    shard = zlib.crc32(order_id.encode()) % STORE_DAY_SHARDS
-    return f"{_day(store_id, moment)}#{shard}"
+    return f"{_day(store_id, moment)}#{zlib.crc32(order_id.encode()) % STORE_DAY_SHARDS}"
+
+
+def pending_minute(minute, order_id):
+    """The order's key for a minute ("YYYY-MM-DDTHH:MM") in the pending-by-minute index, which
+    every order of the brand that minute shares: spread over partitions (db/partitions.py)."""
+    return partitions.spread(minute, order_id)
+
+
+def pending_in(minute):
+    """The orders in the pending-by-minute index for a minute, every partition read."""
+    for key in partitions.every(minute):
+        yield from load_orders(list(Order.pending_by_minute.query(key)))
 
 
 def _day(store_id, moment):
