@@ -10,7 +10,7 @@ Over HTTP: `chalice local` (its own process, 127.0.0.1) in front of the same Dyn
 make 20 attempts each at a live sale of 200 units of one SKU in one store (2 per member, so
 2,000 attempts for 200 units), a fresh Idempotency-Key per attempt, going on after it is sold
 out. The same stampede runs twice in the same `chalice local`, after a short one outside the
-figures that warms it up: on a sale planned for 4,000 orders a second (8 shards), then on one
+figures that warms it up: on a sale planned for 6,400 orders a second (8 shards), then on one
 planned for a trickle (1 shard). After each, the shards (consistent reads) and the sale's
 orders in the table must account for every unit exactly.
 
@@ -33,7 +33,7 @@ from bench.members import local_stack
 
 SHOPPERS, ATTEMPTS_PER_SHOPPER = 100, 20
 SALE_UNITS, PER_MEMBER_LIMIT = 200, 2
-PEAK_PER_S, ONE_SHARD_PEAK_PER_S = 4_000, 100  # 8 shards; 1 shard
+PEAK_PER_S, ONE_SHARD_PEAK_PER_S = 6_400, 100  # 8 shards; 1 shard
 MEASURED_ORDERS, SOLD_OUT_ATTEMPTS = 20, 5
 WARM_UP_UNITS, WARM_UP_ATTEMPTS = 50, 2  # per shopper
 FLASH_PRICE_FEN = 1_290  # the SKU sells at 2,000; the floor is half of it

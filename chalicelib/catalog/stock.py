@@ -60,7 +60,7 @@ def order_take(store_id, sku_id, quantity, refusal):
     never goes below 0, and refusal is the shopper's answer when too few are left."""
     from chalicelib.orders.takes import Take
 
-    return Take(StoreStock, (store_id, sku_id), quantity, refusal)
+    return Take(StoreStock, (store_id, sku_id), "quantity", quantity, refusal)
 
 
 def give_back_for_order_in(writes, store_id, lines):

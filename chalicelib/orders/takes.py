@@ -19,8 +19,9 @@ one StockTake item of the take, so a unit comes back at most once and only if no
 it. GRACE is longer than any request may run (the API function's timeout), so an order can
 no longer be written when its take is given back.
 
-The counters are the stock domains' (catalog's store stock, promotions' shards); wiring.py
-names them (`use_counters`), so the kernel knows no domain.
+The counters are the stock domains' (catalog's store stock, promotions' shards): a channel's
+Take names its item's model and counter; for what the streams show, wiring.py names the
+streamed tables' (`use_counters`), so the kernel knows no domain.
 """
 import json
 import secrets
@@ -46,17 +47,20 @@ def use_counters(provider):
 
 
 def _counter_of(table):
+    if not _counters:
+        raise LookupError("no stock counters are installed (chalicelib/wiring.py install())")
     return _counters[0]()[table]
 
 
 @dataclass(frozen=True)
 class Take:
     """Units to take from one counter item: its model, its key values (hash, then range),
-    how many; `refusal` is the shopper's answer when the item has too few (None: the channel
-    plans its takes again)."""
+    the counter's attribute name, how many; `refusal` is the shopper's answer when the item
+    has too few (None: the channel plans its takes again)."""
 
     model: type
     key: tuple
+    counter: str
     units: int
     refusal: object = None
 
@@ -79,20 +83,12 @@ def _parse(tag_text):
     return order_id, attempt, int(units)
 
 
-def _counter(model):
-    return getattr(model, _counter_name(model))
-
-
-def _counter_name(model):
-    return _counter_of(model.Meta.table)[1]
-
-
 def take(item, order_id, attempt):
     """Takes the units on condition the item has them. False if it has too few; any other
     failure raises (and what it took, if anything, is the job's to give back)."""
     from pynamodb.exceptions import UpdateError
 
-    counter = _counter(item.model)
+    counter = getattr(item.model, item.counter)
     try:
         item.model(*item.key).update(
             actions=[counter.add(-item.units),
@@ -115,17 +111,18 @@ def give_back(item, order_id, attempt, now):
     from chalicelib.orders.models import StockTake
 
     tag_text = tag(order_id, attempt, item.units)
-    _give_back_once(item.model, item.key, item.units,
+    _give_back_once(item.model, item.key, item.counter, item.units,
                     _take_id(item.table, item.key, tag_text), now,
                     StockTake.take_id.does_not_exist() | (StockTake.state == SUSPECT))
 
 
-def _give_back_once(model, key, units, take_id, now, condition):
+def _give_back_once(model, key, counter, units, take_id, now, condition):
     from chalicelib.db.base import transaction
     from chalicelib.orders.models import StockTake
 
     with transaction() as writes:
-        writes.update(model(*key), actions=[_counter(model).add(units)], name="counter")
+        writes.update(model(*key), actions=[getattr(model, counter).add(units)],
+                      name="counter")
         writes.update(StockTake(take_id), actions=[
             StockTake.state.set(GIVEN), StockTake.suspect_minute.remove(),
             StockTake.table.set(model.Meta.table), StockTake.key.set(json.dumps(list(key))),
@@ -196,9 +193,9 @@ def _resolve(suspect, now):
         suspect.update(actions=[StockTake.state.set(CLAIMED),
                                 StockTake.suspect_minute.remove()])
         return False
-    model, _ = _counter_of(suspect.table)
+    model, counter = _counter_of(suspect.table)
     try:
-        _give_back_once(model, tuple(json.loads(suspect.key)), suspect.units,
+        _give_back_once(model, tuple(json.loads(suspect.key)), counter, suspect.units,
                         suspect.take_id, now, StockTake.state == SUSPECT)
     except TransactWriteError:
         return False  # given back meanwhile

@@ -81,7 +81,8 @@ def order_takes(pool, takes):
     few sends the channel back to plan again."""
     from chalicelib.orders.takes import Take
 
-    return [Take(StockShard, (pool, int(shard)), units) for shard, units in takes.items()]
+    return [Take(StockShard, (pool, int(shard)), "remaining", units)
+            for shard, units in takes.items()]
 
 
 def put_back_in(writes, pool, takes):
