@@ -979,11 +979,24 @@ def _paid_order():
     payments.record_payment(order, f"42{uuid.uuid4().hex[:16]}", None)
 
 
+def _shard_take_without_order():
+    """A flash shard's unit taken for an order that never came: the shards' stream finds it."""
+    import uuid
+
+    from chalicelib.orders import takes
+    from chalicelib.promotions.hotstock import StockShard, order_takes
+
+    pool = f"infra-check-{uuid.uuid4().hex[:8]}#sku"
+    StockShard(pool, 0, remaining=1).save()
+    take, = order_takes(pool, {0: 1})
+    assert takes.take(take, f"o_{uuid.uuid4().hex[:24]}", takes.new_attempt())
+
+
 @pytest.fixture(scope="session")
 def job_calls(local_services):
     """Every scheduled function run once, on whatever the suite's DynamoDB Local holds (the
-    demo catalog at least), and every stream function given what the jobs changed and a paid
-    order, recording each DynamoDB call each makes, by function."""
+    demo catalog at least), and every stream function given what the jobs changed, a paid
+    order and a shard's take without its order, recording each DynamoDB call each makes, by function."""
     import importlib
 
     import botocore.client
@@ -1028,6 +1041,7 @@ def job_calls(local_services):
             handler(dict(_SCHEDULED_EVENT), None)
         current.clear()
         _paid_order()
+        _shard_take_without_order()
         streams.drain(app)
     finally:
         botocore.client.BaseClient._make_api_call = original
