@@ -58,12 +58,10 @@ class Model(PynamoDBModel):
 
     def serialize(self, null_check=True):
         """The item as written: a CountAttribute at 0 is left out (it reads 0 again)."""
-        from chalicelib.db.attributes import CountAttribute
-
         values = super().serialize(null_check=null_check)
-        for name, attribute in self.get_attributes().items():
-            if isinstance(attribute, CountAttribute) and getattr(self, name) == 0:
-                values.pop(attribute.attr_name, None)
+        for name, attr_name in _counts_of(type(self)):
+            if getattr(self, name) == 0:
+                values.pop(attr_name, None)
         return values
 
     @classmethod
@@ -84,6 +82,15 @@ class Model(PynamoDBModel):
                 connection.add_meta_table(table.get_meta_table())
             table.connection = connection
             return table
+
+
+@lru_cache(maxsize=None)
+def _counts_of(model):
+    """(attribute name, stored name) of the model's CountAttributes, found once."""
+    from chalicelib.db.attributes import CountAttribute
+
+    return tuple((name, attribute.attr_name) for name, attribute
+                 in model.get_attributes().items() if isinstance(attribute, CountAttribute))
 
 
 _SENT_ORDER = ("condition_check", "delete", "save", "update")

@@ -88,11 +88,13 @@ def _read(member_id):
         return None
 
 
-def _fits(tickets, units):
-    """Whether one more order of these units fits beside the tickets' ({order id: ticket})."""
+def _refusal(tickets, order, units):
+    """Why one more order of these units does not fit beside the tickets ({order id:
+    ticket}), or None."""
     if len(tickets) + 1 > settings.max_pending_orders_per_member:
-        return False
-    return _over_units(tickets, units) is None
+        return _too_many_orders()
+    over = _over_units(tickets, units)
+    return None if over is None else _too_many_units(order, over)
 
 
 def _over_units(tickets, units):
@@ -130,13 +132,11 @@ def hold(order, now, placed_ticket=None):
         return placed_ticket
     current = {order_id: ticket for order_id, ticket in tickets.items()
                if order_id != order.order_id and _parsed(ticket)[1] > _epoch(now)}
-    if not _fits(current, units):
-        current = _still_held(current, now)
-        if len(current) + 1 > settings.max_pending_orders_per_member:
-            raise _too_many_orders()
-        over = _over_units(current, units)
-        if over is not None:
-            raise _too_many_units(order, over)
+    if _refusal(current, order, units) is not None:
+        current = _still_held(current, now)  # the tickets in the way, checked against orders
+        refusal = _refusal(current, order, units)
+        if refusal is not None:
+            raise refusal
     ticket = ticket_of(order)
     with transaction() as writes:
         if item is None:
