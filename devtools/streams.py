@@ -20,6 +20,8 @@ oldest record each stream still holds (24 hours, as on AWS), so a change written
 last drain, through the same handler: the tests make consumers instant with it (after each
 request the app serves, tests/conftest.py), and the benchmarks count what they cost. A batch
 that fails there is left where it was, and the next drain delivers it again.
+`drain_if_written(app)` reads the streams only when the process has written to DynamoDB since
+the last drain (or a batch was left to deliver again): most requests write nothing.
 """
 import argparse
 import base64
@@ -252,6 +254,28 @@ def _too_old(records):
 
 _draining = threading.Lock()
 _readers = {}
+_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
+           "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"}
+_written = threading.Event()  # set once a write has answered (its stream record exists)
+
+
+def watch_writes():
+    """Notes each DynamoDB write the process's clients make from now on, for drain_if_written
+    (clients made before this call are not watched: call it before the first request)."""
+    from chalicelib import aws
+
+    aws.session().register("after-call.dynamodb", _note_write, unique_id="yutang-writes")
+
+
+def _note_write(model, **_):
+    if model.name in _WRITES:
+        _written.set()
+
+
+def drain_if_written(app=None):
+    """drain(app), if anything was written since the last drain or a batch waits to be
+    delivered again; else 0, without a read."""
+    return drain(app) if _written.is_set() else 0
 
 
 def _reader(table, function_name):
@@ -278,6 +302,7 @@ def drain(app=None):
     batch_size, retry_attempts, _ = _delivery()
     delivered = 0
     with _draining:
+        _written.clear()  # a write answered from now on is drained again
         for function_name, table in stream_functions(app).items():
             reader, failing = _reader(table, function_name), set()
             while (batch := reader.next_batch(batch_size, skip=failing)) is not None:
@@ -295,6 +320,7 @@ def drain(app=None):
                     shard.failures += 1
                     shard.iterator = None  # read again from the last record delivered
                     failing.add(shard.shard_id)
+                    _written.set()  # for the next drain_if_written
     return delivered
 
 

@@ -32,7 +32,7 @@ def _streams_delivered_after(event, get_response):
     response = get_response(event)
     if os.environ.get("DYNAMODB_HOST"):
         try:
-            local_streams.drain(yutang.app)
+            local_streams.drain_if_written(yutang.app)
         except Exception:  # the answer stands; what was not delivered waits for the next
             from chalicelib.core import logs
 
@@ -40,6 +40,7 @@ def _streams_delivered_after(event, get_response):
     return response
 
 
+local_streams.watch_writes()
 yutang.app.register_middleware(_streams_delivered_after, "http")
 yutang.app.register_middleware(_streams_delivered_after, "scheduled")
 
