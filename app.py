@@ -16,6 +16,7 @@ from chalicelib.jobs.schedules import bp as schedules_bp
 from chalicelib.jobs.streams import bp as streams_bp
 from chalicelib.api.members import bp as members_bp
 from chalicelib.api.reactivation import bp as reactivation_bp
+from chalicelib.api.reports import bp as reports_bp
 from chalicelib.api.notify import bp as notify_bp
 from chalicelib.api.system import bp as system_bp
 
@@ -31,5 +32,6 @@ app.register_blueprint(groups_bp)
 app.register_blueprint(live_bp)
 app.register_blueprint(notify_bp)
 app.register_blueprint(reactivation_bp)
+app.register_blueprint(reports_bp)
 app.register_blueprint(schedules_bp)
 app.register_blueprint(streams_bp)

@@ -16,6 +16,7 @@ SCENARIOS = {
     "handler": "bench.handler",
     "members": "bench.members",
     "reactivation": "bench.reactivation",
+    "reports": "bench.reports",
     "stores": "bench.stores",
 }
 RESULTS = ROOT / "bench-results.json"

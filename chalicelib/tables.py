@@ -9,6 +9,7 @@ def all_models():
     from chalicelib.orders import models as orders
     from chalicelib.orders.holds import PendingHold
     from chalicelib.db.outbox import Event
+    from chalicelib.figures import models as figures
     from chalicelib.promotions.flash import models as flash
     from chalicelib.promotions.groups import models as groups
     from chalicelib.promotions.hotstock import StockShard
@@ -31,7 +32,8 @@ def all_models():
             groups.GroupBuy, groups.Group, groups.GroupSeat,
             groups.GroupBuyPurchases, PromotionListing, live.LiveSession, live.LiveFigures,
             live.LiveMark, notify.SendCredit, notify.Notification,
-            reactivation.Contact, reactivation.Task, reactivation.DayFigures, Event]
+            reactivation.Contact, reactivation.Task, reactivation.DayFigures, Event,
+            figures.Figure, figures.Activity, figures.Receipt]
 
 
 def _wait_until_active(client, table_name):

@@ -20,6 +20,7 @@ from chalicelib.core.clock import clock as system_clock
 def _kinds():
     """kind → its loader and its (name, subscriber) pairs, in the order they run."""
     from chalicelib.db.events import Kind
+    from chalicelib.figures import subscribers as figures
     from chalicelib.guides import subscribers as guides
     from chalicelib.members import phone
     from chalicelib.members import subscribers as members
@@ -33,6 +34,7 @@ def _kinds():
         ("loyalty", members.take_back_on_refund),
         ("commissions", guides.take_back_on_refund),
         ("notification", notify.tell_refunded),
+        ("figures", figures.count_refund),
     ))
     return {
         # From the orders stream (_stream_consumers); an event written before it, by the job.
@@ -57,12 +59,15 @@ def _kinds():
 
 @lru_cache(maxsize=1)
 def _stream_consumers():
-    """Streamed table (Meta.table) → its (name, consumer(changes, clock)) pairs, in the order
-    they run. A name is what the logs call a consumer that failed."""
+    """Streamed table (Meta.table), or a feed of its own on a table's stream ("figures", on
+    the orders', chalicelib/jobs/streams.py) → its (name, consumer(changes, clock)) pairs, in
+    the order they run. A name is what the logs call a consumer that failed."""
+    from chalicelib.figures import subscribers as figures
     from chalicelib.orders import events as orders
     from chalicelib.orders import takes
 
     return {"orders": (("order_paid", orders.deliver_paid_orders),),
+            "figures": (("figures", figures.count_paid_orders),),
             "store-stock": (("unclaimed_takes", takes.check_takes),),
             "stock-shards": (("unclaimed_takes", takes.check_takes),)}
 

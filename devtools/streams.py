@@ -293,17 +293,21 @@ def _the_app():
     return app.app
 
 
-def drain(app=None):
+def drain(app=None, skip=()):
     """Delivers every record written to the streamed tables since the last drain, now, through
-    the app's stream functions. A batch that fails stays where it is: the next drain delivers
-    it again (and after RETRY_ATTEMPTS, moves past it, as Lambda does). One drain at a time in
-    the process; returns how many records were delivered."""
+    the app's stream functions (but those named in `skip`: they read it at the next drain). A
+    batch that fails stays where it is: the next drain delivers it again (and after
+    RETRY_ATTEMPTS, moves past it, as Lambda does). One drain at a time in the process;
+    returns how many records were delivered."""
     app = app or _the_app()
     batch_size, retry_attempts, _ = _delivery()
     delivered = 0
     with _draining:
-        _written.clear()  # a write answered from now on is drained again
+        if not skip:
+            _written.clear()  # a write answered from now on is drained again
         for function_name, table in stream_functions(app).items():
+            if function_name in skip:
+                continue
             reader, failing = _reader(table, function_name), set()
             while (batch := reader.next_batch(batch_size, skip=failing)) is not None:
                 shard, records, after_them = batch

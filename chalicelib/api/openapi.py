@@ -31,7 +31,8 @@ def _operation(spec):
         parameters += _query_parameters(spec.query)
     responses = {str(spec.status): {
         "description": "OK",
-        "content": {spec.produces: {"schema": spec.response or {"type": "object"}}},
+        "content": {spec.produces: {"schema": spec.response or {"type": "object"}},
+                    **{kind: {"schema": {"type": "string"}} for kind in spec.downloads}},
     }}
     error_statuses = {STATUS_BY_CODE[code] for code in spec.error_codes} | {400}
     if spec.auth != PUBLIC:

@@ -64,6 +64,7 @@ class RouteSpec:
     error_codes: tuple = ()
     content_type: str = "application/json"
     produces: str = "application/json"
+    downloads: tuple = ()  # other types the view may answer in (a Download)
 
     @property
     def path_params(self):
@@ -150,17 +151,34 @@ def _build_call(spec, request, path_params):
     return call
 
 
+@dataclass(frozen=True)
+class Download:
+    """A view's answer as a file, in one of the route's `downloads` types (a CSV report)."""
+
+    text: str
+    content_type: str
+    filename: str
+
+    def response(self, status):
+        from chalice import Response
+
+        return Response(body=self.text, status_code=status, headers={
+            "Content-Type": self.content_type,
+            "Content-Disposition": f'attachment; filename="{self.filename}"'})
+
+
 def route(bp, path, method="GET", *, auth, summary, body=None, query=None, response=None,
           status=200, error_codes=(), content_type="application/json",
-          produces="application/json"):
+          produces="application/json", downloads=()):
     """Declares a route on a blueprint. The view takes a Call and returns a JSON-able body,
-    or bytes when the route produces another type (a PNG).
+    or bytes when the route produces another type (a PNG), or a Download in one of
+    `downloads`.
 
     A body in another content type than JSON (a CSV upload) reaches the view as text."""
     def decorator(view):
         tag = view.__module__.split(".")[-2]
         spec = RouteSpec(path, method, auth, summary, tag, body, query, response, status,
-                         tuple(error_codes), content_type, produces)
+                         tuple(error_codes), content_type, produces, tuple(downloads))
         ROUTES.append(spec)
 
         @functools.wraps(view)
@@ -169,7 +187,10 @@ def route(bp, path, method="GET", *, auth, summary, body=None, query=None, respo
 
             try:
                 call = _build_call(spec, _current_request.get(), path_params)
-                return Response(body=view(call), status_code=spec.status,
+                answer = view(call)
+                if isinstance(answer, Download):
+                    return answer.response(spec.status)
+                return Response(body=answer, status_code=spec.status,
                                 headers={"Content-Type": spec.produces})
             except DomainError as exc:
                 return error_response(exc.code, exc.message, exc.status)

@@ -122,12 +122,13 @@ def _brief(error):
     return f"{type(error).__name__}: {error}"[:300]
 
 
-def handle(table, lambda_event, clock=system_clock):
-    """Runs every consumer of the table with the batch's changes, in order; raises
-    BatchFailed, after all have run, if any of them raised. Returns how many changes."""
-    consumers = installed_consumers().get(table)
+def handle(table, lambda_event, clock=system_clock, feed=None):
+    """Runs every consumer of the table (or of the table's `feed`: a function of its own on
+    the same stream) with the batch's changes, in order; raises BatchFailed, after all have
+    run, if any of them raised. Returns how many changes."""
+    consumers = installed_consumers().get(feed or table)
     if consumers is None:
-        raise LookupError(f"no consumers of the {table} stream are installed")
+        raise LookupError(f"no consumers of the {feed or table} stream are installed")
     changes = [change_of(table, record) for record in lambda_event.get("Records") or ()]
     failed = []
     for name, consumer in consumers:

@@ -31,6 +31,23 @@ def orders_stream(event):
     streams.handle("orders", event.to_dict())
 
 
+# The retail figures read the orders stream through a function of their own, in batches of up
+# to FIGURES_BATCH_SIZE gathered for up to FIGURES_WINDOW_S: what they write is per batch
+# (chalicelib/figures/feed.py), so the fuller a batch the less an order costs; the dashboards
+# lag the payments by at most the window, and the payment's own subscribers none of it.
+FIGURES_BATCH_SIZE = 1000
+FIGURES_WINDOW_S = 60
+
+
+@bp.on_dynamodb_record(declared_arn("orders"), batch_size=FIGURES_BATCH_SIZE,
+                       maximum_batching_window_in_seconds=FIGURES_WINDOW_S,
+                       starting_position="TRIM_HORIZON", name="figures-stream")
+def figures_stream(event):
+    from chalicelib.db import streams
+
+    streams.handle("orders", event.to_dict(), feed="figures")
+
+
 @bp.on_dynamodb_record(declared_arn("store-stock"), batch_size=BATCH_SIZE,
                        starting_position="TRIM_HORIZON", name="store-stock-stream")
 def store_stock_stream(event):

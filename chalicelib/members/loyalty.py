@@ -52,7 +52,7 @@ def earn_in(writes, member_id, order_id, paid_fen, now):
     as read, so a race lost reads again. Points first, at the level the member had before
     this order's growth. Returns what the order keeps, for its refunds to take back, and the
     ledger entry of its points, written from the order once it is paid (points.write_kept):
-    {"points", "growth", "entry"}."""
+    {"points", "growth", "entry", "order_number": the member's how manieth paid order}."""
     program = loyalty_program.current()
     holder = _holder(member_id)
     paid = rules.points_for_payment(paid_fen, current_level(holder, program), program)
@@ -68,7 +68,7 @@ def earn_in(writes, member_id, order_id, paid_fen, now):
             condition & change.condition, change.new_items
     writes.update(holder, actions=actions, condition=condition, name="member")
     return {"points": paid, "growth": growth - holder.growth,
-            "entry": entries[0] if entries else None}
+            "entry": entries[0] if entries else None, "order_number": holder.orders_count + 1}
 
 
 def taken_back(earned, refunded_before_fen, refunded_fen, paid_fen):

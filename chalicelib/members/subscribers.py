@@ -14,7 +14,8 @@ def earn_in_payment(writes, order, now):
     payment's transaction; the order keeps what it earned for its refunds."""
     earned = loyalty.earn_in(writes, order.member_id, order.order_id,
                              payments.goods_paid_fen(order), now)
-    keeps = {"points_earned": earned["points"], "growth_earned": earned["growth"]}
+    keeps = {"points_earned": earned["points"], "growth_earned": earned["growth"],
+             "member_order_number": earned["order_number"]}
     if earned["entry"] is not None:
         keeps["points_entry"] = points.kept(earned["entry"])
     return keeps

@@ -864,6 +864,8 @@ def test_each_job_has_a_small_reserved_concurrency_and_the_api_the_rest(synthesi
 @pytest.mark.parametrize("brand_id", BRANDS)
 def test_each_stream_function_is_fed_by_its_tables_stream_and_gives_up_on_a_batch_in_bounds(
         synthesized, brand_id):
+    from chalicelib.jobs import streams
+
     expanded = synthesized.expanded(brand_id)
     functions = {logical_id: resource["Properties"] for logical_id, resource
                  in _of_type(expanded, "AWS::Lambda::Function").items()}
@@ -881,7 +883,13 @@ def test_each_stream_function_is_fed_by_its_tables_stream_and_gives_up_on_a_batc
         fed[function["FunctionName"]] = (tables[table_id]["TableName"], function["Handler"])
         # From the oldest record the stream holds: nothing written before the mapping is lost.
         assert properties["StartingPosition"] == "TRIM_HORIZON"
-        assert properties["BatchSize"] == delivery.batch_size
+        if function["FunctionName"] == _job(brand_id, "figures-stream"):
+            # The figures gather a window's orders into one batch (chalicelib/jobs/streams.py).
+            assert (properties["BatchSize"], properties["MaximumBatchingWindowInSeconds"]) \
+                == (streams.FIGURES_BATCH_SIZE, streams.FIGURES_WINDOW_S)
+        else:
+            assert properties["BatchSize"] == delivery.batch_size
+            assert not properties.get("MaximumBatchingWindowInSeconds")
         # A batch that fails is halved until the record at fault is alone, retried a bounded
         # number of times, for a bounded age, then sent to the queue (and its alarm).
         assert properties["BisectBatchOnFunctionError"] is True

@@ -1,0 +1,45 @@
+from chalice import Blueprint
+
+from chalicelib.api.routing import ADMIN, MEMBER, Download, route, staff
+from chalicelib.api.schemas import figures as schemas
+
+bp = Blueprint(__name__)
+
+STORE_MANAGER = staff("store_manager", store_param="store_id")
+
+
+@route(bp, "/events", "POST", auth=MEMBER, body=schemas.EVENTS, response=schemas.EVENTS_COUNTED,
+       error_codes=("not_found",),
+       summary="What the shopper saw (a store, a product, a share they opened): traffic for "
+               "the retail figures, up to 50 events a call")
+def record_events(call):
+    from chalicelib.figures import traffic
+
+    return {"counted": traffic.record(call.member_id, call.body["events"])}
+
+
+def _sales(call, store_id):
+    from chalicelib.figures import reports
+
+    query = call.query
+    report = reports.sales(query["from"], query["to"], store_id=store_id,
+                           channel=query.get("channel"), group_by=query.get("group_by", "day"))
+    if query.get("format") == "csv":
+        return Download(reports.as_csv(report), "text/csv; charset=utf-8",
+                        f"sales-{query['from']}-{query['to']}.csv")
+    return report
+
+
+@route(bp, "/admin/reports/sales", auth=ADMIN, query=schemas.SALES_QUERY,
+       response=schemas.SALES, downloads=("text/csv",),
+       summary="Sales figures (visitors, buyers, orders, GMV, refunds, net, AOV, conversion, "
+               "repurchase) by day, store, channel or guide; ?format=csv for Excel")
+def sales_report(call):
+    return _sales(call, call.query.get("store_id"))
+
+
+@route(bp, "/stores/{store_id}/reports/sales", auth=STORE_MANAGER,
+       query=schemas.SALES_QUERY, response=schemas.SALES, downloads=("text/csv",),
+       summary="The store's sales figures, as the brand's report has them for one store")
+def store_sales_report(call):
+    return _sales(call, call.params["store_id"])

@@ -1,0 +1,49 @@
+from chalicelib.figures.reports import CHANNELS, GROUPS, MAX_REPORT_DAYS, ROW_FIGURES
+from chalicelib.figures.traffic import FIGURE_OF, MOST_EVENTS
+
+_DAY = {"type": "string", "pattern": "^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"}
+_ID = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}
+
+EVENTS = {
+    "type": "object",
+    "properties": {"events": {"type": "array", "minItems": 1, "maxItems": MOST_EVENTS, "items": {
+        "type": "object",
+        "properties": {"kind": {"enum": sorted(FIGURE_OF)}, "store_id": _ID,
+                       "product_id": _ID,
+                       "scene": {"type": "string", "maxLength": 64,
+                                 "description": "The share's scene, for share_open"}},
+        "required": ["kind", "store_id"], "additionalProperties": False}}},
+    "required": ["events"], "additionalProperties": False,
+}
+
+EVENTS_COUNTED = {"type": "object", "properties": {"counted": {"type": "integer"}},
+                  "required": ["counted"]}
+
+SALES_QUERY = {
+    "type": "object",
+    "properties": {
+        "from": {**_DAY, "description": "First day (Asia/Shanghai), inclusive"},
+        "to": {**_DAY, "description": f"Last day, inclusive; at most {MAX_REPORT_DAYS} days"},
+        "store_id": _ID, "channel": {"enum": list(CHANNELS)},
+        "group_by": {"enum": list(GROUPS), "default": "day"},
+        "format": {"enum": ["json", "csv"], "default": "json"}},
+    "required": ["from", "to"],
+}
+
+_ROW = {"type": "object", "properties": {
+    "key": {"type": "string"},
+    **{name: {"type": "integer"} for name in ROW_FIGURES if name not in (
+        "conversion", "repurchase_rate")},
+    "conversion": {"type": ["number", "null"]}, "repurchase_rate": {"type": ["number", "null"]}},
+    "required": ["key", *ROW_FIGURES]}
+
+SALES = {
+    "type": "object",
+    "properties": {"from": {"type": "string"}, "to": {"type": "string"},
+                   "group_by": {"enum": list(GROUPS)},
+                   "store_id": {"type": ["string", "null"]},
+                   "channel": {"type": ["string", "null"]},
+                   "distinct_counts": {"enum": ["exact", "upper_bound"]},
+                   "rows": {"type": "array", "items": _ROW}, "totals": _ROW},
+    "required": ["from", "to", "group_by", "distinct_counts", "rows", "totals"],
+}

@@ -1,0 +1,292 @@
+"""What paid orders and settled refunds add to the figures, exactly once, in batches.
+
+A contribution is one fact that moves figures: an order paid ("p:<order>") or a refund that
+succeeded ("r:<refund>"), with its time (paid, or settled: its day and month, Asia/Shanghai),
+its scopes (brand, store, channel, store × channel, guide, guide × channel, campaign) and
+amounts. The orders stream hands paid orders over in batches, and a batch may come again,
+halved, after any failure; a refund comes alone, from its event. Each batch:
+
+1. claims, for each member, in their month's Activity item (one UpdateItem, if_not_exists):
+   each contribution for this batch's token, and the facts distinct counts need: the first
+   contribution of the member in each (day or month, scope) makes them a buyer and a
+   visitor there, a second one a repeat buyer. Whoever writes a claim first owns it, so a
+   batch delivered again owns nothing it already owned;
+2. adds what it owns to the counters of each (period, scope), in one transaction with its
+   Receipt (the token: at most 99 counters a transaction, members grouped to fit).
+
+A contribution claimed by a token without a receipt belongs to an attempt that died between
+the two steps: it is taken over (a conditional write from the old claim) once GRACE has
+passed since the claim (longer than any Lambda runs, so the old attempt cannot still
+commit); until then the batch fails and comes again.
+
+Cost: an UpdateItem per member (1 write unit while the member's month stays under 1 KB), two
+write units per counter a batch touches and two for its receipt: about 1.5 a paid order in
+batches of a hundred orders, a few stores and channels. A member's second order of a period
+adds a second, small write (the repeat claim)."""
+import uuid
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from chalicelib.core import logs
+from chalicelib.core.clock import SHANGHAI
+from chalicelib.core.retry import attempts
+
+GRACE = timedelta(minutes=5)
+MOST_ITEMS = 99  # of a transaction's 100, one is the receipt
+
+
+class ClaimedElsewhere(Exception):
+    """A contribution is claimed by an attempt that may still be running: try again later."""
+
+
+@dataclass
+class Contribution:
+    cid: str
+    member_id: str
+    at: object  # aware datetime
+    scopes: tuple
+    amounts: dict
+    buys: bool = False  # a paid order: makes the member a buyer, a visitor, a repeat buyer
+    new_buyer: bool = False  # the member's first paid order
+    store_id: str = None
+    guide_id: str = None
+    periods: tuple = field(init=False)
+
+    def __post_init__(self):
+        local = self.at.astimezone(SHANGHAI)
+        self.day, self.month = local.strftime("%Y-%m-%d"), local.strftime("%Y-%m")
+        self.periods = ((f"d{local:%d}", self.day), ("m", self.month))
+
+    def counters(self):
+        """Every (period, scope) this contribution adds to."""
+        return {(period, scope) for _, period in self.periods for scope in self.scopes}
+
+
+def _campaign(order):
+    if order.flash_sale_id:
+        return f"k:flash_sale:{order.flash_sale_id}"
+    if order.live_session_id:
+        return f"k:live:{order.live_session_id}"
+    return None
+
+
+def scopes_of(order):
+    """The scopes an order counts in."""
+    scopes = ["b", f"s:{order.store_id}", f"c:{order.channel}",
+              f"sc:{order.store_id}:{order.channel}"]
+    if order.guide_id:
+        scopes += [f"g:{order.guide_id}", f"gc:{order.guide_id}:{order.channel}"]
+    campaign = _campaign(order)
+    return tuple(scopes + ([campaign] if campaign else []))
+
+
+def paid(order):
+    breakdown = order.breakdown or {}
+    return Contribution(
+        f"p:{order.order_id}", order.member_id, order.paid_at, scopes_of(order),
+        {"orders": 1, "gmv_fen": order.total_fen,
+         "units": sum(line["quantity"] for line in breakdown.get("lines", ())),
+         "coupon_fen": breakdown.get("coupon_discount_fen", 0),
+         "points_fen": breakdown.get("points_fen", 0)},
+        buys=True, new_buyer=order.member_order_number == 1, store_id=order.store_id,
+        guide_id=order.guide_id)
+
+
+def refunded(order, refund):
+    return Contribution(f"r:{refund.refund_id}", order.member_id, refund.settled_at,
+                        scopes_of(order), {"refunds": 1, "refunded_fen": refund.refund_fen},
+                        store_id=order.store_id, guide_id=order.guide_id)
+
+
+def add(contributions, clock):
+    """Adds each contribution to the figures once, however often it is handed over."""
+    by_month = defaultdict(list)
+    for contribution in sorted(contributions, key=lambda c: (c.at, c.cid)):
+        by_month[(contribution.member_id, contribution.month)].append(contribution)
+    for group in _groups(by_month):
+        _add_group(group, clock)
+
+
+def _groups(by_month):
+    """The members' months in groups whose counters fit one transaction."""
+    group, touched = [], set()
+    for key, contributions in by_month.items():
+        counters = set().union(*(c.counters() for c in contributions))
+        if group and len(touched | counters) > MOST_ITEMS:
+            yield group
+            group, touched = [], set()
+        group.append((key, contributions))
+        touched |= counters
+    if group:
+        yield group
+
+
+def _add_group(group, clock):
+    now = clock.now()
+    token = uuid.uuid4().hex[:16]
+    stamp = f"{token}@{int(now.timestamp())}"
+    owned = []  # (contribution, the distinct facts it owns)
+    for (member_id, month), contributions in group:
+        claims = _claim(member_id, month, contributions, stamp)
+        for contribution in contributions:
+            if _owns(member_id, month, contribution, claims, stamp, now):
+                owned.append((contribution, _facts(contribution, claims)))
+    if owned:
+        _commit(token, len(owned), _additions(owned))
+
+
+VISITED = ("b", "s:")  # visits name a store: visitors count for it and for the brand
+
+
+def short(text):
+    """8 hex characters for a scope or a contribution in a claim of the distinct counts: a
+    member's month holds dozens of them, and its size is what each write of it costs."""
+    return format(zlib.crc32(text.encode()), "08x")
+
+
+def fact_key(kind, code, scope):
+    """The claim that the member is a buyer ("b"), repeat buyer ("r") or visitor ("v") in a
+    period (code "dNN" or "m") and scope."""
+    return f"{kind}|{code}|{short(scope)}"
+
+
+def _first_claims(contributions, stamp):
+    """{claim key: value} each contribution asks for first."""
+    wanted = {}
+    for contribution in contributions:
+        wanted.setdefault(f"c|{contribution.cid}", stamp)
+        if contribution.buys:
+            for code, _ in contribution.periods:
+                for scope in contribution.scopes:
+                    wanted.setdefault(fact_key("b", code, scope), short(contribution.cid))
+                    if scope.startswith(VISITED):
+                        wanted.setdefault(fact_key("v", code, scope), short(contribution.cid))
+    return wanted
+
+
+def _repeat_claims(contributions, claims):
+    """{claim key: value} of the repeat buyers: a contribution where another made the member
+    a buyer already."""
+    wanted = {}
+    for contribution in contributions:
+        if contribution.buys:
+            for code, _ in contribution.periods:
+                for scope in contribution.scopes:
+                    if claims.get(fact_key("b", code, scope)) != short(contribution.cid):
+                        wanted.setdefault(fact_key("r", code, scope), short(contribution.cid))
+    return {key: value for key, value in wanted.items() if key not in claims}
+
+
+def _claim_path(key):
+    from pynamodb.expressions.operand import Path
+
+    return Path([key])  # one attribute of that name, dots and all
+
+
+def claim(member_id, month, wanted):
+    """Writes each claim not yet made (if_not_exists) in the member's month; returns the
+    month's claims as they now stand ({key: value})."""
+    from chalicelib.figures.models import Activity
+
+    paths = {key: _claim_path(key) for key in wanted}
+    answer = Activity._get_connection().update_item(
+        member_id, month, return_values="ALL_NEW",
+        actions=[paths[key].set(paths[key] | value) for key, value in wanted.items()])
+    return {key: typed["S"] for key, typed in answer["Attributes"].items() if "|" in key}
+
+
+def _claim(member_id, month, contributions, stamp):
+    claims = claim(member_id, month, _first_claims(contributions, stamp))
+    repeats = _repeat_claims(contributions, claims)
+    return claim(member_id, month, repeats) if repeats else claims
+
+
+def _owns(member_id, month, contribution, claims, stamp, now):
+    """Whether this batch counts the contribution: it claimed it, or takes over the claim of
+    an attempt that died before its receipt."""
+    from pynamodb.exceptions import UpdateError
+
+    from chalicelib.figures.models import Activity, Receipt
+
+    owner = claims.get(f"c|{contribution.cid}")
+    if owner == stamp:
+        return True
+    token, _, claimed_at = owner.partition("@")
+    if Receipt.count(token, consistent_read=True):
+        return False  # counted
+    if now.timestamp() - int(claimed_at) < GRACE.total_seconds():
+        raise ClaimedElsewhere(f"{contribution.cid} is claimed by an attempt in progress")
+    path = _claim_path(f"c|{contribution.cid}")
+    try:
+        Activity._get_connection().update_item(member_id, month, actions=[path.set(stamp)],
+                                               condition=path == owner)
+    except UpdateError:
+        raise ClaimedElsewhere(f"{contribution.cid} was taken over meanwhile") from None
+    logs.warning("figures_claim_taken_over", contribution=contribution.cid)
+    return True
+
+
+def _facts(contribution, claims):
+    """The distinct counts the contribution owns: {(period, scope): {figure: 1}}."""
+    facts = defaultdict(dict)
+    if not contribution.buys:
+        return facts
+    for code, period in contribution.periods:
+        for scope in contribution.scopes:
+            for prefix, figure in (("b", "buyers"), ("v", "visitors"), ("r", "repeat_buyers")):
+                if claims.get(fact_key(prefix, code, scope)) == short(contribution.cid):
+                    facts[(period, scope)][figure] = 1
+            if contribution.new_buyer:
+                facts[(period, scope)]["new_buyers"] = 1
+    return facts
+
+
+def _additions(owned):
+    """{(period, scope): ({figure: amount}, the scope's store or None)}."""
+    additions = {}
+    for contribution, facts in owned:
+        for key in contribution.counters():
+            amounts, _ = additions.setdefault(key, (defaultdict(int), _store_of(key[1],
+                                                                                contribution)))
+            for figure, amount in contribution.amounts.items():
+                amounts[figure] += amount
+            for figure, amount in facts.get(key, {}).items():
+                amounts[figure] += amount
+    return additions
+
+
+def _store_of(scope, contribution):
+    return contribution.store_id if scope.startswith("g") else None
+
+
+def _commit(token, count, additions):
+    """The counters' additions and the receipt, in one transaction (tried again while it
+    loses races with other batches; a receipt already there: committed before)."""
+    from chalicelib.db.base import Cancellation, transaction
+    from pynamodb.exceptions import TransactWriteError
+
+    from chalicelib.figures.models import Figure, Receipt
+    from chalicelib.figures.names import scope_key
+
+    for _ in attempts(8):
+        try:
+            with transaction() as writes:
+                writes.save(Receipt(token, contributions=count), name="receipt",
+                            condition=Receipt.token.does_not_exist())
+                for (period, scope), (amounts, store_id) in additions.items():
+                    actions = [getattr(Figure, figure).add(amount)
+                               for figure, amount in amounts.items() if amount]
+                    if store_id:
+                        actions.append(Figure.store_id.set(store_id))
+                    writes.update(Figure(period, scope_key(scope)), actions=actions,
+                                  name=f"figure#{period}#{scope}")
+            return
+        except TransactWriteError as error:
+            cancellation = Cancellation.of(error)
+            if cancellation.failed("receipt"):
+                return
+            if not cancellation.conflict:
+                raise
+    raise RuntimeError("figures: the counters stayed busy; the batch comes again")

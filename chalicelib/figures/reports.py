@@ -1,0 +1,146 @@
+"""Reports from the figures: one Query per period for the scopes a report asks about (a day's
+brand, its stores, its channels, its guides), so a report over D days reads D partitions'
+worth of S scopes, never an order.
+
+Distinct counts (visitors, buyers, new and repeat buyers) are exact over one day and over
+one calendar month (the month's own counters). Over any other range a member counted on two
+days counts twice: the totals add the days' (or months') counts, an upper bound, and the
+answer says so ("distinct_counts": "upper_bound")."""
+import csv
+import io
+from collections import defaultdict
+from datetime import date, timedelta
+
+from chalicelib.errors import DomainError
+from chalicelib.figures.names import COUNTERS, DISTINCT
+
+CHANNELS = ("mall", "flash_sale", "group_buy", "live")
+GROUPS = ("day", "store", "channel", "guide")
+MAX_REPORT_DAYS = 366
+ROW_FIGURES = ("visitors", "buyers", "orders", "gmv_fen", "refunded_fen", "net_fen",
+               "aov_fen", "conversion", "repurchase_rate", "new_buyers", "repeat_buyers",
+               "units", "coupon_fen", "points_fen", "store_visits", "product_views",
+               "share_opens")
+
+
+def _days(from_day, to_day):
+    try:
+        first, last = date.fromisoformat(from_day), date.fromisoformat(to_day)
+    except ValueError:
+        raise DomainError("validation_error", "from and to must be days: YYYY-MM-DD.") from None
+    if last < first:
+        raise DomainError("validation_error", "to must not come before from.")
+    if (last - first).days >= MAX_REPORT_DAYS:
+        raise DomainError("validation_error", f"A report covers at most {MAX_REPORT_DAYS} days.")
+    return first, last
+
+
+def _whole_month(first, last):
+    return first.day == 1 and first.year == last.year and first.month == last.month \
+        and (last + timedelta(days=1)).month != last.month
+
+
+def _prefix_and_group(group_by, store_id, channel):
+    """The scope prefix to query, and scope → the row it adds to (None: not this report's)."""
+    if group_by == "store" or (group_by == "day" and store_id and not channel):
+        if channel:
+            def store_of(scope):
+                _, store, scope_channel = scope.split(":", 2)
+                return store if scope_channel == channel else None
+            return (f"sc:{store_id}:{channel}#" if store_id else "sc:"), store_of
+        return (f"s:{store_id}#" if store_id else "s:"), lambda scope: scope[2:]
+    if group_by == "channel" or (group_by == "day" and channel):
+        if store_id:
+            return f"sc:{store_id}:" + (f"{channel}#" if channel else ""), \
+                lambda scope: scope.split(":", 2)[2]
+        return (f"c:{channel}#" if channel else "c:"), lambda scope: scope[2:]
+    if group_by == "guide":
+        if channel:
+            def guide_of(scope):
+                _, guide, scope_channel = scope.split(":", 2)
+                return guide if scope_channel == channel else None
+            return "gc:", guide_of
+        return "g:", lambda scope: scope[2:]
+    return "b#", lambda scope: "brand"
+
+
+def _read(period, prefix, group_of, store_id, group_by):
+    """{row: {figure: amount}} of one period."""
+    from chalicelib.figures.models import Figure
+
+    rows = defaultdict(lambda: defaultdict(int))
+    for item in Figure.query(period, Figure.scope.startswith(prefix)):
+        scope = item.scope.partition("#")[0]
+        row = group_of(scope)
+        if row is None or (group_by == "guide" and store_id and item.store_id != store_id):
+            continue
+        for name in COUNTERS:
+            rows[row][name] += getattr(item, name)
+    return rows
+
+
+def _row(key, amounts):
+    gmv, orders, refunded = amounts["gmv_fen"], amounts["orders"], amounts["refunded_fen"]
+    buyers, visitors = amounts["buyers"], amounts["visitors"]
+    return {"key": key, **{name: amounts[name] for name in COUNTERS},
+            "net_fen": gmv - refunded, "aov_fen": gmv // orders if orders else 0,
+            "conversion": round(buyers / visitors, 4) if visitors else None,
+            "repurchase_rate": round(amounts["repeat_buyers"] / buyers, 4) if buyers else None}
+
+
+def _add(into, amounts):
+    for name in COUNTERS:
+        into[name] += amounts[name]
+
+
+def _rows_and_totals(periods, prefix, group_of, store_id, group_by):
+    """({row: amounts}, totals) over the periods; a day's report has a row per day."""
+    rows, totals = defaultdict(lambda: defaultdict(int)), defaultdict(int)
+    for period in periods:
+        for row, amounts in _read(period, prefix, group_of, store_id, group_by).items():
+            _add(rows[period if group_by == "day" else row], amounts)
+            _add(totals, amounts)
+    return rows, totals
+
+
+def sales(from_day, to_day, store_id=None, channel=None, group_by="day"):
+    """Rows (a day, a store, a channel or a guide) and totals of the sales figures."""
+    first, last = _days(from_day, to_day)
+    prefix, group_of = _prefix_and_group(group_by, store_id, channel)
+    days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+    rows, totals = _rows_and_totals(days, prefix, group_of, store_id, group_by)
+    month = _whole_month(first, last)
+    if month:  # distinct counts from the month's own counters
+        month_rows, month_totals = _rows_and_totals([first.strftime("%Y-%m")], prefix,
+                                                    group_of, store_id, group_by)
+        if group_by != "day":
+            for row, amounts in month_rows.items():
+                _distinct_from(rows[row], amounts)
+        _distinct_from(totals, month_totals)
+    if (month or first == last) and group_by in ("store", "channel"):
+        # a member who bought in two stores is one buyer of them all: the filter's scope
+        whole_prefix, whole_group = _prefix_and_group("day", store_id, channel)
+        _, whole = _rows_and_totals([first.strftime("%Y-%m") if month else days[0]],
+                                    whole_prefix, whole_group, store_id, "day")
+        _distinct_from(totals, whole)
+    keys = days if group_by == "day" else sorted(rows)
+    return {"from": from_day, "to": to_day, "group_by": group_by, "store_id": store_id,
+            "channel": channel,
+            "distinct_counts": "exact" if month or first == last else "upper_bound",
+            "rows": [_row(key, rows[key]) for key in keys], "totals": _row("total", totals)}
+
+
+def _distinct_from(amounts, exact):
+    for name in DISTINCT:
+        amounts[name] = exact[name]
+
+
+def as_csv(report):
+    """The report as CSV text, UTF-8 with a BOM (so Excel reads Chinese), its totals last."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["key", *ROW_FIGURES])
+    for row in [*report["rows"], report["totals"]]:
+        writer.writerow([row["key"], *("" if row[name] is None else row[name]
+                                       for name in ROW_FIGURES)])
+    return "\ufeff" + out.getvalue()

@@ -1,0 +1,206 @@
+"""Retail figures, kept as orders are paid and refunds succeed: each counts once, whatever
+the stream delivers again, late or halved."""
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from chalicelib.core.clock import SHANGHAI, FixedClock
+from tests.api.test_checkout import _sku
+from tests.api.test_payments import _order
+from tests.api.test_refunds import _paid
+
+
+def _store():
+    from chalicelib.catalog import stores
+
+    store_id = f"store-fig-{uuid.uuid4().hex[:8]}"
+    stores.create_store({"store_id": store_id, "name": "鱼塘 数据店", "ownership": "direct",
+                         "city": "上海", "address": "数据路 1 号", "lat": 31.2, "lng": 121.4,
+                         "opening_hours": "00:00-23:59"})
+    return store_id
+
+
+def _figure(period, scope):
+    from chalicelib.figures.models import Figure
+    from chalicelib.figures.names import COUNTERS
+
+    try:
+        item = Figure.get(period, f"{scope}#", consistent_read=True)
+    except Figure.DoesNotExist:
+        return {name: 0 for name in COUNTERS}
+    return {name: getattr(item, name) for name in COUNTERS}
+
+
+def _day(moment):
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d")
+
+
+def _paid_change(order_id):
+    from chalicelib.db.streams import MODIFY, Change
+
+    return Change("orders", MODIFY, {"order_id": order_id}, {"status": "PENDING_PAYMENT"},
+                  {"status": "PAID"}, "1")
+
+
+def test_paid_orders_count_in_their_store_day_and_month_once(client, sandbox_url, shopper):
+    from chalicelib.figures import subscribers
+
+    store_id = _store()
+    sku = _sku(price_fen=3_000, stock=20, store_id=store_id)
+    headers, _ = shopper
+    first = _paid(client, sandbox_url, headers, sku, 2, store_id=store_id)
+    second = _paid(client, sandbox_url, headers, sku, 1, store_id=store_id)
+    paid_at = _order(first["order_id"]).paid_at
+    day, month = _day(paid_at), _day(paid_at)[:7]
+
+    figures = _figure(day, f"s:{store_id}")
+    assert (figures["orders"], figures["gmv_fen"], figures["units"]) == (2, 9_000, 3)
+    assert (figures["buyers"], figures["repeat_buyers"], figures["visitors"]) == (1, 1, 1)
+    assert figures["new_buyers"] == 1  # the first of the two was their first order
+    assert _figure(month, f"sc:{store_id}:mall")["gmv_fen"] == 9_000
+
+    # The stream delivers both again, then one alone (a halved batch): nothing changes.
+    subscribers.count_paid_orders([_paid_change(first["order_id"]),
+                                   _paid_change(second["order_id"])])
+    subscribers.count_paid_orders([_paid_change(second["order_id"])])
+    assert _figure(day, f"s:{store_id}") == figures
+
+
+def _report(client, headers, path="/admin/reports/sales", **query):
+    from urllib.parse import urlencode
+
+    answer = client.http.get(f"{path}?{urlencode(query)}", headers=headers)
+    assert answer.status_code == 200, answer.body
+    return answer
+
+
+def test_a_refund_counts_on_the_day_it_succeeds_and_the_report_nets_it(
+        client, sandbox_url, shopper, admin):
+    import json
+
+    from tests.api.test_payments import _post
+    from tests.api.test_refunds import _settled
+    from tests.conftest import body_of
+
+    store_id = _store()
+    sku = _sku(price_fen=2_500, stock=20, store_id=store_id)
+    headers, _ = shopper
+    order = _paid(client, sandbox_url, headers, sku, 4, store_id=store_id)
+    asked = _post(client, f"/orders/{order['order_id']}/refund", headers, {"reason": "不要了"})
+    assert asked.status_code == 201, asked.body
+    refund = body_of(asked)
+    assert _settled(sandbox_url, order["order_id"], refund["refund_id"]) == "SUCCESS"
+    day = _day(_order(order["order_id"]).paid_at)
+
+    report = json.loads(_report(client, admin, **{"from": day, "to": day, "store_id": store_id})
+                        .body)
+    [row] = report["rows"]
+    assert (row["orders"], row["gmv_fen"], row["refunded_fen"], row["net_fen"]) == \
+        (1, 10_000, 10_000, 0)
+    assert (row["buyers"], row["aov_fen"], report["distinct_counts"]) == (1, 10_000, "exact")
+    assert report["totals"]["gmv_fen"] == 10_000
+
+    # The refund's event delivered again counts nothing more.
+    from chalicelib.figures import subscribers
+    from chalicelib.orders.models import Refund
+
+    subscribers.count_refund(_order(order["order_id"]),
+                             Refund.get(order["order_id"], refund["refund_id"]))
+    assert _figure(day, f"s:{store_id}")["refunded_fen"] == 10_000
+
+    csv = _report(client, admin, **{"from": day, "to": day, "store_id": store_id,
+                                    "format": "csv"})
+    assert csv.headers["Content-Type"].startswith("text/csv")
+    text = csv.body.decode("utf-8") if isinstance(csv.body, bytes) else csv.body
+    assert text.startswith("\ufeffkey,visitors,buyers,orders,gmv_fen")
+    assert text.splitlines()[-1].startswith("total,")
+
+
+def test_visits_count_each_visitor_once_a_day_and_an_unknown_store_counts_nothing(
+        client, shopper, admin):
+    import json
+
+    headers, _ = shopper
+    store_id = _store()
+    post = lambda events: client.http.post(  # noqa: E731
+        "/events", headers={**headers, "Content-Type": "application/json"},
+        body=json.dumps({"events": events}))
+    assert post([{"kind": "store_visit", "store_id": store_id},
+                 {"kind": "product_view", "store_id": store_id, "product_id": "p-oolong"},
+                 {"kind": "product_view", "store_id": store_id, "product_id": "p-green"}]
+                ).status_code == 200
+    assert post([{"kind": "share_open", "store_id": store_id, "scene": "s=1"}]).status_code \
+        == 200
+    refused = post([{"kind": "store_visit", "store_id": store_id},
+                    {"kind": "store_visit", "store_id": "store-nowhere"}])
+    assert refused.status_code == 404
+    assert post([{"kind": "store_visit", "store_id": store_id, "quantity": 1.0}]) \
+        .status_code == 400
+    assert post([{"kind": "store_visit", "store_id": store_id}] * 51).status_code == 400
+
+    day = _day(datetime.now(timezone.utc))
+    [row] = json.loads(_report(client, admin, **{"from": day, "to": day,
+                                                 "store_id": store_id}).body)["rows"]
+    assert (row["visitors"], row["store_visits"], row["product_views"], row["share_opens"]) \
+        == (1, 1, 2, 1)
+    assert (row["buyers"], row["conversion"]) == (0, 0.0)
+
+
+def test_a_store_manager_sees_their_store_only_and_a_shopper_no_report(client, shopper):
+    from tests.conftest import STORE_A, STORE_B, new_staff
+
+    manager, _ = new_staff(client, "store_manager", STORE_A)
+    day = _day(datetime.now(timezone.utc))
+    query = f"from={day}&to={day}"
+    assert client.http.get(f"/stores/{STORE_A}/reports/sales?{query}",
+                           headers=manager).status_code == 200
+    assert client.http.get(f"/stores/{STORE_B}/reports/sales?{query}",
+                           headers=manager).status_code == 403
+    assert client.http.get(f"/admin/reports/sales?{query}", headers=manager).status_code == 403
+    assert client.http.get(f"/admin/reports/sales?{query}", headers=shopper[0]).status_code \
+        == 403
+
+
+def test_an_attempt_that_died_between_its_claims_and_its_counters_is_taken_over(
+        client, sandbox_url, shopper):
+    """The order's contribution is claimed by a token that never wrote its receipt: within
+    GRACE the batch fails (the attempt may still commit), after it the next one counts it."""
+    import pytest
+
+    from chalicelib.figures import feed, subscribers
+    from chalicelib.figures.models import Activity
+
+    store_id = _store()
+    sku = _sku(price_fen=1_000, stock=5, store_id=store_id)
+    order = _paid(client, sandbox_url, shopper[0], sku, 1, store_id=store_id)
+    paid = _order(order["order_id"])
+    day, month = _day(paid.paid_at), _day(paid.paid_at)[:7]
+    before = _figure(day, f"s:{store_id}")
+    assert before["orders"] == 1
+
+    # A second order of the same member, whose first attempt died after claiming.
+    second = _paid_without_figures(client, sandbox_url, shopper[0], sku, store_id)
+    claimed_at = datetime.now(timezone.utc)
+    feed.claim(paid.member_id, month, {f"c|p:{second}": f"deadbeef@{int(claimed_at.timestamp())}"})
+    with pytest.raises(feed.ClaimedElsewhere):
+        subscribers.count_paid_orders([_paid_change(second)], FixedClock(claimed_at))
+    assert _figure(day, f"s:{store_id}")["orders"] == 1
+    later = FixedClock(claimed_at + feed.GRACE + timedelta(seconds=1))
+    subscribers.count_paid_orders([_paid_change(second)], later)
+    subscribers.count_paid_orders([_paid_change(second)], later)
+    after = _figure(day, f"s:{store_id}")
+    assert (after["orders"], after["gmv_fen"], after["buyers"], after["repeat_buyers"]) == \
+        (2, 2_000, 1, 1)
+    assert Activity.count(paid.member_id) >= 1
+
+
+def _paid_without_figures(client, sandbox_url, headers, sku, store_id):
+    """An order paid while the figures' consumer is away (its batch never reached them)."""
+    from chalicelib import wiring
+
+    consumers = wiring._stream_consumers()
+    kept = consumers["figures"]
+    consumers["figures"] = ()
+    try:
+        return _paid(client, sandbox_url, headers, sku, 1, store_id=store_id)["order_id"]
+    finally:
+        consumers["figures"] = kept
