@@ -119,7 +119,8 @@ def test_growth_sets_the_level_and_a_refund_takes_it_back(member):
     paid = Member.get(member, consistent_read=True)
     assert (paid.growth, paid.level) == (1200, "gold")
     entry = earned.pop("entry")
-    assert earned == {"points": 1200, "growth": 1200} and paid.points_balance == 1200
+    assert earned == {"points": 1200, "growth": 1200, "order_number": 1} \
+        and paid.points_balance == 1200
     assert (entry.seq, entry.delta, entry.balance_after) == (paid.points_seq, 1200, 1200)
     assert paid.orders_count == 1 and paid.paid_total_fen == 120_000
 
