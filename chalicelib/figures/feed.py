@@ -19,10 +19,11 @@ the two steps: it is taken over (a conditional write from the old claim) once GR
 passed since the claim (longer than any Lambda runs, so the old attempt cannot still
 commit); until then the batch fails and comes again.
 
-Cost: an UpdateItem per member (1 write unit while the member's month stays under 1 KB), two
-write units per counter a batch touches and two for its receipt: about 1.5 a paid order in
-batches of a hundred orders, a few stores and channels. A member's second order of a period
-adds a second, small write (the repeat claim)."""
+Cost: an UpdateItem per member (a write unit per KB of the member's month: the claims of
+each day they bought on), two write units per counter a batch touches and two for its
+receipt; a member's second order of a period adds a second write (the repeat claim). For a
+brand of 10,000 orders a month, 3.0 write units a paid order (bench/reports.py), two thirds
+of it the members' months."""
 import uuid
 import zlib
 from collections import defaultdict
