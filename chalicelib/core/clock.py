@@ -1,6 +1,6 @@
 """The one source of "now". Rules take a clock so tests can move time instead of sleeping."""
 import time
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # the brand's days, and WeChat Pay's times
@@ -37,3 +37,19 @@ clock = SystemClock()
 def utc_text(moment):
     """A fixed-width UTC time: as text, such times sort as the times do."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def report_days(from_day, to_day, most_days):
+    """(first, last) of a report's days given as "YYYY-MM-DD", at most most_days of them;
+    a validation_error otherwise."""
+    from chalicelib.errors import DomainError
+
+    try:
+        first, last = date.fromisoformat(from_day), date.fromisoformat(to_day)
+    except ValueError:
+        raise DomainError("validation_error", "from and to must be days: YYYY-MM-DD.") from None
+    if last < first:
+        raise DomainError("validation_error", "to must not come before from.")
+    if (last - first).days >= most_days:
+        raise DomainError("validation_error", f"A report covers at most {most_days} days.")
+    return first, last

@@ -9,9 +9,9 @@ answer says so ("distinct_counts": "upper_bound")."""
 import csv
 import io
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import timedelta
 
-from chalicelib.errors import DomainError
+from chalicelib.core.clock import report_days
 from chalicelib.figures.names import COUNTERS, DISTINCT
 
 CHANNELS = ("mall", "flash_sale", "group_buy", "live")
@@ -21,18 +21,6 @@ ROW_FIGURES = ("visitors", "buyers", "orders", "gmv_fen", "refunded_fen", "net_f
                "aov_fen", "conversion", "repurchase_rate", "new_buyers", "repeat_buyers",
                "units", "coupon_fen", "points_fen", "store_visits", "product_views",
                "share_opens")
-
-
-def _days(from_day, to_day):
-    try:
-        first, last = date.fromisoformat(from_day), date.fromisoformat(to_day)
-    except ValueError:
-        raise DomainError("validation_error", "from and to must be days: YYYY-MM-DD.") from None
-    if last < first:
-        raise DomainError("validation_error", "to must not come before from.")
-    if (last - first).days >= MAX_REPORT_DAYS:
-        raise DomainError("validation_error", f"A report covers at most {MAX_REPORT_DAYS} days.")
-    return first, last
 
 
 def _whole_month(first, last):
@@ -105,7 +93,7 @@ def _rows_and_totals(periods, prefix, group_of, store_id, group_by):
 
 def sales(from_day, to_day, store_id=None, channel=None, group_by="day"):
     """Rows (a day, a store, a channel or a guide) and totals of the sales figures."""
-    first, last = _days(from_day, to_day)
+    first, last = report_days(from_day, to_day, MAX_REPORT_DAYS)
     prefix, group_of = _prefix_and_group(group_by, store_id, channel)
     days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
     rows, totals = _rows_and_totals(days, prefix, group_of, store_id, group_by)

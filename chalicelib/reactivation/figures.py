@@ -1,7 +1,7 @@
 """The report's counters: per day and scope, moved by atomic ADDs, read a day at a time."""
-from datetime import date, timedelta
+from datetime import timedelta
 
-from chalicelib.errors import DomainError
+from chalicelib.core.clock import report_days
 from chalicelib.reactivation.models import DayFigures
 
 BRAND = "brand"
@@ -32,14 +32,7 @@ def _empty():
 def report(from_day, to_day):
     """Brand, store and guide figures over the days (contacts and their results on the
     contact's day): one Query per day, whatever the number of contacts."""
-    try:
-        first, last = date.fromisoformat(from_day), date.fromisoformat(to_day)
-    except ValueError:
-        raise DomainError("validation_error", "from and to must be days: YYYY-MM-DD.") from None
-    if last < first:
-        raise DomainError("validation_error", "to must not come before from.")
-    if (last - first).days >= MAX_REPORT_DAYS:
-        raise DomainError("validation_error", f"A report covers at most {MAX_REPORT_DAYS} days.")
+    first, last = report_days(from_day, to_day, MAX_REPORT_DAYS)
     brand, stores, guides = _empty(), {}, {}
     day = first
     while day <= last:

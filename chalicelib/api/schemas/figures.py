@@ -1,7 +1,7 @@
+from chalicelib.api.schemas import DAY as _DAY
 from chalicelib.figures.reports import CHANNELS, GROUPS, MAX_REPORT_DAYS, ROW_FIGURES
 from chalicelib.figures.traffic import FIGURE_OF, MOST_EVENTS
 
-_DAY = {"type": "string", "pattern": "^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"}
 _ID = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}
 
 EVENTS = {

@@ -1,6 +1,6 @@
+from chalicelib.api.schemas import DAY as _DAY
 from chalicelib.core.pagination import PAGE_QUERY
 
-_DAY = {"type": "string", "pattern": "^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"}
 
 CONFIG = {
     "type": "object",
