@@ -129,10 +129,11 @@ def _add_group(group, clock):
     token = uuid.uuid4().hex[:16]
     stamp = f"{token}@{int(now.timestamp())}"
     owned = []  # (contribution, the distinct facts it owns)
+    receipts = {}  # token → whether it wrote its receipt: a batch again asks once per token
     for (member_id, month), contributions in group:
         claims = _claim(member_id, month, contributions, stamp)
         for contribution in contributions:
-            if _owns(member_id, month, contribution, claims, stamp, now):
+            if _owns(member_id, month, contribution, claims, stamp, now, receipts):
                 owned.append((contribution, _facts(contribution, claims)))
     if owned:
         _commit(token, len(owned), _additions(owned))
@@ -204,7 +205,7 @@ def _claim(member_id, month, contributions, stamp):
     return claim(member_id, month, repeats) if repeats else claims
 
 
-def _owns(member_id, month, contribution, claims, stamp, now):
+def _owns(member_id, month, contribution, claims, stamp, now, receipts):
     """Whether this batch counts the contribution: it claimed it, or takes over the claim of
     an attempt that died before its receipt."""
     from pynamodb.exceptions import UpdateError
@@ -215,7 +216,9 @@ def _owns(member_id, month, contribution, claims, stamp, now):
     if owner == stamp:
         return True
     token, _, claimed_at = owner.partition("@")
-    if Receipt.count(token, consistent_read=True):
+    if token not in receipts:
+        receipts[token] = bool(Receipt.count(token, consistent_read=True))
+    if receipts[token]:
         return False  # counted
     if now.timestamp() - int(claimed_at) < GRACE.total_seconds():
         raise ClaimedElsewhere(f"{contribution.cid} is claimed by an attempt in progress")
