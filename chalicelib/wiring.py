@@ -20,7 +20,6 @@ from chalicelib.core.clock import clock as system_clock
 def _kinds():
     """kind → its loader and its (name, subscriber) pairs, in the order they run."""
     from chalicelib.db.events import Kind
-    from chalicelib.figures import subscribers as figures
     from chalicelib.guides import subscribers as guides
     from chalicelib.members import phone
     from chalicelib.members import subscribers as members
@@ -34,7 +33,6 @@ def _kinds():
         ("loyalty", members.take_back_on_refund),
         ("commissions", guides.take_back_on_refund),
         ("notification", notify.tell_refunded),
-        ("figures", figures.count_refund),
     ))
     return {
         # From the orders stream (_stream_consumers); an event written before it, by the job.
@@ -67,7 +65,7 @@ def _stream_consumers():
     from chalicelib.orders import takes
 
     return {"orders": (("order_paid", orders.deliver_paid_orders),),
-            "figures": (("figures", figures.count_paid_orders),),
+            "figures": (("figures", figures.count_orders),),
             "store-stock": (("unclaimed_takes", takes.check_takes),),
             "stock-shards": (("unclaimed_takes", takes.check_takes),)}
 

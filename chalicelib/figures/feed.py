@@ -24,17 +24,19 @@ each day they bought on), two write units per counter a batch touches and two fo
 receipt; a member's second order of a period adds a second write (the repeat claim). For a
 brand of 10,000 orders a month, 3.0 write units a paid order (bench/reports.py), two thirds
 of it the members' months."""
+import hashlib
 import uuid
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from chalicelib.core import logs
 from chalicelib.core.clock import SHANGHAI
 from chalicelib.core.retry import attempts
 
 GRACE = timedelta(minutes=5)
+LATE = timedelta(hours=25)  # the stream keeps a record 24 hours (stale says why)
 MOST_ITEMS = 99  # of a transaction's 100, one is the receipt
 
 
@@ -65,12 +67,14 @@ class Contribution:
         return {(period, scope) for _, period in self.periods for scope in self.scopes}
 
 
-def _campaign(order):
-    if order.flash_sale_id:
-        return f"k:flash_sale:{order.flash_sale_id}"
-    if order.live_session_id:
-        return f"k:live:{order.live_session_id}"
-    return None
+CAMPAIGNS = ("flash_sale", "group_buy", "live", "coupon")  # kinds of "k:<kind>:<id>" scopes
+
+
+def _campaigns(order):
+    coupon_id = (order.breakdown or {}).get("coupon_id")
+    return [f"k:{kind}:{campaign}" for kind, campaign in (
+        ("flash_sale", order.flash_sale_id), ("group_buy", order.group_buy_id),
+        ("live", order.live_session_id), ("coupon", coupon_id)) if campaign]
 
 
 def scopes_of(order):
@@ -79,8 +83,7 @@ def scopes_of(order):
               f"sc:{order.store_id}:{order.channel}"]
     if order.guide_id:
         scopes += [f"g:{order.guide_id}", f"gc:{order.guide_id}:{order.channel}"]
-    campaign = _campaign(order)
-    return tuple(scopes + ([campaign] if campaign else []))
+    return tuple(scopes + _campaigns(order))
 
 
 def paid(order):
@@ -95,9 +98,12 @@ def paid(order):
         guide_id=order.guide_id)
 
 
-def refunded(order, refund):
-    return Contribution(f"r:{refund.refund_id}", order.member_id, refund.settled_at,
-                        scopes_of(order), {"refunds": 1, "refunded_fen": refund.refund_fen},
+def refunded(settled):
+    """A refund of goods that succeeded (orders.events.SettledRefund): the n-th of its order."""
+    order = settled.order
+    return Contribution(f"r:{order.order_id}:{settled.number}", order.member_id,
+                        settled.settled_at, scopes_of(order),
+                        {"refunds": 1, "refunded_fen": settled.refund_fen},
                         store_id=order.store_id, guide_id=order.guide_id)
 
 
@@ -126,12 +132,14 @@ def _groups(by_month):
 
 def _add_group(group, clock):
     now = clock.now()
-    token = uuid.uuid4().hex[:16]
+    token = uuid.uuid4().hex[:12]
     stamp = f"{token}@{int(now.timestamp())}"
+    known = read_months([key for key, _ in group])
     owned = []  # (contribution, the distinct facts it owns)
     receipts = {}  # token → whether it wrote its receipt: a batch again asks once per token
     for (member_id, month), contributions in group:
-        claims = _claim(member_id, month, contributions, stamp)
+        claims = _claim(member_id, month, contributions, known.get((member_id, month), {}),
+                        stamp, now)
         for contribution in contributions:
             if _owns(member_id, month, contribution, claims, stamp, now, receipts):
                 owned.append((contribution, _facts(contribution, claims)))
@@ -140,6 +148,7 @@ def _add_group(group, clock):
 
 
 VISITED = ("b", "s:")  # visits name a store: visitors count for it and for the brand
+KEYS = ("member_id", "month")  # an Activity's key; its other attributes are claims
 
 
 def short(text):
@@ -150,15 +159,36 @@ def short(text):
 
 def fact_key(kind, code, scope):
     """The claim that the member is a buyer ("b"), repeat buyer ("r") or visitor ("v") in a
-    period (code "dNN" or "m") and scope."""
-    return f"{kind}|{code}|{short(scope)}"
+    period (code "dNN" or "m") and scope: "bd05" + 8 hex characters."""
+    return f"{kind}{code}{short(scope)}"
+
+
+def contribution_key(cid):
+    """The claim of which batch counts a contribution: "c" + 12 hex characters (48 bits: a
+    member's month never holds two contributions of one key)."""
+    return "c" + hashlib.blake2b(cid.encode(), digest_size=6).hexdigest()
+
+
+def stale(key, value, month, now):
+    """Whether a claim can no longer be needed: no contribution it stands for, and none of
+    its day, can come again. A contribution reaches the figures within the stream's 24 hours
+    of the write that made it (its time is that write's), so a contribution's claim older
+    than LATE, and a day's claims LATE after the day ended, are removed when the month is
+    next written: the month's item stays near one write unit however often its member
+    buys."""
+    if key[0] == "c":
+        return now.timestamp() - int(value.rpartition("@")[2]) > LATE.total_seconds()
+    if key[1] != "d":
+        return False  # the month's: needed all month
+    day = datetime.strptime(f"{month}-{key[2:4]}", "%Y-%m-%d").replace(tzinfo=SHANGHAI)
+    return now > day + timedelta(days=1) + LATE
 
 
 def _first_claims(contributions, stamp):
     """{claim key: value} each contribution asks for first."""
     wanted = {}
     for contribution in contributions:
-        wanted.setdefault(f"c|{contribution.cid}", stamp)
+        wanted.setdefault(contribution_key(contribution.cid), stamp)
         if contribution.buys:
             for code, _ in contribution.periods:
                 for scope in contribution.scopes:
@@ -184,25 +214,65 @@ def _repeat_claims(contributions, claims):
 def _claim_path(key):
     from pynamodb.expressions.operand import Path
 
-    return Path([key])  # one attribute of that name, dots and all
+    return Path([key])  # one attribute of that name, whatever it holds
 
 
-def claim(member_id, month, wanted):
-    """Writes each claim not yet made (if_not_exists) in the member's month; returns the
-    month's claims as they now stand ({key: value})."""
+def _claims_of(item):
+    return {key: typed["S"] for key, typed in item.items() if key not in KEYS}
+
+
+def read_months(keys):
+    """{(member, month): {claim: value}} of the members' months as they stood a moment ago
+    (eventually consistent, in BatchGets of 100): what the writes that follow need not
+    repeat. A claim read is there (claims are only removed when stale), though one being
+    written may not show yet: the writes' if_not_exists and their answers decide."""
     from chalicelib.figures.models import Activity
 
-    paths = {key: _claim_path(key) for key in wanted}
+    connection, table = Activity._get_connection(), Activity.Meta.table_name
+    found, keys = {}, list(dict.fromkeys(keys))
+    for start in range(0, len(keys), 100):
+        wanted = [{"member_id": {"S": member}, "month": {"S": month}}
+                  for member, month in keys[start:start + 100]]
+        for _ in attempts(8):
+            answer = connection.batch_get_item(wanted)
+            for item in answer["Responses"].get(table, ()):
+                found[(item["member_id"]["S"], item["month"]["S"])] = _claims_of(item)
+            wanted = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys")
+            if not wanted:
+                break
+    return found
+
+
+def claim(member_id, month, wanted, known=None, now=None):
+    """Writes each claim not yet made (if_not_exists) in the member's month, and removes
+    those gone stale; returns the month's claims as they now stand ({key: value}). known:
+    the month's claims as read a moment ago: with nothing to add or remove, nothing is
+    written."""
+    from chalicelib.figures.models import Activity
+
+    known = known or {}
+    adding = {key: value for key, value in wanted.items() if key not in known}
+    removing = [key for key, value in known.items()
+                if now and key not in wanted and stale(key, value, month, now)]
+    if not adding and not removing:
+        return known
+    paths = {key: _claim_path(key) for key in [*adding, *removing]}
     answer = Activity._get_connection().update_item(
         member_id, month, return_values="ALL_NEW",
-        actions=[paths[key].set(paths[key] | value) for key, value in wanted.items()])
-    return {key: typed["S"] for key, typed in answer["Attributes"].items() if "|" in key}
+        actions=[*(paths[key].set(paths[key] | value) for key, value in adding.items()),
+                 *(paths[key].remove() for key in removing)])
+    return _claims_of(answer["Attributes"])
 
 
-def _claim(member_id, month, contributions, stamp):
-    claims = claim(member_id, month, _first_claims(contributions, stamp))
-    repeats = _repeat_claims(contributions, claims)
-    return claim(member_id, month, repeats) if repeats else claims
+def _claim(member_id, month, contributions, known, stamp, now):
+    """The month's claims once this batch's are made: its first and repeat claims in one
+    write, as the month read before says they are needed; a second write for the repeat
+    claims of a race the first lost (another batch made the member a buyer meanwhile)."""
+    first = _first_claims(contributions, stamp)
+    repeats = _repeat_claims(contributions, {**first, **known})
+    claims = claim(member_id, month, {**first, **repeats}, known, now)
+    late = _repeat_claims(contributions, claims)
+    return claim(member_id, month, late, claims) if late else claims
 
 
 def _owns(member_id, month, contribution, claims, stamp, now, receipts):
@@ -212,7 +282,7 @@ def _owns(member_id, month, contribution, claims, stamp, now, receipts):
 
     from chalicelib.figures.models import Activity, Receipt
 
-    owner = claims.get(f"c|{contribution.cid}")
+    owner = claims.get(contribution_key(contribution.cid))
     if owner == stamp:
         return True
     token, _, claimed_at = owner.partition("@")
@@ -222,7 +292,7 @@ def _owns(member_id, month, contribution, claims, stamp, now, receipts):
         return False  # counted
     if now.timestamp() - int(claimed_at) < GRACE.total_seconds():
         raise ClaimedElsewhere(f"{contribution.cid} is claimed by an attempt in progress")
-    path = _claim_path(f"c|{contribution.cid}")
+    path = _claim_path(contribution_key(contribution.cid))
     try:
         Activity._get_connection().update_item(member_id, month, actions=[path.set(stamp)],
                                                condition=path == owner)

@@ -1,23 +1,17 @@
-"""The figures' consumers of the kernel's events (listed in chalicelib/wiring.py): paid
-orders from the orders stream, a batch at a time; a settled refund from its event."""
+"""The figures' consumer of the kernel's changes (listed in chalicelib/wiring.py): the orders
+a batch of the orders stream paid and the refunds of goods it settled, added together."""
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.figures import feed
 
 
-def count_paid_orders(changes, clock=system_clock):
-    """The orders stream's consumer: the orders a batch moved to PAID, added to the figures
-    together (a batch that comes again adds nothing more)."""
-    from chalicelib.orders.events import just_paid_orders
+def count_orders(changes, clock=system_clock):
+    """The orders stream's consumer: what a batch paid and refunded, added to the figures
+    together (a batch that comes again adds nothing more; a refund counts on the day it
+    succeeded; a payment refunded because it came after its order closed was never in the
+    figures, nor is its refund)."""
+    from chalicelib.orders.events import just_paid_orders, just_settled_refunds
 
-    orders = just_paid_orders(changes)
-    if orders:
-        feed.add([feed.paid(order) for order in orders], clock)
-
-
-def count_refund(order, refund, clock=system_clock):
-    """A refund of goods that succeeded counts on the day it succeeded (a payment refunded
-    because it came after its order closed was never in the figures)."""
-    from chalicelib.orders.refunds import GOODS, SUCCESS
-
-    if refund.kind == GOODS and refund.status == SUCCESS and order.paid_at:
-        feed.add([feed.refunded(order, refund)], clock)
+    contributions = [*map(feed.paid, just_paid_orders(changes)),
+                     *map(feed.refunded, just_settled_refunds(changes))]
+    if contributions:
+        feed.add(contributions, clock)

@@ -6,7 +6,9 @@ one to the brand's, on one of SHARDS items by a hash of the member (a store's pa
 a flash sale go past one item's thousand writes a second); the month's too when this is the
 member's first visit of the month. A visitor is claimed in the member's Activity as an
 order's buyer is (figures/feed.py), so a member counts once a day and once a month however
-many pages they open, and a paid order counts its buyer as a visitor if they were not one.
+many pages they open, and a paid order counts its buyer as a visitor if they were not one;
+the month is read first, and written only when it lacks a claim (a member's second visit of
+a day writes only the counters).
 A failure between the claim and the counters loses that one visitor: traffic is not money."""
 import uuid
 import zlib
@@ -41,7 +43,8 @@ def record(member_id, events, clock=system_clock):
     scopes = ["b", *(f"s:{store_id}" for store_id in store_ids)]
     facts = {feed.fact_key("v", code, scope): (period, scope)
              for code, period in ((f"d{local:%d}", day), ("m", month)) for scope in scopes}
-    claims = feed.claim(member_id, month, {key: visit for key in facts})
+    known = feed.read_months([(member_id, month)]).get((member_id, month), {})
+    claims = feed.claim(member_id, month, {key: visit for key in facts}, known, clock.now())
     additions = defaultdict(lambda: defaultdict(int))
     for event in events:
         for scope in ("b", f"s:{event['store_id']}"):

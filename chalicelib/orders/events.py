@@ -3,10 +3,15 @@
 ORDER_PAID is the order's own change, PENDING_PAYMENT → PAID, as the orders table's stream
 delivers it (db/streams.py): `deliver_paid_orders`, the stream's consumer, runs the kind's
 subscribers for each order of a batch that just became paid. ORDER_REFUNDED is written in the
-transaction that settles a refund (db/events.py keeps it until every subscriber has run).
+transaction that settles a refund (db/events.py keeps it until every subscriber has run); a
+refund of goods that succeeded shows in the orders stream too (`just_settled_refunds`), for
+a consumer that takes a whole batch.
 Their subscribers live with their domains and are listed in chalicelib/wiring.py; each takes
 what the loader here gives (the order; the order and the refund), read consistently once per
 delivery, and a clock."""
+from dataclasses import dataclass
+from datetime import datetime
+
 ORDER_PAID = "order_paid"
 ORDER_REFUNDED = "order_refunded"
 # ORDER_REFUNDED's name until it was renamed: events written under it may still be pending in
@@ -90,3 +95,33 @@ def deliver_paid_orders(changes, clock):
             failed.append(f"{order_id}: {name}")
     if failed:
         raise RuntimeError(f"order_paid subscribers failed ({'; '.join(failed)[:500]})")
+
+
+@dataclass(frozen=True)
+class SettledRefund:
+    """A refund of goods that succeeded, as the orders stream shows it: its order (as it is
+    now: what it was bought through does not change), how manieth of the order's settled
+    refunds it is, the money it gave back and when it succeeded (from the stream's images)."""
+
+    order: object
+    number: int
+    refund_fen: int
+    settled_at: datetime
+
+
+def just_settled_refunds(changes):
+    """The refunds of goods a batch of the orders stream settled, in its order, their orders
+    read in one BatchGet (the figures take them with the batch's paid orders: one refund's
+    event at a time would cost them a transaction each)."""
+    from chalicelib.db.streams import MODIFY
+    from chalicelib.orders.models import Order, orders_by_id
+
+    settled = [change for change in changes if change.event == MODIFY and (
+        (change.new or {}).get("refunds_settled", 0) > (change.old or {}).get(
+            "refunds_settled", 0))]
+    found = orders_by_id({change.keys["order_id"] for change in settled}) if settled else {}
+    return [SettledRefund(found[change.keys["order_id"]], change.new["refunds_settled"],
+                          change.new.get("refund_settled_fen", 0)
+                          - change.old.get("refund_settled_fen", 0),
+                          Order.refund_settled_at.deserialize(change.new["refund_settled_at"]))
+            for change in settled if change.keys["order_id"] in found]

@@ -102,9 +102,15 @@ class Order(Model):
     # the goods are not handed over (redeem and ship are conditioned on 0).
     refunds_in_flight = CountAttribute()
     refunded_goods_fen = CountAttribute()  # the goods of refunds that succeeded
+    # Refunds of goods that succeeded: how many, the money they gave back (a delivery fee
+    # too) and when the last did; the orders stream shows each (orders/events.py).
+    refunds_settled = CountAttribute()
+    refund_settled_fen = CountAttribute()
+    refund_settled_at = UTCDateTimeAttribute(null=True)
     flash_sale_id = UnicodeAttribute(null=True)
     hot_takes = JSONAttribute(null=True)  # {shard: units}: where its hot stock came from
     group_id = UnicodeAttribute(null=True)
+    group_buy_id = UnicodeAttribute(null=True)  # the group's campaign
     awaiting_group = BooleanAttribute(null=True)  # paid, but its group has not completed
     live_session_id = UnicodeAttribute(null=True)
     take_attempt = UnicodeAttribute(null=True)  # the placing attempt whose takes it holds

@@ -127,6 +127,7 @@ def price(lines, *, level, program, store_id, channel, fulfilment, now, coupon=N
         "member_discount_fen": list_fen - goods_fen,
         "goods_fen": goods_fen,
         "member_coupon_id": coupon["member_coupon_id"] if coupon else None,
+        "coupon_id": coupon["terms"]["coupon_id"] if coupon else None,
         "coupon_discount_fen": discount,
         "points": points["points"],
         "points_fen": points["fen"],

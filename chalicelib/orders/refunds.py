@@ -289,7 +289,9 @@ def _settle(order, refund, now, from_statuses, also=()):
                       refund_id=refund.refund_id)
         if not goods:
             return
-        actions = [Order.refunded_goods_fen.add(goods_fen(refund)), *_landed(refund)]
+        actions = [Order.refunded_goods_fen.add(goods_fen(refund)), *_landed(refund),
+                   Order.refunds_settled.add(1), Order.refund_settled_fen.add(refund.refund_fen),
+                   Order.refund_settled_at.set(now)]
         condition = unchanged(Order.refunded_goods_fen, order.refunded_goods_fen)
         if refund.completes:
             actions.append(Order.status.set(REFUNDED))

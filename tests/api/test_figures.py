@@ -41,6 +41,17 @@ def _paid_change(order_id):
                   {"status": "PAID"}, "1")
 
 
+def _refund_change(order_id, refund_fen):
+    """The orders stream's record of the order's last refund settling, as it stands now."""
+    from chalicelib.db.streams import MODIFY, Change, image
+    from chalicelib.orders.models import Order
+
+    new = image(Order._get_connection().get_item(order_id, consistent_read=True)["Item"])
+    old = {**new, "refunds_settled": new["refunds_settled"] - 1,
+           "refund_settled_fen": new["refund_settled_fen"] - refund_fen}
+    return Change("orders", MODIFY, {"order_id": order_id}, old, new, "2")
+
+
 def test_paid_orders_count_in_their_store_day_and_month_once(client, sandbox_url, shopper):
     from chalicelib.figures import subscribers
 
@@ -59,9 +70,9 @@ def test_paid_orders_count_in_their_store_day_and_month_once(client, sandbox_url
     assert _figure(month, f"sc:{store_id}:mall")["gmv_fen"] == 9_000
 
     # The stream delivers both again, then one alone (a halved batch): nothing changes.
-    subscribers.count_paid_orders([_paid_change(first["order_id"]),
+    subscribers.count_orders([_paid_change(first["order_id"]),
                                    _paid_change(second["order_id"])])
-    subscribers.count_paid_orders([_paid_change(second["order_id"])])
+    subscribers.count_orders([_paid_change(second["order_id"])])
     assert _figure(day, f"s:{store_id}") == figures
 
 
@@ -99,12 +110,10 @@ def test_a_refund_counts_on_the_day_it_succeeds_and_the_report_nets_it(
     assert (row["buyers"], row["aov_fen"], report["distinct_counts"]) == (1, 10_000, "exact")
     assert report["totals"]["gmv_fen"] == 10_000
 
-    # The refund's event delivered again counts nothing more.
+    # The stream delivers the refund's change again: it counts nothing more.
     from chalicelib.figures import subscribers
-    from chalicelib.orders.models import Refund
 
-    subscribers.count_refund(_order(order["order_id"]),
-                             Refund.get(order["order_id"], refund["refund_id"]))
+    subscribers.count_orders([_refund_change(order["order_id"], 10_000)])
     assert _figure(day, f"s:{store_id}")["refunded_fen"] == 10_000
 
     csv = _report(client, admin, **{"from": day, "to": day, "store_id": store_id,
@@ -113,6 +122,29 @@ def test_a_refund_counts_on_the_day_it_succeeds_and_the_report_nets_it(
     text = csv.body.decode("utf-8") if isinstance(csv.body, bytes) else csv.body
     assert text.startswith("\ufeffkey,visitors,buyers,orders,gmv_fen")
     assert text.splitlines()[-1].startswith("total,")
+
+
+def test_two_partial_refunds_count_as_two_with_what_each_gave_back(
+        client, sandbox_url, shopper):
+    from tests.api.test_payments import _post
+    from tests.api.test_refunds import _settled
+    from tests.conftest import body_of, new_staff, wechat_minute_passes
+
+    store_id = _store()
+    sku = _sku(price_fen=1_200, stock=20, store_id=store_id)
+    order = _paid(client, sandbox_url, shopper[0], sku, 3, store_id=store_id)
+    manager, _ = new_staff(client, "store_manager", store_id)
+    for units in (1, 2):
+        asked = _post(client, f"/stores/{store_id}/orders/{order['order_id']}/refunds",
+                      manager, {"reason": "少一件", "lines": [{"sku_id": sku, "quantity": units}]})
+        assert asked.status_code == 201, asked.body
+        assert _settled(sandbox_url, order["order_id"], body_of(asked)["refund_id"]) == \
+            "SUCCESS"
+        wechat_minute_passes(sandbox_url)
+    day = _day(_order(order["order_id"]).refund_settled_at)
+    figures = _figure(day, f"s:{store_id}")
+    assert (figures["refunds"], figures["refunded_fen"]) == (2, 3_600)
+    assert _figure(day[:7], f"sc:{store_id}:mall")["refunded_fen"] == 3_600
 
 
 def test_visits_count_each_visitor_once_a_day_and_an_unknown_store_counts_nothing(
@@ -180,13 +212,14 @@ def test_an_attempt_that_died_between_its_claims_and_its_counters_is_taken_over(
     # A second order of the same member, whose first attempt died after claiming.
     second = _paid_without_figures(client, sandbox_url, shopper[0], sku, store_id)
     claimed_at = datetime.now(timezone.utc)
-    feed.claim(paid.member_id, month, {f"c|p:{second}": f"deadbeef@{int(claimed_at.timestamp())}"})
+    feed.claim(paid.member_id, month, {feed.contribution_key(f"p:{second}"):
+                                       f"deadbeef@{int(claimed_at.timestamp())}"})
     with pytest.raises(feed.ClaimedElsewhere):
-        subscribers.count_paid_orders([_paid_change(second)], FixedClock(claimed_at))
+        subscribers.count_orders([_paid_change(second)], FixedClock(claimed_at))
     assert _figure(day, f"s:{store_id}")["orders"] == 1
     later = FixedClock(claimed_at + feed.GRACE + timedelta(seconds=1))
-    subscribers.count_paid_orders([_paid_change(second)], later)
-    subscribers.count_paid_orders([_paid_change(second)], later)
+    subscribers.count_orders([_paid_change(second)], later)
+    subscribers.count_orders([_paid_change(second)], later)
     after = _figure(day, f"s:{store_id}")
     assert (after["orders"], after["gmv_fen"], after["buyers"], after["repeat_buyers"]) == \
         (2, 2_000, 1, 1)
@@ -204,3 +237,29 @@ def _paid_without_figures(client, sandbox_url, headers, sku, store_id):
         return _paid(client, sandbox_url, headers, sku, 1, store_id=store_id)["order_id"]
     finally:
         consumers["figures"] = kept
+
+
+def _size(item):
+    """An item's size as DynamoDB bills its writes: names and string values in UTF-8."""
+    return sum(len(name.encode()) + len(typed["S"].encode()) for name, typed in item.items())
+
+
+def test_a_member_buying_every_day_keeps_their_month_within_one_write_unit(local_services):
+    """Each day's claims are removed once no contribution of that day can come again."""
+    from chalicelib.figures import feed
+    from chalicelib.figures.models import Activity
+
+    member, start = f"m-fig-{uuid.uuid4().hex[:8]}", datetime(2031, 3, 1, 4, tzinfo=timezone.utc)
+    for day in range(31):
+        at = start + timedelta(days=day)
+        scopes = ("b", f"s:store-{day % 2}", "c:mall", f"sc:store-{day % 2}:mall",
+                  "g:guide-1", "gc:guide-1:mall", "k:flash_sale:fs-1")
+        feed.add([feed.Contribution(f"p:{member}-{day}", member, at, scopes,
+                                    {"orders": 1, "gmv_fen": 1_000}, buys=True)],
+                 FixedClock(at + timedelta(seconds=30)))
+        item = Activity._get_connection().get_item(member, "2031-03",
+                                                   consistent_read=True)["Item"]
+        assert _size(item) <= 1_024, (day, _size(item))
+    month = feed.fact_key("b", "m", "s:store-1")
+    assert month in item and feed.fact_key("b", "d31", "b") in item
+    assert feed.fact_key("b", "d01", "b") not in item

@@ -18,7 +18,7 @@ CUP = {"sku_id": "cup", "name": "Cup", "quantity": 1, "unit_price_fen": 4_550}
 
 
 def _coupon(**terms):
-    return {"member_coupon_id": "mc1", "terms": {
+    return {"member_coupon_id": "mc1", "terms": {"coupon_id": "c1",
         "store_id": None, "channels": ["mall", "flash_sale"], "threshold_fen": 0,
         "valid_from": utc_text(NOW - timedelta(days=1)),
         "valid_until": utc_text(NOW + timedelta(days=1)), "kind": "fixed", "amount_fen": 0,

@@ -99,7 +99,8 @@ class GroupBuyChannel(PromotionChannel):
         pay_minutes = max(1, min(settings.order_pay_minutes,
                                  int((group.expires_at - now).total_seconds() // 60)))
         return Quote(breakdown, group.store_id, group.store_id, member.openid, member.guide_id,
-                     pay_minutes, {"group_id": group.group_id, "awaiting_group": True},
+                     pay_minutes, {"group_id": group.group_id, "group_buy_id": campaign.campaign_id,
+                      "awaiting_group": True},
                      _Plan(member, campaign, group, opening, request))
 
     def takes(self, order, quote):
