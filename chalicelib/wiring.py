@@ -20,6 +20,8 @@ from chalicelib.core.clock import clock as system_clock
 def _kinds():
     """kind → its loader and its (name, subscriber) pairs, in the order they run."""
     from chalicelib.db.events import Kind
+    from chalicelib.figures import subscribers as figures
+    from chalicelib.members import accounts
     from chalicelib.guides import subscribers as guides
     from chalicelib.members import phone
     from chalicelib.members import subscribers as members
@@ -47,6 +49,9 @@ def _kinds():
         )),
         orders.ORDER_REFUNDED: refunded,
         orders.REFUND_SETTLED: refunded,  # its former name: events still pending under it
+        accounts.MEMBER_SIGNED_IN: Kind(accounts.signed_in, (
+            ("figures", figures.count_sign_in),
+        )),
         phone.MEMBERS_MERGED: Kind(phone.merged_members, (
             ("sessions", phone.carry_over_sessions),
             ("points", phone.carry_over_points),

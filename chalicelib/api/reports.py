@@ -18,16 +18,30 @@ def record_events(call):
     return {"counted": traffic.record(call.member_id, call.body["events"])}
 
 
+def _answer(call, name, report, figures):
+    """The report, or with ?format=csv its rows and totals for Excel."""
+    from chalicelib.figures import reports
+
+    if call.query.get("format") == "csv":
+        return Download(reports.as_csv(report, figures), "text/csv; charset=utf-8",
+                        f"{name}-{call.query['from']}-{call.query['to']}.csv")
+    return report
+
+
 def _sales(call, store_id):
     from chalicelib.figures import reports
 
     query = call.query
-    report = reports.sales(query["from"], query["to"], store_id=store_id,
-                           channel=query.get("channel"), group_by=query.get("group_by", "day"))
-    if query.get("format") == "csv":
-        return Download(reports.as_csv(report), "text/csv; charset=utf-8",
-                        f"sales-{query['from']}-{query['to']}.csv")
-    return report
+    return _answer(call, "sales", reports.sales(
+        query["from"], query["to"], store_id=store_id, channel=query.get("channel"),
+        group_by=query.get("group_by", "day")), reports.ROW_FIGURES)
+
+
+def _members(call, store_id):
+    from chalicelib.figures import reports
+
+    return _answer(call, "members", reports.members(call.query["from"], call.query["to"],
+                                                    store_id), reports.MEMBER_FIGURES)
 
 
 @route(bp, "/admin/reports/sales", auth=ADMIN, query=schemas.SALES_QUERY,
@@ -43,3 +57,18 @@ def sales_report(call):
        summary="The store's sales figures, as the brand's report has them for one store")
 def store_sales_report(call):
     return _sales(call, call.params["store_id"])
+
+
+@route(bp, "/admin/reports/members", auth=ADMIN, query=schemas.MEMBERS_QUERY,
+       response=schemas.MEMBERS, downloads=("text/csv",),
+       summary="The pond's members by day: new (WeChat, imported), visitors, buyers, repeat "
+               "buyers, valid members, found dormant, and the members at the end; ?format=csv")
+def members_report(call):
+    return _members(call, call.query.get("store_id"))
+
+
+@route(bp, "/stores/{store_id}/reports/members", auth=STORE_MANAGER,
+       query=schemas.MEMBERS_QUERY, response=schemas.MEMBERS, downloads=("text/csv",),
+       summary="The store's members, as the brand's report has them for one store")
+def store_members_report(call):
+    return _members(call, call.params["store_id"])

@@ -107,13 +107,15 @@ def refunded(settled):
                         store_id=order.store_id, guide_id=order.guide_id)
 
 
-def add(contributions, clock):
-    """Adds each contribution to the figures once, however often it is handed over."""
+def add(contributions, clock, reachable=lambda member_ids: set()):
+    """Adds each contribution to the figures once, however often it is handed over.
+    reachable(member ids) → those a message can reach: a repeat buyer with no guide on their
+    order is a valid member if it names them."""
     by_month = defaultdict(list)
     for contribution in sorted(contributions, key=lambda c: (c.at, c.cid)):
         by_month[(contribution.member_id, contribution.month)].append(contribution)
     for group in _groups(by_month):
-        _add_group(group, clock)
+        _add_group(group, clock, reachable)
 
 
 def _groups(by_month):
@@ -130,7 +132,7 @@ def _groups(by_month):
         yield group
 
 
-def _add_group(group, clock):
+def _add_group(group, clock, reachable):
     now = clock.now()
     token = uuid.uuid4().hex[:12]
     stamp = f"{token}@{int(now.timestamp())}"
@@ -144,6 +146,7 @@ def _add_group(group, clock):
             if _owns(member_id, month, contribution, claims, stamp, now, receipts):
                 owned.append((contribution, _facts(contribution, claims)))
     if owned:
+        _count_valid(owned, reachable)
         _commit(token, len(owned), _additions(owned))
 
 
@@ -315,6 +318,21 @@ def _facts(contribution, claims):
             if contribution.new_buyer:
                 facts[(period, scope)]["new_buyers"] = 1
     return facts
+
+
+def _count_valid(owned, reachable):
+    """A repeat buyer of the brand or a store is a valid member there (有效会员) if they could
+    be reached when their second paid order came: a guide on the order, or a send credit."""
+    repeats = [(contribution, facts) for contribution, facts in owned
+               if any("repeat_buyers" in facts[key] for key in facts if key[1].startswith(
+                   VISITED))]
+    asked = {c.member_id for c, _ in repeats if not c.guide_id}
+    can_reach = reachable(sorted(asked)) if asked else set()
+    for contribution, facts in repeats:
+        if contribution.guide_id or contribution.member_id in can_reach:
+            for key in facts:
+                if key[1].startswith(VISITED) and "repeat_buyers" in facts[key]:
+                    facts[key]["valid_members"] = 1
 
 
 def _additions(owned):

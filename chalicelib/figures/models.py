@@ -29,10 +29,15 @@ class Figure(Model):
     store_visits = CountAttribute()
     product_views = CountAttribute()
     share_opens = CountAttribute()
+    logins = CountAttribute()
+    live_entries = CountAttribute()
+    new_members_wechat = CountAttribute()
+    new_members_imported = CountAttribute()
     visitors = CountAttribute()
     buyers = CountAttribute()
     new_buyers = CountAttribute()
     repeat_buyers = CountAttribute()
+    valid_members = CountAttribute()
 
 
 class Activity(Model):

@@ -2,9 +2,12 @@
 
 # The figures a counter item keeps (visitors, buyers … are distinct members).
 SUMS = ("orders", "gmv_fen", "refunds", "refunded_fen", "units", "coupon_fen", "points_fen",
-        "store_visits", "product_views", "share_opens")
-DISTINCT = ("visitors", "buyers", "new_buyers", "repeat_buyers")
+        "store_visits", "product_views", "share_opens", "logins", "live_entries",
+        "new_members_wechat", "new_members_imported")
+# valid members: buyers with a second paid order in the period who could be reached then
+DISTINCT = ("visitors", "buyers", "new_buyers", "repeat_buyers", "valid_members")
 COUNTERS = SUMS + DISTINCT
+ALL_TIME = "all"  # the period of the members ever counted new (reports.members' total)
 
 
 def scope_key(scope, shard=None):

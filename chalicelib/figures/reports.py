@@ -11,8 +11,8 @@ import io
 from collections import defaultdict
 from datetime import timedelta
 
-from chalicelib.core.clock import report_days
-from chalicelib.figures.names import COUNTERS, DISTINCT
+from chalicelib.core.clock import SHANGHAI, report_days
+from chalicelib.figures.names import ALL_TIME, COUNTERS, DISTINCT
 
 CHANNELS = ("mall", "flash_sale", "group_buy", "live")
 GROUPS = ("day", "store", "channel", "guide")
@@ -95,7 +95,7 @@ def sales(from_day, to_day, store_id=None, channel=None, group_by="day"):
     """Rows (a day, a store, a channel or a guide) and totals of the sales figures."""
     first, last = report_days(from_day, to_day, MAX_REPORT_DAYS)
     prefix, group_of = _prefix_and_group(group_by, store_id, channel)
-    days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+    days = _days(first, last)
     rows, totals = _rows_and_totals(days, prefix, group_of, store_id, group_by)
     month = _whole_month(first, last)
     if month:  # distinct counts from the month's own counters
@@ -118,17 +118,80 @@ def sales(from_day, to_day, store_id=None, channel=None, group_by="day"):
             "rows": [_row(key, rows[key]) for key in keys], "totals": _row("total", totals)}
 
 
+MEMBER_FIGURES = ("members", "new_members", "new_members_wechat", "new_members_imported",
+                  "visitors", "buyers", "repeat_buyers", "valid_members", "dormant_members")
+
+
+def members(from_day, to_day, store_id=None):
+    """The pond's members by day: new ones (WeChat and imported), visitors, buyers, repeat
+    buyers, valid members (reachable, and a second paid order in the period), members found
+    dormant (by the reactivation setting's days without an order), and the members there
+    were at the end of the range (of the store: those whose home store it is)."""
+    from chalicelib.reactivation.figures import dormant_found
+
+    first, last = report_days(from_day, to_day, MAX_REPORT_DAYS)
+    prefix, group_of = _prefix_and_group("day", store_id, None)
+    days = _days(first, last)
+    rows, totals = _rows_and_totals(days, prefix, group_of, store_id, "day")
+    exact = _exact_distinct(first, last, prefix, group_of, store_id, totals)
+    dormant = dormant_found(days, store_id)
+    for day in days:
+        rows[day]["dormant_members"] = dormant.get(day, 0)
+    totals["dormant_members"] = sum(dormant.values())
+    totals["members"] = _members_at(last, prefix, group_of, store_id)
+
+    def row(key, amounts):
+        new = amounts["new_members_wechat"] + amounts["new_members_imported"]
+        return {"key": key, **{name: amounts.get(name, 0) for name in MEMBER_FIGURES},
+                "new_members": new}
+
+    return {"from": from_day, "to": to_day, "store_id": store_id,
+            "distinct_counts": "exact" if exact else "upper_bound",
+            "rows": [row(day, rows[day]) for day in days], "totals": row("total", totals)}
+
+
+def _members_at(last, prefix, group_of, store_id):
+    """Members ever counted new, less those counted after `last` (one Query a day since)."""
+    from chalicelib.core.clock import clock
+
+    def new(amounts):
+        return amounts["new_members_wechat"] + amounts["new_members_imported"]
+
+    _, ever = _rows_and_totals([ALL_TIME], prefix, group_of, store_id, "day")
+    today = clock.now().astimezone(SHANGHAI).date()
+    _, since = _rows_and_totals(_days(last + timedelta(days=1), today), prefix, group_of,
+                                store_id, "day")
+    return new(ever) - new(since)
+
+
+def _days(first, last):
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+def _exact_distinct(first, last, prefix, group_of, store_id, totals):
+    """Puts the exact distinct counts of one day or one whole month into totals; whether
+    they are exact."""
+    if first == last:
+        return True
+    if not _whole_month(first, last):
+        return False
+    _, month = _rows_and_totals([first.strftime("%Y-%m")], prefix, group_of, store_id, "day")
+    _distinct_from(totals, month)
+    return True
+
+
 def _distinct_from(amounts, exact):
     for name in DISTINCT:
         amounts[name] = exact[name]
 
 
-def as_csv(report):
-    """The report as CSV text, UTF-8 with a BOM (so Excel reads Chinese), its totals last."""
+def as_csv(report, figures=ROW_FIGURES):
+    """The report's rows, and its totals last, as CSV text: UTF-8 with a BOM (so Excel reads
+    Chinese)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["key", *ROW_FIGURES])
+    writer.writerow(["key", *figures])
     for row in [*report["rows"], report["totals"]]:
         writer.writerow([row["key"], *("" if row[name] is None else row[name]
-                                       for name in ROW_FIGURES)])
+                                       for name in figures)])
     return "\ufeff" + out.getvalue()

@@ -9,9 +9,18 @@ def count_orders(changes, clock=system_clock):
     together (a batch that comes again adds nothing more; a refund counts on the day it
     succeeded; a payment refunded because it came after its order closed was never in the
     figures, nor is its refund)."""
+    from chalicelib.notify.credits import holding_credits
     from chalicelib.orders.events import just_paid_orders, just_settled_refunds
 
     contributions = [*map(feed.paid, just_paid_orders(changes)),
                      *map(feed.refunded, just_settled_refunds(changes))]
     if contributions:
-        feed.add(contributions, clock)
+        feed.add(contributions, clock, reachable=holding_credits)
+
+
+def count_sign_in(member_id, store_id, at, new, clock=system_clock):
+    """member_signed_in: a visit of the brand and the store they shopped at, and, on their
+    first sign-in, a new member."""
+    from chalicelib.figures import traffic
+
+    traffic.visit(member_id, "login", store_id, at, new_member=new)

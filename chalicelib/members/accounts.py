@@ -15,6 +15,27 @@ from chalicelib.members.reading import get_member, refuse_blocked
 # Older versions stored WeChat's session_key on the identity; a login removes it.
 _OLD_SESSION_KEY = Path("session_key")
 SIGN_IN_ATTEMPTS = 3
+# A member's first sign-in, and their first of each day (Asia/Shanghai): an event in the
+# sign-in's own transaction (no request more), its subscribers listed in chalicelib/wiring.py
+# (the retail figures count a visit, and a new member).
+MEMBER_SIGNED_IN = "member_signed_in"
+
+
+def _signed_in_event(writes, member, now, new):
+    from chalicelib.db import events
+
+    events.add_in(writes, MEMBER_SIGNED_IN, now, member_id=member.member_id,
+                  store_id=member.current_store_id or "", at=now.isoformat(),
+                  new="yes" if new else "no")
+
+
+def signed_in(subject):
+    """What member_signed_in's subscribers take: (the member, the store they were shopping
+    at then or None, when they signed in, whether it was their first sign-in)."""
+    from datetime import datetime
+
+    return (subject["member_id"], subject["store_id"] or None,
+            datetime.fromisoformat(subject["at"]), subject["new"] == "yes")
 
 
 def member_view(member, program=None):
@@ -57,6 +78,7 @@ def _create_member(wechat_session, clock):
         writes.save(identity, condition=WeChatIdentity.openid.does_not_exist(), name="identity")
         writes.save(member, condition=Member.member_id.does_not_exist(), name="member")
         session = sessions.start_in(writes, member.member_id, clock, new_member=True)
+        _signed_in_event(writes, member, now, new=True)
     return member, session
 
 
@@ -76,10 +98,13 @@ def _sign_in(wechat_session, clock):
     refuse_blocked(member)
     if wechat_session.unionid and member.unionid != wechat_session.unionid:
         member.update(actions=[Member.unionid.set(wechat_session.unionid)])
+    now = clock.now()
     with transaction() as writes:
-        writes.update(identity, actions=[WeChatIdentity.last_login_at.set(clock.now()),
+        writes.update(identity, actions=[WeChatIdentity.last_login_at.set(now),
                                          _OLD_SESSION_KEY.remove()], name="identity")
         session = sessions.start_in(writes, member.member_id, clock)
+        if tags.shanghai_day(identity.last_login_at) != tags.shanghai_day(now):
+            _signed_in_event(writes, member, now, new=False)
     return member, session
 
 

@@ -163,6 +163,10 @@ def _import_chunk(rows, now, program):
     _write([item for row in new_rows for item in _items_for(row, now, program)])
     _write([PhoneClaim(row["phone"], member_id=imported_member_id(row["phone"]))
             for row in new_rows])
+    from chalicelib.figures import traffic
+
+    traffic.count_imported([(imported_member_id(row["phone"]), row["store_id"])
+                            for row in new_rows], now)
     return len(new_rows)
 
 

@@ -39,6 +39,13 @@ def credits_of(member_id, template_id):
         return 0
 
 
+def holding_credits(member_ids):
+    """The members among these who may be sent a message of some template (one Query each,
+    a page of their few templates)."""
+    return {member_id for member_id in member_ids
+            if any(credit.credits >= 1 for credit in SendCredit.query(member_id))}
+
+
 def has_credit(member_id, event):
     """Whether one message of the event's template may be sent to the member now."""
     return credits_of(member_id, EVENTS[event].template_id) >= 1

@@ -49,3 +49,10 @@ def report(from_day, to_day):
                 target[name] += int(getattr(item, attribute) or 0)
         day += timedelta(days=1)
     return {"from": from_day, "to": to_day, "brand": brand, "stores": stores, "guides": guides}
+
+
+def dormant_found(days, store_id=None):
+    """{day: members found dormant that day}, of the brand or one store (one BatchGet)."""
+    scope = f"store#{store_id}" if store_id else BRAND
+    return {item.day: int(item.dormant or 0)
+            for item in DayFigures.batch_get([(day, scope) for day in days])}

@@ -263,3 +263,45 @@ def test_a_member_buying_every_day_keeps_their_month_within_one_write_unit(local
     month = feed.fact_key("b", "m", "s:store-1")
     assert month in item and feed.fact_key("b", "d31", "b") in item
     assert feed.fact_key("b", "d01", "b") not in item
+
+
+def test_the_members_report_counts_imports_sign_ins_and_valid_members_of_a_store(
+        client, sandbox_url, served_app, admin):
+    """Two members imported into the store; a shopper of the store, reachable by a message,
+    pays twice (a valid member) and signs in the next day (a visit of the store)."""
+    import json
+
+    from chalicelib import wechat, wiring
+    from chalicelib.members import accounts
+    from chalicelib.members.models import Member
+    from tests.api.test_import_and_phone import fresh_phone, import_csv
+    from tests.conftest import WeChatUser, sign_in, subscribe
+
+    store_id = _store()
+    import_csv(client, admin, "phone,name,level,points,store_id,joined_on\n"
+               f"{fresh_phone()},王芳,,0,{store_id},\n{fresh_phone()},李雷,,0,{store_id},\n")
+    user = WeChatUser(f"fig-{uuid.uuid4().hex[:8]}")
+    headers, session = sign_in(client, user)
+    member_id = session["member"]["member_id"]
+    subscribe(member_id, "order_paid")
+    sku = _sku(price_fen=900, stock=10, store_id=store_id)
+    for _ in range(2):
+        _paid(client, sandbox_url, headers, sku, 1, store_id=store_id)
+    today = datetime.now(timezone.utc)
+    Member(member_id).update(actions=[Member.current_store_id.set(store_id)])
+    tomorrow = today + timedelta(days=1)
+    accounts.login(user.login_code(), wechat.mini_program(), FixedClock(tomorrow))
+    wiring.run_job(FixedClock(tomorrow + timedelta(minutes=3)))  # the sign-in's event
+    accounts.login(user.login_code(), wechat.mini_program(), FixedClock(tomorrow))  # again
+
+    day, next_day = _day(today), _day(tomorrow)
+    answer = json.loads(_report(client, admin, "/admin/reports/members",
+                                **{"from": day, "to": next_day, "store_id": store_id}).body)
+    first, second = answer["rows"]
+    assert (first["new_members_imported"], first["buyers"], first["repeat_buyers"],
+            first["valid_members"]) == (2, 1, 1, 1)
+    assert (second["visitors"], second["new_members"]) == (1, 0)
+    assert _figure(next_day, f"s:{store_id}")["logins"] == 0  # the shards hold traffic
+    assert answer["totals"]["members"] == 2 and answer["distinct_counts"] == "upper_bound"
+    manager_path = f"/stores/{store_id}/reports/members?from={day}&to={day}"
+    assert client.http.get(manager_path, headers=admin).status_code == 200

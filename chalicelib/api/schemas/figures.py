@@ -1,5 +1,6 @@
 from chalicelib.api.schemas import DAY as _DAY
-from chalicelib.figures.reports import CHANNELS, GROUPS, MAX_REPORT_DAYS, ROW_FIGURES
+from chalicelib.figures.reports import (CHANNELS, GROUPS, MAX_REPORT_DAYS, MEMBER_FIGURES,
+                                        ROW_FIGURES)
 from chalicelib.figures.traffic import FIGURE_OF, MOST_EVENTS
 
 _ID = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}
@@ -46,4 +47,25 @@ SALES = {
                    "distinct_counts": {"enum": ["exact", "upper_bound"]},
                    "rows": {"type": "array", "items": _ROW}, "totals": _ROW},
     "required": ["from", "to", "group_by", "distinct_counts", "rows", "totals"],
+}
+
+MEMBERS_QUERY = {
+    "type": "object",
+    "properties": {
+        "from": SALES_QUERY["properties"]["from"], "to": SALES_QUERY["properties"]["to"],
+        "store_id": _ID, "format": SALES_QUERY["properties"]["format"]},
+    "required": ["from", "to"],
+}
+
+_MEMBER_ROW = {"type": "object", "properties": {
+    "key": {"type": "string"}, **{name: {"type": "integer"} for name in MEMBER_FIGURES}},
+    "required": ["key", *MEMBER_FIGURES]}
+
+MEMBERS = {
+    "type": "object",
+    "properties": {"from": {"type": "string"}, "to": {"type": "string"},
+                   "store_id": {"type": ["string", "null"]},
+                   "distinct_counts": {"enum": ["exact", "upper_bound"]},
+                   "rows": {"type": "array", "items": _MEMBER_ROW}, "totals": _MEMBER_ROW},
+    "required": ["from", "to", "distinct_counts", "rows", "totals"],
 }

@@ -457,15 +457,19 @@ def verify_token(token, member_id, session_id, clock=system_clock):
 
 def enter(member_id, session_id, clock=system_clock):
     """A member enters the session (from the room or a shared link): counted once as a
-    viewer, and given the live token checkout asks for."""
+    viewer, a visit in the retail figures (of its store, when it has one), and given the
+    live token checkout asks for."""
     from datetime import datetime, timezone
 
+    from chalicelib.figures import traffic
     from chalicelib.promotions.live import figures
 
     session = shown(session_id)
     if session.status == ENDED or clock.now() >= session.ends_at:
         raise DomainError("live_session_over", "This live session is over.")
     figures.on_enter(session_id, member_id, clock.now())
+    traffic.visit(member_id, "live_entry",
+                  session.stores[0] if len(session.stores) == 1 else None, clock.now())
     token, expires = issue_token(member_id, session_id, clock)
     return {"session_id": session_id, "live_token": token, "expires_in": TOKEN_TTL_S,
             "expires_at": datetime.fromtimestamp(expires, timezone.utc).isoformat(),
