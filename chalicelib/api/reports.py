@@ -18,13 +18,14 @@ def record_events(call):
     return {"counted": traffic.record(call.member_id, call.body["events"])}
 
 
-def _answer(call, name, report, figures):
-    """The report, or with ?format=csv its rows and totals for Excel."""
+def _answer(call, name, report, figures, span=("from", "to")):
+    """The report, or with ?format=csv its rows (and totals) for Excel."""
     from chalicelib.figures import reports
 
     if call.query.get("format") == "csv":
+        first, last = (call.query[key] for key in span)
         return Download(reports.as_csv(report, figures), "text/csv; charset=utf-8",
-                        f"{name}-{call.query['from']}-{call.query['to']}.csv")
+                        f"{name}-{first}-{last}.csv")
     return report
 
 
@@ -72,3 +73,14 @@ def members_report(call):
        summary="The store's members, as the brand's report has them for one store")
 def store_members_report(call):
     return _members(call, call.params["store_id"])
+
+
+@route(bp, "/admin/reports/ltv", auth=ADMIN, query=schemas.LTV_QUERY, response=schemas.LTV,
+       downloads=("text/csv",),
+       summary="Lifetime value by cohort (the month of the first paid order): members, and "
+               "net GMV per member within 30, 90, 180 and 365 days; ?format=csv")
+def ltv_report(call):
+    from chalicelib.figures import reports
+
+    return _answer(call, "ltv", reports.ltv(call.query["cohort_from"], call.query["cohort_to"]),
+                   reports.LTV_FIGURES, span=("cohort_from", "cohort_to"))

@@ -36,6 +36,8 @@ from chalicelib.core.clock import SHANGHAI
 from chalicelib.core.retry import attempts
 
 GRACE = timedelta(minutes=5)
+LTV_DAYS = (30, 90, 180, 365)
+COHORT = "ltv:"  # the period of a cohort's counters: "ltv:YYYY-MM"
 LATE = timedelta(hours=25)  # the stream keeps a record 24 hours (stale says why)
 MOST_ITEMS = 99  # of a transaction's 100, one is the receipt
 
@@ -55,6 +57,7 @@ class Contribution:
     new_buyer: bool = False  # the member's first paid order
     store_id: str = None
     guide_id: str = None
+    first_paid_at: object = None  # the member's first paid order: their cohort's start
     periods: tuple = field(init=False)
 
     def __post_init__(self):
@@ -63,8 +66,27 @@ class Contribution:
         self.periods = ((f"d{local:%d}", self.day), ("m", self.month))
 
     def counters(self):
-        """Every (period, scope) this contribution adds to."""
+        """Every (period, scope) of the figures this contribution adds to."""
         return {(period, scope) for _, period in self.periods for scope in self.scopes}
+
+    def touched(self):
+        """Every counter item it adds to: its figures', its cohort's."""
+        cohort = self.cohort()
+        return self.counters() | ({cohort[0]} if cohort else set())
+
+    def cohort(self):
+        """((the cohort's period, "b"), {figure: amount}): what the contribution adds to its
+        member's cohort (the month of their first paid order), the net GMV it adds within
+        each of LTV_DAYS of that order; None for a member whose start is not known."""
+        if self.first_paid_at is None:
+            return None
+        age = self.at - self.first_paid_at
+        net = self.amounts.get("gmv_fen", 0) - self.amounts.get("refunded_fen", 0)
+        amounts = {f"net_{days}d_fen": net for days in LTV_DAYS if age < timedelta(days=days)}
+        if self.new_buyer:
+            amounts["cohort_members"] = 1
+        cohort = self.first_paid_at.astimezone(SHANGHAI).strftime("%Y-%m")
+        return (f"{COHORT}{cohort}", "b"), amounts
 
 
 CAMPAIGNS = ("flash_sale", "group_buy", "live", "coupon")  # kinds of "k:<kind>:<id>" scopes
@@ -95,7 +117,7 @@ def paid(order):
          "coupon_fen": breakdown.get("coupon_discount_fen", 0),
          "points_fen": breakdown.get("points_fen", 0)},
         buys=True, new_buyer=order.member_order_number == 1, store_id=order.store_id,
-        guide_id=order.guide_id)
+        guide_id=order.guide_id, first_paid_at=order.member_first_paid_at)
 
 
 def refunded(settled):
@@ -104,7 +126,8 @@ def refunded(settled):
     return Contribution(f"r:{order.order_id}:{settled.number}", order.member_id,
                         settled.settled_at, scopes_of(order),
                         {"refunds": 1, "refunded_fen": settled.refund_fen},
-                        store_id=order.store_id, guide_id=order.guide_id)
+                        store_id=order.store_id, guide_id=order.guide_id,
+                        first_paid_at=order.member_first_paid_at)
 
 
 def add(contributions, clock, reachable=lambda member_ids: set()):
@@ -122,7 +145,7 @@ def _groups(by_month):
     """The members' months in groups whose counters fit one transaction."""
     group, touched = [], set()
     for key, contributions in by_month.items():
-        counters = set().union(*(c.counters() for c in contributions))
+        counters = set().union(*(c.touched() for c in contributions))
         if group and len(touched | counters) > MOST_ITEMS:
             yield group
             group, touched = [], set()
@@ -338,14 +361,19 @@ def _count_valid(owned, reachable):
 def _additions(owned):
     """{(period, scope): ({figure: amount}, the scope's store or None)}."""
     additions = {}
+
+    def add_to(key, amounts, store_id=None):
+        into, _ = additions.setdefault(key, (defaultdict(int), store_id))
+        for figure, amount in amounts.items():
+            into[figure] += amount
+
     for contribution, facts in owned:
         for key in contribution.counters():
-            amounts, _ = additions.setdefault(key, (defaultdict(int), _store_of(key[1],
-                                                                                contribution)))
-            for figure, amount in contribution.amounts.items():
-                amounts[figure] += amount
-            for figure, amount in facts.get(key, {}).items():
-                amounts[figure] += amount
+            add_to(key, contribution.amounts, _store_of(key[1], contribution))
+            add_to(key, facts.get(key, {}))
+        cohort = contribution.cohort()
+        if cohort:
+            add_to(*cohort)
     return additions
 
 
@@ -370,6 +398,8 @@ def _commit(token, count, additions):
                 for (period, scope), (amounts, store_id) in additions.items():
                     actions = [getattr(Figure, figure).add(amount)
                                for figure, amount in amounts.items() if amount]
+                    if not actions:
+                        continue  # a net of 0, a cohort's refund past its last window
                     if store_id:
                         actions.append(Figure.store_id.set(store_id))
                     writes.update(Figure(period, scope_key(scope)), actions=actions,

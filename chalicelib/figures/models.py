@@ -38,6 +38,12 @@ class Figure(Model):
     new_buyers = CountAttribute()
     repeat_buyers = CountAttribute()
     valid_members = CountAttribute()
+    # a cohort's ("ltv:YYYY-MM"): its members, and their net GMV within N days of their first
+    cohort_members = CountAttribute()
+    net_30d_fen = CountAttribute()
+    net_90d_fen = CountAttribute()
+    net_180d_fen = CountAttribute()
+    net_365d_fen = CountAttribute()
 
 
 class Activity(Model):

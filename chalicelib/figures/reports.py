@@ -180,6 +180,50 @@ def _exact_distinct(first, last, prefix, group_of, store_id, totals):
     return True
 
 
+MAX_COHORTS = 36
+LTV_FIGURES = ("members", *(f"ltv_{days}d_fen" for days in (30, 90, 180, 365)),
+               *(f"net_{days}d_fen" for days in (30, 90, 180, 365)))
+
+
+def ltv(cohort_from, cohort_to):
+    """Per cohort (the month of its members' first paid order): its members, and their net
+    GMV per member (integer fen, rounded down) within 30, 90, 180 and 365 days of their first
+    order; one BatchGet of the cohorts' counters."""
+    from chalicelib.figures.feed import COHORT, LTV_DAYS
+    from chalicelib.figures.models import Figure
+    from chalicelib.figures.names import scope_key
+
+    months = _months(cohort_from, cohort_to)
+    found = {item.period: item for item in Figure.batch_get(
+        [(f"{COHORT}{month}", scope_key("b")) for month in months])}
+    rows = []
+    for month in months:
+        item = found.get(f"{COHORT}{month}")
+        members = item.cohort_members if item else 0
+        row = {"key": month, "members": members}
+        for days in LTV_DAYS:
+            net = getattr(item, f"net_{days}d_fen") if item else 0
+            row[f"net_{days}d_fen"] = net
+            row[f"ltv_{days}d_fen"] = net // members if members else 0
+        rows.append(row)
+    return {"cohort_from": cohort_from, "cohort_to": cohort_to, "rows": rows}
+
+
+def _months(first, last):
+    """The months from first to last ("YYYY-MM"), at most MAX_COHORTS of them."""
+    from chalicelib.errors import DomainError
+
+    (year, month), (last_year, last_month) = (map(int, first.split("-")),
+                                              map(int, last.split("-")))
+    count = (last_year - year) * 12 + last_month - month + 1
+    if count < 1:
+        raise DomainError("validation_error", "cohort_to must not come before cohort_from.")
+    if count > MAX_COHORTS:
+        raise DomainError("validation_error", f"A report covers at most {MAX_COHORTS} cohorts.")
+    return [f"{year + (month - 1 + n) // 12:04d}-{(month - 1 + n) % 12 + 1:02d}"
+            for n in range(count)]
+
+
 def _distinct_from(amounts, exact):
     for name in DISTINCT:
         amounts[name] = exact[name]
@@ -191,7 +235,7 @@ def as_csv(report, figures=ROW_FIGURES):
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["key", *figures])
-    for row in [*report["rows"], report["totals"]]:
+    for row in [*report["rows"], *([report["totals"]] if "totals" in report else [])]:
         writer.writerow([row["key"], *("" if row[name] is None else row[name]
                                        for name in figures)])
     return "\ufeff" + out.getvalue()

@@ -52,7 +52,9 @@ def earn_in(writes, member_id, order_id, paid_fen, now):
     as read, so a race lost reads again. Points first, at the level the member had before
     this order's growth. Returns what the order keeps, for its refunds to take back, and the
     ledger entry of its points, written from the order once it is paid (points.write_kept):
-    {"points", "growth", "entry", "order_number": the member's how manieth paid order}."""
+    {"points", "growth", "entry", "order_number": the member's how manieth paid order,
+    "first_paid_at": when they paid their first (None for a member whose orders came before
+    it was kept)}."""
     program = loyalty_program.current()
     holder = _holder(member_id)
     paid = rules.points_for_payment(paid_fen, current_level(holder, program), program)
@@ -60,6 +62,10 @@ def earn_in(writes, member_id, order_id, paid_fen, now):
     level = rules.level_for(growth, program, holder.assigned_level)["code"]
     actions = [Member.growth.set(growth), Member.level.set(level),
                *tags.order_counted(paid_fen, now)]
+    first_paid_at = holder.first_paid_at
+    if not holder.orders_count:
+        first_paid_at = now
+        actions.append(Member.first_paid_at.set(now))
     condition = unchanged(Member.growth, holder.growth)
     entries = []
     if paid:
@@ -68,7 +74,8 @@ def earn_in(writes, member_id, order_id, paid_fen, now):
             condition & change.condition, change.new_items
     writes.update(holder, actions=actions, condition=condition, name="member")
     return {"points": paid, "growth": growth - holder.growth,
-            "entry": entries[0] if entries else None, "order_number": holder.orders_count + 1}
+            "entry": entries[0] if entries else None, "order_number": holder.orders_count + 1,
+            "first_paid_at": first_paid_at}
 
 
 def taken_back(earned, refunded_before_fen, refunded_fen, paid_fen):

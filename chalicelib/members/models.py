@@ -57,6 +57,7 @@ class Member(Model):
     orders_count = NumberAttribute(default=0)
     paid_total_fen = NumberAttribute(default=0)
     last_order_at = UTCDateTimeAttribute(null=True)
+    first_paid_at = UTCDateTimeAttribute(null=True)  # their first paid order: its cohort
     by_guide = MembersByGuide()
 
 

@@ -16,6 +16,8 @@ def earn_in_payment(writes, order, now):
                              payments.goods_paid_fen(order), now)
     keeps = {"points_earned": earned["points"], "growth_earned": earned["growth"],
              "member_order_number": earned["order_number"]}
+    if earned["first_paid_at"] is not None:
+        keeps["member_first_paid_at"] = earned["first_paid_at"]
     if earned["entry"] is not None:
         keeps["points_entry"] = points.kept(earned["entry"])
     return keeps

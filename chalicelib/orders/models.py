@@ -86,6 +86,7 @@ class Order(Model):
     points_earned = NumberAttribute(null=True)
     growth_earned = NumberAttribute(null=True)
     member_order_number = NumberAttribute(null=True)  # 1: the member's first paid order
+    member_first_paid_at = UTCDateTimeAttribute(null=True)  # when that was: their cohort
     points_entry = CompactJSONAttribute(null=True)  # the ledger entry of points_earned
     commissions = JSONAttribute(null=True)  # [{"guide_id", "tier"}], once paid
     pickup_code = UnicodeAttribute(null=True)

@@ -305,3 +305,41 @@ def test_the_members_report_counts_imports_sign_ins_and_valid_members_of_a_store
     assert answer["totals"]["members"] == 2 and answer["distinct_counts"] == "upper_bound"
     manager_path = f"/stores/{store_id}/reports/members?from={day}&to={day}"
     assert client.http.get(manager_path, headers=admin).status_code == 200
+
+
+def test_a_new_buyers_cohort_keeps_their_net_gmv_net_of_refunds(
+        client, sandbox_url, shopper, admin):
+    import json
+
+    from chalicelib.core.clock import SHANGHAI as shanghai
+    from tests.api.test_payments import _post
+    from tests.api.test_refunds import _settled
+    from tests.conftest import body_of
+
+    def cohort_row():
+        month = datetime.now(timezone.utc).astimezone(shanghai).strftime("%Y-%m")
+        answer = client.http.get(f"/admin/reports/ltv?cohort_from={month}&cohort_to={month}",
+                                 headers=admin)
+        assert answer.status_code == 200, answer.body
+        [row] = json.loads(answer.body)["rows"]
+        return row
+
+    before = cohort_row()
+    store_id = _store()
+    sku = _sku(price_fen=2_000, stock=10, store_id=store_id)
+    _paid(client, sandbox_url, shopper[0], sku, 1, store_id=store_id)
+    second = _paid(client, sandbox_url, shopper[0], sku, 2, store_id=store_id)
+    asked = _post(client, f"/orders/{second['order_id']}/refund", shopper[0], {"reason": "不要了"})
+    assert _settled(sandbox_url, second["order_id"], body_of(asked)["refund_id"]) == "SUCCESS"
+
+    after = cohort_row()
+    assert after["members"] - before["members"] == 1
+    assert after["net_30d_fen"] - before["net_30d_fen"] == 2_000  # 2,000 + 4,000 − 4,000
+    assert after["net_365d_fen"] - before["net_365d_fen"] == 2_000
+    assert after["ltv_30d_fen"] == after["net_30d_fen"] // after["members"]
+    assert client.http.get("/admin/reports/ltv?cohort_from=2031-05&cohort_to=2031-04",
+                           headers=admin).status_code == 400
+    assert client.http.get("/admin/reports/ltv?cohort_from=2028-01&cohort_to=2031-04",
+                           headers=admin).status_code == 400
+    assert client.http.get("/admin/reports/ltv?cohort_from=2031-01&cohort_to=2031-04",
+                           headers=shopper[0]).status_code == 403

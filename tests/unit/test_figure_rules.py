@@ -32,3 +32,21 @@ def test_claim_keys_are_short_and_distinct():
     assert len(keys) == 36 and max(map(len, keys)) <= 12
     assert feed.contribution_key("p:o-1") != feed.contribution_key("p:o-2")
     assert len(feed.contribution_key("r:o-1:2")) == 13
+
+
+def test_a_contribution_adds_to_its_cohort_within_each_window_of_the_first_order():
+    first = _at("2031-01-31T23:30:00")  # January's cohort, in Shanghai
+    scopes = ("b",)
+
+    def cohort(after, amounts, new_buyer=False):
+        return feed.Contribution("p:o", "m", first + after, scopes, amounts,
+                                 new_buyer=new_buyer, first_paid_at=first).cohort()
+
+    assert cohort(timedelta(0), {"gmv_fen": 5_000}, new_buyer=True) == (
+        ("ltv:2031-01", "b"), {"net_30d_fen": 5_000, "net_90d_fen": 5_000,
+                               "net_180d_fen": 5_000, "net_365d_fen": 5_000,
+                               "cohort_members": 1})
+    assert cohort(timedelta(days=45), {"refunded_fen": 800})[1] == {
+        "net_90d_fen": -800, "net_180d_fen": -800, "net_365d_fen": -800}
+    assert cohort(timedelta(days=365), {"gmv_fen": 100})[1] == {}
+    assert feed.Contribution("p:o", "m", first, scopes, {"gmv_fen": 1}).cohort() is None

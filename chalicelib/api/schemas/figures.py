@@ -1,6 +1,6 @@
 from chalicelib.api.schemas import DAY as _DAY
-from chalicelib.figures.reports import (CHANNELS, GROUPS, MAX_REPORT_DAYS, MEMBER_FIGURES,
-                                        ROW_FIGURES)
+from chalicelib.figures.reports import (CHANNELS, GROUPS, LTV_FIGURES, MAX_REPORT_DAYS,
+                                        MEMBER_FIGURES, ROW_FIGURES)
 from chalicelib.figures.traffic import FIGURE_OF, MOST_EVENTS
 
 _ID = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}
@@ -68,4 +68,25 @@ MEMBERS = {
                    "distinct_counts": {"enum": ["exact", "upper_bound"]},
                    "rows": {"type": "array", "items": _MEMBER_ROW}, "totals": _MEMBER_ROW},
     "required": ["from", "to", "distinct_counts", "rows", "totals"],
+}
+
+_MONTH = {"type": "string", "pattern": "^20[0-9]{2}-(0[1-9]|1[0-2])$"}
+
+LTV_QUERY = {
+    "type": "object",
+    "properties": {"cohort_from": {**_MONTH, "description": "First cohort, YYYY-MM"},
+                   "cohort_to": {**_MONTH, "description": "Last cohort, YYYY-MM"},
+                   "format": SALES_QUERY["properties"]["format"]},
+    "required": ["cohort_from", "cohort_to"],
+}
+
+_LTV_ROW = {"type": "object", "properties": {
+    "key": {"type": "string"}, **{name: {"type": "integer"} for name in LTV_FIGURES}},
+    "required": ["key", *LTV_FIGURES]}
+
+LTV = {
+    "type": "object",
+    "properties": {"cohort_from": {"type": "string"}, "cohort_to": {"type": "string"},
+                   "rows": {"type": "array", "items": _LTV_ROW}},
+    "required": ["cohort_from", "cohort_to", "rows"],
 }
