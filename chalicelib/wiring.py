@@ -134,14 +134,23 @@ def _payment_writes():
     return (members.earn_in_payment, guides.earners_in_payment)
 
 
+def _count_imported(members, at):
+    """An import wrote these members: the retail figures count them new."""
+    from chalicelib.figures import traffic
+
+    traffic.count_imported(members, at)
+
+
 def install():
     """Hands the kernel the subscribers of every event, the consumers of every stream, the
     payment's writes, the stock counters and the channels (each resolved on first use)."""
     from chalicelib.db import events, streams
+    from chalicelib.members import imported
     from chalicelib.orders import channels, takes
     from chalicelib.orders import events as order_events
 
     events.use(_kinds)
+    imported.use_counter(_count_imported)
     streams.use(_stream_consumers)
     order_events.use_payment_writes(_payment_writes)
     takes.use_counters(_counters)

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from chalicelib.config import settings
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.errors import DomainError
-from chalicelib.members import points
+from chalicelib.members import imported, points
 from chalicelib.members import program as loyalty_program
 from chalicelib.members import rules
 from chalicelib.members.models import Member, PhoneClaim, PointsEntry
@@ -163,10 +163,8 @@ def _import_chunk(rows, now, program):
     _write([item for row in new_rows for item in _items_for(row, now, program)])
     _write([PhoneClaim(row["phone"], member_id=imported_member_id(row["phone"]))
             for row in new_rows])
-    from chalicelib.figures import traffic
-
-    traffic.count_imported([(imported_member_id(row["phone"]), row["store_id"])
-                            for row in new_rows], now)
+    imported.written([(imported_member_id(row["phone"]), row["store_id"])
+                      for row in new_rows], now)
     return len(new_rows)
 
 
