@@ -104,7 +104,9 @@ def scopes_of(order):
     scopes = ["b", f"s:{order.store_id}", f"c:{order.channel}",
               f"sc:{order.store_id}:{order.channel}"]
     if order.guide_id:
-        scopes += [f"g:{order.guide_id}", f"gc:{order.guide_id}:{order.channel}"]
+        scopes += [f"g:{order.guide_id}", f"gc:{order.guide_id}:{order.channel}",
+                   f"sg:{order.store_id}:{order.guide_id}",
+                   f"sgc:{order.store_id}:{order.guide_id}:{order.channel}"]
     return tuple(scopes + _campaigns(order))
 
 

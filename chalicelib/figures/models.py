@@ -8,7 +8,8 @@ from chalicelib.db.base import Model, TableMeta
 class Figure(Model):
     """The counters of one period and one scope. period: a day "YYYY-MM-DD" or a month
     "YYYY-MM" (Asia/Shanghai); scope: "b" (the brand), "s:<store>", "c:<channel>",
-    "sc:<store>:<channel>", "g:<guide>", "gc:<guide>:<channel>", "k:<kind>:<campaign>", each
+    "sc:<store>:<channel>", "g:<guide>", "gc:<guide>:<channel>", the guide's in a store
+    "sg:<store>:<guide>" and "sgc:<store>:<guide>:<channel>", "k:<kind>:<campaign>", each
     as scope_key has it; traffic's counters are spread over shards of their scope
     (figures/traffic.py). A report queries a period's partition for the scopes it asks
     about: its cost follows the periods and scopes, never the orders."""

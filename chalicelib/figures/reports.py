@@ -19,8 +19,8 @@ GROUPS = ("day", "store", "channel", "guide")
 MAX_REPORT_DAYS = 366
 ROW_FIGURES = ("visitors", "buyers", "orders", "gmv_fen", "refunded_fen", "net_fen",
                "aov_fen", "conversion", "repurchase_rate", "new_buyers", "repeat_buyers",
-               "units", "coupon_fen", "points_fen", "store_visits", "product_views",
-               "share_opens")
+               "valid_members", "units", "coupon_fen", "points_fen", "store_visits",
+               "product_views", "share_opens", "logins", "live_entries")
 
 
 def _whole_month(first, last):
@@ -43,16 +43,22 @@ def _prefix_and_group(group_by, store_id, channel):
                 lambda scope: scope.split(":", 2)[2]
         return (f"c:{channel}#" if channel else "c:"), lambda scope: scope[2:]
     if group_by == "guide":
+        if store_id:  # the guides' sales in the store
+            if channel:
+                return f"sgc:{store_id}:", lambda scope: _guide_in_channel(scope, channel)
+            return f"sg:{store_id}:", lambda scope: scope.split(":", 2)[2]
         if channel:
-            def guide_of(scope):
-                _, guide, scope_channel = scope.split(":", 2)
-                return guide if scope_channel == channel else None
-            return "gc:", guide_of
+            return "gc:", lambda scope: _guide_in_channel(scope, channel)
         return "g:", lambda scope: scope[2:]
     return "b#", lambda scope: "brand"
 
 
-def _read(period, prefix, group_of, store_id, group_by):
+def _guide_in_channel(scope, channel):
+    *_, guide, scope_channel = scope.split(":")
+    return guide if scope_channel == channel else None
+
+
+def _read(period, prefix, group_of):
     """{row: {figure: amount}} of one period."""
     from chalicelib.figures.models import Figure
 
@@ -60,7 +66,7 @@ def _read(period, prefix, group_of, store_id, group_by):
     for item in Figure.query(period, Figure.scope.startswith(prefix)):
         scope = item.scope.partition("#")[0]
         row = group_of(scope)
-        if row is None or (group_by == "guide" and store_id and item.store_id != store_id):
+        if row is None:
             continue
         for name in COUNTERS:
             rows[row][name] += getattr(item, name)
@@ -70,10 +76,24 @@ def _read(period, prefix, group_of, store_id, group_by):
 def _row(key, amounts):
     gmv, orders, refunded = amounts["gmv_fen"], amounts["orders"], amounts["refunded_fen"]
     buyers, visitors = amounts["buyers"], amounts["visitors"]
+    repeat = amounts["repeat_buyers"]
     return {"key": key, **{name: amounts[name] for name in COUNTERS},
             "net_fen": gmv - refunded, "aov_fen": gmv // orders if orders else 0,
             "conversion": round(buyers / visitors, 4) if visitors else None,
-            "repurchase_rate": round(amounts["repeat_buyers"] / buyers, 4) if buyers else None}
+            "repurchase_rate": round(repeat / buyers, 4) if buyers and repeat is not None
+            else None}
+
+
+# Over a range that is neither a day nor a calendar month, the days' distinct visitors and
+# buyers added are an upper bound (a member of two days counts twice); who bought twice in
+# the range cannot be told from the days (two orders on two days are no day's repeat): not
+# given.
+UNKNOWN_OVER_RANGES = ("repeat_buyers", "valid_members")
+
+
+def _over_a_range(amounts):
+    for name in UNKNOWN_OVER_RANGES:
+        amounts[name] = None
 
 
 def _add(into, amounts):
@@ -85,7 +105,7 @@ def _rows_and_totals(periods, prefix, group_of, store_id, group_by):
     """({row: amounts}, totals) over the periods; a day's report has a row per day."""
     rows, totals = defaultdict(lambda: defaultdict(int)), defaultdict(int)
     for period in periods:
-        for row, amounts in _read(period, prefix, group_of, store_id, group_by).items():
+        for row, amounts in _read(period, prefix, group_of).items():
             _add(rows[period if group_by == "day" else row], amounts)
             _add(totals, amounts)
     return rows, totals
@@ -105,16 +125,19 @@ def sales(from_day, to_day, store_id=None, channel=None, group_by="day"):
             for row, amounts in month_rows.items():
                 _distinct_from(rows[row], amounts)
         _distinct_from(totals, month_totals)
-    if (month or first == last) and group_by in ("store", "channel"):
+    if group_by in ("store", "channel"):
         # a member who bought in two stores is one buyer of them all: the filter's scope
         whole_prefix, whole_group = _prefix_and_group("day", store_id, channel)
-        _, whole = _rows_and_totals([first.strftime("%Y-%m") if month else days[0]],
+        _, whole = _rows_and_totals([first.strftime("%Y-%m")] if month else days,
                                     whole_prefix, whole_group, store_id, "day")
         _distinct_from(totals, whole)
     keys = days if group_by == "day" else sorted(rows)
+    exact = month or first == last
+    if not exact:
+        for amounts in [totals, *([] if group_by == "day" else rows.values())]:
+            _over_a_range(amounts)
     return {"from": from_day, "to": to_day, "group_by": group_by, "store_id": store_id,
-            "channel": channel,
-            "distinct_counts": "exact" if month or first == last else "upper_bound",
+            "channel": channel, "distinct_counts": "exact" if exact else "upper_bound",
             "rows": [_row(key, rows[key]) for key in keys], "totals": _row("total", totals)}
 
 
@@ -134,6 +157,8 @@ def members(from_day, to_day, store_id=None):
     days = _days(first, last)
     rows, totals = _rows_and_totals(days, prefix, group_of, store_id, "day")
     exact = _exact_distinct(first, last, prefix, group_of, store_id, totals)
+    if not exact:
+        _over_a_range(totals)
     dormant = dormant_found(days, store_id)
     for day in days:
         rows[day]["dormant_members"] = dormant.get(day, 0)

@@ -1,6 +1,6 @@
 from chalicelib.api.schemas import DAY as _DAY
 from chalicelib.figures.reports import (CHANNELS, GROUPS, LTV_FIGURES, MAX_REPORT_DAYS,
-                                        MEMBER_FIGURES, ROW_FIGURES)
+                                        MEMBER_FIGURES, ROW_FIGURES, UNKNOWN_OVER_RANGES)
 from chalicelib.figures.traffic import FIGURE_OF, MOST_EVENTS
 
 _ID = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}
@@ -34,7 +34,8 @@ SALES_QUERY = {
 _ROW = {"type": "object", "properties": {
     "key": {"type": "string"},
     **{name: {"type": "integer"} for name in ROW_FIGURES if name not in (
-        "conversion", "repurchase_rate")},
+        "conversion", "repurchase_rate", *UNKNOWN_OVER_RANGES)},
+    **{name: {"type": ["integer", "null"]} for name in UNKNOWN_OVER_RANGES},
     "conversion": {"type": ["number", "null"]}, "repurchase_rate": {"type": ["number", "null"]}},
     "required": ["key", *ROW_FIGURES]}
 
@@ -58,7 +59,8 @@ MEMBERS_QUERY = {
 }
 
 _MEMBER_ROW = {"type": "object", "properties": {
-    "key": {"type": "string"}, **{name: {"type": "integer"} for name in MEMBER_FIGURES}},
+    "key": {"type": "string"}, **{name: {"type": "integer"} for name in MEMBER_FIGURES},
+    **{name: {"type": ["integer", "null"]} for name in UNKNOWN_OVER_RANGES}},
     "required": ["key", *MEMBER_FIGURES]}
 
 MEMBERS = {
