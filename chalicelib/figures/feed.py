@@ -1,29 +1,30 @@
 """What paid orders and settled refunds add to the figures, exactly once, in batches.
 
-A contribution is one fact that moves figures: an order paid ("p:<order>") or a refund that
-succeeded ("r:<refund>"), with its time (paid, or settled: its day and month, Asia/Shanghai),
-its scopes (brand, store, channel, store × channel, guide, guide × channel, campaign) and
-amounts. The orders stream hands paid orders over in batches, and a batch may come again,
-halved, after any failure; a refund comes alone, from its event. Each batch:
+A contribution is one fact that moves figures: an order paid ("p:<order>") or a refund of
+goods that succeeded ("r:<order>:<n>"), with its time (paid, or settled: its day and month,
+Asia/Shanghai), its scopes (brand, store, channel, store × channel, guide, guide × channel,
+guide in a store, campaign), its amounts, and its member's cohort. The orders stream hands
+both over in batches, and a batch may come again, halved, after any failure. Each batch:
 
-1. claims, for each member, in their month's Activity item (one UpdateItem, if_not_exists):
-   each contribution for this batch's token, and the facts distinct counts need: the first
-   contribution of the member in each (day or month, scope) makes them a buyer and a
-   visitor there, a second one a repeat buyer. Whoever writes a claim first owns it, so a
-   batch delivered again owns nothing it already owned;
-2. adds what it owns to the counters of each (period, scope), in one transaction with its
-   Receipt (the token: at most 99 counters a transaction, members grouped to fit).
+1. reads its members' months (BatchGet), then claims, for each member, in their month's
+   Activity item (one UpdateItem, if_not_exists): each contribution for this batch's token,
+   and the facts distinct counts need: the first contribution of the member in each (day or
+   month, scope) makes them a buyer and a visitor there, a second one a repeat buyer. Whoever
+   writes a claim first owns it, so a batch delivered again owns nothing it already owned;
+   claims gone stale are removed in the same write;
+2. adds what it owns to the counters of each (period, scope) and of each cohort, in one
+   transaction with its Receipt (the token: at most 99 counters a transaction, members
+   grouped to fit).
 
 A contribution claimed by a token without a receipt belongs to an attempt that died between
 the two steps: it is taken over (a conditional write from the old claim) once GRACE has
 passed since the claim (longer than any Lambda runs, so the old attempt cannot still
 commit); until then the batch fails and comes again.
 
-Cost: an UpdateItem per member (a write unit per KB of the member's month: the claims of
-each day they bought on), two write units per counter a batch touches and two for its
-receipt; a member's second order of a period adds a second write (the repeat claim). For a
-brand of 10,000 orders a month, 3.0 write units a paid order (bench/reports.py), two thirds
-of it the members' months."""
+Cost: a read and a write per member (a write unit per KB of the member's month: the month's
+claims and those of the last day or two), two write units per counter a batch touches and
+two for its receipt: 1.6 write units a paid order for a brand of 10,000 orders a month
+(bench/reports.py)."""
 import hashlib
 import uuid
 import zlib
