@@ -1,5 +1,10 @@
 """Every table the app uses, from its PynamoDB models: the one place the key schemas live."""
 
+# The tables the analysts get a daily export of, as DynamoDB JSON lines: the orders, and the
+# retail figures kept from them (on AWS DynamoDB's export to S3, infra/yutang_infra/exports.py;
+# locally `python -m devtools.export`, in the same shape).
+ANALYST_EXPORTS = ("orders", "figures")
+
 
 def all_models():
     from chalicelib.catalog.models import Category, Product, Sku, StockMovement, Store, StoreStock

@@ -9,7 +9,9 @@
 - payment (and refund) notifies that failed verification: the app logs them as JSON lines
   with `"event": "pay_notify_rejected"`, counted by a metric filter on the API's log group;
 - the WAF's per-IP rule blocking requests in volume: a flood or a scraper, or a crowd behind
-  one address that the brand's limit is too low for.
+  one address that the brand's limit is too low for;
+- a daily export for the analysts that could not be started: Scheduler gave up calling
+  DynamoDB's ExportTableToPointInTime (its tries over hours all refused).
 """
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -39,7 +41,7 @@ STREAM_ITERATOR_AGE = Duration.minutes(5)
 class Alarms(Construct):
     def __init__(self, scope, construct_id, *, brand, api_name, api_stage, tables, functions,
                  api_log_group, waf_rate_rule=None, stream_functions=None,
-                 stream_failures_queue=None):
+                 stream_failures_queue=None, export_schedule_group=None):
         super().__init__(scope, construct_id)
         self.brand = brand
         self.namespace = f"Yutang/{brand.id}"
@@ -61,6 +63,8 @@ class Alarms(Construct):
                 self._rejected_notifies(api_log_group, event, metric_name)
         if waf_rate_rule is not None:
             self._waf_rate_blocks(*waf_rate_rule)
+        if export_schedule_group is not None:
+            self._exports_not_started(export_schedule_group)
 
     def _alarm(self, construct_id, name, description, metric, threshold, *,
                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -166,3 +170,14 @@ class Alarms(Construct):
                     "5 minutes: a flood or a scraper, or many shoppers behind one address "
                     "(see the aws-waf-logs- log group; the brand's waf_ip_requests_per_5min).",
                     metric, WAF_BLOCKED_REQUESTS)
+
+    def _exports_not_started(self, schedule_group):
+        metric = cloudwatch.Metric(namespace="AWS/Scheduler",
+                                   metric_name="InvocationDroppedCount",
+                                   dimensions_map={"ScheduleGroup": schedule_group},
+                                   statistic="Sum", period=PERIOD)
+        self._alarm("ExportsNotStarted", "exports-not-started",
+                    f"A daily export for the analysts was not started: Scheduler gave up "
+                    f"calling ExportTableToPointInTime for a schedule of {schedule_group} "
+                    f"(the analysts' tables miss that day; its schedule names the table).",
+                    metric, 1)

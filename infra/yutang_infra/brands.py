@@ -23,7 +23,7 @@ _REQUIRED = ("brand", "region", "wechat_app_id", "wechat_mch_id", "secrets", "do
              "alarm_email")
 _OPTIONAL = ("account", "brand_name", "certificate_arn", "log_retention_days",
              "throttle_rate_per_s", "throttle_burst", "waf_ip_requests_per_5min",
-             "manage_api_gateway_log_role", "_comment")
+             "manage_api_gateway_log_role", "export_retention_days", "_comment")
 
 # The API stage's throttle, for every route together. A flash sale is sized for 2,000 orders a
 # second (README, "Flash sales"); around each order a shopper also reads the sale, pays and
@@ -39,6 +39,11 @@ THROTTLE_BURST = 5000
 # is spread over the window where a scraper's steady rate is not.
 WAF_IP_REQUESTS_PER_5MIN = 10_000
 _WAF_LIMITS = (100, 2_000_000_000)   # what WAF accepts for a rate-based rule
+# How long the analysts' daily exports of the orders and figures are kept (each is the whole
+# table on its day): a year and a month, so that a day can be set beside the same day of last
+# year. An export older than this is deleted by the bucket's lifecycle.
+EXPORT_RETENTION_DAYS = 400
+_EXPORT_RETENTION_LIMITS = (1, 3653)
 
 
 class BrandError(ValueError):
@@ -64,6 +69,7 @@ class Brand:
     # API Gateway writes access logs through one role per account and region (its account
     # setting); false when something else in the account sets it.
     manage_api_gateway_log_role: bool = True
+    export_retention_days: int = EXPORT_RETENTION_DAYS
 
     @property
     def stack_name(self):
@@ -147,7 +153,8 @@ def parse(raw, expected_id=None, source="brand config"):
     for key, default, (low, high) in (
             ("throttle_rate_per_s", THROTTLE_RATE_PER_S, (1, 1_000_000)),
             ("throttle_burst", THROTTLE_BURST, (1, 1_000_000)),
-            ("waf_ip_requests_per_5min", WAF_IP_REQUESTS_PER_5MIN, _WAF_LIMITS)):
+            ("waf_ip_requests_per_5min", WAF_IP_REQUESTS_PER_5MIN, _WAF_LIMITS),
+            ("export_retention_days", EXPORT_RETENTION_DAYS, _EXPORT_RETENTION_LIMITS)):
         value = raw.get(key, default)
         if type(value) is not int or not low <= value <= high:
             fail(f"{key} must be a whole number from {low:,} to {high:,} (got {value!r})")

@@ -16,6 +16,9 @@
   uses of this brand's tables, indexes, secrets and buckets, its own log group, and X-Ray;
 - a small reserved concurrency for every scheduled job (a stream function runs one batch per
   shard at a time, from the unreserved pool);
+- the analysts' daily export (yutang_infra.exports): the orders and figures tables exported
+  by DynamoDB from their point-in-time recovery to a bucket of their own, at 02:00 Shanghai
+  time, with Glue tables for Athena over them;
 - alarms to an SNS topic that e-mails the brand's ops team.
 """
 import os
@@ -31,6 +34,7 @@ from chalice.cdk import Chalice
 
 from yutang_infra import yutang_app
 from yutang_infra.alarms import Alarms
+from yutang_infra.exports import AnalystExports
 from yutang_infra.gateway import RATE_RULE, Gateway
 from yutang_infra.reach import reach
 from yutang_infra.roles import function_role
@@ -86,6 +90,9 @@ class YutangStack(Stack):
                                    yutang_app.chalice_app()))
         if brand.certificate_arn:
             self._custom_domain()
+        self.exports = AnalystExports(self, "Exports", brand=brand, tables=self.tables,
+                                      table_specs=table_specs,
+                                      exported=yutang_app.analyst_exports())
         self.alarms = Alarms(self, "Alarms", brand=brand, api_name=self.api_name,
                              api_stage=API_STAGE, tables=self.tables,
                              functions={spec.logical_id: brand.function_name(spec.name)
@@ -96,7 +103,8 @@ class YutangStack(Stack):
                              stream_failures_queue=self.stream_failures_name
                              if self.stream_failures else None,
                              waf_rate_rule=(self.gateway.web_acl_name,
-                                            self.gateway.metric_name(RATE_RULE)))
+                                            self.gateway.metric_name(RATE_RULE)),
+                             export_schedule_group=self.exports.schedule_group.name)
         # Chalice's own outputs give the execute-api address (EndpointURL); this is where
         # WeChat is told to send notifies.
         CfnOutput(self, "PublicApiUrl", value=brand.public_api_url)

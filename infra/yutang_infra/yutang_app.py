@@ -1,7 +1,8 @@
 """What the stack reads from the Yutang app itself, so nothing is described twice: its tables
 (the PynamoDB models' own schemas and streams), its Lambda functions (the Chalice app's
 registrations: the API, each schedule, each table's stream function, and how Lambda delivers a
-stream to it) and its production stage (the `brand-template` stage of `.chalice/config.json`).
+stream to it), the tables exported for the analysts, and its production stage (the
+`brand-template` stage of `.chalice/config.json`).
 """
 import json
 import sys
@@ -35,6 +36,14 @@ def models():
     from chalicelib.tables import all_models
 
     return all_models()
+
+
+def analyst_exports():
+    """The tables (Meta.table) exported daily for the analysts."""
+    _importable()
+    from chalicelib.tables import ANALYST_EXPORTS
+
+    return ANALYST_EXPORTS
 
 
 @dataclass(frozen=True)

@@ -765,24 +765,38 @@ def _bucket_grants(expanded, role_id):
     return _grants_on(expanded, role_id, ":s3:::")
 
 
+def _buckets_by_name(template):
+    """{bucket name as written (the account as ${AWS::AccountId}): (logical id, bucket)}."""
+    return {_render(bucket["Properties"]["BucketName"], template["Resources"]):
+            (logical_id, bucket)
+            for logical_id, bucket in _of_type(template, "AWS::S3::Bucket").items()}
+
+
+def _assert_private_and_tls_only(template, logical_id):
+    properties = template["Resources"][logical_id]["Properties"]
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True}
+    assert properties["BucketEncryption"] == {"ServerSideEncryptionConfiguration": [
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+    policy, = [policy for policy in _of_type(template, "AWS::S3::BucketPolicy").values()
+               if policy["Properties"]["Bucket"] == {"Ref": logical_id}]
+    denied = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(statement["Effect"] == "Deny" and statement["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}} for statement in denied)
+
+
 @pytest.mark.parametrize("brand_id", BRANDS)
 def test_code_images_live_in_the_brands_private_bucket_which_only_their_code_reaches(
         synthesized, brand_id):
     expanded = synthesized.expanded(brand_id)
-    buckets = _of_type(expanded, "AWS::S3::Bucket")
-    assert len(buckets) == 1
-    (logical_id, bucket), = buckets.items()
-    properties = bucket["Properties"]
-    name = _render(properties["BucketName"], expanded["Resources"])
-    assert name == f"yutang-{brand_id}-code-images-${{AWS::AccountId}}"
-    assert properties["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True}
+    buckets = _buckets_by_name(expanded)
+    name = f"yutang-{brand_id}-code-images-${{AWS::AccountId}}"
+    # The code images' bucket, and the analysts' exports (test_the_exports_bucket_...).
+    assert set(buckets) == {name, f"yutang-{brand_id}-exports-${{AWS::AccountId}}"}
+    logical_id, bucket = buckets[name]
+    _assert_private_and_tls_only(expanded, logical_id)
     assert bucket["DeletionPolicy"] == "Retain"
-    policy, = _of_type(expanded, "AWS::S3::BucketPolicy").values()
-    denied = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert any(statement["Effect"] == "Deny" and statement["Condition"] == {
-        "Bool": {"aws:SecureTransport": "false"}} for statement in denied)
     roles = _function_roles(expanded)
     functions = _functions(expanded)
     for function_name, role_id in roles.items():
@@ -1078,6 +1092,204 @@ def test_each_job_runs_within_its_role(synthesized, job_calls, brand_id):
                 "which its role does not allow"
 
 
+# -- the analysts' daily export ----------------------------------------------------------------
+
+
+def _exported():
+    from chalicelib.tables import ANALYST_EXPORTS
+
+    return ANALYST_EXPORTS
+
+
+def _exports_bucket(template, brand_id):
+    return _buckets_by_name(template)[f"yutang-{brand_id}-exports-${{AWS::AccountId}}"]
+
+
+def _schedules_by_name(template):
+    return {resource["Properties"]["Name"]: resource["Properties"]
+            for resource in _of_type(template, "AWS::Scheduler::Schedule").values()}
+
+
+def _export_request(schedule, resources):
+    """The ExportTableToPointInTime request a schedule sends, its references written out
+    (`arn:dynamodb:table/<name>`, `<ref LogicalId>`, `${AWS::AccountId}`)."""
+    return json.loads(_render(schedule["Target"]["Input"], resources))
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_the_exports_bucket_is_private_encrypted_and_keeps_exports_the_brands_days(
+        synthesized, brand_id):
+    template = synthesized.template(brand_id)
+    logical_id, bucket = _exports_bucket(template, brand_id)
+    _assert_private_and_tls_only(template, logical_id)
+    assert bucket["DeletionPolicy"] == "Retain"   # the brand's data outlive the stack
+    rules = {rule["Id"]: rule for rule in
+             bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert rules["exports-expire"]["ExpirationInDays"] == \
+        synthesized.brands[brand_id].export_retention_days
+    assert "Prefix" not in rules["exports-expire"]   # every export
+    assert rules["athena-results-expire"]["Prefix"] == "athena-results/"
+    assert all(rule["Status"] == "Enabled" for rule in rules.values())
+
+
+def test_the_exports_are_kept_400_days_unless_the_brand_file_says_otherwise(synthesized):
+    demo, acme = synthesized.brands["demo"], synthesized.brands["acme"]
+    assert demo.export_retention_days == brand_configs.EXPORT_RETENTION_DAYS == 400
+    raw = json.loads((brand_configs.BRANDS_DIR / "acme.json").read_text())
+    assert acme.export_retention_days == raw["export_retention_days"] != 400
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_orders_and_figures_are_exported_daily_at_two_in_shanghai_as_dynamodb_json(
+        synthesized, brand_id):
+    template = synthesized.template(brand_id)
+    resources = template["Resources"]
+    bucket_id, _ = _exports_bucket(template, brand_id)
+    schedules = _schedules_by_name(template)
+    assert set(schedules) == {f"yutang-{brand_id}-export-{table}" for table in _exported()}
+    assert set(_exported()) == {"orders", "figures"}
+    (group_id, group), = _of_type(template, "AWS::Scheduler::ScheduleGroup").items()
+    assert group["Properties"]["Name"] == f"yutang-{brand_id}-exports"
+    for table in _exported():
+        schedule = schedules[f"yutang-{brand_id}-export-{table}"]
+        # 02:00 in Shanghai is 18:00 UTC: after the day's business, before the next.
+        assert schedule["ScheduleExpression"] == "cron(0 2 * * ? *)"
+        assert schedule["ScheduleExpressionTimezone"] == "Asia/Shanghai"
+        assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+        assert schedule["State"] == "ENABLED"
+        assert schedule["GroupName"] == {"Ref": group_id}
+        target = schedule["Target"]
+        assert _render(target["Arn"], resources) == \
+            "arn:${AWS::Partition}:scheduler:::aws-sdk:dynamodb:exportTableToPointInTime"
+        request = _export_request(schedule, resources)
+        assert request == {
+            "TableArn": f"arn:dynamodb:table/yutang-{brand_id}-{table}",
+            "S3Bucket": f"<ref {bucket_id}>", "S3BucketOwner": "${AWS::AccountId}",
+            "S3Prefix": table, "S3SseAlgorithm": "AES256", "ExportFormat": "DYNAMODB_JSON",
+            "ExportType": "FULL_EXPORT",
+            # every try of one day's run is one export (DynamoDB keeps a token 8 hours)
+            "ClientToken": f"yutang-{brand_id}-{table}@<aws.scheduler.scheduled-time>"}
+        retry = target["RetryPolicy"]
+        assert 0 < retry["MaximumEventAgeInSeconds"] <= 8 * 3600
+        assert 0 < retry["MaximumRetryAttempts"] <= 185
+    # The tables exported keep their point in time recovery, which the export reads from.
+    tables = _tables_by_name(template)
+    for table in _exported():
+        assert tables[f"yutang-{brand_id}-{table}"]["Properties"][
+            "PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_only_the_export_schedules_role_may_export_and_only_those_tables_into_their_prefixes(
+        synthesized, brand_id):
+    expanded = synthesized.expanded(brand_id)
+    resources = expanded["Resources"]
+    roles = {target["RoleArn"]["Fn::GetAtt"][0]
+             for target in (schedule["Target"]
+                            for schedule in _schedules_by_name(expanded).values())}
+    (role_id,) = roles
+    trust = resources[role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert [(statement["Principal"], statement["Condition"]) for statement in trust] == [
+        ({"Service": "scheduler.amazonaws.com"},
+         {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}})]
+    bucket = f"arn:s3:::yutang-{brand_id}-exports-${{AWS::AccountId}}"
+    granted = {}
+    for actions, resource in _allowed(expanded, role_id):
+        granted.setdefault(resource, set()).update(actions)
+    assert granted == {
+        **{f"arn:dynamodb:table/yutang-{brand_id}-{table}":
+           {"dynamodb:ExportTableToPointInTime"} for table in _exported()},
+        **{f"{bucket}/{table}/*": {"s3:AbortMultipartUpload", "s3:PutObject",
+                                   "s3:PutObjectAcl"} for table in _exported()}}
+    # No other role in the stack exports a table, and no function reaches the exports.
+    for other_id, resource in _of_type(expanded, "AWS::IAM::Role").items():
+        if other_id == role_id:
+            continue
+        for actions, target in _allowed(expanded, other_id):
+            assert "dynamodb:ExportTableToPointInTime" not in actions, other_id
+            assert not target.startswith(bucket), other_id
+
+
+def _struct_fields(hive_type):
+    """{field: type} of a Hive `struct<a:t,b:struct<...>>`, its top level only."""
+    assert hive_type.startswith("struct<") and hive_type.endswith(">"), hive_type
+    fields, depth, start, inner = {}, 0, 0, hive_type[len("struct<"):-1]
+    for index, char in enumerate(inner + ","):
+        depth += {"<": 1, ">": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            name, _, field_type = inner[start:index].partition(":")
+            assert name not in fields, name
+            fields[name] = field_type
+            start = index + 1
+    return fields
+
+
+@pytest.mark.parametrize("brand_id", BRANDS)
+def test_athena_reads_each_export_through_a_glue_table_of_its_models_attributes(
+        synthesized, brand_id):
+    template = synthesized.template(brand_id)
+    resources = template["Resources"]
+    bucket_id, _ = _exports_bucket(template, brand_id)
+    (database_id, database), = _of_type(template, "AWS::Glue::Database").items()
+    assert database["Properties"]["DatabaseInput"]["Name"] == \
+        f"yutang_{brand_id}".replace("-", "_")
+    tables = {resource["Properties"]["TableInput"]["Name"]: resource["Properties"]
+              for resource in _of_type(template, "AWS::Glue::Table").values()}
+    assert set(tables) == set(_exported())
+    models = {model.Meta.table: model for model in yutang_app.models()}
+    schedules = _schedules_by_name(template)
+    for table, properties in tables.items():
+        assert properties["DatabaseName"] == {"Ref": database_id}
+        table_input = properties["TableInput"]
+        assert table_input["TableType"] == "EXTERNAL_TABLE"
+        storage = table_input["StorageDescriptor"]
+        assert storage["SerdeInfo"] == {
+            "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe"}
+        assert storage["InputFormat"] == "org.apache.hadoop.mapred.TextInputFormat"
+        # Where DynamoDB writes the table's exports: <prefix>/AWSDynamoDB/<export id>/data/.
+        prefix = _export_request(schedules[f"yutang-{brand_id}-export-{table}"],
+                                 resources)["S3Prefix"]
+        exports = f"s3://<ref {bucket_id}>/{prefix}/AWSDynamoDB/"
+        assert _render(storage["Location"], resources) == exports
+        parameters = table_input["Parameters"]
+        assert table_input["PartitionKeys"][0]["Name"] == "export_id"
+        assert len(table_input["PartitionKeys"]) == 1
+        assert parameters["projection.enabled"] == "true"
+        assert parameters["projection.export_id.type"] == "injected"
+        assert _render(parameters["storage.location.template"], resources) == \
+            exports + "${export_id}/data/"
+        # One column, the exported line's Item: each attribute of the model, by its stored
+        # name, as DynamoDB types it (numbers are strings: N).
+        (column,) = storage["Columns"]
+        assert column["Name"] == "item"
+        fields = _struct_fields(column["Type"])
+        model = models[table]
+        expected = {attribute.attr_name: attribute.attr_type
+                    for attribute in model.get_attributes().values()}
+        assert set(fields) == set(expected)
+        for name, dynamodb_type in expected.items():
+            (letter, hive), = _struct_fields(fields[name]).items()
+            assert letter == dynamodb_type, name
+            assert hive == {"BOOL": "boolean"}.get(letter, "string"), name
+    orders = _struct_fields(tables["orders"]["TableInput"]["StorageDescriptor"]["Columns"][0][
+        "Type"])
+    assert orders["total_fen"] == "struct<N:string>"
+    assert orders["store_id"] == "struct<S:string>" and orders["paid_at"] == "struct<S:string>"
+    figures = _struct_fields(tables["figures"]["TableInput"]["StorageDescriptor"]["Columns"][0][
+        "Type"])
+    assert figures["gmv_fen"] == "struct<N:string>" and figures["scope"] == "struct<S:string>"
+    # The analysts' workgroup keeps its results in the bucket, encrypted, whatever a client
+    # asks.
+    (workgroup,) = _of_type(template, "AWS::Athena::WorkGroup").values()
+    assert workgroup["Properties"]["Name"] == f"yutang-{brand_id}-analysts"
+    configuration = workgroup["Properties"]["WorkGroupConfiguration"]
+    assert configuration["EnforceWorkGroupConfiguration"] is True
+    results = configuration["ResultConfiguration"]
+    assert results["EncryptionConfiguration"] == {"EncryptionOption": "SSE_S3"}
+    assert _render(results["OutputLocation"], resources) == \
+        f"s3://<ref {bucket_id}>/athena-results/"
+
+
 # -- alarms --------------------------------------------------------------------------------
 
 
@@ -1142,6 +1354,9 @@ def test_api_functions_and_tables_have_their_alarms(synthesized, brand_id):
             in watched
     assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible",
             (("QueueName", f"yutang-{brand_id}-stream-failures"),)) in watched
+    # A day's export that Scheduler could not start (after its retries).
+    assert ("AWS/Scheduler", "InvocationDroppedCount",
+            (("ScheduleGroup", f"yutang-{brand_id}-exports"),)) in watched
     for table in _tables_by_name(template):
         for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
             assert ("AWS/DynamoDB", metric, (("TableName", table),)) in watched
@@ -1183,6 +1398,8 @@ def _raw(**changes):
     ({"waf_ip_requests_per_5min": 50}, "waf_ip_requests_per_5min must be a whole number"),
     ({"waf_ip_requests_per_5min": True}, "waf_ip_requests_per_5min must be a whole number"),
     ({"manage_api_gateway_log_role": "yes"}, "manage_api_gateway_log_role must be true"),
+    ({"export_retention_days": 0}, "export_retention_days must be a whole number"),
+    ({"export_retention_days": "400"}, "export_retention_days must be a whole number"),
 ])
 def test_a_wrong_brand_config_is_refused(changes, message):
     with pytest.raises(brand_configs.BrandError, match=message):
