@@ -5,9 +5,8 @@ The orders are fed to the figures as the figures' stream function gets them: eac
 orders paid at RATE a second from noon, of 3 stores, 4 channels and 2 guides (a tenth of them
 refunded two hours later), in batches of what one FIGURES_WINDOW_S window gathers, at most
 FIGURES_BATCH_SIZE (chalicelib/jobs/streams.py), four batches at a time (as shards are);
-every write of the 10,000 orders' brand is weighed as AWS bills it (bench/billing.py). At
-one order a window an order costs its figures about 30 write units (README, Retail data). Then the sales report of the 30
-days is asked for, grouped by day, by store, by channel and by guide, each read asked for
+every write of the 10,000 orders' brand is weighed as AWS bills it (bench/billing.py). Then
+the sales report of the 30 days is asked for, grouped by day, by store, by channel and by guide, each read asked for
 ReturnConsumedCapacity. Runs on its own DynamoDB Local.
 """
 import statistics
@@ -31,27 +30,34 @@ RATE = 20  # orders paid a second during a day's busy hour
 
 
 def _contributions(orders, members, tag):
-    """The brand's contributions, in the batches the figures' function would get."""
+    """The brand's contributions (feed.paid and feed.refunded of its orders, as the stream
+    hands them over), in the batches the figures' function would get."""
+    from types import SimpleNamespace
+
     from chalicelib.figures import feed
     from chalicelib.jobs.streams import FIGURES_BATCH_SIZE, FIGURES_WINDOW_S
+    from chalicelib.orders.events import SettledRefund
 
-    windows = {}
+    windows, first_paid = {}, {}
     per_day = orders // DAYS
     for n in range(orders):
         day, nth = divmod(n, per_day)
         at = START + timedelta(days=min(day, DAYS - 1), seconds=nth / RATE)
-        store, channel, guide = STORES[n % 3], CHANNELS[n % 4], GUIDES[n % 4]
-        scopes = ["b", f"s:{store}", f"c:{channel}", f"sc:{store}:{channel}"] + (
-            [f"g:{guide}", f"gc:{guide}:{channel}"] if guide else [])
         member = f"{tag}-m{n % members}"
-        made = [feed.Contribution(
-            f"p:{tag}-o{n}", member, at, tuple(scopes),
-            {"orders": 1, "gmv_fen": 5_000 + n % 7 * 100, "units": 1 + n % 3},
-            buys=True, new_buyer=n < members, store_id=store, guide_id=guide)]
+        channel = CHANNELS[n % 4]
+        order = SimpleNamespace(
+            order_id=f"{tag}-o{n}", member_id=member, store_id=STORES[n % 3], channel=channel,
+            guide_id=GUIDES[n % 4], paid_at=at, total_fen=5_000 + n % 7 * 100,
+            flash_sale_id="fs-1" if channel == "flash_sale" else None,
+            group_buy_id="gb-1" if channel == "group_buy" else None,
+            live_session_id="live-1" if channel == "live" else None,
+            breakdown={"lines": [{"quantity": 1 + n % 3}], "coupon_discount_fen": 0,
+                       "points_fen": 0, "coupon_id": None},
+            member_order_number=1 if n < members else 2,
+            member_first_paid_at=first_paid.setdefault(member, at))
+        made = [feed.paid(order)]
         if n % 10 == 0:
-            made.append(feed.Contribution(
-                f"r:{tag}-o{n}-r01", member, at + timedelta(hours=2), tuple(scopes),
-                {"refunds": 1, "refunded_fen": 2_000}, store_id=store, guide_id=guide))
+            made.append(feed.refunded(SettledRefund(order, 1, 2_000, at + timedelta(hours=2))))
         for contribution in made:
             window = int(contribution.at.timestamp()) // FIGURES_WINDOW_S
             windows.setdefault(window, []).append(contribution)
@@ -60,12 +66,18 @@ def _contributions(orders, members, tag):
 
 
 def _feed(batches):
+    """Each batch as the function gets it, a window after its last contribution (the claims'
+    staleness follows the batch's own time)."""
     from chalicelib.core.clock import FixedClock
     from chalicelib.figures import feed
+    from chalicelib.jobs.streams import FIGURES_WINDOW_S
 
-    clock = FixedClock(START + timedelta(days=DAYS))
+    def add(batch):
+        handed = max(c.at for c in batch) + timedelta(seconds=FIGURES_WINDOW_S)
+        feed.add(batch, FixedClock(handed))
+
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda batch: feed.add(batch, clock), batches))
+        list(pool.map(add, batches))
 
 
 def _reports():

@@ -2,10 +2,11 @@
 brand, its stores, its channels, its guides), so a report over D days reads D partitions'
 worth of S scopes, never an order.
 
-Distinct counts (visitors, buyers, new and repeat buyers) are exact over one day and over
-one calendar month (the month's own counters). Over any other range a member counted on two
-days counts twice: the totals add the days' (or months') counts, an upper bound, and the
-answer says so ("distinct_counts": "upper_bound")."""
+Distinct counts (visitors, buyers, new and repeat buyers, valid members) are exact over one
+day and over one calendar month (the month's own counters). Over any other range a member
+counted on two days counts twice: visitors and buyers add the days' counts, an upper bound,
+and the answer says so ("distinct_counts": "upper_bound"); repeat buyers and valid members
+are not given there (UNKNOWN_OVER_RANGES)."""
 import csv
 import io
 from collections import defaultdict
