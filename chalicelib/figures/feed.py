@@ -67,10 +67,8 @@ class Contribution:
         return {(period, scope) for _, period in self.periods for scope in self.scopes}
 
 
-CAMPAIGNS = ("flash_sale", "group_buy", "live", "coupon")  # kinds of "k:<kind>:<id>" scopes
-
-
 def _campaigns(order):
+    """The order's campaign scopes, of the kinds names.CAMPAIGNS lists."""
     coupon_id = (order.breakdown or {}).get("coupon_id")
     return [f"k:{kind}:{campaign}" for kind, campaign in (
         ("flash_sale", order.flash_sale_id), ("group_buy", order.group_buy_id),

@@ -5,6 +5,8 @@ SUMS = ("orders", "gmv_fen", "refunds", "refunded_fen", "units", "coupon_fen", "
         "store_visits", "product_views", "share_opens")
 DISTINCT = ("visitors", "buyers", "new_buyers", "repeat_buyers")
 COUNTERS = SUMS + DISTINCT
+# The kinds of campaign scopes, "k:<kind>:<id>": the campaign an order was paid in.
+CAMPAIGNS = ("flash_sale", "group_buy", "live", "coupon")
 
 
 def scope_key(scope, shard=None):

@@ -44,6 +44,14 @@ def get(session_id, consistent=True):
         raise DomainError("not_found", f"No live session {session_id}.") from None
 
 
+def names(session_ids):
+    """{session id: title} of those of the sessions that exist, in BatchGets (reports'
+    labels)."""
+    wanted = sorted(set(session_ids))
+    return {session.session_id: session.title
+            for session in LiveSession.batch_get(wanted)} if wanted else {}
+
+
 def approval_of(session):
     """A session made before approvals existed went live as all did then: approved."""
     return session.approval or APPROVED
