@@ -19,7 +19,8 @@ def all_models():
     from chalicelib.promotions.groups import models as groups
     from chalicelib.promotions.hotstock import StockShard
     from chalicelib.promotions.live import models as live
-    from chalicelib.guides.models import BindingEvent, GuideSale, ShareLink
+    from chalicelib.guides.models import (BindingEvent, GuideMonth, GuideSale,
+                                          NewBinding, ShareLink)
     from chalicelib.members import models as members
     from chalicelib.notify import models as notify
     from chalicelib.promotions.listings import PromotionListing
@@ -30,7 +31,7 @@ def all_models():
             members.AppliedChange, members.Staff, members.StaffInvite, members.TagMember,
             members.ActivityDay, BrandSetting, members.SessionFamily, WeChatToken,
             Store, Category, Product, Sku, StoreStock, StockMovement, ShareLink,
-            BindingEvent, GuideSale, CartLine, coupons.Coupon,
+            BindingEvent, GuideSale, GuideMonth, NewBinding, CartLine, coupons.Coupon,
             coupons.MemberCoupon, coupons.CouponClaims, orders.Order,
             orders.PickupCode, orders.Refund, PendingHold, orders.StockTake,
             flash.FlashSale, StockShard, flash.FlashPurchases, flash.FlashReminder,

@@ -72,7 +72,8 @@ def reassign(call):
                              call.body["to_guide_id"], call.member_id)
 
 
-def _month(call):
+def month_of_call(call):
+    """The month a call asks about: its ?month=, or this month (Asia/Shanghai)."""
     from chalicelib.core.clock import clock
     from chalicelib.guides.commissions import month_of
 
@@ -84,8 +85,8 @@ def _month(call):
 def my_orders(call):
     from chalicelib.guides import commissions as attribution
 
-    return attribution.sales(call.member_id, _month(call), int(call.query.get("limit", 20)),
-                             call.query.get("cursor"))
+    return attribution.sales(call.member_id, month_of_call(call),
+                             int(call.query.get("limit", 20)), call.query.get("cursor"))
 
 
 @route(bp, "/guides/me/performance", auth=GUIDE, query=schemas.MONTH_QUERY,
@@ -93,7 +94,7 @@ def my_orders(call):
 def my_performance(call):
     from chalicelib.guides import commissions as attribution
 
-    return attribution.month_totals(call.member_id, _month(call))
+    return attribution.month_totals(call.member_id, month_of_call(call))
 
 
 @route(bp, "/stores/{store_id}/guides/{guide_id}/performance",
@@ -107,7 +108,7 @@ def guide_performance(call):
     guide = guide_of(call.params["guide_id"], call.params["store_id"])
     if guide is None:
         raise DomainError("not_found", "No such guide in this store.")
-    return attribution.month_totals(guide.member_id, _month(call))
+    return attribution.month_totals(guide.member_id, month_of_call(call))
 
 
 @route(bp, "/guides/me/invites", "POST", auth=GUIDE, body=schemas.GUIDE_INVITE,

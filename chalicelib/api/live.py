@@ -33,9 +33,13 @@ def live_session(call):
        error_codes=["live_session_over"],
        summary="Enter a live session: the live token its live prices ask for")
 def enter(call):
+    from chalicelib.figures import traffic
     from chalicelib.promotions.live import sessions
 
-    return sessions.enter(call.member_id, call.params["session_id"])
+    def visited(store_id, at):  # a visit in the retail figures
+        traffic.visit(call.member_id, "live_entry", store_id, at)
+
+    return sessions.enter(call.member_id, call.params["session_id"], visited=visited)
 
 
 @route(bp, "/live-sessions/{session_id}/reminder", "POST", auth=MEMBER,

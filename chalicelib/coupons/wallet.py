@@ -85,6 +85,13 @@ def visibility_of(coupon_id):
     return _coupon(coupon_id).visibility
 
 
+def names(coupon_ids):
+    """{coupon id: name} of those of the coupons that exist, in BatchGets (reports' labels)."""
+    wanted = sorted(set(coupon_ids))
+    return {coupon.coupon_id: coupon.name for coupon in Coupon.batch_get(wanted)} \
+        if wanted else {}
+
+
 def claim(member_id, coupon_id, clock=system_clock):
     """A member claims one more of a public coupon."""
     return _hand_over(member_id, _coupon(coupon_id, (PUBLIC,)), clock.now())

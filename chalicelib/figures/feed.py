@@ -90,10 +90,8 @@ class Contribution:
         return (f"{COHORT}{cohort}", "b"), amounts
 
 
-CAMPAIGNS = ("flash_sale", "group_buy", "live", "coupon")  # kinds of "k:<kind>:<id>" scopes
-
-
 def _campaigns(order):
+    """The order's campaign scopes, of the kinds names.CAMPAIGNS lists."""
     coupon_id = (order.breakdown or {}).get("coupon_id")
     return [f"k:{kind}:{campaign}" for kind, campaign in (
         ("flash_sale", order.flash_sale_id), ("group_buy", order.group_buy_id),

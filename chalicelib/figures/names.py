@@ -8,6 +8,8 @@ SUMS = ("orders", "gmv_fen", "refunds", "refunded_fen", "units", "coupon_fen", "
 DISTINCT = ("visitors", "buyers", "new_buyers", "repeat_buyers", "valid_members")
 COUNTERS = SUMS + DISTINCT
 ALL_TIME = "all"  # the period of the members ever counted new (reports.members' total)
+# The kinds of campaign scopes, "k:<kind>:<id>": the campaign an order was paid in.
+CAMPAIGNS = ("flash_sale", "group_buy", "live", "coupon")
 
 
 def scope_key(scope, shard=None):

@@ -1,6 +1,7 @@
 """Reports from the figures: one Query per period for the scopes a report asks about (a day's
 brand, its stores, its channels, its guides), so a report over D days reads D partitions'
-worth of S scopes, never an order.
+worth of S scopes, never an order. The guides' ranking (rankings.py) and the campaigns'
+report (campaigns.py) read through the same helpers.
 
 Distinct counts (visitors, buyers, new and repeat buyers, valid members) are exact over one
 day and over one calendar month (the month's own counters). Over any other range a member
@@ -22,11 +23,87 @@ ROW_FIGURES = ("visitors", "buyers", "orders", "gmv_fen", "refunded_fen", "net_f
                "aov_fen", "conversion", "repurchase_rate", "new_buyers", "repeat_buyers",
                "valid_members", "units", "coupon_fen", "points_fen", "store_visits",
                "product_views", "share_opens", "logins", "live_entries")
+SALES_COLUMNS = ("key", *ROW_FIGURES)
 
 
-def _whole_month(first, last):
-    return first.day == 1 and first.year == last.year and first.month == last.month \
-        and (last + timedelta(days=1)).month != last.month
+def days_of(first, last):
+    """The days first..last (dates) as periods, "YYYY-MM-DD"."""
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+def whole_month(first, last):
+    """The month "YYYY-MM" when first..last is one whole calendar month, else None."""
+    if first.day == 1 and first.year == last.year and first.month == last.month \
+            and (last + timedelta(days=1)).month != last.month:
+        return first.strftime("%Y-%m")
+    return None
+
+
+def distinct_counts(first, last):
+    """Whether the distinct counts over first..last are "exact" (one day, or one whole month
+    read from its own counters) or an "upper_bound" (the days' added)."""
+    return "exact" if first == last or whole_month(first, last) else "upper_bound"
+
+
+def empty():
+    return {name: 0 for name in COUNTERS}
+
+
+def amounts_of(item):
+    """A counter item's figures, {figure: amount}."""
+    return {name: getattr(item, name) for name in COUNTERS}
+
+
+def _add(into, amounts):
+    for name in COUNTERS:
+        into[name] += amounts[name]
+
+
+def read(period, prefix, group_of, keep=None):
+    """{row: {figure: amount}} of one period: one Query of the period's scopes beginning
+    with prefix, each item's counters added to the row group_of(scope) names (None: not this
+    report's); keep(item), if given, leaves out the items it is false for."""
+    from chalicelib.figures.models import Figure
+
+    rows = defaultdict(lambda: defaultdict(int))
+    for item in Figure.query(period, Figure.scope.startswith(prefix)):
+        row = group_of(item.scope.partition("#")[0])
+        if row is None or (keep is not None and not keep(item)):
+            continue
+        _add(rows[row], amounts_of(item))
+    return rows
+
+
+def read_scopes(keys):
+    """{(period, scope): {figure: amount}} of the (period, scope) pairs that have counters, in
+    BatchGets: a few known scopes (a store's guides, a guide's days) without a Query each.
+    Only the scopes' own items: a scope's traffic shards are not read."""
+    from chalicelib.figures.models import Figure
+    from chalicelib.figures.names import scope_key
+
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    return {(item.period, item.scope.partition("#")[0]): amounts_of(item)
+            for item in Figure.batch_get([(period, scope_key(scope))
+                                          for period, scope in wanted])}
+
+
+def sums(periods, prefix, group_of, keep=None, by_period=False):
+    """({row: amounts}, totals) over the periods (read's rows added up); by_period: a row
+    per period instead."""
+    rows, totals = defaultdict(lambda: defaultdict(int)), defaultdict(int)
+    for period in periods:
+        for row, amounts in read(period, prefix, group_of, keep).items():
+            _add(rows[period if by_period else row], amounts)
+            _add(totals, amounts)
+    return rows, totals
+
+
+def distinct_from(amounts, exact):
+    """The distinct counts of `exact` (a whole period's own counters) put in amounts."""
+    for name in DISTINCT:
+        amounts[name] = exact[name]
 
 
 def _prefix_and_group(group_by, store_id, channel):
@@ -59,25 +136,11 @@ def _guide_in_channel(scope, channel):
     return guide if scope_channel == channel else None
 
 
-def _read(period, prefix, group_of):
-    """{row: {figure: amount}} of one period."""
-    from chalicelib.figures.models import Figure
-
-    rows = defaultdict(lambda: defaultdict(int))
-    for item in Figure.query(period, Figure.scope.startswith(prefix)):
-        scope = item.scope.partition("#")[0]
-        row = group_of(scope)
-        if row is None:
-            continue
-        for name in COUNTERS:
-            rows[row][name] += getattr(item, name)
-    return rows
-
-
-def _row(key, amounts):
+def row(key, amounts):
+    """A report's row: the counters and what follows from them (net, AOV, conversion,
+    repurchase rate)."""
     gmv, orders, refunded = amounts["gmv_fen"], amounts["orders"], amounts["refunded_fen"]
-    buyers, visitors = amounts["buyers"], amounts["visitors"]
-    repeat = amounts["repeat_buyers"]
+    buyers, visitors, repeat = amounts["buyers"], amounts["visitors"], amounts["repeat_buyers"]
     return {"key": key, **{name: amounts[name] for name in COUNTERS},
             "net_fen": gmv - refunded, "aov_fen": gmv // orders if orders else 0,
             "conversion": round(buyers / visitors, 4) if visitors else None,
@@ -92,54 +155,36 @@ def _row(key, amounts):
 UNKNOWN_OVER_RANGES = ("repeat_buyers", "valid_members")
 
 
-def _over_a_range(amounts):
+def over_a_range(amounts):
     for name in UNKNOWN_OVER_RANGES:
         amounts[name] = None
-
-
-def _add(into, amounts):
-    for name in COUNTERS:
-        into[name] += amounts[name]
-
-
-def _rows_and_totals(periods, prefix, group_of, store_id, group_by):
-    """({row: amounts}, totals) over the periods; a day's report has a row per day."""
-    rows, totals = defaultdict(lambda: defaultdict(int)), defaultdict(int)
-    for period in periods:
-        for row, amounts in _read(period, prefix, group_of).items():
-            _add(rows[period if group_by == "day" else row], amounts)
-            _add(totals, amounts)
-    return rows, totals
 
 
 def sales(from_day, to_day, store_id=None, channel=None, group_by="day"):
     """Rows (a day, a store, a channel or a guide) and totals of the sales figures."""
     first, last = report_days(from_day, to_day, MAX_REPORT_DAYS)
     prefix, group_of = _prefix_and_group(group_by, store_id, channel)
-    days = _days(first, last)
-    rows, totals = _rows_and_totals(days, prefix, group_of, store_id, group_by)
-    month = _whole_month(first, last)
+    days = days_of(first, last)
+    rows, totals = sums(days, prefix, group_of, by_period=group_by == "day")
+    month = whole_month(first, last)
     if month:  # distinct counts from the month's own counters
-        month_rows, month_totals = _rows_and_totals([first.strftime("%Y-%m")], prefix,
-                                                    group_of, store_id, group_by)
+        month_rows, month_totals = sums([month], prefix, group_of)
         if group_by != "day":
-            for row, amounts in month_rows.items():
-                _distinct_from(rows[row], amounts)
-        _distinct_from(totals, month_totals)
+            for key, amounts in month_rows.items():
+                distinct_from(rows[key], amounts)
+        distinct_from(totals, month_totals)
     if group_by in ("store", "channel"):
         # a member who bought in two stores is one buyer of them all: the filter's scope
         whole_prefix, whole_group = _prefix_and_group("day", store_id, channel)
-        _, whole = _rows_and_totals([first.strftime("%Y-%m")] if month else days,
-                                    whole_prefix, whole_group, store_id, "day")
-        _distinct_from(totals, whole)
+        _, whole = sums([month] if month else days, whole_prefix, whole_group)
+        distinct_from(totals, whole)
     keys = days if group_by == "day" else sorted(rows)
-    exact = month or first == last
-    if not exact:
+    if distinct_counts(first, last) != "exact":
         for amounts in [totals, *([] if group_by == "day" else rows.values())]:
-            _over_a_range(amounts)
+            over_a_range(amounts)
     return {"from": from_day, "to": to_day, "group_by": group_by, "store_id": store_id,
-            "channel": channel, "distinct_counts": "exact" if exact else "upper_bound",
-            "rows": [_row(key, rows[key]) for key in keys], "totals": _row("total", totals)}
+            "channel": channel, "distinct_counts": distinct_counts(first, last),
+            "rows": [row(key, rows[key]) for key in keys], "totals": row("total", totals)}
 
 
 MEMBER_FIGURES = ("members", "new_members", "new_members_wechat", "new_members_imported",
@@ -155,55 +200,41 @@ def members(from_day, to_day, store_id=None):
 
     first, last = report_days(from_day, to_day, MAX_REPORT_DAYS)
     prefix, group_of = _prefix_and_group("day", store_id, None)
-    days = _days(first, last)
-    rows, totals = _rows_and_totals(days, prefix, group_of, store_id, "day")
-    exact = _exact_distinct(first, last, prefix, group_of, store_id, totals)
-    if not exact:
-        _over_a_range(totals)
+    days = days_of(first, last)
+    rows, totals = sums(days, prefix, group_of, by_period=True)
+    month = whole_month(first, last)
+    if month:
+        distinct_from(totals, sums([month], prefix, group_of)[1])
+    exact = distinct_counts(first, last)
+    if exact != "exact":
+        over_a_range(totals)
     dormant = dormant_found(days, store_id)
     for day in days:
         rows[day]["dormant_members"] = dormant.get(day, 0)
     totals["dormant_members"] = sum(dormant.values())
-    totals["members"] = _members_at(last, prefix, group_of, store_id)
+    totals["members"] = _members_at(last, prefix, group_of)
 
-    def row(key, amounts):
+    def member_row(key, amounts):
         new = amounts["new_members_wechat"] + amounts["new_members_imported"]
         return {"key": key, **{name: amounts.get(name, 0) for name in MEMBER_FIGURES},
                 "new_members": new}
 
-    return {"from": from_day, "to": to_day, "store_id": store_id,
-            "distinct_counts": "exact" if exact else "upper_bound",
-            "rows": [row(day, rows[day]) for day in days], "totals": row("total", totals)}
+    return {"from": from_day, "to": to_day, "store_id": store_id, "distinct_counts": exact,
+            "rows": [member_row(day, rows[day]) for day in days],
+            "totals": member_row("total", totals)}
 
 
-def _members_at(last, prefix, group_of, store_id):
+def _members_at(last, prefix, group_of):
     """Members ever counted new, less those counted after `last` (one Query a day since)."""
     from chalicelib.core.clock import clock
 
     def new(amounts):
         return amounts["new_members_wechat"] + amounts["new_members_imported"]
 
-    _, ever = _rows_and_totals([ALL_TIME], prefix, group_of, store_id, "day")
+    _, ever = sums([ALL_TIME], prefix, group_of)
     today = clock.now().astimezone(SHANGHAI).date()
-    _, since = _rows_and_totals(_days(last + timedelta(days=1), today), prefix, group_of,
-                                store_id, "day")
+    _, since = sums(days_of(last + timedelta(days=1), today), prefix, group_of)
     return new(ever) - new(since)
-
-
-def _days(first, last):
-    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
-
-
-def _exact_distinct(first, last, prefix, group_of, store_id, totals):
-    """Puts the exact distinct counts of one day or one whole month into totals; whether
-    they are exact."""
-    if first == last:
-        return True
-    if not _whole_month(first, last):
-        return False
-    _, month = _rows_and_totals([first.strftime("%Y-%m")], prefix, group_of, store_id, "day")
-    _distinct_from(totals, month)
-    return True
 
 
 MAX_COHORTS = 36
@@ -250,18 +281,25 @@ def _months(first, last):
             for n in range(count)]
 
 
-def _distinct_from(amounts, exact):
-    for name in DISTINCT:
-        amounts[name] = exact[name]
-
-
-def as_csv(report, figures=ROW_FIGURES):
-    """The report's rows, and its totals last, as CSV text: UTF-8 with a BOM (so Excel reads
-    Chinese)."""
+def as_csv(rows, columns):
+    """Rows (dicts) as CSV text, UTF-8 with a BOM (so Excel reads Chinese): a header of the
+    columns, then each row's values in their order (empty where None or absent)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["key", *figures])
-    for row in [*report["rows"], *([report["totals"]] if "totals" in report else [])]:
-        writer.writerow([row["key"], *("" if row[name] is None else row[name]
-                                       for name in figures)])
+    writer.writerow(columns)
+    for values in rows:
+        writer.writerow(["" if values.get(name) is None else values[name] for name in columns])
     return "\ufeff" + out.getvalue()
+
+
+def sales_csv(report):
+    """The sales report as CSV, its totals last."""
+    return as_csv([*report["rows"], report["totals"]], SALES_COLUMNS)
+
+
+def members_csv(report):
+    return as_csv([*report["rows"], report["totals"]], ("key", *MEMBER_FIGURES))
+
+
+def ltv_csv(report):
+    return as_csv(report["rows"], ("key", *LTV_FIGURES))

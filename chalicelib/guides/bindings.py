@@ -7,16 +7,24 @@ guide the shopper had when read, so racing links cannot both win, and each is re
 A guide's own link binds nobody to themselves, and a link of someone who no longer guides at
 its store binds nobody. When a guide leaves, their customers are handed over to another guide
 of the store or released to the store (no guide); a binding to someone who is not a guide any
-more protects nothing."""
+more protects nothing.
+
+A binding the link makes (bound, rebound) is one transaction: the member's guide, the
+history's event and, the first time this month that the member is bound to this guide, the
+guide's new binding (its mark and the month's counter). Four items, so eight write units
+where a renewal (the shopper opening their own guide's link again) is one; a customer bound
+to the same guide again in the month (won by another guide, then won back) counts once."""
 from datetime import timedelta
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib.config import settings
 from chalicelib.core.clock import clock as system_clock
 from chalicelib.core.ids import new_id
+from chalicelib.db.base import Cancellation, transaction
 from chalicelib.errors import DomainError
-from chalicelib.guides.models import BindingEvent
+from chalicelib.guides.commissions import month_of
+from chalicelib.guides.models import BindingEvent, GuideMonth, NewBinding
 from chalicelib.members import guide_binding
 
 BOUND, RENEWED, KEPT, REBOUND, REASSIGNED, RELEASED = ("bound", "renewed", "kept", "rebound",
@@ -41,9 +49,43 @@ def decide(shopper, current_guide, served_at, new_guide, now, protection_days,
     return REBOUND
 
 
+def _event(member_id, action, guide_id, previous, now, scene=None, by=None):
+    return BindingEvent(member_id, new_id("b"), action=action, guide_id=guide_id,
+                        previous_guide_id=previous, scene=scene, by=by, at=now)
+
+
 def _record(member_id, action, guide_id, previous, now, scene=None, by=None):
-    BindingEvent(member_id, new_id("b"), action=action, guide_id=guide_id,
-                 previous_guide_id=previous, scene=scene, by=by, at=now).save()
+    _event(member_id, action, guide_id, previous, now, scene, by).save()
+
+
+def _bind(member, link, action, now, scene):
+    """The member bound to the link's guide (bound or rebound), with its event and, once a
+    month per member and guide, the guide's new binding, in one transaction. False when the
+    member's guide changed since they were read (decide again)."""
+    month, guide_id, counted = month_of(now), link.guide_id, True
+    while True:
+        try:
+            with transaction() as writes:
+                guide_binding.move_to_guide_in(writes, member, guide_id, now, link.store_id,
+                                               name="member")
+                writes.save(_event(member.member_id, action, guide_id, member.guide_id, now,
+                                   scene=scene), name="event")
+                if counted:
+                    writes.save(NewBinding(f"{guide_id}#{month}", member.member_id, at=now),
+                                condition=NewBinding.member_id.does_not_exist(),
+                                name="new_binding")
+                    writes.update(GuideMonth(month, guide_id),
+                                  actions=[GuideMonth.new_bindings.add(1),
+                                           GuideMonth.store_id.set(link.store_id)],
+                                  name="guide_month")
+            return True
+        except TransactWriteError as error:
+            cancelled = Cancellation.of(error)
+            if cancelled.failed("member") or cancelled.conflict:
+                return False
+            if not (counted and cancelled.failed("new_binding")):
+                raise
+            counted = False  # counted this month already: bind without counting again
 
 
 def _serves(guide_id):
@@ -71,15 +113,16 @@ def open_link(member_id, scene, clock=system_clock):
                         current_serves=current in (None, link.guide_id) or _serves(current))
         if action == SELF_REFERRAL:
             raise DomainError("self_referral", "Your own link cannot bind you to yourself.")
-        try:
-            if action == KEPT:
-                guide_binding.keep_guide_in_store(member, link.store_id)
-            else:
-                guide_binding.move_to_guide(member, link.guide_id, now, link.store_id)
-        except UpdateError:
-            continue  # another link was opened at the same moment: decide again
-        if action != RENEWED:
+        if action == KEPT:
+            guide_binding.keep_guide_in_store(member, link.store_id)
             _record(member.member_id, action, link.guide_id, current, now, scene=scene)
+        elif action == RENEWED:
+            try:
+                guide_binding.move_to_guide(member, link.guide_id, now, link.store_id)
+            except UpdateError:
+                continue  # another link was opened at the same moment: decide again
+        elif not _bind(member, link, action, now, scene):
+            continue  # another link was opened at the same moment: decide again
         return {"action": action, "guide_id": current if action == KEPT else link.guide_id,
                 "store_id": link.store_id}
     raise DomainError("conflict", "The binding is changing; try again.")
@@ -111,6 +154,22 @@ def reassign(store_id, from_guide, to_guide, manager_id, clock=system_clock):
     if to_guide == from_guide or guide_of(to_guide, store_id) is None:
         raise DomainError("not_found", f"{to_guide} is not a guide of this store.")
     return {"moved": hand_over(from_guide, to_guide, manager_id, clock), "to_guide_id": to_guide}
+
+
+def new_bindings(month, guide_ids):
+    """{guide id: customers newly bound to them in the month} of the guides (a BatchGet)."""
+    wanted = sorted(set(guide_ids))
+    return {item.guide_id: item.new_bindings
+            for item in GuideMonth.batch_get([(month, guide_id) for guide_id in wanted])} \
+        if wanted else {}
+
+
+def bound_in(month):
+    """{guide id: (customers newly bound, the guide's store)} of every guide who bound a
+    customer in the month: one Query of the month's partition (its guides, not the brand's
+    members)."""
+    return {item.guide_id: (item.new_bindings, item.store_id)
+            for item in GuideMonth.query(month)}
 
 
 def customers(guide_id, limit, cursor):

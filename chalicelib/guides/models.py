@@ -2,6 +2,7 @@ from pynamodb.attributes import (NumberAttribute, UnicodeAttribute, UnicodeSetAt
                                  UTCDateTimeAttribute)
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
+from chalicelib.db.attributes import CountAttribute
 from chalicelib.db.base import Model, TableMeta
 
 
@@ -34,6 +35,33 @@ class BindingEvent(Model):
     previous_guide_id = UnicodeAttribute(null=True)
     scene = UnicodeAttribute(null=True)
     by = UnicodeAttribute(null=True)
+    at = UTCDateTimeAttribute()
+
+
+class GuideMonth(Model):
+    """A guide's counters of one month (Asia/Shanghai): the customers newly bound to them
+    (guides/bindings.py moves it in the binding's own transaction). A month's guides are one
+    partition: the brand's guide ranking reads it, a store's reads its guides' items."""
+
+    class Meta(TableMeta):
+        table = "guide-months"
+
+    month = UnicodeAttribute(hash_key=True)  # YYYY-MM
+    guide_id = UnicodeAttribute(range_key=True)
+    store_id = UnicodeAttribute(null=True)  # the guide's store at their last binding
+    new_bindings = CountAttribute()
+
+
+class NewBinding(Model):
+    """A customer newly bound to a guide in a month, written once (on condition it is not
+    there), in the transaction that counts them: a customer bound to the same guide twice in
+    a month (bound, won by another guide, won back) counts once that month."""
+
+    class Meta(TableMeta):
+        table = "guide-new-bindings"
+
+    guide_month = UnicodeAttribute(hash_key=True)  # <guide id>#<YYYY-MM>
+    member_id = UnicodeAttribute(range_key=True)
     at = UTCDateTimeAttribute()
 
 

@@ -7,17 +7,30 @@ from chalicelib.core.pagination import query_page, whole_items
 from chalicelib.members.models import Member
 
 
-def move_to_guide(member, guide_id, now, store_id=None):
-    """Points the member at the guide (None: no guide), its protection starting now, and
-    makes store_id (if given) their current store. Raises pynamodb's UpdateError when their
-    guide changed since `member` was read."""
+def _move(member, guide_id, now, store_id):
+    """(actions, condition) of a move: conditioned on the guide the member had when read."""
     unchanged = (Member.guide_id == member.guide_id) if member.guide_id else \
         Member.guide_id.does_not_exist()
     actions = [Member.guide_id.set(guide_id), Member.guide_served_at.set(now)] if guide_id \
         else [Member.guide_id.remove(), Member.guide_served_at.remove()]
     if store_id:
         actions.append(Member.current_store_id.set(store_id))
+    return actions, unchanged
+
+
+def move_to_guide(member, guide_id, now, store_id=None):
+    """Points the member at the guide (None: no guide), its protection starting now, and
+    makes store_id (if given) their current store. Raises pynamodb's UpdateError when their
+    guide changed since `member` was read."""
+    actions, unchanged = _move(member, guide_id, now, store_id)
     member.update(actions=actions, condition=unchanged)
+
+
+def move_to_guide_in(writes, member, guide_id, now, store_id=None, name="member"):
+    """The same move inside a transaction (its item named `name`): the transaction fails on
+    that name when the member's guide changed since `member` was read."""
+    actions, unchanged = _move(member, guide_id, now, store_id)
+    writes.update(member, actions=actions, condition=unchanged, name=name)
 
 
 def keep_guide_in_store(member, store_id):

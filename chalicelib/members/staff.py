@@ -110,6 +110,28 @@ def claim(code, member_id, clock=system_clock):
     return staff_view(staff)
 
 
+def guide_view(record):
+    """A guide as reports show them: {"guide_id", "name", "store_id", "current"} (current:
+    whether they guide now; a former guide's record keeps their last store)."""
+    return {"guide_id": record.member_id, "name": record.name, "store_id": record.store_id,
+            "current": record.role == GUIDE and record.ended_at is None}
+
+
+def store_guides(store_id):
+    """The store's guides, current and former, as guide_view has them: one Query of the
+    store's staff (the by-store index), whatever the brand's size."""
+    return [guide_view(record) for record in Staff.by_store.query(
+        store_id, filter_condition=Staff.role == GUIDE)]
+
+
+def guides(member_ids):
+    """{member id: guide_view} of those of the members who are or were staff (a guide who
+    left may since have come back in another role), in BatchGets."""
+    wanted = sorted(set(member_ids))
+    return {record.member_id: guide_view(record)
+            for record in Staff.batch_get(wanted)} if wanted else {}
+
+
 def store_staff(store_id):
     return [staff_view(staff) for staff in Staff.by_store.query(
         store_id, filter_condition=Staff.ended_at.does_not_exist())]

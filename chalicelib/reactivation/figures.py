@@ -29,6 +29,21 @@ def _empty():
     return {name: 0 for name in _NAMES.values()}
 
 
+def _add(target, item):
+    for attribute, name in _NAMES.items():
+        target[name] += int(getattr(item, attribute) or 0)
+
+
+def brand_totals(first, last):
+    """The brand's figures over the days first..last (dates, any number of them): a BatchGet
+    of each day's brand item, whatever the number of stores and guides."""
+    totals = _empty()
+    days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+    for item in DayFigures.batch_get([(day, BRAND) for day in days]):
+        _add(totals, item)
+    return totals
+
+
 def report(from_day, to_day):
     """Brand, store and guide figures over the days (contacts and their results on the
     contact's day): one Query per day, whatever the number of contacts."""
@@ -45,8 +60,7 @@ def report(from_day, to_day):
                 target = guides.setdefault(item.scope[len("guide#"):], _empty())
             else:
                 continue  # the send cap's counter, the job's markers
-            for attribute, name in _NAMES.items():
-                target[name] += int(getattr(item, attribute) or 0)
+            _add(target, item)
         day += timedelta(days=1)
     return {"from": from_day, "to": to_day, "brand": brand, "stores": stores, "guides": guides}
 

@@ -1,3 +1,5 @@
+from chalicelib.api.schemas import MONTH
+
 NEW_LINK = {
     "type": "object",
     "properties": {"product_id": {"type": "string", "minLength": 1, "maxLength": 64,
@@ -48,7 +50,7 @@ CUSTOMERS = {
 
 MONTH_QUERY = {
     "type": "object",
-    "properties": {"month": {"type": "string", "pattern": "^20[0-9]{2}-(0[1-9]|1[0-2])$",
+    "properties": {"month": {**MONTH,
                              "description": "YYYY-MM in Asia/Shanghai; this month if left out"}},
 }
 

@@ -27,6 +27,12 @@ def get(sale_id):
         raise DomainError("not_found", f"No flash sale {sale_id}.") from None
 
 
+def names(sale_ids):
+    """{sale id: name} of those of the sales that exist, in BatchGets (reports' labels)."""
+    wanted = sorted(set(sale_ids))
+    return {sale.sale_id: sale.name for sale in FlashSale.batch_get(wanted)} if wanted else {}
+
+
 def _stock_from(stores):
     from chalicelib.catalog.stores import CENTRAL_WAREHOUSE
 

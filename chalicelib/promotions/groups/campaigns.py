@@ -22,6 +22,14 @@ def get(campaign_id):
         raise DomainError("not_found", f"No group-buy {campaign_id}.") from None
 
 
+def names(campaign_ids):
+    """{campaign id: name} of those of the campaigns that exist, in BatchGets (reports'
+    labels)."""
+    wanted = sorted(set(campaign_ids))
+    return {campaign.campaign_id: campaign.name
+            for campaign in GroupBuy.batch_get(wanted)} if wanted else {}
+
+
 def create(request, by, clock=system_clock):
     """request: name, items [{sku_id, group_price_fen}], stores (None: all), group_size,
     fill_minutes, per_member_limit, new_customers_only, auto_complete, starts_at, ends_at.

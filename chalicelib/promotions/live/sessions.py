@@ -44,6 +44,14 @@ def get(session_id, consistent=True):
         raise DomainError("not_found", f"No live session {session_id}.") from None
 
 
+def names(session_ids):
+    """{session id: title} of those of the sessions that exist, in BatchGets (reports'
+    labels)."""
+    wanted = sorted(set(session_ids))
+    return {session.session_id: session.title
+            for session in LiveSession.batch_get(wanted)} if wanted else {}
+
+
 def approval_of(session):
     """A session made before approvals existed went live as all did then: approved."""
     return session.approval or APPROVED
@@ -455,21 +463,20 @@ def verify_token(token, member_id, session_id, clock=system_clock):
     return claims
 
 
-def enter(member_id, session_id, clock=system_clock):
+def enter(member_id, session_id, clock=system_clock, visited=None):
     """A member enters the session (from the room or a shared link): counted once as a
-    viewer, a visit in the retail figures (of its store, when it has one), and given the
-    live token checkout asks for."""
+    viewer, and given the live token checkout asks for. visited(store id or None, at), if
+    given, is told of the visit (the session's store, when it has one)."""
     from datetime import datetime, timezone
 
-    from chalicelib.figures import traffic
     from chalicelib.promotions.live import figures
 
     session = shown(session_id)
     if session.status == ENDED or clock.now() >= session.ends_at:
         raise DomainError("live_session_over", "This live session is over.")
     figures.on_enter(session_id, member_id, clock.now())
-    traffic.visit(member_id, "live_entry",
-                  session.stores[0] if len(session.stores) == 1 else None, clock.now())
+    if visited:
+        visited(session.stores[0] if len(session.stores) == 1 else None, clock.now())
     token, expires = issue_token(member_id, session_id, clock)
     return {"session_id": session_id, "live_token": token, "expires_in": TOKEN_TTL_S,
             "expires_at": datetime.fromtimestamp(expires, timezone.utc).isoformat(),
