@@ -225,16 +225,25 @@ def members(from_day, to_day, store_id=None):
 
 
 def _members_at(last, prefix, group_of):
-    """Members ever counted new, less those counted after `last` (one Query a day since)."""
+    """Members ever counted new, less those counted after `last`: the rest of its month's
+    days, then the months since (their own totals); None for a day more than MAX_REPORT_DAYS
+    ago, which would read a year of months."""
     from chalicelib.core.clock import clock
 
-    def new(amounts):
-        return amounts["new_members_wechat"] + amounts["new_members_imported"]
-
-    _, ever = sums([ALL_TIME], prefix, group_of)
     today = clock.now().astimezone(SHANGHAI).date()
-    _, since = sums(days_of(last + timedelta(days=1), today), prefix, group_of)
-    return new(ever) - new(since)
+    if (today - last).days > MAX_REPORT_DAYS:
+        return None
+    month_end = (last.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    months = []
+    month = month_end + timedelta(days=1)
+    while month <= today:
+        months.append(month.strftime("%Y-%m"))
+        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    since = [*days_of(last + timedelta(days=1), min(month_end, today)), *months]
+    _, ever = sums([ALL_TIME], prefix, group_of)
+    _, after = sums(since, prefix, group_of)
+    return sum(ever[name] - after[name] for name in ("new_members_wechat",
+                                                     "new_members_imported"))
 
 
 MAX_COHORTS = 36

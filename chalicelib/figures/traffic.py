@@ -73,7 +73,8 @@ def _count(member_id, seen, at, new_member=False):
             for counted in (scopes if figure == "new_members_wechat" else (scope,)):
                 additions[(period, counted)][figure] += 1
                 if figure == "new_members_wechat":
-                    additions[(ALL_TIME, counted)][figure] += 1
+                    for total in (month, ALL_TIME):
+                        additions[(total, counted)][figure] += 1
     _add(additions, zlib.crc32(member_id.encode()) % SHARDS)
 
 
@@ -89,13 +90,14 @@ def _add(additions, shard):
 
 def count_imported(members, at):
     """Members an import just wrote ([(member id, home store or None)]): new members of the
-    day, for the brand and each home store. The import writes each member once (its phone
-    claim), so a run again counts only those it writes."""
-    day = at.astimezone(SHANGHAI).strftime("%Y-%m-%d")
+    day (and its month's and all time's totals), for the brand and each home store. The
+    import writes each member once (its phone claim), so a run again counts only those it
+    writes."""
+    local = at.astimezone(SHANGHAI)
     additions = defaultdict(lambda: defaultdict(int))
     for _, store_id in members:
         for scope in ("b", *([f"s:{store_id}"] if store_id else [])):
-            for period in (day, ALL_TIME):
+            for period in (local.strftime("%Y-%m-%d"), local.strftime("%Y-%m"), ALL_TIME):
                 additions[(period, scope)]["new_members_imported"] += 1
     if additions:
         _add(additions, zlib.crc32(members[0][0].encode()) % SHARDS)

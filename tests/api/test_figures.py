@@ -343,3 +343,19 @@ def test_a_new_buyers_cohort_keeps_their_net_gmv_net_of_refunds(
                            headers=admin).status_code == 400
     assert client.http.get("/admin/reports/ltv?cohort_from=2031-01&cohort_to=2031-04",
                            headers=shopper[0]).status_code == 403
+
+
+def test_entering_a_live_session_is_a_visit_of_its_store(client, shopper):
+    from chalicelib.figures import reports
+    from tests.api.test_live import _guide, _session
+
+    store_id = _store()
+    _, host = _guide(client, store_id)
+    session = _session(host, _sku(price_fen=1_000, stock=10, store_id=store_id))
+    for _ in range(2):
+        entered = client.http.post(f"/live-sessions/{session.session_id}/enter",
+                                   headers=shopper[0])
+        assert entered.status_code == 200, entered.body
+    day = _day(datetime.now(timezone.utc))
+    [row] = reports.sales(day, day, store_id=store_id)["rows"]
+    assert (row["live_entries"], row["visitors"], row["buyers"]) == (2, 1, 0)

@@ -112,15 +112,16 @@ def test_growth_sets_the_level_and_a_refund_takes_it_back(member):
     from chalicelib.members import loyalty
     from chalicelib.members.models import Member
 
+    now = datetime.now(timezone.utc)
     with transaction() as writes:
-        earned = loyalty.earn_in(writes, member, "o-big", 120_000,  # 1,200 yuan
-                                 datetime.now(timezone.utc))
+        earned = loyalty.earn_in(writes, member, "o-big", 120_000, now)  # 1,200 yuan
 
     paid = Member.get(member, consistent_read=True)
     assert (paid.growth, paid.level) == (1200, "gold")
     entry = earned.pop("entry")
-    assert earned == {"points": 1200, "growth": 1200, "order_number": 1} \
-        and paid.points_balance == 1200
+    assert earned == {"points": 1200, "growth": 1200, "order_number": 1,
+                      "first_paid_at": now} and paid.points_balance == 1200
+    assert paid.first_paid_at == now  # the start of the member's cohort
     assert (entry.seq, entry.delta, entry.balance_after) == (paid.points_seq, 1200, 1200)
     assert paid.orders_count == 1 and paid.paid_total_fen == 120_000
 

@@ -151,7 +151,7 @@ MEMBERS_QUERY = {
 
 _MEMBER_ROW = {"type": "object", "properties": {
     "key": {"type": "string"}, **{name: _FEN for name in MEMBER_FIGURES},
-    **{name: _OR_NULL for name in UNKNOWN_OVER_RANGES}},
+    **{name: _OR_NULL for name in (*UNKNOWN_OVER_RANGES, "members")}},
     "required": ["key", *MEMBER_FIGURES]}
 
 MEMBERS = {
