@@ -36,15 +36,6 @@ def _sales(call, store_id):
     return _answer(call, report, reports.sales_csv, f"sales-{query['from']}-{query['to']}")
 
 
-def _members(call, store_id):
-    from chalicelib.figures import reports
-
-    query = call.query
-    report = reports.members(query["from"], query["to"], store_id)
-    return _answer(call, report, reports.members_csv,
-                   f"members-{query['from']}-{query['to']}")
-
-
 @route(bp, "/admin/reports/sales", auth=ADMIN, query=schemas.SALES_QUERY,
        response=schemas.SALES, downloads=CSV,
        summary="Sales figures (visitors, buyers, orders, GMV, refunds, net, AOV, conversion, "
@@ -110,6 +101,15 @@ def campaigns_report(call):
     report = campaigns.report(query["from"], query["to"], query.get("kind"))
     return _answer(call, report, campaigns.as_csv,
                    f"campaigns-{query['from']}-{query['to']}")
+
+
+def _members(call, store_id):
+    from chalicelib.figures import reports
+
+    query = call.query
+    report = reports.members(query["from"], query["to"], store_id)
+    return _answer(call, report, reports.members_csv,
+                   f"members-{query['from']}-{query['to']}")
 
 
 @route(bp, "/admin/reports/members", auth=ADMIN, query=schemas.MEMBERS_QUERY,

@@ -233,13 +233,10 @@ def _members_at(last, prefix, group_of):
     today = clock.now().astimezone(SHANGHAI).date()
     if (today - last).days > MAX_REPORT_DAYS:
         return None
-    month_end = (last.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    months = []
-    month = month_end + timedelta(days=1)
-    while month <= today:
-        months.append(month.strftime("%Y-%m"))
-        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-    since = [*days_of(last + timedelta(days=1), min(month_end, today)), *months]
+    next_month = (last.replace(day=28) + timedelta(days=4)).replace(day=1)
+    since = days_of(last + timedelta(days=1), min(next_month - timedelta(days=1), today))
+    if next_month <= today:
+        since += _months(next_month.strftime("%Y-%m"), today.strftime("%Y-%m"))
     _, ever = sums([ALL_TIME], prefix, group_of)
     _, after = sums(since, prefix, group_of)
     return sum(ever[name] - after[name] for name in ("new_members_wechat",

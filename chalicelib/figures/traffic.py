@@ -58,24 +58,30 @@ def _count(member_id, seen, at, new_member=False):
     day, month = local.strftime("%Y-%m-%d"), local.strftime("%Y-%m")
     visit_id = uuid.uuid4().hex[:8]
     scopes = ["b", *sorted({f"s:{store_id}" for _, store_id in seen if store_id})]
-    facts = {feed.fact_key("v", code, scope): ((period, scope), "visitors")
-             for code, period in ((f"d{local:%d}", day), ("m", month)) for scope in scopes}
-    if new_member:
-        facts[feed.fact_key(*JOINED)] = ((day, "b"), "new_members_wechat")
+    visitors = {feed.fact_key("v", code, scope): (period, scope)
+                for code, period in ((f"d{local:%d}", day), ("m", month)) for scope in scopes}
+    joined = feed.fact_key(*JOINED)
+    wanted = [*visitors, *([joined] if new_member else [])]
     known = feed.read_months([(member_id, month)]).get((member_id, month), {})
-    claims = feed.claim(member_id, month, {key: visit_id for key in facts}, known, at)
+    claims = feed.claim(member_id, month, {key: visit_id for key in wanted}, known, at)
     additions = defaultdict(lambda: defaultdict(int))
     for figure, store_id in seen:
         for scope in ("b", *([f"s:{store_id}"] if store_id else [])):
             additions[(day, scope)][figure] += 1
-    for key, ((period, scope), figure) in facts.items():
+    for key, period_and_scope in visitors.items():
         if claims.get(key) == visit_id:
-            for counted in (scopes if figure == "new_members_wechat" else (scope,)):
-                additions[(period, counted)][figure] += 1
-                if figure == "new_members_wechat":
-                    for total in (month, ALL_TIME):
-                        additions[(total, counted)][figure] += 1
+            additions[period_and_scope]["visitors"] += 1
+    if new_member and claims.get(joined) == visit_id:
+        for period in _joining_periods(local):
+            for scope in scopes:
+                additions[(period, scope)]["new_members_wechat"] += 1
     _add(additions, zlib.crc32(member_id.encode()) % SHARDS)
+
+
+def _joining_periods(local):
+    """Where a new member counts: their day, and the month's and all time's totals (the
+    members report's count at a range's end reads them)."""
+    return local.strftime("%Y-%m-%d"), local.strftime("%Y-%m"), ALL_TIME
 
 
 def _add(additions, shard):
@@ -93,11 +99,11 @@ def count_imported(members, at):
     day (and its month's and all time's totals), for the brand and each home store. The
     import writes each member once (its phone claim), so a run again counts only those it
     writes."""
-    local = at.astimezone(SHANGHAI)
+    periods = _joining_periods(at.astimezone(SHANGHAI))
     additions = defaultdict(lambda: defaultdict(int))
     for _, store_id in members:
         for scope in ("b", *([f"s:{store_id}"] if store_id else [])):
-            for period in (local.strftime("%Y-%m-%d"), local.strftime("%Y-%m"), ALL_TIME):
+            for period in periods:
                 additions[(period, scope)]["new_members_imported"] += 1
     if additions:
         _add(additions, zlib.crc32(members[0][0].encode()) % SHARDS)
